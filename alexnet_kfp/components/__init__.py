@@ -1,0 +1,1 @@
+"""The steps as plain functions on paths and numbers. Nothing here imports kfp."""

@@ -1,0 +1,89 @@
+"""`alexnet-kfp`: the command-line face of the steps. Each subcommand calls the same function
+that the Kubeflow component calls. Heavy frameworks are imported inside the subcommand that
+needs them, so `--help` and the light subcommands stay fast.
+
+Exit codes: 0 success, 2 bad input (one line on stderr), 1 unexpected failure.
+"""
+
+import argparse
+import logging
+import sys
+
+from alexnet_kfp import __version__
+from alexnet_kfp.components.errors import InputError
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from alexnet_kfp.components.data import prepare_dataset
+
+    record = prepare_dataset(
+        args.out,
+        source=args.source,
+        sha256=args.sha256,
+        md5=args.md5,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        limit_per_class=args.limit_per_class,
+        cache_dir=args.cache_dir,
+    )
+    counts = ", ".join(f"{name} {split['count']}" for name, split in record["splits"].items())
+    print(f"wrote {args.out}: {counts} images, {len(record['class_names'])} classes")
+    return 0
+
+
+def _add_data(sub) -> None:
+    from alexnet_kfp.components.data import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
+
+    p = sub.add_parser(
+        "data",
+        help="fetch, verify, parse and split CIFAR-10 into a Dataset directory",
+        description="Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; python or binary "
+        "layout), verify its checksum, parse it without executing pickled code, and write a stratified "
+        "train/val split plus the official test batch as train.npz, val.npz, test.npz and dataset.json.",
+    )
+    p.add_argument("--source", default=OFFICIAL_URL, help="http(s):// or file:// URL, .tar.gz path, or extracted "
+                   "cifar-10-batches-py/-bin directory (default: the official URL, checked against its md5)")
+    checks = p.add_mutually_exclusive_group()
+    checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
+    checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
+    p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION, metavar="F",
+                   help=f"share of each class held out for validation (default {DEFAULT_VAL_FRACTION})")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default {DEFAULT_SEED})")
+    p.add_argument("--limit-per-class", type=int, metavar="N",
+                   help="keep at most N images per class from the train batches and from the test batch (quick runs)")
+    p.add_argument("--cache-dir", metavar="D", help="where downloads are kept (default ~/.cache/alexnet-kfp)")
+    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Dataset")
+    p.set_defaults(func=_cmd_data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alexnet-kfp",
+        description="AlexNet on CIFAR-10 as a Kubeflow pipeline: each step as a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"alexnet-kfp {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_data(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except InputError as e:
+        if args.debug:
+            raise
+        print(f"alexnet-kfp {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"alexnet-kfp {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"alexnet-kfp {args.command}: failed: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
