@@ -24,8 +24,19 @@ TEST_BATCH = "test_batch"
 PYTHON_FILES = (*TRAIN_BATCHES, TEST_BATCH, "batches.meta")
 BINARY_FILES = (*(f"{b}.bin" for b in TRAIN_BATCHES), f"{TEST_BATCH}.bin", "batches.meta.txt")
 
-# The only globals an official batch references (numpy 1.x pickles say numpy.core, 2.x numpy._core).
+
+
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """What Python 3 protocol-2 pickles call (as _codecs.encode) to rebuild a bytes object."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"_codecs.encode with {encoding!r} is not how bytes are pickled")
+    return text.encode("latin1")
+
+
+# The only globals an official batch references (numpy 1.x pickles say numpy.core, 2.x numpy._core),
+# plus the bytes reconstruction of batches re-pickled by Python 3 with protocol 2.
 _ALLOWED_GLOBALS = {
+    ("_codecs", "encode"): _latin1_bytes,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,

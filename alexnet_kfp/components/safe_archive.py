@@ -5,7 +5,9 @@ and oversized members are refused with an error that names the member. Because n
 written, nothing can land outside a target directory; this is stricter than tarfile's `data` filter.
 """
 
+import bz2
 import gzip
+import io
 import lzma
 import tarfile
 import zlib
@@ -31,22 +33,34 @@ def _vet(member: tarfile.TarInfo, archive: Path) -> None:
         raise InputError(f"{archive}: member {name!r} claims {member.size} bytes (> {MAX_MEMBER_BYTES}); refusing it")
 
 
+_DECOMPRESSORS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+
+
+def _decompressed(archive: Path) -> bytes:
+    """The whole tar stream, decompressed to the end so that gzip's CRC and length are verified
+    (tarfile's own stream mode stops at the end-of-archive marker and never checks them)."""
+    with open(archive, "rb") as f:
+        magic = f.read(6)
+    opener = next((o for m, o in _DECOMPRESSORS.items() if magic.startswith(m)), open)
+    with opener(archive, "rb") as f:
+        data = f.read(MAX_TOTAL_BYTES + 1)
+    if len(data) > MAX_TOTAL_BYTES:
+        raise InputError(f"{archive}: decompresses to more than {MAX_TOTAL_BYTES} bytes; refusing it")
+    return data
+
+
 def read_tar_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, bytes]:
     """Return {member name: bytes} for the regular files `wanted(name)` selects, after vetting all members."""
     files: dict[str, bytes] = {}
-    total = 0
     try:
-        with tarfile.open(archive, mode="r|*") as tar:
+        with tarfile.open(fileobj=io.BytesIO(_decompressed(archive)), mode="r:") as tar:
             for member in tar:
                 _vet(member, archive)
-                total += member.size
-                if total > MAX_TOTAL_BYTES:
-                    raise InputError(f"{archive}: members add up to more than {MAX_TOTAL_BYTES} bytes; refusing it")
                 if member.isfile() and wanted(member.name):
                     data = tar.extractfile(member).read()
                     if len(data) != member.size:
                         raise EOFError(f"member {member.name!r} is cut short")
                     files[member.name] = data
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as e:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError) as e:
         raise InputError(f"{archive} is not a readable tar archive (truncated or corrupt?): {e}; download it again") from e
     return files

@@ -1,0 +1,7 @@
+"""`python -m alexnet_kfp` runs the CLI (the same as the `alexnet-kfp` console script)."""
+
+import sys
+
+from alexnet_kfp.pipeline.cli import main
+
+sys.exit(main())
