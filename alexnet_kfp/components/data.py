@@ -4,14 +4,12 @@
 
 writes `train.npz`, `val.npz`, `test.npz` (`x`: uint8 NHWC (N, 32, 32, 3), `y`: int64 labels)
 and `dataset.json` (class names, counts, source and checksum, parameters, versions). The output
-appears atomically: it is built in a temporary sibling directory and renamed into place.
+appears atomically (see atomic_dir.py).
 """
 
 import json
 import logging
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 
 from alexnet_kfp import __version__
 from alexnet_kfp.components import fetch
+from alexnet_kfp.components.atomic_dir import atomic_output_dir
 from alexnet_kfp.components.cifar_format import Cifar10, is_cifar_file, parse_cifar10
 from alexnet_kfp.components.errors import InputError
 from alexnet_kfp.components.npz_io import save_npz
@@ -76,20 +75,6 @@ def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class
     return {"train": (x_pool[train], y_pool[train]), "val": (x_pool[val], y_pool[val]), "test": (x_test, y_test)}
 
 
-def _new_output_dir(out_dir: Path) -> Path:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"--out {out_dir} already exists and is not empty; choose a new directory")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it
-    if out_dir.is_dir():
-        out_dir.rmdir()  # empty, checked in _new_output_dir (KFP may pre-create artifact dirs)
-    staging.rename(out_dir)
-
-
 def prepare_dataset(
     out_dir: str | Path,
     source: str = OFFICIAL_URL,
@@ -106,8 +91,7 @@ def prepare_dataset(
     out_dir = Path(out_dir)
     checksum = _checksum(sha256, md5, source)
     check_parameters(val_fraction, limit_per_class)
-    staging = _new_output_dir(out_dir)
-    try:
+    with atomic_output_dir(out_dir) as staging:
         started = time.perf_counter()
         path = fetch.resolve(source, checksum, Path(cache_dir) if cache_dir else None, retries, backoff_s)
         data = load_cifar10(path)
@@ -135,10 +119,6 @@ def prepare_dataset(
             "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
         }
         (staging / "dataset.json").write_text(json.dumps(record, indent=2) + "\n")
-        _publish(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     counts = ", ".join(f"{name} {record['splits'][name]['count']}" for name in SPLITS)
     log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)
     return record

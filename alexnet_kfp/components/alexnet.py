@@ -1,0 +1,105 @@
+"""AlexNet for CIFAR-10 in two variants, both taking raw uint8 NHWC pixels.
+
+`build_alexnet("seed")` is the article's network, topology unchanged: conv 96@11x11/4, 256@5x5,
+384@3x3, 384@3x3, 256@3x3 (all "same", each BatchNorm + ReLU), 2x2/2 max-pools after conv 1, 2
+and 5, then FC 4096-4096-1000 (BatchNorm + ReLU + dropout 0.4) and a 10-way softmax. Deviations,
+each fixing a bug of the article:
+  - no BatchNorm between the last Dense and the softmax (it rescales logits the optimiser set);
+  - no `Dense(4096, input_shape=...)`: the argument did nothing on a non-first layer;
+  - the softmax computes in float32, so mixed precision stays numerically safe;
+  - scaling lives in the model (uint8 in, /255 and per-channel normalisation inside), so the
+    exported ONNX model takes raw images too.
+With a 32x32 input the 11x11/4 first conv leaves 8x8 maps and the head sees a 1x1x256 vector:
+25.73 M parameters, 21.96 M of them in the FC layers, and only 46 M multiply-accumulates per image.
+
+`build_alexnet("cifar")` keeps the five-conv/three-FC shape but keeps spatial resolution: conv 1 is
+96@3x3/1 (32x32 maps), the pools are 3x3/2 overlapping as in the original AlexNet (32 -> 16 -> 8 -> 4),
+the head sees 4x4x256, and the FC layers are 1024-1024 (dropout 0.5) + the 10-way classifier,
+sized for 10 classes. Cost (`count_macs`): 363 M multiply-accumulates per image, 7.8x the seed net, with 8.98 M
+parameters, a third of the seed net's: the variant for a GPU node.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from alexnet_kfp.components.train_config import VARIANTS
+
+# Per-channel mean and standard deviation of the CIFAR-10 training images, in [0, 1].
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+def _conv_block(x, filters: int, kernel: int, strides: int, name: str):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _dense_block(x, units: int, dropout: float, name: str):
+    x = layers.Dense(units, name=f"{name}_dense")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return layers.Dropout(dropout, name=f"{name}_dropout")(x)
+
+
+def _scaled_input():
+    image = keras.Input(shape=(32, 32, 3), dtype="uint8", name="image")
+    x = layers.Rescaling(1.0 / 255.0, name="scale")(image)
+    variance = [s * s for s in CIFAR10_STD]
+    x = layers.Normalization(mean=list(CIFAR10_MEAN), variance=variance, name="normalize")(x)
+    return image, x
+
+
+def _seed_features(x):
+    x = _conv_block(x, 96, 11, 4, "conv1")
+    x = layers.MaxPooling2D(2, 2, padding="same", name="pool1")(x)
+    x = _conv_block(x, 256, 5, 1, "conv2")
+    x = layers.MaxPooling2D(2, 2, padding="same", name="pool2")(x)
+    x = _conv_block(x, 384, 3, 1, "conv3")
+    x = _conv_block(x, 384, 3, 1, "conv4")
+    x = _conv_block(x, 256, 3, 1, "conv5")
+    x = layers.MaxPooling2D(2, 2, padding="same", name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate((4096, 4096, 1000), start=1):
+        x = _dense_block(x, units, 0.4, f"fc{i}")
+    return x
+
+
+def _cifar_features(x):
+    x = _conv_block(x, 96, 3, 1, "conv1")
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
+    x = _conv_block(x, 256, 5, 1, "conv2")
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
+    x = _conv_block(x, 384, 3, 1, "conv3")
+    x = _conv_block(x, 384, 3, 1, "conv4")
+    x = _conv_block(x, 256, 3, 1, "conv5")
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate((1024, 1024), start=1):
+        x = _dense_block(x, units, 0.5, f"fc{i}")
+    return x
+
+
+def build_alexnet(variant: str = "seed", num_classes: int = 10) -> keras.Model:
+    """The network for `variant` ("seed" or "cifar"): uint8 (N, 32, 32, 3) in, float32 probabilities out."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    image, x = _scaled_input()
+    x = _seed_features(x) if variant == "seed" else _cifar_features(x)
+    logits = layers.Dense(num_classes, name="classifier")(x)
+    probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    return keras.Model(image, probabilities, name=f"alexnet_{variant}")
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates per image in the Conv2D and Dense layers (what dominates the cost)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            total += kh * kw * cin * cout * h * w
+        elif isinstance(layer, layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return int(total)

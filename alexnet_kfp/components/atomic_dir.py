@@ -1,0 +1,29 @@
+"""Write a step's output directory all at once: build it under a temporary sibling name, rename
+it into place when complete, and remove it on any failure, so no partial artifact is left."""
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alexnet_kfp.components.errors import InputError
+
+
+@contextmanager
+def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
+    """Yield a staging directory that becomes `out_dir` (new or empty) when the block succeeds."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"--out {out_dir} already exists and is not empty; choose a new directory")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty (checked above): KFP may create artifact directories beforehand
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

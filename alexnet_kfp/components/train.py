@@ -1,0 +1,133 @@
+"""The training step: Dataset directory -> Model directory.
+
+    train(dataset_dir, model_dir, TrainConfig(...))
+
+Adam, sparse cross-entropy, `ReduceLROnPlateau(monitor="val_accuracy")` (the article monitored
+`val_acc`, which Keras 2.3+ never reports, so its decay never fired), the best-val_accuracy weights
+restored at the end, optional early stopping. Writes `model.keras` (a float32 inference model,
+whatever precision trained it), `history.json` (one entry per epoch) and `train.json`.
+"""
+
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from alexnet_kfp import __version__  # noqa: E402
+from alexnet_kfp.components import devices  # noqa: E402
+from alexnet_kfp.components.alexnet import build_alexnet  # noqa: E402
+from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
+from alexnet_kfp.components.train_callbacks import BestWeights, EpochLog  # noqa: E402
+from alexnet_kfp.components.train_config import TrainConfig  # noqa: E402
+from alexnet_kfp.components.train_input import evaluation_dataset, load_split, training_dataset  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> list:
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy", mode="max", factor=config.plateau_factor,
+            patience=config.plateau_patience, min_lr=config.min_learning_rate, verbose=0,
+        ),
+        best,
+        epoch_log,
+    ]
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=False,
+        ))
+    return callbacks
+
+
+def _dataset_record(dataset_dir: Path) -> dict:
+    path = dataset_dir / "dataset.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None) -> dict:
+    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json."""
+    config = config or TrainConfig()
+    config.check()
+    dataset_dir = Path(dataset_dir)
+    x_train, y_train = load_split(dataset_dir, "train")
+    x_val, y_val = load_split(dataset_dir, "val")
+    class_names = _dataset_record(dataset_dir).get("class_names") or [str(i) for i in range(10)]
+
+    keras.utils.set_random_seed(config.seed)
+    precision = devices.choose_precision(config.precision)
+    keras.mixed_precision.set_global_policy(precision)
+    with devices.strategy().scope():
+        model = build_alexnet(config.variant, num_classes=len(class_names))
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=config.jit_compile,
+        )
+    best = BestWeights("val_accuracy")
+    epoch_log = EpochLog(config.epochs, len(x_train))
+    log.info("training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
+             model.name, model.count_params(), devices.describe(), precision, len(x_train), len(x_val), config.epochs)
+    started = time.perf_counter()
+    with atomic_output_dir(model_dir) as staging:
+        model.fit(
+            training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment),
+            validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
+            epochs=config.epochs,
+            callbacks=_callbacks(config, best, epoch_log),
+            verbose=1 if sys.stdout.isatty() else 0,
+        )
+        best.restore(model)
+        _save_float32(model, config, len(class_names), staging / "model.keras")
+        (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
+        record = _train_record(config, precision, epoch_log, best, started, dataset_dir, class_names)
+        (staging / "train.json").write_text(json.dumps(record, indent=2) + "\n")
+    log.info("best val_accuracy %.4f at epoch %d; model written to %s", best.best, best.best_epoch, model_dir)
+    return record
+
+
+def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, path: Path) -> None:
+    """Save an uncompiled float32 copy: no optimizer state, loads and exports the same everywhere."""
+    keras.mixed_precision.set_global_policy("float32")
+    inference = build_alexnet(config.variant, num_classes=num_classes)
+    inference.set_weights(model.get_weights())
+    inference.save(path)
+
+
+def _train_record(config, precision, epoch_log, best, started, dataset_dir, class_names) -> dict:
+    steady = epoch_log.history[1:] or epoch_log.history  # the first epoch includes graph tracing
+    images_per_second = float(np.mean([e["images_per_second"] for e in steady]))
+    dataset = _dataset_record(dataset_dir)
+    return {
+        "kind": "alexnet-kfp/model",
+        "parameters": asdict(config),
+        "precision": precision,
+        "saved_model_precision": "float32",
+        "device": devices.describe(),
+        "epochs_run": len(epoch_log.history),
+        "best_epoch": best.best_epoch,
+        "best_val_accuracy": best.best,
+        "images_per_second": round(images_per_second, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "class_names": class_names,
+        "dataset": {
+            "path": str(dataset_dir),
+            "train_sha256": dataset.get("splits", {}).get("train", {}).get("sha256"),
+            "source_sha256": dataset.get("source_sha256"),
+        },
+        "versions": {
+            "alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+        },
+    }
