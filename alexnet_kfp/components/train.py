@@ -38,7 +38,8 @@ def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> l
     callbacks = [
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_accuracy", mode="max", factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=config.min_learning_rate, verbose=0,
+            patience=config.plateau_patience, min_delta=config.plateau_min_delta,
+            min_lr=config.min_learning_rate, verbose=0,
         ),
         best,
         epoch_log,
@@ -65,6 +66,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     class_names = _dataset_record(dataset_dir).get("class_names") or [str(i) for i in range(10)]
 
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()  # also orders tf.data's parallel random augmentation
     precision = devices.choose_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
     with devices.strategy().scope():
@@ -86,6 +89,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
             validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
             epochs=config.epochs,
             callbacks=_callbacks(config, best, epoch_log),
+            shuffle=False,  # tf.data shuffles (seeded) every epoch
             verbose=1 if sys.stdout.isatty() else 0,
         )
         best.restore(model)
