@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .real_data import FULL_ARCHIVE, SMALL_ARCHIVE
+from .real_data import FULL_ARCHIVE, SMALL_ARCHIVE, SMALL_SHA256
 
 
 def _require(path: Path) -> Path:
@@ -27,3 +27,24 @@ def small_archive(tmp_path_factory) -> Path:
 def full_archive() -> Path:
     """The full real archive, read in place (read-only use)."""
     return _require(FULL_ARCHIVE)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(small_archive, tmp_path_factory) -> Path:
+    """The data step's output for the small archive (3,500 / 1,500 / 1,000 images)."""
+    from alexnet_kfp.components.data import prepare_dataset
+
+    out = tmp_path_factory.mktemp("small-dataset") / "dataset"
+    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
+    """(Model directory, train.json) of the seed net trained 6 epochs on the small archive: shared by
+    the training, evaluation and export tests so that CI trains it once."""
+    from alexnet_kfp.components.train import train
+    from alexnet_kfp.components.train_config import TrainConfig
+
+    model_dir = tmp_path_factory.mktemp("trained") / "model"
+    return model_dir, train(small_dataset, model_dir, TrainConfig(epochs=6))

@@ -25,15 +25,15 @@ def _rows(x: np.ndarray) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def small_dataset(small_archive, tmp_path_factory) -> Path:
+def seed7_dataset(small_archive, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small") / "ds"
     prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, seed=7)
     return out
 
 
-def test_split_is_exactly_stratified_and_partitions_the_train_batches(small_dataset, small_archive):
+def test_split_is_exactly_stratified_and_partitions_the_train_batches(seed7_dataset, small_archive):
     original = load_cifar10(small_archive)
-    train, val, test = (_split(small_dataset, s) for s in ("train", "val", "test"))
+    train, val, test = (_split(seed7_dataset, s) for s in ("train", "val", "test"))
     assert np.bincount(train["y"], minlength=10).tolist() == [350] * 10
     assert np.bincount(val["y"], minlength=10).tolist() == [150] * 10
     assert np.bincount(test["y"], minlength=10).tolist() == [100] * 10
@@ -46,17 +46,17 @@ def test_split_is_exactly_stratified_and_partitions_the_train_batches(small_data
     assert len(set(train["y"][:50].tolist())) > 5
 
 
-def test_arrays_have_the_documented_layout(small_dataset):
+def test_arrays_have_the_documented_layout(seed7_dataset):
     for name in ("train", "val", "test"):
-        split = _split(small_dataset, name)
+        split = _split(seed7_dataset, name)
         assert split["x"].dtype == np.uint8 and split["x"].shape[1:] == (32, 32, 3)
         assert split["y"].dtype == np.int64 and split["y"].shape == (len(split["x"]),)
 
 
-def test_labels_stay_with_their_images(small_dataset, small_archive):
+def test_labels_stay_with_their_images(seed7_dataset, small_archive):
     original = load_cifar10(small_archive)
     label_of = {image.tobytes(): label for image, label in zip(original.x_train, original.y_train)}
-    train = _split(small_dataset, "train")
+    train = _split(seed7_dataset, "train")
     assert all(label_of[image.tobytes()] == label for image, label in zip(train["x"], train["y"]))
 
 
@@ -71,15 +71,15 @@ def test_pixels_are_decoded_in_rgb_planes_order(small_archive):
         assert x[3, r, c, ch] == raw[3, ch * 1024 + r * 32 + c]
 
 
-def test_same_seed_gives_byte_identical_output(small_archive, small_dataset, tmp_path):
+def test_same_seed_gives_byte_identical_output(small_archive, seed7_dataset, tmp_path):
     prepare_dataset(tmp_path / "again", source=str(small_archive), sha256=SMALL_SHA256, seed=7)
     for name in FILES:
-        assert (tmp_path / "again" / name).read_bytes() == (small_dataset / name).read_bytes(), name
+        assert (tmp_path / "again" / name).read_bytes() == (seed7_dataset / name).read_bytes(), name
     prepare_dataset(tmp_path / "other", source=str(small_archive), sha256=SMALL_SHA256, seed=8)
-    assert (tmp_path / "other" / "train.npz").read_bytes() != (small_dataset / "train.npz").read_bytes()
+    assert (tmp_path / "other" / "train.npz").read_bytes() != (seed7_dataset / "train.npz").read_bytes()
 
 
-def test_binary_layout_gives_identical_arrays(small_archive, small_dataset, tmp_path):
+def test_binary_layout_gives_identical_arrays(small_archive, seed7_dataset, tmp_path):
     original = load_cifar10(small_archive)
     batches = {f"data_batch_{i + 1}": slice(i * 1000, (i + 1) * 1000) for i in range(5)}
     x = {b: original.x_train[s] for b, s in batches.items()} | {"test_batch": original.x_test}
@@ -88,7 +88,7 @@ def test_binary_layout_gives_identical_arrays(small_archive, small_dataset, tmp_
     record = prepare_dataset(tmp_path / "bin", source=str(archive), seed=7)
     assert record["layout"] == "binary"
     for name in ("train", "val", "test"):
-        python_split, binary_split = _split(small_dataset, name), _split(tmp_path / "bin", name)
+        python_split, binary_split = _split(seed7_dataset, name), _split(tmp_path / "bin", name)
         np.testing.assert_array_equal(binary_split["x"], python_split["x"])
         np.testing.assert_array_equal(binary_split["y"], python_split["y"])
 
@@ -99,8 +99,8 @@ def test_limit_per_class(small_archive, tmp_path):
     assert set(record["splits"]["val"]["per_class"].values()) == {10}
 
 
-def test_dataset_json_records_provenance(small_dataset):
-    record = json.loads((small_dataset / "dataset.json").read_text())
+def test_dataset_json_records_provenance(seed7_dataset):
+    record = json.loads((seed7_dataset / "dataset.json").read_text())
     assert record["class_names"][:3] == ["airplane", "automobile", "bird"]
     assert record["source_sha256"] == SMALL_SHA256
     assert record["parameters"] == {"val_fraction": 0.3, "seed": 7, "limit_per_class": None}

@@ -22,24 +22,10 @@ EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "se
 
 
 @pytest.fixture(scope="module")
-def small_dataset(small_archive, tmp_path_factory):
-    out = tmp_path_factory.mktemp("train") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256)
-    return out
-
-
-@pytest.fixture(scope="module")
 def tiny_dataset(small_archive, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny") / "dataset"
     prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
     return out
-
-
-@pytest.fixture(scope="module")
-def trained(small_dataset, tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model") / "model"
-    record = train(small_dataset, model_dir, TrainConfig(epochs=6))
-    return model_dir, record
 
 
 def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):

@@ -2,7 +2,7 @@
 that the Kubeflow component calls. Heavy frameworks are imported inside the subcommand that
 needs them, so `--help` and the light subcommands stay fast.
 
-Exit codes: 0 success, 2 bad input (one line on stderr), 1 unexpected failure.
+Exit codes: 0 success, 2 bad input (one line on stderr), 3 evaluation gate failed, 1 unexpected failure.
 """
 
 import argparse
@@ -11,6 +11,8 @@ import sys
 
 from alexnet_kfp import __version__
 from alexnet_kfp.components.errors import InputError
+
+EXIT_GATE_FAILED = 3
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -109,6 +111,38 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from alexnet_kfp.components.evaluate import evaluate
+
+    metrics = evaluate(args.data, args.model, args.out, min_accuracy=args.min_accuracy,
+                       baseline=args.baseline, max_regression=args.max_regression)
+    gate = metrics["gate"]
+    print(f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; "
+          f"gate {'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: {args.out}/report.html")
+    return 0 if gate["passed"] else EXIT_GATE_FAILED
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="test-set metrics, pictures, an HTML report and the accuracy gate",
+        description="Evaluate a Model on the Dataset's test split: accuracy, per-class precision/recall/F1, "
+        "confusion matrices, training curves, the most confident mistakes, report.html and metrics.json. "
+        f"Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when it fails (the report is still written), "
+        "2 on bad input.",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`")
+    p.add_argument("--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`")
+    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Evaluation")
+    p.add_argument("--min-accuracy", type=float, default=0.5, metavar="F",
+                   help="the gate: test accuracy must reach this (default: %(default)s)")
+    p.add_argument("--baseline", metavar="PATH",
+                   help="the last blessed model: its metrics.json, model.keras or model.onnx (or their directory)")
+    p.add_argument("--max-regression", type=float, default=0.01, metavar="F",
+                   help="with --baseline: accuracy may fall at most this far below it (default: %(default)s)")
+    p.set_defaults(func=_cmd_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alexnet-kfp",
@@ -119,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_data(sub)
     _add_train(sub)
+    _add_evaluate(sub)
     return parser
 
 

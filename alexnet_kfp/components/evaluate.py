@@ -1,0 +1,155 @@
+"""The evaluate step: Dataset + Model directories -> Evaluation directory and the gate decision.
+
+    evaluate(dataset_dir, model_dir, out_dir, min_accuracy, baseline=None, max_regression=0.01)
+
+Writes metrics.json (accuracy, per-class precision/recall/F1/support, confusion matrices, gate),
+confusion_matrix.png, confusion_matrix_normalized.png, training_curves.png (when the model has a
+history), confident_mistakes.png and report.html. The report is written whether or not the gate
+passes; the caller decides what a failed gate means (the CLI exits 3, the pipeline rejects).
+"""
+
+import json
+import os
+import platform
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support  # noqa: E402
+
+from alexnet_kfp import __version__  # noqa: E402
+from alexnet_kfp.components import evaluate_plots as plots  # noqa: E402
+from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
+from alexnet_kfp.components.errors import InputError  # noqa: E402
+from alexnet_kfp.components.evaluate_report import write_report  # noqa: E402
+from alexnet_kfp.components.fetch import file_digest  # noqa: E402
+from alexnet_kfp.components.gate import decide  # noqa: E402
+from alexnet_kfp.components.train_input import load_split  # noqa: E402
+
+DEFAULT_MIN_ACCURACY = 0.5
+DEFAULT_MAX_REGRESSION = 0.01
+MISTAKES_SHOWN = 24
+
+
+def _model_file(model_dir: Path) -> Path:
+    path = model_dir / "model.keras" if model_dir.is_dir() else model_dir
+    if not path.is_file():
+        raise InputError(f"{path} not found: --model must be a Model directory made by `alexnet-kfp train`")
+    return path
+
+
+def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    model = keras.models.load_model(model_path, compile=False)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def predict_onnx(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)])
+
+
+def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Accuracy of the last blessed model: from its metrics.json, or by evaluating its .keras/.onnx here."""
+    if baseline is None or str(baseline) == "":
+        return None
+    path = Path(baseline)
+    if path.is_dir():
+        found = [path / n for n in ("metrics.json", "model.onnx", "model.keras") if (path / n).is_file()]
+        if not found:
+            raise InputError(f"--baseline {path}: holds no metrics.json, model.onnx or model.keras")
+        path = found[0]
+    if not path.is_file():
+        raise InputError(f"--baseline {path}: no such file")
+    if path.suffix == ".json":
+        try:
+            return float(json.loads(path.read_text())["accuracy"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"--baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
+    if path.suffix in (".keras", ".onnx"):
+        predict = predict_keras if path.suffix == ".keras" else predict_onnx
+        return float((predict(path, x).argmax(axis=1) == y).mean())
+    raise InputError(f"--baseline {path}: expected metrics.json, model.keras or model.onnx")
+
+
+def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> dict:
+    predicted = probabilities.argmax(axis=1)
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
+    counts = confusion_matrix(y, predicted, labels=labels)
+    normalized = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return {
+        "accuracy": float((predicted == y).mean()),
+        "macro_f1": float(f1.mean()),
+        "test_images": int(len(y)),
+        "class_names": class_names,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(support[i])}
+            for i, name in enumerate(class_names)
+        },
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalized": normalized.round(6).tolist(),
+    }
+
+
+def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) -> dict[str, Path]:
+    names = metrics["class_names"]
+    pictures = {}
+    history_path = model_dir / "history.json"
+    if history_path.is_file():
+        plots.training_curves_png(json.loads(history_path.read_text()), out / "training_curves.png")
+        pictures["Training curves"] = out / "training_curves.png"
+    plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), names, out / "confusion_matrix.png", False)
+    plots.confusion_matrix_png(np.array(metrics["confusion_matrix_normalized"]), names,
+                               out / "confusion_matrix_normalized.png", True)
+    pictures["Confusion matrix"] = out / "confusion_matrix.png"
+    pictures["Confusion matrix, normalised"] = out / "confusion_matrix_normalized.png"
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y)
+    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:MISTAKES_SHOWN]
+    plots.confident_mistakes_png(x[worst], y[worst], predicted[worst], probabilities[worst, predicted[worst]],
+                                 names, out / "confident_mistakes.png")
+    pictures["Most confident mistakes"] = out / "confident_mistakes.png"
+    return pictures
+
+
+def evaluate(
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    min_accuracy: float = DEFAULT_MIN_ACCURACY,
+    baseline: str | Path | None = None,
+    max_regression: float = DEFAULT_MAX_REGRESSION,
+) -> dict:
+    """Evaluate the model on the test split, draw, report and decide; return metrics.json's content."""
+    if not 0.0 <= min_accuracy <= 1.0 or not 0.0 <= max_regression <= 1.0:
+        raise InputError("--min-accuracy and --max-regression must lie between 0 and 1")
+    dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
+    model_path = _model_file(model_dir)
+    model_dir = model_path.parent
+    x, y = load_split(dataset_dir, "test")
+    dataset = json.loads((dataset_dir / "dataset.json").read_text()) if (dataset_dir / "dataset.json").is_file() else {}
+    class_names = dataset.get("class_names") or [str(i) for i in range(10)]
+    reference = baseline_accuracy(baseline, x, y)
+    probabilities = predict_keras(model_path, x)
+    metrics = compute_metrics(y, probabilities, class_names)
+    gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
+    train_record = json.loads((model_dir / "train.json").read_text()) if (model_dir / "train.json").is_file() else {}
+    metrics["gate"] = gate.as_dict()
+    metrics["model"] = {"path": str(model_path), "sha256": file_digest(model_path),
+                        "variant": train_record.get("parameters", {}).get("variant", "unknown")}
+    metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
+    metrics["dataset"] = {"path": str(dataset_dir), "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256")}
+    metrics["versions"] = {"alexnet-kfp": __version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__,
+                           "numpy": np.__version__, "python": platform.python_version()}
+    with atomic_output_dir(out_dir) as staging:
+        pictures = _pictures(staging, model_dir, metrics, x, y, probabilities)
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_report(metrics, pictures, staging / "report.html")
+    return metrics
