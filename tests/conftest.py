@@ -48,3 +48,13 @@ def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
 
     model_dir = tmp_path_factory.mktemp("trained") / "model"
     return model_dir, train(small_dataset, model_dir, TrainConfig(epochs=6))
+
+
+@pytest.fixture(scope="session")
+def exported(trained, tmp_path_factory) -> Path:
+    """The ONNX directory exported from the shared trained model."""
+    from alexnet_kfp.components.export import export
+
+    out = tmp_path_factory.mktemp("exported") / "onnx"
+    export(trained[0], out)
+    return out

@@ -1,0 +1,96 @@
+"""OnnxClassifier: use an exported model with onnxruntime, numpy and Pillow only (no TensorFlow,
+no kfp), e.g. inside your own service.
+
+Images of any size and mode are converted to RGB (transparency composited on white, CMYK and
+palette images converted by Pillow), centre-cropped to a square so that objects keep their aspect
+ratio, and resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 image is used as is.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import onnxruntime
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 32
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+
+
+@dataclass
+class FilePrediction:
+    path: str
+    top: list[tuple[str, float]] = field(default_factory=list)  # (class name, probability), best first
+    error: str | None = None
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """A file as the model's input: uint8 (32, 32, 3) RGB."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        image = image.convert("RGB")
+        if image.size != (SIZE, SIZE):
+            image = ImageOps.fit(image, (SIZE, SIZE), method=Image.Resampling.BICUBIC)
+        return np.asarray(image, dtype=np.uint8)
+
+
+class OnnxClassifier:
+    """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`."""
+
+    def __init__(self, path: str | Path, providers: list[str] | None = None):
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(str(path), options,
+                                                    providers=providers or ["CPUExecutionProvider"])
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.class_names: list[str] = json.loads(self.metadata.get("class_names", "null")) or [
+            str(i) for i in range(self.session.get_outputs()[0].shape[-1])]
+        self.input_name = self.session.get_inputs()[0].name
+
+    def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Probabilities (N, classes) for uint8 images (N, 32, 32, 3) or one image (32, 32, 3)."""
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[None]
+        if images.dtype != np.uint8 or images.shape[1:] != (SIZE, SIZE, 3):
+            raise ValueError(f"expected uint8 images of shape (N, 32, 32, 3), got {images.dtype} {images.shape}")
+        return np.concatenate([self.session.run(None, {self.input_name: images[i : i + batch_size]})[0]
+                               for i in range(0, len(images), batch_size)])
+
+    def top_k(self, probabilities: np.ndarray, k: int) -> list[tuple[str, float]]:
+        order = np.argsort(-probabilities, kind="stable")[:k]
+        return [(self.class_names[i], float(probabilities[i])) for i in order]
+
+    def predict_files(self, paths: Iterable[str | Path], top_k: int = 3) -> list[FilePrediction]:
+        """One FilePrediction per file; an unreadable file gets `error` and the others carry on."""
+        results, images, readable = [], [], []
+        for path in paths:
+            result = FilePrediction(str(path))
+            try:
+                images.append(load_image(path))
+                readable.append(result)
+            except FileNotFoundError:
+                result.error = "no such file"
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+                result.error = f"cannot read as an image: {e}"
+            results.append(result)
+        if images:
+            for result, probabilities in zip(readable, self.predict(np.stack(images))):
+                result.top = self.top_k(probabilities, top_k)
+        return results
+
+
+def expand_image_paths(arguments: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and the image files (by suffix, sorted) of any directory given."""
+    paths = []
+    for argument in map(Path, arguments):
+        if argument.is_dir():
+            paths += sorted(p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(argument)
+    return paths
