@@ -1,0 +1,103 @@
+"""Inference side by side, one run, same weights: onnxruntime (OnnxClassifier's session) vs Keras
+`model.predict` vs the fastest Keras path (the model called inside a `tf.function`):
+
+  - batch 1: median latency over repeated single-image calls;
+  - batch 256: images/s;
+  - peak RSS of a fresh process that only loads the model and predicts 256 images.
+
+    python bench/onnx_vs_keras.py MODEL_DIR ONNX_DIR
+Goals against the tf.function path: >= 2x at batch 1, >= 1.5x at batch 256, RSS <= 1/4.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ROUNDS_B1, ROUNDS_B256 = 200, 8
+
+_RSS_CHILD = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np
+x = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
+if sys.argv[1] == "onnx":
+    from alexnet_kfp.components.onnx_model import OnnxClassifier
+    OnnxClassifier(sys.argv[2]).predict(x)
+else:
+    import keras
+    keras.models.load_model(sys.argv[2], compile=False).predict(x, verbose=0)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the (large) parent across exec.
+print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024)
+"""
+
+
+def median_latency_ms(predict, image) -> float:
+    for _ in range(10):
+        predict(image)
+    times = []
+    for _ in range(ROUNDS_B1):
+        started = time.perf_counter()
+        predict(image)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def images_per_second(predict, batch) -> float:
+    predict(batch)
+    started = time.perf_counter()
+    for _ in range(ROUNDS_B256):
+        predict(batch)
+    return ROUNDS_B256 * len(batch) / (time.perf_counter() - started)
+
+
+def peak_rss_mib(kind: str, path: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", _RSS_CHILD, kind, str(path)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    model_dir, onnx_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    import keras
+    import tensorflow as tf
+
+    from alexnet_kfp.components.onnx_model import OnnxClassifier
+
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    batch = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
+    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    graph_call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    session = OnnxClassifier(onnx_dir / "model.onnx").session
+
+    def ort(x):
+        return session.run(None, {"image": x})[0]
+
+    paths = {
+        "onnxruntime": ort,
+        "keras model.predict": lambda x: model.predict(x, verbose=0, batch_size=len(x)),
+        "keras tf.function": lambda x: graph_call(x).numpy(),
+    }
+    np.testing.assert_allclose(ort(batch), paths["keras tf.function"](batch), atol=1e-4)
+    rows = {name: (median_latency_ms(f, one), images_per_second(f, batch)) for name, f in paths.items()}
+    rss = {"onnxruntime": peak_rss_mib("onnx", onnx_dir / "model.onnx"),
+           "keras": peak_rss_mib("keras", model_dir / "model.keras")}
+    fastest = rows["keras tf.function"]
+    print(f"{'path':22s} {'batch 1 (median ms)':>20s} {'batch 256 (img/s)':>18s}")
+    for name, (latency, throughput) in rows.items():
+        print(f"{name:22s} {latency:14.2f} ms {throughput:14.0f}")
+    ort_latency, ort_throughput = rows["onnxruntime"]
+    print(f"onnxruntime vs tf.function: {fastest[0] / ort_latency:.2f}x at batch 1 (goal >= 2), "
+          f"{ort_throughput / fastest[1]:.2f}x at batch 256 (goal >= 1.5)")
+    print(f"peak RSS, load + predict 256: onnxruntime {rss['onnxruntime']:.0f} MiB, keras {rss['keras']:.0f} MiB "
+          f"({rss['onnxruntime'] / rss['keras']:.2f}, goal <= 0.25)")
+
+
+if __name__ == "__main__":
+    main()
