@@ -7,12 +7,12 @@ Exit codes: 0 success, 2 bad input (one line on stderr), 3 evaluation gate faile
 """
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from alexnet_kfp import __version__
 from alexnet_kfp.components.errors import InputError
+from alexnet_kfp.components.log_setup import configure as configure_logging
 
 EXIT_GATE_FAILED = 3
 EXIT_PARITY_FAILED = 4
@@ -219,6 +219,96 @@ def _add_onnx_commands(sub) -> None:
     p.set_defaults(func=_cmd_predict)
 
 
+REPO_PIPELINE_YAML = Path("pipeline.yaml")
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from alexnet_kfp.pipeline.compile import compile_pipeline
+    from alexnet_kfp.pipeline.ops import IMAGE
+
+    compile_pipeline(Path(args.output))
+    print(f"wrote {args.output} (components run in {IMAGE})")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from alexnet_kfp.pipeline.local_run import QUICK, check_runnable, run_locally
+    from alexnet_kfp.pipeline.parameters import parse_parameters
+
+    check_runnable()
+    parameters = dict(QUICK) if args.quick else {}
+    chosen = {"source": args.source, "sha256": args.sha256, "md5": args.md5, "epochs": args.epochs,
+              "variant": args.variant, "min_accuracy": args.min_accuracy, "limit_per_class": args.limit_per_class}
+    parameters.update({k: v for k, v in chosen.items() if v is not None})
+    if args.sha256 and "md5" not in parameters:
+        parameters["md5"] = ""  # the default md5 is the official archive's; a --sha256 replaces it
+    if args.param:
+        from alexnet_kfp.pipeline.parameters import declared_parameters
+
+        parameters.update(parse_parameters(args.param, declared_parameters(args.pipeline)))
+    try:
+        summary = run_locally(parameters, Path(args.runs))
+    except RuntimeError as e:
+        print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
+        return 1
+    gate, parity = summary["gate"] or {}, summary["parity"] or {}
+    print(f"\nrun finished in {summary['seconds']:.0f} s: {summary['run_dir']}")
+    print(f"  test accuracy  {summary['accuracy']:.4f}")
+    print(f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}")
+    print(f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, "
+          f"top-1 agreement {parity.get('argmax_agreement', float('nan')):.2%} on {parity.get('images')} images")
+    print(f"  report         {summary['report']}")
+    print(f"  ONNX model     {summary['onnx_model']}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from alexnet_kfp.pipeline.submit import submit
+
+    result = submit(Path(args.pipeline), args.host, args.namespace, args.token_env, args.experiment,
+                    args.run_name, args.param or [], upload=args.upload)
+    print(f"submitted run {result['run_id']}: {result['url']}")
+    return 0
+
+
+def _add_pipeline_commands(sub) -> None:
+    p = sub.add_parser("compile", help="compile the Kubeflow pipeline to YAML",
+                       description="Compile the pipeline to KFP v2 YAML. Components use the image in "
+                       "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).")
+    p.add_argument("--output", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s")
+    p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("run", help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
+                       description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
+                       "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/.")
+    p.add_argument("--source", help="CIFAR-10 source (URL, file:// URL, path); default: the official URL")
+    checks = p.add_mutually_exclusive_group()
+    checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
+    checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
+    p.add_argument("--quick", action="store_true",
+                   help="a laptop-sized run: limit_per_class=500, epochs=6, min_accuracy=0.2")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--variant", choices=("seed", "cifar"))
+    p.add_argument("--min-accuracy", type=float, metavar="F")
+    p.add_argument("--limit-per-class", type=int, metavar="N")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="any other pipeline parameter (repeatable)")
+    p.add_argument("--pipeline", type=Path, default=REPO_PIPELINE_YAML, help=argparse.SUPPRESS)
+    p.add_argument("--runs", default="runs", metavar="DIR", help="where run directories go (default: %(default)s)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("submit", help="submit pipeline.yaml to a Kubeflow Pipelines endpoint",
+                       description="Create a run of the compiled pipeline on Kubeflow Pipelines.")
+    p.add_argument("--host", help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT)")
+    p.add_argument("--namespace", default="kubeflow", help="Kubeflow profile namespace (default: %(default)s)")
+    p.add_argument("--token-env", metavar="NAME", help="environment variable holding a bearer token (never printed)")
+    p.add_argument("--experiment", default="alexnet-kfp", help="default: %(default)s")
+    p.add_argument("--run-name", help="default: chosen by KFP")
+    p.add_argument("--pipeline", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s")
+    p.add_argument("--upload", action="store_true", help="also register the package as a pipeline version")
+    p.add_argument("param", nargs="*", metavar="KEY=VALUE", help="pipeline parameters, e.g. epochs=60")
+    p.set_defaults(func=_cmd_submit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alexnet-kfp",
@@ -231,12 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_onnx_commands(sub)
+    _add_pipeline_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    configure_logging()
     try:
         return args.func(args)
     except InputError as e:

@@ -1,0 +1,33 @@
+"""Compile the pipeline to YAML, byte for byte the same every time.
+
+KFP writes each parameter's default into the YAML's header comment via a protobuf Struct, whose
+map order varies between processes; we rewrite those comment lines with sorted keys. The spec
+itself is untouched (and already deterministic)."""
+
+import ast
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from kfp import compiler
+
+from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+
+_DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
+
+
+def _stable_comment(line: str) -> str:
+    match = _DEFAULT_COMMENT.match(line)
+    if not match or match.group(2)[:1] not in "[{":
+        return line
+    value = ast.literal_eval(match.group(2))
+    return f"{match.group(1)}{json.dumps(value, sort_keys=True)}{match.group(3)}"
+
+
+def compile_pipeline(output: Path) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "pipeline.yaml"
+        compiler.Compiler().compile(alexnet_pipeline, str(raw))
+        lines = raw.read_text().split("\n")
+    output.write_text("\n".join(_stable_comment(line) for line in lines))

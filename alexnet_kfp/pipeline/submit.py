@@ -1,0 +1,57 @@
+"""`alexnet-kfp submit`: send the compiled pipeline to a Kubeflow Pipelines endpoint.
+
+Every failure a person can fix becomes one line: an unreachable host, a rejected token, an
+unknown parameter. The token is read from an environment variable and never printed.
+"""
+
+import os
+from pathlib import Path
+
+from alexnet_kfp.components.errors import InputError
+from alexnet_kfp.pipeline.parameters import declared_parameters, parse_parameters
+
+
+def submit(pipeline_yaml: Path, host: str | None, namespace: str, token_env: str | None, experiment: str,
+           run_name: str | None, parameter_pairs: list[str], upload: bool = False) -> dict:
+    host = host or os.environ.get("KF_PIPELINES_ENDPOINT")
+    if not host:
+        raise InputError("no Kubeflow Pipelines endpoint: pass --host URL or set KF_PIPELINES_ENDPOINT")
+    if not pipeline_yaml.is_file():
+        raise InputError(f"{pipeline_yaml} not found: run `alexnet-kfp compile` first")
+    arguments = parse_parameters(parameter_pairs, declared_parameters(pipeline_yaml))
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise InputError(f"--token-env {token_env}: that environment variable is empty or unset")
+
+    import kfp
+    import urllib3
+    from kfp_server_api.exceptions import ApiException
+
+    try:
+        client = kfp.Client(host=host, namespace=namespace, existing_token=token)
+        if upload:
+            _upload(client, pipeline_yaml, run_name or pipeline_yaml.stem)
+        run = client.create_run_from_pipeline_package(
+            str(pipeline_yaml), arguments=arguments, run_name=run_name, experiment_name=experiment, namespace=namespace)
+    except urllib3.exceptions.MaxRetryError as e:
+        raise InputError(f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network") from None
+    except ApiException as e:
+        if e.status in (401, 403):
+            raise InputError(f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
+                             "check the token (--token-env) and your access to namespace " + repr(namespace)) from None
+        raise InputError(f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
+                         f"{(e.body or '').strip()[:300]}") from None
+    return {"run_id": run.run_id, "url": f"{host.rstrip('/')}/#/runs/details/{run.run_id}", "arguments": arguments}
+
+
+def _upload(client, pipeline_yaml: Path, version_name: str) -> None:
+    """Register the package as a new version of the pipeline (creating the pipeline the first time)."""
+    from alexnet_kfp.pipeline.pipeline import PIPELINE_NAME
+
+    pipeline_id = client.get_pipeline_id(PIPELINE_NAME)
+    if pipeline_id is None:
+        client.upload_pipeline(str(pipeline_yaml), pipeline_name=PIPELINE_NAME)
+    else:
+        client.upload_pipeline_version(str(pipeline_yaml), pipeline_version_name=version_name, pipeline_id=pipeline_id)
