@@ -13,9 +13,10 @@ else
 SOURCE ?= https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz
 CHECKSUM ?=
 endif
-RUN_DIR ?= runs/$(shell date -u +%Y%m%dT%H%M%SZ)
+# `make run QUICK=1`: a laptop-sized run (500 images per class, 6 epochs) instead of the full job.
+RUN_FLAGS := $(if $(QUICK),--quick,)
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test compile bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,13 +27,19 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/alexnet-kfp data --source $(SOURCE) $(CHECKSUM) --out $(RUN_DIR)/dataset
+	$(BIN)/alexnet-kfp run --source $(SOURCE) $(CHECKSUM) $(RUN_FLAGS)
+
+compile: setup
+	$(BIN)/alexnet-kfp compile
 
 test: setup
 	$(BIN)/python -m pytest
 
+# The ONNX bench needs a trained model: BENCH_MODEL=runs/<run>/.../model BENCH_ONNX=runs/<run>/.../onnx_model
 bench: setup
 	$(BIN)/python bench/data_parse_split.py
+	$(BIN)/python bench/train_input_pipeline.py
+	$(if $(BENCH_MODEL),$(BIN)/python bench/onnx_vs_keras.py $(BENCH_MODEL) $(BENCH_ONNX),@echo "set BENCH_MODEL and BENCH_ONNX for bench/onnx_vs_keras.py")
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -20,7 +20,7 @@ _PARSERS = {
 
 def declared_parameters(pipeline_yaml: Path) -> dict[str, str]:
     """{name: KFP parameter type} of the compiled pipeline's inputs."""
-    spec = yaml.safe_load(pipeline_yaml.read_text())
+    spec = next(yaml.safe_load_all(pipeline_yaml.read_text()))  # the second document is the platform config
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     return {name: p["parameterType"] for name, p in inputs.items()}
 

@@ -37,6 +37,9 @@ def submit(pipeline_yaml: Path, host: str | None, namespace: str, token_env: str
             str(pipeline_yaml), arguments=arguments, run_name=run_name, experiment_name=experiment, namespace=namespace)
     except urllib3.exceptions.MaxRetryError as e:
         raise InputError(f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network") from None
+    except TimeoutError as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
+        raise InputError(f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, "
+                         "the token and that this is the KFP API endpoint") from None
     except ApiException as e:
         if e.status in (401, 403):
             raise InputError(f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "

@@ -1,0 +1,43 @@
+"""The whole pipeline under kfp.local on the small real archive: the export branch leaves a verified
+ONNX model; an impossible gate takes the Else branch and fails with the gate's reason."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from alexnet_kfp.pipeline.local_run import QUICK, real_error, run_locally
+
+from .real_data import SMALL_SHA256
+
+
+def _source(small_archive) -> dict:
+    return {"source": str(small_archive), "sha256": SMALL_SHA256, "md5": ""}
+
+
+def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_archive, tmp_path):
+    summary = run_locally({**QUICK, **_source(small_archive)}, tmp_path / "runs")
+    assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK["min_accuracy"]
+    assert summary["parity"]["passed"] and summary["parity"]["images"] == 1000
+    assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()
+    parity = json.loads(next(Path(summary["run_dir"]).rglob("parity.json")).read_text())
+    assert parity["max_abs_diff"] <= 1e-4 and parity["argmax_agreement"] == 1.0
+
+
+def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(small_archive, tmp_path):
+    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "min_accuracy": 1.01}
+    with pytest.raises(RuntimeError) as failure:
+        run_locally(parameters, tmp_path / "runs")
+    message = str(failure.value)
+    assert "reject-op" in message and "< min_accuracy 1.010" in message
+    assert "rejected by the evaluation gate" in message
+    assert not list((tmp_path / "runs").rglob("model.onnx"))
+
+
+def test_real_error_extracts_the_last_traceback():
+    log = ("step output\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+           "ValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
+           "    raise InputError('bad')\nalexnet_kfp.components.errors.InputError: bad source\n"
+           "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n")
+    assert real_error(log) == ("Traceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
+                               "    raise InputError('bad')\nalexnet_kfp.components.errors.InputError: bad source")

@@ -1,0 +1,86 @@
+"""The compiled pipeline: reproducible bytes, strictly valid KFP protos, the GPU node settings and the gate."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp.kubernetes import kubernetes_executor_config_pb2
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from .real_data import REPO
+
+
+def _compile(output: Path) -> bytes:
+    env = {k: v for k, v in os.environ.items() if k != "ALEXNET_KFP_IMAGE"}
+    subprocess.run([sys.executable, "-m", "alexnet_kfp", "compile", "--output", str(output)],
+                   check=True, capture_output=True, env=env, timeout=300)
+    return output.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[dict]:
+    return list(yaml.safe_load_all((REPO / "pipeline.yaml").read_text()))
+
+
+def test_compile_twice_gives_the_committed_bytes(tmp_path):
+    first, second = _compile(tmp_path / "a.yaml"), _compile(tmp_path / "b.yaml")
+    assert first == second
+    assert first == (REPO / "pipeline.yaml").read_bytes(), "pipeline.yaml is stale: run `make compile` and commit it"
+
+
+def test_yaml_parses_strictly_into_kfp_protos(documents):
+    spec, platform = documents
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
+    kubernetes = platform["platforms"]["kubernetes"]
+    json_format.ParseDict(kubernetes, pipeline_spec_pb2.SinglePlatformSpec(), ignore_unknown_fields=False)
+    for config in kubernetes["deploymentSpec"]["executors"].values():
+        json_format.ParseDict(config, kubernetes_executor_config_pb2.KubernetesExecutorConfig(),
+                              ignore_unknown_fields=False)
+
+
+def test_train_runs_on_a_gpu_node(documents):
+    spec, platform = documents
+    resources = spec["deploymentSpec"]["executors"]["exec-train-op"]["container"]["resources"]
+    assert resources["accelerator"] == {"resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
+                                        "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}"}
+    assert (resources["resourceCpuRequest"], resources["resourceCpuLimit"]) == ("4", "8")
+    assert (resources["resourceMemoryRequest"], resources["resourceMemoryLimit"]) == ("16G", "32G")
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    assert inputs["gpu_type"]["defaultValue"] == "nvidia.com/gpu" and inputs["gpu_count"]["defaultValue"] == 1
+    assert inputs["gpu_node_selector"]["defaultValue"] == {"nvidia.com/gpu.present": "true"}
+    assert inputs["gpu_tolerations"]["defaultValue"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    train = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train-op"]
+    assert train["nodeSelector"] == {"nodeSelectorJson": {"componentInputParameter": "gpu_node_selector"}}
+    assert train["tolerations"] == [{"tolerationJson": {"componentInputParameter": "gpu_tolerations"}}]
+
+
+def test_gate_branches_on_the_evaluate_decision(documents):
+    spec, _ = documents
+    branches = spec["components"]["comp-condition-branches-1"]["dag"]["tasks"]
+    passed = branches["condition-2"]["triggerPolicy"]["condition"]
+    failed = branches["condition-3"]["triggerPolicy"]["condition"]
+    assert passed == "inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true"
+    assert failed == f"!({passed})"
+    assert set(spec["components"]["comp-condition-2"]["dag"]["tasks"]) == {"export-op", "verify-op"}
+    assert set(spec["components"]["comp-condition-3"]["dag"]["tasks"]) == {"reject-op"}
+
+
+def test_data_retries_and_caching_choices(documents):
+    spec, _ = documents
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["data-op"]["retryPolicy"]["maxRetryCount"] == 3
+    assert tasks["data-op"]["cachingOptions"] == {"enableCache": True}
+    assert tasks["evaluate-op"]["cachingOptions"] == {}  # off: the gate is decided afresh on every run
+
+
+def test_components_use_the_project_image_without_installing_kfp(documents):
+    spec, _ = documents
+    for name, executor in spec["deploymentSpec"]["executors"].items():
+        container = executor["container"]
+        assert container["image"] == "ghcr.io/alexnet-kfp/alexnet-kfp:0.1.0", name
+        assert "pip install" not in " ".join(container["command"]), name
