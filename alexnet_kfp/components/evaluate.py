@@ -128,8 +128,10 @@ def evaluate(
     max_regression: float = DEFAULT_MAX_REGRESSION,
 ) -> dict:
     """Evaluate the model on the test split, draw, report and decide; return metrics.json's content."""
-    if not 0.0 <= min_accuracy <= 1.0 or not 0.0 <= max_regression <= 1.0:
-        raise InputError("--min-accuracy and --max-regression must lie between 0 and 1")
+    # min_accuracy above 1 is allowed: a gate that can never pass (handy to exercise the reject branch).
+    if min_accuracy < 0.0 or not 0.0 <= max_regression <= 1.0:
+        raise InputError(f"--min-accuracy must be >= 0 and --max-regression between 0 and 1, "
+                         f"got {min_accuracy} and {max_regression}")
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = _model_file(model_dir)
     model_dir = model_path.parent
