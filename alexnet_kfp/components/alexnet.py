@@ -51,33 +51,25 @@ def _scaled_input():
     return image, x
 
 
-def _seed_features(x):
-    x = _conv_block(x, 96, 11, 4, "conv1")
-    x = layers.MaxPooling2D(2, 2, padding="same", name="pool1")(x)
-    x = _conv_block(x, 256, 5, 1, "conv2")
-    x = layers.MaxPooling2D(2, 2, padding="same", name="pool2")(x)
-    x = _conv_block(x, 384, 3, 1, "conv3")
-    x = _conv_block(x, 384, 3, 1, "conv4")
-    x = _conv_block(x, 256, 3, 1, "conv5")
-    x = layers.MaxPooling2D(2, 2, padding="same", name="pool5")(x)
-    x = layers.Flatten(name="flatten")(x)
-    for i, units in enumerate((4096, 4096, 1000), start=1):
-        x = _dense_block(x, units, 0.4, f"fc{i}")
-    return x
+# (filters, kernel, stride) of the five convolutions, the pool after conv 1, 2 and 5 as
+# (size, stride), the hidden FC widths and their dropout, per variant.
+_ARCHITECTURES = {
+    "seed": {"convs": [(96, 11, 4), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
+             "pool": (2, 2), "fc": (4096, 4096, 1000), "dropout": 0.4},
+    "cifar": {"convs": [(96, 3, 1), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
+              "pool": (3, 2), "fc": (1024, 1024), "dropout": 0.5},
+}
+_POOL_AFTER = (1, 2, 5)
 
 
-def _cifar_features(x):
-    x = _conv_block(x, 96, 3, 1, "conv1")
-    x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
-    x = _conv_block(x, 256, 5, 1, "conv2")
-    x = layers.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
-    x = _conv_block(x, 384, 3, 1, "conv3")
-    x = _conv_block(x, 384, 3, 1, "conv4")
-    x = _conv_block(x, 256, 3, 1, "conv5")
-    x = layers.MaxPooling2D(3, 2, padding="same", name="pool5")(x)
+def _features(x, convs, pool, fc, dropout):
+    for i, (filters, kernel, strides) in enumerate(convs, start=1):
+        x = _conv_block(x, filters, kernel, strides, f"conv{i}")
+        if i in _POOL_AFTER:
+            x = layers.MaxPooling2D(pool[0], pool[1], padding="same", name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    for i, units in enumerate((1024, 1024), start=1):
-        x = _dense_block(x, units, 0.5, f"fc{i}")
+    for i, units in enumerate(fc, start=1):
+        x = _dense_block(x, units, dropout, f"fc{i}")
     return x
 
 
@@ -86,7 +78,7 @@ def build_alexnet(variant: str = "seed", num_classes: int = 10) -> keras.Model:
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     image, x = _scaled_input()
-    x = _seed_features(x) if variant == "seed" else _cifar_features(x)
+    x = _features(x, **_ARCHITECTURES[variant])
     logits = layers.Dense(num_classes, name="classifier")(x)
     probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     return keras.Model(image, probabilities, name=f"alexnet_{variant}")

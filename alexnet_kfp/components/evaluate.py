@@ -26,11 +26,9 @@ from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
 from alexnet_kfp.components.errors import InputError  # noqa: E402
 from alexnet_kfp.components.evaluate_report import write_report  # noqa: E402
 from alexnet_kfp.components.fetch import file_digest  # noqa: E402
-from alexnet_kfp.components.gate import decide  # noqa: E402
+from alexnet_kfp.components.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, decide  # noqa: E402
 from alexnet_kfp.components.train_input import load_split  # noqa: E402
 
-DEFAULT_MIN_ACCURACY = 0.5
-DEFAULT_MAX_REGRESSION = 0.01
 MISTAKES_SHOWN = 24
 
 

@@ -2,6 +2,9 @@
 
 from dataclasses import asdict, dataclass
 
+DEFAULT_MIN_ACCURACY = 0.5
+DEFAULT_MAX_REGRESSION = 0.01
+
 
 @dataclass(frozen=True)
 class GateDecision:
@@ -17,7 +20,7 @@ class GateDecision:
 
 
 def decide(accuracy: float, min_accuracy: float, baseline_accuracy: float | None = None,
-           max_regression: float = 0.01) -> GateDecision:
+           max_regression: float = DEFAULT_MAX_REGRESSION) -> GateDecision:
     """Pass when accuracy >= min_accuracy and, with a baseline, accuracy >= baseline - max_regression."""
     failures = []
     if accuracy < min_accuracy:

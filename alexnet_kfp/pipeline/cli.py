@@ -36,6 +36,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_source_options(p, default: str | None) -> None:
+    p.add_argument("--source", default=default, help="http(s):// or file:// URL, .tar.gz path, or extracted "
+                   "cifar-10-batches-py/-bin directory (default: the official URL, checked against its md5)")
+    checks = p.add_mutually_exclusive_group()
+    checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
+    checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
+
+
 def _add_data(sub) -> None:
     from alexnet_kfp.components.data import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
 
@@ -46,11 +54,7 @@ def _add_data(sub) -> None:
         "layout), verify its checksum, parse it without executing pickled code, and write a stratified "
         "train/val split plus the official test batch as train.npz, val.npz, test.npz and dataset.json.",
     )
-    p.add_argument("--source", default=OFFICIAL_URL, help="http(s):// or file:// URL, .tar.gz path, or extracted "
-                   "cifar-10-batches-py/-bin directory (default: the official URL, checked against its md5)")
-    checks = p.add_mutually_exclusive_group()
-    checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
-    checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
+    _add_source_options(p, OFFICIAL_URL)
     p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION, metavar="F",
                    help=f"share of each class held out for validation (default {DEFAULT_VAL_FRACTION})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default {DEFAULT_SEED})")
@@ -126,6 +130,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_evaluate(sub) -> None:
+    from alexnet_kfp.components.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
+
     p = sub.add_parser(
         "evaluate",
         help="test-set metrics, pictures, an HTML report and the accuracy gate",
@@ -137,11 +143,11 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`")
     p.add_argument("--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`")
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Evaluation")
-    p.add_argument("--min-accuracy", type=float, default=0.5, metavar="F",
+    p.add_argument("--min-accuracy", type=float, default=DEFAULT_MIN_ACCURACY, metavar="F",
                    help="the gate: test accuracy must reach this (default: %(default)s)")
     p.add_argument("--baseline", metavar="PATH",
                    help="the last blessed model: its metrics.json, model.keras or model.onnx (or their directory)")
-    p.add_argument("--max-regression", type=float, default=0.01, metavar="F",
+    p.add_argument("--max-regression", type=float, default=DEFAULT_MAX_REGRESSION, metavar="F",
                    help="with --baseline: accuracy may fall at most this far below it (default: %(default)s)")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -281,10 +287,7 @@ def _add_pipeline_commands(sub) -> None:
     p = sub.add_parser("run", help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
                        description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
                        "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/.")
-    p.add_argument("--source", help="CIFAR-10 source (URL, file:// URL, path); default: the official URL")
-    checks = p.add_mutually_exclusive_group()
-    checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
-    checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
+    _add_source_options(p, None)
     p.add_argument("--quick", action="store_true",
                    help="a laptop-sized run: limit_per_class=500, epochs=6, min_accuracy=0.2")
     p.add_argument("--epochs", type=int)
