@@ -246,8 +246,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     chosen = {"source": args.source, "sha256": args.sha256, "md5": args.md5, "epochs": args.epochs,
               "variant": args.variant, "min_accuracy": args.min_accuracy, "limit_per_class": args.limit_per_class}
     parameters.update({k: v for k, v in chosen.items() if v is not None})
-    if args.sha256 and "md5" not in parameters:
-        parameters["md5"] = ""  # the default md5 is the official archive's; a --sha256 replaces it
     if args.param:
         from alexnet_kfp.pipeline.parameters import declared_parameters
 
