@@ -247,9 +247,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
               "variant": args.variant, "min_accuracy": args.min_accuracy, "limit_per_class": args.limit_per_class}
     parameters.update({k: v for k, v in chosen.items() if v is not None})
     if args.param:
+        import tempfile
+
+        from alexnet_kfp.pipeline.compile import compile_pipeline
         from alexnet_kfp.pipeline.parameters import declared_parameters
 
-        parameters.update(parse_parameters(args.param, declared_parameters(args.pipeline)))
+        with tempfile.TemporaryDirectory() as scratch:  # the installed pipeline's own declaration
+            compile_pipeline(Path(scratch) / "pipeline.yaml")
+            parameters.update(parse_parameters(args.param, declared_parameters(Path(scratch) / "pipeline.yaml")))
     try:
         summary = run_locally(parameters, Path(args.runs))
     except RuntimeError as e:
@@ -293,7 +298,6 @@ def _add_pipeline_commands(sub) -> None:
     p.add_argument("--min-accuracy", type=float, metavar="F")
     p.add_argument("--limit-per-class", type=int, metavar="N")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="any other pipeline parameter (repeatable)")
-    p.add_argument("--pipeline", type=Path, default=REPO_PIPELINE_YAML, help=argparse.SUPPRESS)
     p.add_argument("--runs", default="runs", metavar="DIR", help="where run directories go (default: %(default)s)")
     p.set_defaults(func=_cmd_run)
 
