@@ -16,7 +16,11 @@ endif
 # `make run QUICK=1`: a laptop-sized run (500 images per class, 6 epochs) instead of the full job.
 RUN_FLAGS := $(if $(QUICK),--quick,)
 
-.PHONY: setup run test compile bench clean
+# `make image`: the project image, tagged as the pipeline compiles it (ALEXNET_KFP_IMAGE overrides).
+TF_FLAVOUR ?= gpu
+IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.pipeline.ops import IMAGE; print(IMAGE)")
+
+.PHONY: setup run test compile image bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +35,9 @@ run: setup
 
 compile: setup
 	$(BIN)/alexnet-kfp compile
+
+image: setup
+	docker build --build-arg TF_FLAVOUR=$(TF_FLAVOUR) -t $(IMAGE) .
 
 test: setup
 	$(BIN)/python -m pytest
