@@ -281,6 +281,8 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _add_pipeline_commands(sub) -> None:
+    from alexnet_kfp.pipeline.local_run import QUICK
+
     p = sub.add_parser("compile", help="compile the Kubeflow pipeline to YAML",
                        description="Compile the pipeline to KFP v2 YAML. Components use the image in "
                        "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).")
@@ -291,8 +293,8 @@ def _add_pipeline_commands(sub) -> None:
                        description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
                        "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/.")
     _add_source_options(p, None)
-    p.add_argument("--quick", action="store_true",
-                   help="a laptop-sized run: limit_per_class=500, epochs=6, min_accuracy=0.2")
+    p.add_argument("--quick", action="store_true", help="a laptop-sized run: " + ", ".join(
+        f"{key}={value}" for key, value in QUICK.items()))
     p.add_argument("--epochs", type=int)
     p.add_argument("--variant", choices=("seed", "cifar"))
     p.add_argument("--min-accuracy", type=float, metavar="F")
