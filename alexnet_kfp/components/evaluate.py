@@ -22,6 +22,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support  #
 
 from alexnet_kfp import __version__  # noqa: E402
 from alexnet_kfp.components import evaluate_plots as plots  # noqa: E402
+from alexnet_kfp.components.artifacts import class_names_of, keras_model_path, read_json_if_present  # noqa: E402
 from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
 from alexnet_kfp.components.errors import InputError  # noqa: E402
 from alexnet_kfp.components.evaluate_report import write_report  # noqa: E402
@@ -30,13 +31,6 @@ from alexnet_kfp.components.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCU
 from alexnet_kfp.components.train_input import load_split  # noqa: E402
 
 MISTAKES_SHOWN = 24
-
-
-def _model_file(model_dir: Path) -> Path:
-    path = model_dir / "model.keras" if model_dir.is_dir() else model_dir
-    if not path.is_file():
-        raise InputError(f"{path} not found: --model must be a Model directory made by `alexnet-kfp train`")
-    return path
 
 
 def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -131,16 +125,16 @@ def evaluate(
         raise InputError(f"--min-accuracy must be >= 0 and --max-regression between 0 and 1, "
                          f"got {min_accuracy} and {max_regression}")
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
-    model_path = _model_file(model_dir)
+    model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent
     x, y = load_split(dataset_dir, "test")
-    dataset = json.loads((dataset_dir / "dataset.json").read_text()) if (dataset_dir / "dataset.json").is_file() else {}
-    class_names = dataset.get("class_names") or [str(i) for i in range(10)]
+    dataset = read_json_if_present(dataset_dir / "dataset.json")
+    class_names = class_names_of(dataset)
     reference = baseline_accuracy(baseline, x, y)
     probabilities = predict_keras(model_path, x)
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
-    train_record = json.loads((model_dir / "train.json").read_text()) if (model_dir / "train.json").is_file() else {}
+    train_record = read_json_if_present(model_dir / "train.json")
     metrics["gate"] = gate.as_dict()
     metrics["model"] = {"path": str(model_path), "sha256": file_digest(model_path),
                         "variant": train_record.get("parameters", {}).get("variant", "unknown")}

@@ -27,8 +27,8 @@ import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 
 from alexnet_kfp import __version__  # noqa: E402
+from alexnet_kfp.components.artifacts import class_names_of, keras_model_path, read_json_if_present  # noqa: E402
 from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
-from alexnet_kfp.components.errors import InputError  # noqa: E402
 from alexnet_kfp.components.fetch import file_digest  # noqa: E402
 
 DEFAULT_OPSET = 17
@@ -42,17 +42,6 @@ def _peak_rss_mib() -> float:
             return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
     except (OSError, StopIteration):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _model_path(model_dir: Path) -> Path:
-    path = model_dir / "model.keras"
-    if not path.is_file():
-        raise InputError(f"{path} not found: --model must be a Model directory made by `alexnet-kfp train`")
-    return path
 
 
 def _convert(model: keras.Model, opset: int, raw_path: Path) -> None:
@@ -75,9 +64,9 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
            metrics_path: str | Path | None = None) -> dict:
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]) and export.json."""
     model_dir = Path(model_dir)
-    model_path = _model_path(model_dir)
-    train_record = _read_json(model_dir / "train.json")
-    metrics = _read_json(Path(metrics_path)) if metrics_path else {}
+    model_path = keras_model_path(model_dir)
+    train_record = read_json_if_present(model_dir / "train.json")
+    metrics = read_json_if_present(Path(metrics_path)) if metrics_path else {}
     started = time.perf_counter()
     model = keras.models.load_model(model_path, compile=False)
     with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
@@ -86,7 +75,7 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
         onnx_path = staging / "model.onnx"
         _optimize(raw, onnx_path)
         proto = onnx.load(onnx_path)
-        class_names = train_record.get("class_names") or [str(i) for i in range(10)]
+        class_names = class_names_of(train_record)
         versions = {"alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
                     "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
         properties = {

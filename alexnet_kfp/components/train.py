@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from alexnet_kfp import __version__  # noqa: E402
 from alexnet_kfp.components import devices  # noqa: E402
 from alexnet_kfp.components.alexnet import build_alexnet  # noqa: E402
+from alexnet_kfp.components.artifacts import class_names_of, read_json_if_present  # noqa: E402
 from alexnet_kfp.components.atomic_dir import atomic_output_dir  # noqa: E402
 from alexnet_kfp.components.train_callbacks import BestWeights, EpochLog  # noqa: E402
 from alexnet_kfp.components.train_config import TrainConfig  # noqa: E402
@@ -51,11 +52,6 @@ def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> l
     return callbacks
 
 
-def _dataset_record(dataset_dir: Path) -> dict:
-    path = dataset_dir / "dataset.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None) -> dict:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json."""
     config = config or TrainConfig()
@@ -63,7 +59,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     dataset_dir = Path(dataset_dir)
     x_train, y_train = load_split(dataset_dir, "train")
     x_val, y_val = load_split(dataset_dir, "val")
-    class_names = _dataset_record(dataset_dir).get("class_names") or [str(i) for i in range(10)]
+    dataset = read_json_if_present(dataset_dir / "dataset.json")
+    class_names = class_names_of(dataset)
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -95,7 +92,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
         best.restore(model)
         _save_float32(model, config, len(class_names), staging / "model.keras")
         (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
-        record = _train_record(config, precision, epoch_log, best, started, dataset_dir, class_names)
+        record = _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names)
         (staging / "train.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info("best val_accuracy %.4f at epoch %d; model written to %s", best.best, best.best_epoch, model_dir)
     return record
@@ -109,10 +106,9 @@ def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, pat
     inference.save(path)
 
 
-def _train_record(config, precision, epoch_log, best, started, dataset_dir, class_names) -> dict:
+def _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names) -> dict:
     steady = epoch_log.history[1:] or epoch_log.history  # the first epoch includes graph tracing
     images_per_second = float(np.mean([e["images_per_second"] for e in steady]))
-    dataset = _dataset_record(dataset_dir)
     return {
         "kind": "alexnet-kfp/model",
         "parameters": asdict(config),
