@@ -62,6 +62,15 @@ def _checksum(sha256: str | None, md5: str | None, source: str) -> fetch.Checksu
     return None
 
 
+def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
+    """The archive's sha256; fetch.resolve has already verified it when that was the checksum given."""
+    if path.is_dir():
+        return None
+    if checksum is not None and checksum.algorithm == "sha256":
+        return checksum.hexdigest
+    return fetch.file_digest(path)
+
+
 def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class: int | None) -> dict:
     """{split: (x, y)}; the test split is the official test batch (optionally limited per class)."""
     rng = np.random.default_rng(seed)
@@ -113,7 +122,7 @@ def prepare_dataset(
                 for name, (x, y) in splits.items()
             },
             "source": fetch.redact(source),
-            "source_sha256": None if path.is_dir() else fetch.file_digest(path),
+            "source_sha256": _source_sha256(path, checksum),
             "expected_checksum": None if checksum is None else {checksum.algorithm: checksum.hexdigest},
             "parameters": {"val_fraction": val_fraction, "seed": seed, "limit_per_class": limit_per_class},
             "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
