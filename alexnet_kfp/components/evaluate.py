@@ -39,11 +39,10 @@ def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.
 
 
 def predict_onnx(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    import onnxruntime
+    """Through OnnxClassifier, so that parity checks the very code path consumers use."""
+    from alexnet_kfp.components.onnx_model import OnnxClassifier
 
-    session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)])
+    return OnnxClassifier(model_path).predict(x, batch_size=batch_size)
 
 
 def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray) -> float | None:
