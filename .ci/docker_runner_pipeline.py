@@ -20,7 +20,8 @@ def main() -> None:
     local.init(runner=local.DockerRunner(network_mode="none", user="1000", read_only=True, tmpfs={"/tmp": ""}),
                pipeline_root=str(work), raise_on_error=True)
     pipeline = components.load_component_from_file("pipeline.yaml")
-    task = pipeline(source=str(source), sha256=SMALL_SHA256, limit_per_class=500, epochs=6, min_accuracy=0.2)
+    task = pipeline(source=str(source), sha256=SMALL_SHA256, limit_per_class=500, epochs=6, min_accuracy=0.2,
+                    require_gpu=False)  # the containers run on this CPU machine
     onnx = sorted(work.rglob("model.onnx"))
     parity = sorted(work.rglob("parity.json"))
     assert onnx and parity, "the export branch did not run"

@@ -34,6 +34,14 @@ def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(smal
     assert not list((tmp_path / "runs").rglob("model.onnx"))
 
 
+def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp_path):
+    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "require_gpu": True}
+    with pytest.raises(RuntimeError) as failure:
+        run_locally(parameters, tmp_path / "runs")
+    assert "train-op" in str(failure.value) and "no GPU visible in the train pod" in str(failure.value)
+    assert not list((tmp_path / "runs").rglob("model.keras"))
+
+
 def test_real_error_extracts_the_last_traceback():
     log = ("step output\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
            "ValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2, in f\n"

@@ -42,21 +42,12 @@ def test_yaml_parses_strictly_into_kfp_protos(documents):
                               ignore_unknown_fields=False)
 
 
-def test_train_runs_on_a_gpu_node(documents):
-    spec, platform = documents
+def test_train_gets_cpu_and_memory_for_its_input_pipeline(documents):
+    spec, _ = documents
     resources = spec["deploymentSpec"]["executors"]["exec-train-op"]["container"]["resources"]
-    assert resources["accelerator"] == {"resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
-                                        "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}"}
     assert (resources["resourceCpuRequest"], resources["resourceCpuLimit"]) == ("4", "8")
     assert (resources["resourceMemoryRequest"], resources["resourceMemoryLimit"]) == ("16G", "32G")
-    inputs = spec["root"]["inputDefinitions"]["parameters"]
-    assert inputs["gpu_type"]["defaultValue"] == "nvidia.com/gpu" and inputs["gpu_count"]["defaultValue"] == 1
-    assert inputs["gpu_node_selector"]["defaultValue"] == {"nvidia.com/gpu.present": "true"}
-    assert inputs["gpu_tolerations"]["defaultValue"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-    train = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train-op"]
-    assert train["nodeSelector"] == {"nodeSelectorJson": {"componentInputParameter": "gpu_node_selector"}}
-    assert train["tolerations"] == [{"tolerationJson": {"componentInputParameter": "gpu_tolerations"}}]
+    assert (resources["cpuLimit"], resources["memoryLimit"]) == (8.0, 32.0)  # the fields backends 2.2/2.3 read
 
 
 def test_gate_branches_on_the_evaluate_decision(documents):

@@ -112,3 +112,12 @@ def test_cli_train_bad_input_exits_2(tmp_path):
                              "--out", str(tmp_path / "m"), "--epochs", "1"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error:")
+
+
+def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "alexnet_kfp", "train", "--data", str(tiny_dataset),
+                             "--out", str(tmp_path / "model"), "--require-gpu"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error: no GPU visible in the train pod")
+    assert not (tmp_path / "model").exists()

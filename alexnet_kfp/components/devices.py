@@ -6,8 +6,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from alexnet_kfp.components.errors import InputError
 from alexnet_kfp.components.train_config import PRECISIONS
-
 
 
 def gpus() -> list:
@@ -40,6 +40,19 @@ def describe() -> str:
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in found]
         return f"{len(found)} GPU: " + ", ".join(names)
     return f"CPU: {cpu_name()}"
+
+
+def require_gpu() -> None:
+    """Refuse to start when a GPU was asked for and none is visible: a pod placed on a GPU node
+    without its accelerator limit (or without the NVIDIA device plugin) would otherwise train on
+    the node's CPU for hours."""
+    if gpus():
+        return
+    if not tf.test.is_built_with_cuda():
+        raise InputError("no GPU visible in the train pod: this TensorFlow is not a CUDA build "
+                         "(the image's CPU flavour?); build the image with TF_FLAVOUR=gpu")
+    raise InputError("no GPU visible in the train pod: check the task's accelerator limit and the node's "
+                     "NVIDIA device plugin (require_gpu=false trains on the CPU on purpose)")
 
 
 def choose_precision(requested: str) -> str:

@@ -56,6 +56,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json."""
     config = config or TrainConfig()
     config.check()
+    if config.require_gpu:
+        devices.require_gpu()
     dataset_dir = Path(dataset_dir)
     x_train, y_train = load_split(dataset_dir, "train")
     x_val, y_val = load_split(dataset_dir, "val")

@@ -27,6 +27,7 @@ class TrainConfig:
     augment: bool = True
     jit_compile: bool = False  # XLA: measured 6x slower on this CPU; try it on GPUs
     deterministic: bool = True  # same seed + data + CPU = same history; costs ~4 % speed here
+    require_gpu: bool = False  # fail before training when no GPU is visible (the pipeline's GPU node)
 
     def check(self) -> None:
         if self.variant not in VARIANTS:

@@ -74,7 +74,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         precision=args.precision, seed=args.seed, plateau_factor=args.plateau_factor,
         plateau_patience=args.plateau_patience, min_learning_rate=args.min_lr,
         early_stopping_patience=args.early_stopping, augment=not args.no_augment, jit_compile=args.jit_compile,
-        deterministic=not args.no_deterministic,
+        deterministic=not args.no_deterministic, require_gpu=args.require_gpu,
     )
     record = train(args.data, args.out, config)
     print(f"wrote {args.out}: best val_accuracy {record['best_val_accuracy']:.4f} at epoch {record['best_epoch']} "
@@ -115,6 +115,8 @@ def _add_train(sub) -> None:
     p.add_argument("--jit-compile", action="store_true", help="XLA (helps on GPUs; 6x slower on the CPU measured)")
     p.add_argument("--no-deterministic", action="store_true",
                    help="allow nondeterministic kernels (about 4%% faster on the CPU measured; runs stop being repeatable)")
+    p.add_argument("--require-gpu", action="store_true",
+                   help="fail at once when no GPU is visible instead of training on the CPU")
     p.set_defaults(func=_cmd_train)
 
 
@@ -231,9 +233,19 @@ REPO_PIPELINE_YAML = Path("pipeline.yaml")
 def _cmd_compile(args: argparse.Namespace) -> int:
     from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.ops import IMAGE
+    from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
 
-    compile_pipeline(Path(args.output))
-    print(f"wrote {args.output} (components run in {IMAGE})")
+    defaults = Placement()
+    node_selector = {} if args.no_node_selector else (
+        parse_node_selector(args.node_selector) if args.node_selector else defaults.node_selector)
+    tolerations = () if args.no_toleration else (
+        tuple(map(parse_toleration, args.toleration)) if args.toleration else defaults.tolerations)
+    placement = Placement(args.gpu_type, args.gpu_count, node_selector, tolerations, args.runtime_placement).check()
+    compile_pipeline(Path(args.output), placement)
+    where = ("CPU only" if not placement.uses_gpu else
+             f"{placement.gpu_count} x {placement.gpu_type}, node selector {placement.node_selector or 'none'}, "
+             f"{len(placement.tolerations)} toleration(s)" + (", as run-time parameters" if placement.runtime else ""))
+    print(f"wrote {args.output} (components run in {IMAGE}; train task: {where})")
     return 0
 
 
@@ -276,17 +288,36 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
     result = submit(Path(args.pipeline), args.host, args.namespace, args.token_env, args.experiment,
                     args.run_name, args.param or [], upload=args.upload)
-    print(f"submitted run {result['run_id']}: {result['url']}")
+    print(f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
+          + (f": {result['url']}" if result["url"] else ""))
     return 0
 
 
 def _add_pipeline_commands(sub) -> None:
     from alexnet_kfp.pipeline.local_run import QUICK
+    from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
     p = sub.add_parser("compile", help="compile the Kubeflow pipeline to YAML",
                        description="Compile the pipeline to KFP v2 YAML. Components use the image in "
                        "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).")
     p.add_argument("--output", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s")
+    gpu = p.add_argument_group("the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)")
+    gpu.add_argument("--gpu-type", default=DEFAULT_GPU_TYPE, metavar="RESOURCE",
+                     help="the accelerator's extended resource name (default: %(default)s; amd.com/gpu for AMD)")
+    gpu.add_argument("--gpu-count", type=int, default=1, metavar="N",
+                     help="GPUs for the train pod; 0 compiles a CPU-only pipeline (default: %(default)s)")
+    gpu.add_argument("--node-selector", action="append", metavar="KEY=VALUE",
+                     help="node label the train pod must match (repeatable; default: "
+                     + ", ".join(f"{k}={v}" for k, v in DEFAULT_NODE_SELECTOR.items()) + ")")
+    gpu.add_argument("--no-node-selector", action="store_true", help="no node selector at all")
+    gpu.add_argument("--toleration", action="append", metavar="KEY[=VALUE]:EFFECT",
+                     help="a taint the train pod tolerates, as `kubectl taint` writes it (repeatable; default: "
+                     "nvidia.com/gpu:NoSchedule, any value)")
+    gpu.add_argument("--no-toleration", action="store_true", help="no toleration at all")
+    gpu.add_argument("--runtime-placement", action="store_true",
+                     help="instead of constants, make the placement four run-time pipeline parameters (gpu_type, "
+                     "gpu_count, gpu_node_selector, gpu_tolerations) with the values above as defaults; needs "
+                     "a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)")
     p.set_defaults(func=_cmd_compile)
 
     p = sub.add_parser("run", help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
@@ -305,8 +336,10 @@ def _add_pipeline_commands(sub) -> None:
 
     p = sub.add_parser("submit", help="submit pipeline.yaml to a Kubeflow Pipelines endpoint",
                        description="Create a run of the compiled pipeline on Kubeflow Pipelines.")
-    p.add_argument("--host", help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT)")
-    p.add_argument("--namespace", default="kubeflow", help="Kubeflow profile namespace (default: %(default)s)")
+    p.add_argument("--host", help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook "
+                   "the in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)")
+    p.add_argument("--namespace", help="Kubeflow profile namespace (default: the notebook pod's own, or the "
+                   "kubeconfig context's, else kubeflow)")
     p.add_argument("--token-env", metavar="NAME", help="environment variable holding a bearer token (never printed)")
     p.add_argument("--experiment", default="alexnet-kfp", help="default: %(default)s")
     p.add_argument("--run-name", help="default: chosen by KFP")

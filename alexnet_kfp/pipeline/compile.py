@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kfp import compiler
 
-from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+from alexnet_kfp.pipeline.pipeline import build_pipeline
+from alexnet_kfp.pipeline.placement import Placement
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
 
@@ -25,9 +26,10 @@ def _stable_comment(line: str) -> str:
     return f"{match.group(1)}{json.dumps(value, sort_keys=True)}{match.group(3)}"
 
 
-def compile_pipeline(output: Path) -> None:
+def compile_pipeline(output: Path, placement: Placement | None = None) -> None:
+    pipeline = build_pipeline(placement)
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"
-        compiler.Compiler().compile(alexnet_pipeline, str(raw))
+        compiler.Compiler().compile(pipeline, str(raw))
         lines = raw.read_text().split("\n")
     output.write_text("\n".join(_stable_comment(line) for line in lines))

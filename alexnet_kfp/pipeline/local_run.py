@@ -13,6 +13,8 @@ from pathlib import Path
 from alexnet_kfp.components.errors import InputError
 
 QUICK = {"limit_per_class": 500, "epochs": 6, "min_accuracy": 0.2}
+# A local run trains on this machine's CPU by design: the GPU check of the compiled pipeline is off.
+LOCAL = {"require_gpu": False}
 
 
 class _Tee(io.TextIOBase):
@@ -58,6 +60,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
 
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
 
+    parameters = {**LOCAL, **parameters}
     run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
     run_dir.mkdir(parents=True, exist_ok=False)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(run_dir), raise_on_error=True)

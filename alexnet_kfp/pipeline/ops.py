@@ -36,15 +36,16 @@ def data_op(source: str, sha256: str, md5: str, val_fraction: float, seed: int, 
 
 @_component
 def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int, learning_rate: float,
-             precision: str, seed: int, model: Output[Model]):
-    """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json)."""
+             precision: str, seed: int, require_gpu: bool, model: Output[Model]):
+    """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
+    With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
     from alexnet_kfp.components.log_setup import configure
     from alexnet_kfp.components.train import train
     from alexnet_kfp.components.train_config import TrainConfig
 
     configure()
     config = TrainConfig(variant=variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         precision=precision, seed=seed)
+                         precision=precision, seed=seed, require_gpu=require_gpu)
     record = train(dataset.path, model.path, config)
     model.metadata.update({"framework": "keras", "best_val_accuracy": record["best_val_accuracy"],
                            "precision": record["precision"], "device": record["device"]})

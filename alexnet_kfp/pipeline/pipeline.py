@@ -5,59 +5,43 @@
 
 The gate condition uses the evaluate step's `passed`, which is `accuracy >= min_accuracy` and,
 with a baseline, `accuracy >= baseline - max_regression`: one decision, made and explained once.
+
+`build_pipeline(placement)` returns the pipeline for one GPU placement (placement.py): literal by
+default; with `Placement(runtime=True)` the pipeline gains four placement parameters.
 """
 
-from kfp import dsl, kubernetes
+import inspect
+
+from kfp import dsl
 
 from alexnet_kfp.components.data import DEFAULT_SEED, OFFICIAL_URL
 from alexnet_kfp.components.train_config import TrainConfig
 from alexnet_kfp.pipeline.ops import data_op, evaluate_op, export_op, reject_op, train_op, verify_op
+from alexnet_kfp.pipeline.placement import Placement, place_at_run_time, place_literally, set_train_resources
 
 PIPELINE_NAME = "alexnet-cifar10"
+DESCRIPTION = ("AlexNet on CIFAR-10: data, GPU training, evaluation gate, ONNX export and "
+               "Keras-vs-onnxruntime parity.")
 _TRAIN = TrainConfig()
-# The train pod: one GPU on a GPU node. CPU and memory feed tf.data's augmentation and hold the data.
-TRAIN_CPU_REQUEST, TRAIN_CPU_LIMIT = "4", "8"
-TRAIN_MEMORY_REQUEST, TRAIN_MEMORY_LIMIT = "16G", "32G"
-GPU_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}  # the NVIDIA GPU operator's node label
-GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
-@dsl.pipeline(name=PIPELINE_NAME, description="AlexNet on CIFAR-10: data, GPU training, evaluation gate, "
-              "ONNX export and Keras-vs-onnxruntime parity.")
-def alexnet_pipeline(
-    source: str = OFFICIAL_URL,
-    sha256: str = "",
-    md5: str = "",  # empty: the official URL is still checked against its published md5 by the data step
-    val_fraction: float = 0.3,
-    seed: int = DEFAULT_SEED,
-    limit_per_class: int = 0,
-    variant: str = _TRAIN.variant,
-    epochs: int = _TRAIN.epochs,
-    batch_size: int = _TRAIN.batch_size,
-    learning_rate: float = _TRAIN.learning_rate,
-    precision: str = _TRAIN.precision,
-    min_accuracy: float = 0.65,
-    baseline: str = "",
-    max_regression: float = 0.01,
-    parity_atol: float = 1e-4,
-    gpu_type: str = "nvidia.com/gpu",
-    gpu_count: int = 1,
-    gpu_node_selector: dict = GPU_NODE_SELECTOR,
-    gpu_tolerations: list = GPU_TOLERATIONS,
-) -> float:
+def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
+         limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
+         require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
+         **runtime_placement):
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
                    limit_per_class=limit_per_class)
     data.set_display_name("data: fetch, verify, split").set_retry(num_retries=3, backoff_duration="30s",
                                                                    backoff_factor=2)
 
     train = train_op(dataset=data.outputs["dataset"], variant=variant, epochs=epochs, batch_size=batch_size,
-                     learning_rate=learning_rate, precision=precision, seed=seed)
-    train.set_display_name("train AlexNet (GPU)")
-    train.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
-    train.set_cpu_request(TRAIN_CPU_REQUEST).set_cpu_limit(TRAIN_CPU_LIMIT)
-    train.set_memory_request(TRAIN_MEMORY_REQUEST).set_memory_limit(TRAIN_MEMORY_LIMIT)
-    kubernetes.add_node_selector_json(train, gpu_node_selector)
-    kubernetes.add_toleration_json(train, gpu_tolerations)
+                     learning_rate=learning_rate, precision=precision, seed=seed, require_gpu=require_gpu)
+    train.set_display_name("train AlexNet (GPU)" if placement.uses_gpu else "train AlexNet")
+    set_train_resources(train)
+    if placement.runtime:
+        place_at_run_time(train, **runtime_placement)
+    else:
+        place_literally(train, placement)
 
     evaluation = evaluate_op(dataset=data.outputs["dataset"], model=train.outputs["model"],
                              min_accuracy=min_accuracy, baseline=baseline, max_regression=max_regression)
@@ -73,3 +57,58 @@ def alexnet_pipeline(
         reject = reject_op(reason=evaluation.outputs["reason"])
         reject.set_display_name("reject: gate failed").set_caching_options(False)
     return evaluation.outputs["accuracy"]
+
+
+def _parameters(placement: Placement) -> list[inspect.Parameter]:
+    """The pipeline's parameters, with their defaults: what a run may change."""
+    p = [
+        ("source", str, OFFICIAL_URL),
+        ("sha256", str, ""),
+        ("md5", str, ""),  # empty: the official URL is still checked against its published md5 by the data step
+        ("val_fraction", float, 0.3),
+        ("seed", int, DEFAULT_SEED),
+        ("limit_per_class", int, 0),
+        ("variant", str, _TRAIN.variant),
+        ("epochs", int, _TRAIN.epochs),
+        ("batch_size", int, _TRAIN.batch_size),
+        ("learning_rate", float, _TRAIN.learning_rate),
+        ("precision", str, _TRAIN.precision),
+        ("require_gpu", bool, placement.uses_gpu),  # fail at once instead of training on the node's CPU
+        ("min_accuracy", float, 0.65),
+        ("baseline", str, ""),
+        ("max_regression", float, 0.01),
+        ("parity_atol", float, 1e-4),
+    ]
+    if placement.runtime:
+        p += [
+            ("gpu_type", str, placement.gpu_type),
+            ("gpu_count", str, str(placement.gpu_count)),  # STRING: the driver resolves resources as strings
+            ("gpu_node_selector", dict, dict(placement.node_selector)),
+            ("gpu_tolerations", list, [dict(t) for t in placement.tolerations]),
+        ]
+    return [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
+            for name, kind, default in p]
+
+
+_RUNTIME_NAMES = {"gpu_type": "gpu_type", "gpu_count": "gpu_count", "gpu_node_selector": "node_selector",
+                  "gpu_tolerations": "tolerations"}
+
+
+def build_pipeline(placement: Placement | None = None):
+    """The pipeline for `placement`. KFP reads a pipeline's parameters from its signature, so the
+    signature is built from `_parameters` (one table, one set of defaults) for either mode."""
+    placement = (placement or Placement()).check()
+    signature = inspect.Signature(_parameters(placement), return_annotation=float)
+
+    def alexnet_pipeline(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        values = dict(arguments.arguments)
+        runtime = {_RUNTIME_NAMES[name]: values.pop(name) for name in list(values) if name in _RUNTIME_NAMES}
+        return _dag(placement, **values, **runtime)
+
+    alexnet_pipeline.__signature__ = signature
+    return dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)(alexnet_pipeline)
+
+
+alexnet_pipeline = build_pipeline()

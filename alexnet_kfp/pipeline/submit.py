@@ -8,14 +8,14 @@ import os
 from pathlib import Path
 
 from alexnet_kfp.components.errors import InputError
+from alexnet_kfp.pipeline import endpoint
 from alexnet_kfp.pipeline.parameters import declared_parameters, parse_parameters
 
 
-def submit(pipeline_yaml: Path, host: str | None, namespace: str, token_env: str | None, experiment: str,
+def submit(pipeline_yaml: Path, host: str | None, namespace: str | None, token_env: str | None, experiment: str,
            run_name: str | None, parameter_pairs: list[str], upload: bool = False) -> dict:
-    host = host or os.environ.get("KF_PIPELINES_ENDPOINT")
-    if not host:
-        raise InputError("no Kubeflow Pipelines endpoint: pass --host URL or set KF_PIPELINES_ENDPOINT")
+    target = endpoint.resolve(host, namespace)
+    namespace = target.namespace
     if not pipeline_yaml.is_file():
         raise InputError(f"{pipeline_yaml} not found: run `alexnet-kfp compile` first")
     arguments = parse_parameters(parameter_pairs, declared_parameters(pipeline_yaml))
@@ -29,8 +29,15 @@ def submit(pipeline_yaml: Path, host: str | None, namespace: str, token_env: str
     import urllib3
     from kfp_server_api.exceptions import ApiException
 
+    from kfp.client.set_volume_credentials import ServiceAccountTokenVolumeCredentials
+
+    credentials = None
+    if token is None and target.sa_token_path is not None:  # as kfp.Client() does inside a pod
+        credentials = ServiceAccountTokenVolumeCredentials(str(target.sa_token_path))
+    host = target.describe()
     try:
-        client = kfp.Client(host=host, namespace=namespace, existing_token=token)
+        client = kfp.Client(host=target.host, namespace=namespace, existing_token=token or target.token,
+                            credentials=credentials, ssl_ca_cert=target.ssl_ca_cert)
         if upload:
             _upload(client, pipeline_yaml, run_name or pipeline_yaml.stem)
         run = client.create_run_from_pipeline_package(
@@ -46,7 +53,8 @@ def submit(pipeline_yaml: Path, host: str | None, namespace: str, token_env: str
                              "check the token (--token-env) and your access to namespace " + repr(namespace)) from None
         raise InputError(f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
                          f"{(e.body or '').strip()[:300]}") from None
-    return {"run_id": run.run_id, "url": f"{host.rstrip('/')}/#/runs/details/{run.run_id}", "arguments": arguments}
+    url = None if target.host.endswith(endpoint.SERVICE_PROXY) else f"{target.host.rstrip('/')}/#/runs/details/{run.run_id}"
+    return {"run_id": run.run_id, "url": url, "namespace": namespace, "endpoint": host, "arguments": arguments}
 
 
 def _upload(client, pipeline_yaml: Path, version_name: str) -> None:
