@@ -19,15 +19,19 @@ ENV PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin alexnet
 
 WORKDIR /opt/alexnet-kfp
-# Dependencies first, so code changes reuse this layer. A stub package lets pip resolve the extras.
-COPY pyproject.toml README.md ./
-# DL3013 (pin versions in pip): every version is pinned in pyproject.toml, installed here by path.
+# Dependencies first, so code changes reuse this layer: the pinned requirements of the extras this
+# image needs, read from pyproject.toml (the one place versions are pinned).
+COPY pyproject.toml ./
+# DL3013 (pin versions in pip): every version is pinned in pyproject.toml, installed here from it.
 # hadolint ignore=DL3013
-RUN mkdir alexnet_kfp && echo '__version__ = "0.0.0"' > alexnet_kfp/__init__.py \
-    && python -m pip install ".[train,tensorflow-${TF_FLAVOUR},evaluate,export,predict,pipeline]" \
-    && python -m pip uninstall --yes alexnet-kfp \
-    && rm -rf alexnet_kfp
+RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + [r for e in sys.argv[1].split(',') for r in p['optional-dependencies'][e]]))" \
+        "train,tensorflow-${TF_FLAVOUR},evaluate,export,predict,pipeline" > /tmp/requirements.txt \
+    && python -m pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+COPY README.md ./
 COPY alexnet_kfp ./alexnet_kfp
+COPY components ./components
+COPY pipeline ./pipeline
 RUN python -m pip install --no-deps . && rm -rf build ./*.egg-info
 
 USER 1000

@@ -18,9 +18,9 @@ RUN_FLAGS := $(if $(QUICK),--quick,)
 
 # `make image`: the project image, tagged as the pipeline compiles it (ALEXNET_KFP_IMAGE overrides).
 TF_FLAVOUR ?= gpu
-IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.pipeline.ops import IMAGE; print(IMAGE)")
+IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.components import IMAGE; print(IMAGE)")
 
-.PHONY: setup run test compile image bench clean
+.PHONY: setup run test compile image image-check bench clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +38,12 @@ compile: setup
 
 image: setup
 	docker build --build-arg TF_FLAVOUR=$(TF_FLAVOUR) -t $(IMAGE) .
+
+# The checks CI runs on the image, each with its own private dockerd: the CPU flavour end to end,
+# and the GPU flavour (TensorFlow is a CUDA build, its CUDA/cuDNN libraries load).
+image-check: setup
+	bash .ci/image-check
+	bash .ci/gpu-image-check
 
 test: setup
 	$(BIN)/python -m pytest

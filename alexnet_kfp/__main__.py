@@ -2,6 +2,6 @@
 
 import sys
 
-from alexnet_kfp.pipeline.cli import main
+from alexnet_kfp.cli import main
 
 sys.exit(main())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet_kfp.components.data import load_cifar10, split_dataset
+from alexnet_kfp.data.prepare import load_cifar10, split_dataset
 
 DEFAULT_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"
 REPEATS = 3

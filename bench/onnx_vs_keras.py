@@ -28,7 +28,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np
 x = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
 if sys.argv[1] == "onnx":
-    from alexnet_kfp.components.onnx_model import OnnxClassifier
+    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
     OnnxClassifier(sys.argv[2]).predict(x)
 else:
     import keras
@@ -67,7 +67,7 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from alexnet_kfp.components.onnx_model import OnnxClassifier
+    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
 
     rng = np.random.default_rng(0)
     one = rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)

@@ -21,10 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from alexnet_kfp.components import devices  # noqa: E402
-from alexnet_kfp.components.alexnet import build_alexnet  # noqa: E402
-from alexnet_kfp.components.data import prepare_dataset  # noqa: E402
-from alexnet_kfp.components.train_input import ROTATION_DEGREES, ZOOM, load_split, training_dataset  # noqa: E402
+from alexnet_kfp.train import devices  # noqa: E402
+from alexnet_kfp.train.alexnet import build_alexnet  # noqa: E402
+from alexnet_kfp.data.prepare import prepare_dataset  # noqa: E402
+from alexnet_kfp.data.npz import load_split  # noqa: E402
+from alexnet_kfp.train.input import ROTATION_DEGREES, ZOOM, training_dataset  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"
 SHARED_SHA256 = "f6cb127c49ee2545f5e8eb68f4cffe2eee9fc67e59676ca447f0692db63a56e2"

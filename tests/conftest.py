@@ -32,7 +32,7 @@ def full_archive() -> Path:
 @pytest.fixture(scope="session")
 def small_dataset(small_archive, tmp_path_factory) -> Path:
     """The data step's output for the small archive (3,500 / 1,500 / 1,000 images)."""
-    from alexnet_kfp.components.data import prepare_dataset
+    from alexnet_kfp.data.prepare import prepare_dataset
 
     out = tmp_path_factory.mktemp("small-dataset") / "dataset"
     prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256)
@@ -43,8 +43,8 @@ def small_dataset(small_archive, tmp_path_factory) -> Path:
 def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     """(Model directory, train.json) of the seed net trained 6 epochs on the small archive: shared by
     the training, evaluation and export tests so that CI trains it once."""
-    from alexnet_kfp.components.train import train
-    from alexnet_kfp.components.train_config import TrainConfig
+    from alexnet_kfp.train.fit import train
+    from alexnet_kfp.train.config import TrainConfig
 
     model_dir = tmp_path_factory.mktemp("trained") / "model"
     return model_dir, train(small_dataset, model_dir, TrainConfig(epochs=6))
@@ -53,7 +53,7 @@ def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def exported(trained, tmp_path_factory) -> Path:
     """The ONNX directory exported from the shared trained model."""
-    from alexnet_kfp.components.export import export
+    from alexnet_kfp.export.onnx_export import export
 
     out = tmp_path_factory.mktemp("exported") / "onnx"
     export(trained[0], out)

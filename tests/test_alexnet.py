@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_kfp.components.alexnet import build_alexnet, count_macs
+from alexnet_kfp.train.alexnet import build_alexnet, count_macs
 
 # The figures the docstring and README quote.
 EXPECTED = {"seed": (25_730_466, 46_378_768), "cifar": (8_983_818, 363_374_592)}

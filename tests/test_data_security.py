@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_kfp.components.cifar_format import safe_unpickle
-from alexnet_kfp.components.data import prepare_dataset
-from alexnet_kfp.components.errors import InputError
+from alexnet_kfp.data.cifar_format import safe_unpickle
+from alexnet_kfp.data.prepare import prepare_dataset
+from alexnet_kfp.errors import InputError
 
 from .archives import members_of, write_tar_gz
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_kfp.components.data import prepare_dataset
-from alexnet_kfp.components.errors import InputError
-from alexnet_kfp.components.fetch import file_digest
+from alexnet_kfp.data.prepare import prepare_dataset
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import file_digest
 
 from .real_data import SMALL_SHA256
 from .http_server import Behaviour, LoopbackServer

@@ -8,10 +8,10 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from alexnet_kfp.components.errors import InputError
-from alexnet_kfp.components.export import export
-from alexnet_kfp.components.fetch import file_digest
-from alexnet_kfp.components.parity import ParityError, compare, verify
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.export.onnx_export import export
+from alexnet_kfp.files import file_digest
+from alexnet_kfp.export.parity import ParityError, compare, verify
 
 
 def test_exported_model_has_the_documented_interface(exported, trained):
@@ -75,6 +75,6 @@ def test_ties_are_not_counted_as_disagreements():
 
 
 def test_export_without_a_model_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="made by `alexnet-kfp train`"):
+    with pytest.raises(InputError, match="made by the train step"):
         export(tmp_path, tmp_path / "onnx")
     assert not (tmp_path / "onnx").exists()

@@ -1,6 +1,6 @@
 """The gate's decision and its reason, at and around the thresholds."""
 
-from alexnet_kfp.components.gate import decide
+from alexnet_kfp.evaluate.gate import decide
 
 
 def test_passes_at_the_threshold_and_fails_just_below():

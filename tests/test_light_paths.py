@@ -15,7 +15,7 @@ from .real_data import REPO
 def _cli_without_tensorflow(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     script = (
         "import sys\n"
-        "from alexnet_kfp.pipeline.cli import main\n"
+        "from alexnet_kfp.cli import main\n"
         f"code = main({list(args)!r})\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules]\n"
         "assert not heavy, f'imported {heavy}'\n"

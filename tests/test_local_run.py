@@ -45,7 +45,7 @@ def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp
 def test_real_error_extracts_the_last_traceback():
     log = ("step output\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
            "ValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
-           "    raise InputError('bad')\nalexnet_kfp.components.errors.InputError: bad source\n"
+           "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source\n"
            "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n")
     assert real_error(log) == ("Traceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
-                               "    raise InputError('bad')\nalexnet_kfp.components.errors.InputError: bad source")
+                               "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source")

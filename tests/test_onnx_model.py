@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_kfp.components.npz_io import load_npz
-from alexnet_kfp.components.onnx_model import OnnxClassifier, load_image
+from alexnet_kfp.data.npz import load_npz
+from alexnet_kfp.serve.onnx_classifier import OnnxClassifier, load_image
 
 COUNT = 12
 
@@ -96,7 +96,7 @@ def test_predict_command_never_imports_tensorflow_or_kfp(exported, test_images, 
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     script = (
         "import sys, json\n"
-        "from alexnet_kfp.pipeline.cli import main\n"
+        "from alexnet_kfp.cli import main\n"
         f"code = main(['predict', {str(folder)!r}, '--model', {str(exported / 'model.onnx')!r}, '--json'])\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules and 'kfp' not in sys.modules\n"
         "sys.exit(code)\n"

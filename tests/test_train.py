@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet_kfp.components.data import prepare_dataset
-from alexnet_kfp.components.errors import InputError
-from alexnet_kfp.components.npz_io import load_npz
-from alexnet_kfp.components.train import train
-from alexnet_kfp.components.train_config import TrainConfig
-from alexnet_kfp.components.train_input import evaluation_dataset, training_dataset
+from alexnet_kfp.data.prepare import prepare_dataset
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.data.npz import load_npz
+from alexnet_kfp.train.fit import train
+from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 from .real_data import SMALL_SHA256
 
@@ -102,7 +102,7 @@ def test_training_path_is_augmented_and_keeps_labels(tiny_dataset):
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="made by `alexnet-kfp data`"):
+    with pytest.raises(InputError, match="made by the data step"):
         train(tmp_path / "nothing", tmp_path / "model", TrainConfig(epochs=1))
     assert not (tmp_path / "model").exists()
 

@@ -1,0 +1,82 @@
+"""`alexnet-kfp export`, `verify` and `predict`: the ONNX model, its parity with Keras, and using it."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_OPSET
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from alexnet_kfp.export.onnx_export import export
+
+    record = export(args.model, args.out, opset=args.opset, metrics_path=args.metrics)
+    print(f"wrote {args.out}/model.onnx: {record['bytes'] / 1e6:.1f} MB, opset {record['opset']}, "
+          f"{record['conversion_seconds']:.0f} s, peak RSS {record['process_peak_rss_mib']} MiB")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from alexnet_kfp.export.parity import ParityError, verify
+
+    try:
+        result = verify(args.data, args.model, args.onnx, atol=args.atol, out_dir=args.out)
+    except ParityError as e:
+        print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
+        return EXIT_PARITY_FAILED
+    print(f"parity passed on {result['images']} test images: max |delta p| {result['max_abs_diff']:.2g}, "
+          f"mean {result['mean_abs_diff']:.2g}, top-1 agreement {result['argmax_agreement']:.2%}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier, expand_image_paths
+
+    if not Path(args.model).is_file():
+        raise InputError(f"--model {args.model}: no such file (expected model.onnx from `alexnet-kfp export`)")
+    results = OnnxClassifier(args.model).predict_files(expand_image_paths(args.images), top_k=args.top_k)
+    for result in results:
+        if result.error:
+            print(f"alexnet-kfp predict: error: {result.path}: {result.error}", file=sys.stderr)
+        elif not args.json:
+            print(f"{result.path}: " + ", ".join(f"{name} {p:.3f}" for name, p in result.top))
+    if args.json:
+        print(json.dumps([{"path": r.path, "top": [{"label": n, "probability": p} for n, p in r.top], "error": r.error}
+                          for r in results], indent=2))
+    return 2 if any(r.error for r in results) else 0
+
+
+def add(sub) -> None:
+    p = sub.add_parser("export", help="convert a Model to ONNX (model.onnx + export.json)",
+                       description="Convert model.keras to model.onnx with tf2onnx: input `image` uint8 "
+                       "[N,32,32,3] raw RGB pixels, output `probabilities` float32 [N,10]; class names and "
+                       "provenance in the model's metadata.")
+    p.add_argument("--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`")
+    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the ONNX model")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)")
+    p.add_argument("--metrics", metavar="FILE", help="metrics.json from `alexnet-kfp evaluate`, to record the "
+                   "test accuracy in the model's metadata")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("verify", help="prove onnxruntime matches Keras on the whole test split",
+                       description="Run Keras and onnxruntime on every test image; write parity.json; exit "
+                       f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie.")
+    p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory")
+    p.add_argument("--model", required=True, metavar="DIR", help="Model directory (model.keras)")
+    p.add_argument("--onnx", required=True, metavar="DIR", help="ONNX directory (model.onnx)")
+    p.add_argument("--atol", type=float, default=DEFAULT_ATOL, help="largest allowed |delta p| (default: %(default)s)")
+    p.add_argument("--out", metavar="DIR", help="new directory for parity.json (default: into --onnx)")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("predict", help="classify image files with an exported model (no TensorFlow needed)",
+                       description="Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with model.onnx. "
+                       "Unreadable files are reported one by one; the exit code is 2 if any failed.")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories of them")
+    p.add_argument("--model", required=True, metavar="FILE", help="model.onnx from `alexnet-kfp export`")
+    p.add_argument("--top-k", type=int, default=3, metavar="K", help="labels per image (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of one line per image")
+    p.set_defaults(func=_cmd_predict)

@@ -1,1 +1,0 @@
-"""The steps as plain functions on paths and numbers. Nothing here imports kfp."""

@@ -1,0 +1,1 @@
+"""The data step: source archive -> verified, parsed, stratified Dataset directory."""

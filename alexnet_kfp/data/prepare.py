@@ -1,0 +1,133 @@
+"""The data step: source archive -> verified, parsed, stratified Dataset directory.
+
+    prepare_dataset(out_dir, source=OFFICIAL_URL, ...)
+
+writes `train.npz`, `val.npz`, `test.npz` (`x`: uint8 NHWC (N, 32, 32, 3), `y`: int64 labels)
+and `dataset.json` (class names, counts, source and checksum, parameters, versions). The output
+appears atomically (see atomic_dir.py).
+"""
+
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from alexnet_kfp import __version__
+from alexnet_kfp.data import fetch
+from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.data.npz import save_npz
+from alexnet_kfp.data.safe_archive import read_tar_members
+from alexnet_kfp.data.split import check_parameters, stratified_split
+from alexnet_kfp.data.split import limit_per_class as pick_per_class
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
+DEFAULT_SEED = 42
+DEFAULT_VAL_FRACTION = 0.3  # the article's train_test_split(test_size=0.3)
+SPLITS = ("train", "val", "test")
+
+
+def read_source(path: Path) -> dict[str, bytes]:
+    """The CIFAR files of an archive (read in memory, never extracted) or of an extracted directory."""
+    if path.is_dir():
+        for folder in (path, path / "cifar-10-batches-py", path / "cifar-10-batches-bin"):
+            files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and is_cifar_file(p.name)}
+            if files:
+                return files
+        return {}
+    return read_tar_members(path, is_cifar_file)
+
+
+def load_cifar10(path: Path) -> Cifar10:
+    """Parse a local archive or directory of either official layout."""
+    return parse_cifar10(read_source(path), str(path))
+
+
+def _checksum(sha256: str | None, md5: str | None, source: str) -> fetch.Checksum | None:
+    if sha256 and md5:
+        raise InputError("give sha256 or md5, not both")
+    if sha256:
+        return fetch.Checksum.parse("sha256", sha256)
+    if md5:
+        return fetch.Checksum.parse("md5", md5)
+    if source == OFFICIAL_URL:
+        return fetch.Checksum("md5", OFFICIAL_MD5)
+    return None
+
+
+def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
+    """The archive's sha256; fetch.resolve has already verified it when that was the checksum given."""
+    if path.is_dir():
+        return None
+    if checksum is not None and checksum.algorithm == "sha256":
+        return checksum.hexdigest
+    return file_digest(path)
+
+
+def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class: int | None) -> dict:
+    """{split: (x, y)}; the test split is the official test batch (optionally limited per class)."""
+    rng = np.random.default_rng(seed)
+    x_pool, y_pool, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
+    if limit_per_class is not None:
+        keep = pick_per_class(y_pool, limit_per_class, rng)
+        x_pool, y_pool = x_pool[keep], y_pool[keep]
+        keep = pick_per_class(y_test, limit_per_class, rng)
+        x_test, y_test = x_test[keep], y_test[keep]
+    train, val = stratified_split(y_pool, val_fraction, rng)
+    return {"train": (x_pool[train], y_pool[train]), "val": (x_pool[val], y_pool[val]), "test": (x_test, y_test)}
+
+
+def prepare_dataset(
+    out_dir: str | Path,
+    source: str = OFFICIAL_URL,
+    sha256: str | None = None,
+    md5: str | None = None,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    seed: int = DEFAULT_SEED,
+    limit_per_class: int | None = None,
+    cache_dir: str | Path | None = None,
+    retries: int = 4,
+    backoff_s: float = 1.0,
+) -> dict:
+    """Fetch, verify, parse and split CIFAR-10 into `out_dir`; return what dataset.json records."""
+    out_dir = Path(out_dir)
+    checksum = _checksum(sha256, md5, source)
+    check_parameters(val_fraction, limit_per_class)
+    with atomic_output_dir(out_dir) as staging:
+        started = time.perf_counter()
+        path = fetch.resolve(source, checksum, Path(cache_dir) if cache_dir else None, retries, backoff_s)
+        data = load_cifar10(path)
+        splits = split_dataset(data, val_fraction, seed, limit_per_class)
+        for name, (x, y) in splits.items():
+            save_npz(staging / f"{name}.npz", x=x, y=y)
+        record = {
+            "kind": "alexnet-kfp/dataset",
+            "layout": data.layout,
+            "class_names": data.class_names,
+            "image_shape": [32, 32, 3],
+            "splits": {
+                name: {
+                    "count": int(len(y)),
+                    "per_class": {data.class_names[c]: int((y == c).sum()) for c in range(len(data.class_names))},
+                    "file": f"{name}.npz",
+                    "sha256": file_digest(staging / f"{name}.npz"),
+                }
+                for name, (x, y) in splits.items()
+            },
+            "source": fetch.redact(source),
+            "source_sha256": _source_sha256(path, checksum),
+            "expected_checksum": None if checksum is None else {checksum.algorithm: checksum.hexdigest},
+            "parameters": {"val_fraction": val_fraction, "seed": seed, "limit_per_class": limit_per_class},
+            "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
+        }
+        (staging / "dataset.json").write_text(json.dumps(record, indent=2) + "\n")
+    counts = ", ".join(f"{name} {record['splits'][name]['count']}" for name in SPLITS)
+    log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)
+    return record

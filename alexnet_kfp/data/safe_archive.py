@@ -1,0 +1,66 @@
+"""Read the files of an untrusted tar(.gz) into memory without extracting anything to disk.
+
+Every member is vetted before anything is read: absolute paths, `..` components, links, devices
+and oversized members are refused with an error that names the member. Because nothing is
+written, nothing can land outside a target directory; this is stricter than tarfile's `data` filter.
+"""
+
+import bz2
+import gzip
+import io
+import lzma
+import tarfile
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from alexnet_kfp.errors import InputError
+
+MAX_MEMBER_BYTES = 256 * 2**20  # a CIFAR-10 batch is 31 MB; nothing legitimate comes near this
+MAX_TOTAL_BYTES = 1 * 2**30
+
+
+def _vet(member: tarfile.TarInfo, archive: Path) -> None:
+    name = member.name
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or name.startswith("\\") or ":" in (path.parts[0] if path.parts else ""):
+        raise InputError(f"{archive}: member {name!r} points outside the archive (absolute path or '..'); refusing it")
+    if member.issym() or member.islnk():
+        raise InputError(f"{archive}: member {name!r} is a link to {member.linkname!r}; CIFAR archives hold none, refusing it")
+    if not (member.isfile() or member.isdir()):
+        raise InputError(f"{archive}: member {name!r} is a device, fifo or other special file; refusing it")
+    if member.size > MAX_MEMBER_BYTES:
+        raise InputError(f"{archive}: member {name!r} claims {member.size} bytes (> {MAX_MEMBER_BYTES}); refusing it")
+
+
+_DECOMPRESSORS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+
+
+def _decompressed(archive: Path) -> bytes:
+    """The whole tar stream, decompressed to the end so that gzip's CRC and length are verified
+    (tarfile's own stream mode stops at the end-of-archive marker and never checks them)."""
+    with open(archive, "rb") as f:
+        magic = f.read(6)
+    opener = next((o for m, o in _DECOMPRESSORS.items() if magic.startswith(m)), open)
+    with opener(archive, "rb") as f:
+        data = f.read(MAX_TOTAL_BYTES + 1)
+    if len(data) > MAX_TOTAL_BYTES:
+        raise InputError(f"{archive}: decompresses to more than {MAX_TOTAL_BYTES} bytes; refusing it")
+    return data
+
+
+def read_tar_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, bytes]:
+    """Return {member name: bytes} for the regular files `wanted(name)` selects, after vetting all members."""
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(_decompressed(archive)), mode="r:") as tar:
+            for member in tar:
+                _vet(member, archive)
+                if member.isfile() and wanted(member.name):
+                    data = tar.extractfile(member).read()
+                    if len(data) != member.size:
+                        raise EOFError(f"member {member.name!r} is cut short")
+                    files[member.name] = data
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError) as e:
+        raise InputError(f"{archive} is not a readable tar archive (truncated or corrupt?): {e}; download it again") from e
+    return files

@@ -1,0 +1,1 @@
+"""The evaluate step: test-set metrics, pictures, report and the accuracy gate."""

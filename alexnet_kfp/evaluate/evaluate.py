@@ -1,0 +1,134 @@
+"""The evaluate step: Dataset + Model directories -> Evaluation directory and the gate decision.
+
+    evaluate(dataset_dir, model_dir, out_dir, min_accuracy, baseline=None, max_regression=0.01)
+
+Writes metrics.json (accuracy, per-class precision/recall/F1/support, confusion matrices, gate),
+confusion_matrix.png, confusion_matrix_normalized.png, training_curves.png (when the model has a
+history), confident_mistakes.png and report.html. The report is written whether or not the gate
+passes; the caller decides what a failed gate means (the CLI exits 3, the pipeline rejects).
+"""
+
+import json
+import platform
+from pathlib import Path
+
+import keras
+import numpy as np
+import sklearn
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from alexnet_kfp import __version__
+from alexnet_kfp.evaluate import plots
+from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate.report import write_report
+from alexnet_kfp.files import file_digest
+from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
+from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, decide
+from alexnet_kfp.data.npz import load_split
+
+MISTAKES_SHOWN = 24
+
+
+def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Accuracy of the last blessed model: from its metrics.json, or by evaluating its .keras/.onnx here."""
+    if baseline is None or str(baseline) == "":
+        return None
+    path = Path(baseline)
+    if path.is_dir():
+        found = [path / n for n in ("metrics.json", "model.onnx", "model.keras") if (path / n).is_file()]
+        if not found:
+            raise InputError(f"baseline {path}: holds no metrics.json, model.onnx or model.keras")
+        path = found[0]
+    if not path.is_file():
+        raise InputError(f"baseline {path}: no such file")
+    if path.suffix == ".json":
+        try:
+            return float(json.loads(path.read_text())["accuracy"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
+    if path.suffix in (".keras", ".onnx"):
+        predict = predict_keras if path.suffix == ".keras" else predict_onnx
+        return float((predict(path, x).argmax(axis=1) == y).mean())
+    raise InputError(f"baseline {path}: expected metrics.json, model.keras or model.onnx")
+
+
+def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> dict:
+    predicted = probabilities.argmax(axis=1)
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
+    counts = confusion_matrix(y, predicted, labels=labels)
+    normalized = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return {
+        "accuracy": float((predicted == y).mean()),
+        "macro_f1": float(f1.mean()),
+        "test_images": int(len(y)),
+        "class_names": class_names,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(support[i])}
+            for i, name in enumerate(class_names)
+        },
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalized": normalized.round(6).tolist(),
+    }
+
+
+def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) -> dict[str, Path]:
+    names = metrics["class_names"]
+    pictures = {}
+    history_path = model_dir / "history.json"
+    if history_path.is_file():
+        plots.training_curves_png(json.loads(history_path.read_text()), out / "training_curves.png")
+        pictures["Training curves"] = out / "training_curves.png"
+    plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), names, out / "confusion_matrix.png", False)
+    plots.confusion_matrix_png(np.array(metrics["confusion_matrix_normalized"]), names,
+                               out / "confusion_matrix_normalized.png", True)
+    pictures["Confusion matrix"] = out / "confusion_matrix.png"
+    pictures["Confusion matrix, normalised"] = out / "confusion_matrix_normalized.png"
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y)
+    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:MISTAKES_SHOWN]
+    plots.confident_mistakes_png(x[worst], y[worst], predicted[worst], probabilities[worst, predicted[worst]],
+                                 names, out / "confident_mistakes.png")
+    pictures["Most confident mistakes"] = out / "confident_mistakes.png"
+    return pictures
+
+
+def evaluate(
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    min_accuracy: float = DEFAULT_MIN_ACCURACY,
+    baseline: str | Path | None = None,
+    max_regression: float = DEFAULT_MAX_REGRESSION,
+) -> dict:
+    """Evaluate the model on the test split, draw, report and decide; return metrics.json's content."""
+    # min_accuracy above 1 is allowed: a gate that can never pass (handy to exercise the reject branch).
+    if min_accuracy < 0.0 or not 0.0 <= max_regression <= 1.0:
+        raise InputError(f"min_accuracy must be >= 0 and max_regression between 0 and 1, "
+                         f"got {min_accuracy} and {max_regression}")
+    dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
+    model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
+    model_dir = model_path.parent
+    x, y = load_split(dataset_dir, "test")
+    dataset = read_json_if_present(dataset_dir / "dataset.json")
+    class_names = class_names_of(dataset)
+    reference = baseline_accuracy(baseline, x, y)
+    probabilities = predict_keras(model_path, x)
+    metrics = compute_metrics(y, probabilities, class_names)
+    gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
+    train_record = read_json_if_present(model_dir / "train.json")
+    metrics["gate"] = gate.as_dict()
+    metrics["model"] = {"path": str(model_path), "sha256": file_digest(model_path),
+                        "variant": train_record.get("parameters", {}).get("variant", "unknown")}
+    metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
+    metrics["dataset"] = {"path": str(dataset_dir), "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256")}
+    metrics["versions"] = {"alexnet-kfp": __version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__,
+                           "numpy": np.__version__, "python": platform.python_version()}
+    with atomic_output_dir(out_dir) as staging:
+        pictures = _pictures(staging, model_dir, metrics, x, y, probabilities)
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_report(metrics, pictures, staging / "report.html")
+    return metrics

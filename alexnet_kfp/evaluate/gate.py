@@ -1,0 +1,41 @@
+"""The ship/no-ship decision, as a pure function with a reason a person understands."""
+
+from dataclasses import asdict, dataclass
+
+# The gate's defaults, for the CLI, the function and the pipeline alike. A model must beat the
+# article it replaces (64.8 % test accuracy) to ship; our full runs reach 69-71 %. Quick runs
+# (local_run.QUICK: 500 images per class, 6 epochs) lower the bar to 0.2 explicitly.
+DEFAULT_MIN_ACCURACY = 0.65
+# With a baseline (the last blessed model), accuracy may fall at most one point below it.
+DEFAULT_MAX_REGRESSION = 0.01
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    reason: str
+    accuracy: float
+    min_accuracy: float
+    baseline_accuracy: float | None
+    max_regression: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def decide(accuracy: float, min_accuracy: float, baseline_accuracy: float | None = None,
+           max_regression: float = DEFAULT_MAX_REGRESSION) -> GateDecision:
+    """Pass when accuracy >= min_accuracy and, with a baseline, accuracy >= baseline - max_regression."""
+    failures = []
+    if accuracy < min_accuracy:
+        failures.append(f"accuracy {accuracy:.3f} < min_accuracy {min_accuracy:.3f}")
+    if baseline_accuracy is not None and accuracy < baseline_accuracy - max_regression:
+        failures.append(f"accuracy {accuracy:.3f} < baseline {baseline_accuracy:.3f} - max_regression "
+                        f"{max_regression:.3f} = {baseline_accuracy - max_regression:.3f}")
+    if failures:
+        reason = " and ".join(failures)
+    else:
+        reason = f"accuracy {accuracy:.3f} >= min_accuracy {min_accuracy:.3f}"
+        if baseline_accuracy is not None:
+            reason += f" and >= baseline {baseline_accuracy:.3f} - max_regression {max_regression:.3f}"
+    return GateDecision(not failures, reason, accuracy, min_accuracy, baseline_accuracy, max_regression)

@@ -1,0 +1,101 @@
+"""The export step: Keras model -> model.onnx (tf2onnx) with its metadata and export.json.
+
+tf2onnx converts *without* its own ONNX optimizers, and onnxruntime's basic (standard-ops-only)
+graph optimizer cleans the graph instead: the same graph (BatchNorm folded into Conv, kernel
+transposes folded, MatMul+Add -> Gemm) at about half the peak memory (README, "Export memory").
+The parity check is in parity.py.
+"""
+
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime
+import tensorflow as tf
+import tf2onnx
+
+from alexnet_kfp import __version__
+from alexnet_kfp.export import DEFAULT_OPSET
+from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.files import file_digest
+
+INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM (Linux's ru_maxrss also counts a parent's peak from before exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _convert(model: keras.Model, opset: int, raw_path: Path) -> None:
+    signature = (tf.TensorSpec((None, 32, 32, 3), tf.uint8, name=INPUT_NAME),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, optimizers={})
+    if [o.name for o in proto.graph.output] != [OUTPUT_NAME]:
+        raise RuntimeError(f"unexpected ONNX outputs {[o.name for o in proto.graph.output]}")
+    onnx.save(proto, raw_path)
+
+
+def _optimize(raw_path: Path, out_path: Path) -> None:
+    """onnxruntime's basic level: constant folding and standard fusions, only standard ONNX ops."""
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(out_path)
+    onnxruntime.InferenceSession(str(raw_path), options, providers=["CPUExecutionProvider"])
+
+
+def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET,
+           metrics_path: str | Path | None = None) -> dict:
+    """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]) and export.json."""
+    model_dir = Path(model_dir)
+    model_path = keras_model_path(model_dir)
+    train_record = read_json_if_present(model_dir / "train.json")
+    metrics = read_json_if_present(Path(metrics_path)) if metrics_path else {}
+    started = time.perf_counter()
+    model = keras.models.load_model(model_path, compile=False)
+    with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "raw.onnx"
+        _convert(model, opset, raw)
+        onnx_path = staging / "model.onnx"
+        _optimize(raw, onnx_path)
+        proto = onnx.load(onnx_path)
+        class_names = class_names_of(train_record)
+        versions = {"alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+                    "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+        properties = {
+            "class_names": json.dumps(class_names),
+            "input": "image: uint8 [batch, 32, 32, 3], RGB, NHWC, raw pixel values 0-255 (scaling is inside)",
+            "output": "probabilities: float32 [batch, num_classes], softmax",
+            "source_model_sha256": file_digest(model_path),
+            "variant": train_record.get("parameters", {}).get("variant", "unknown"),
+            "test_accuracy": json.dumps(metrics.get("accuracy")),
+            "versions": json.dumps(versions),
+        }
+        onnx.helper.set_model_props(proto, properties)
+        proto.doc_string = "AlexNet trained on CIFAR-10 by alexnet-kfp"
+        proto.producer_name, proto.producer_version = "alexnet-kfp", __version__
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, onnx_path)
+        record = {
+            "kind": "alexnet-kfp/onnx",
+            "opset": opset,
+            "file": "model.onnx",
+            "bytes": onnx_path.stat().st_size,
+            "sha256": file_digest(onnx_path),
+            "conversion_seconds": round(time.perf_counter() - started, 1),
+            "process_peak_rss_mib": round(_peak_rss_mib()),
+            "metadata": properties,
+            "versions": {**versions, "numpy": np.__version__, "python": platform.python_version()},
+        }
+        (staging / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record

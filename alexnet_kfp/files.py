@@ -1,0 +1,36 @@
+"""Files every step shares: its output directory written all at once (built under a temporary
+sibling name, renamed into place when complete, removed on any failure, so no partial artifact is
+left), and the sha256 each record gives of what it read and wrote."""
+
+import hashlib
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alexnet_kfp.errors import InputError
+
+
+@contextmanager
+def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
+    """Yield a staging directory that becomes `out_dir` (new or empty) when the block succeeds."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"output directory {out_dir} already exists and is not empty; choose a new one")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty (checked above): KFP may create artifact directories beforehand
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()

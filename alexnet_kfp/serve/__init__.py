@@ -1,0 +1,1 @@
+"""Consumers of the exported model: onnxruntime, numpy and Pillow only (no TensorFlow, no kfp)."""

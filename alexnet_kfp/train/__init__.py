@@ -1,0 +1,1 @@
+"""The train step: Dataset directory -> Model directory (AlexNet, tf.data input, callbacks, devices)."""

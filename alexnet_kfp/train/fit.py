@@ -1,0 +1,133 @@
+"""The training step: Dataset directory -> Model directory.
+
+    train(dataset_dir, model_dir, TrainConfig(...))
+
+Adam, sparse cross-entropy, `ReduceLROnPlateau(monitor="val_accuracy")` (the article monitored
+`val_acc`, which Keras 2.3+ never reports, so its decay never fired), the best-val_accuracy weights
+restored at the end, optional early stopping. Writes `model.keras` (a float32 inference model,
+whatever precision trained it), `history.json` (one entry per epoch) and `train.json`.
+"""
+
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from alexnet_kfp import __version__
+from alexnet_kfp.train import devices
+from alexnet_kfp.train.alexnet import build_alexnet
+from alexnet_kfp.artifacts import class_names_of, read_json_if_present
+from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.train.callbacks import BestWeights, EpochLog
+from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.train.input import evaluation_dataset, training_dataset
+
+log = logging.getLogger(__name__)
+
+
+def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> list:
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy", mode="max", factor=config.plateau_factor,
+            patience=config.plateau_patience, min_delta=config.plateau_min_delta,
+            min_lr=config.min_learning_rate, verbose=0,
+        ),
+        best,
+        epoch_log,
+    ]
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=False,
+        ))
+    return callbacks
+
+
+def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None) -> dict:
+    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json."""
+    config = config or TrainConfig()
+    config.check()
+    if config.require_gpu:
+        devices.require_gpu()
+    dataset_dir = Path(dataset_dir)
+    x_train, y_train = load_split(dataset_dir, "train")
+    x_val, y_val = load_split(dataset_dir, "val")
+    dataset = read_json_if_present(dataset_dir / "dataset.json")
+    class_names = class_names_of(dataset)
+
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()  # also orders tf.data's parallel random augmentation
+    precision = devices.choose_precision(config.precision)
+    keras.mixed_precision.set_global_policy(precision)
+    with devices.strategy().scope():
+        model = build_alexnet(config.variant, num_classes=len(class_names))
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=config.jit_compile,
+        )
+    best = BestWeights("val_accuracy")
+    epoch_log = EpochLog(config.epochs, len(x_train))
+    log.info("training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
+             model.name, model.count_params(), devices.describe(), precision, len(x_train), len(x_val), config.epochs)
+    started = time.perf_counter()
+    with atomic_output_dir(model_dir) as staging:
+        model.fit(
+            training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment),
+            validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
+            epochs=config.epochs,
+            callbacks=_callbacks(config, best, epoch_log),
+            shuffle=False,  # tf.data shuffles (seeded) every epoch
+            verbose=1 if sys.stdout.isatty() else 0,
+        )
+        best.restore(model)
+        _save_float32(model, config, len(class_names), staging / "model.keras")
+        (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
+        record = _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names)
+        (staging / "train.json").write_text(json.dumps(record, indent=2) + "\n")
+    log.info("best val_accuracy %.4f at epoch %d; model written to %s", best.best, best.best_epoch, model_dir)
+    return record
+
+
+def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, path: Path) -> None:
+    """Save an uncompiled float32 copy: no optimizer state, loads and exports the same everywhere."""
+    keras.mixed_precision.set_global_policy("float32")
+    inference = build_alexnet(config.variant, num_classes=num_classes)
+    inference.set_weights(model.get_weights())
+    inference.save(path)
+
+
+def _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names) -> dict:
+    steady = epoch_log.history[1:] or epoch_log.history  # the first epoch includes graph tracing
+    images_per_second = float(np.mean([e["images_per_second"] for e in steady]))
+    return {
+        "kind": "alexnet-kfp/model",
+        "parameters": asdict(config),
+        "precision": precision,
+        "saved_model_precision": "float32",
+        "device": devices.describe(),
+        "epochs_run": len(epoch_log.history),
+        "best_epoch": best.best_epoch,
+        "best_val_accuracy": best.best,
+        "images_per_second": round(images_per_second, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "class_names": class_names,
+        "dataset": {
+            "path": str(dataset_dir),
+            "train_sha256": dataset.get("splits", {}).get("train", {}).get("sha256"),
+            "source_sha256": dataset.get("source_sha256"),
+        },
+        "versions": {
+            "alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+        },
+    }

@@ -1,0 +1,40 @@
+"""The evaluate component: metrics, pictures and report, and the gate's decision for the pipeline's
+dsl.If; reject_op is the gate's Else branch."""
+
+from typing import NamedTuple
+
+from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+
+from alexnet_kfp.components import component
+
+
+@component
+def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: float, baseline: str,
+                max_regression: float, evaluation: Output[Artifact], metrics: Output[Metrics],
+                confusion: Output[ClassificationMetrics], report: Output[HTML],
+                ) -> NamedTuple("GateOutputs", [("accuracy", float), ("passed", bool), ("reason", str)]):
+    """Metrics, pictures and report; returns the gate's decision for the pipeline's dsl.If."""
+    import shutil
+    from collections import namedtuple
+
+    from alexnet_kfp.evaluate.evaluate import evaluate
+    from alexnet_kfp.logs import configure
+
+    configure()
+    result = evaluate(dataset.path, model.path, evaluation.path, min_accuracy=min_accuracy,
+                      baseline=baseline or None, max_regression=max_regression)
+    metrics.log_metric("accuracy", result["accuracy"])
+    metrics.log_metric("macro_f1", result["macro_f1"])
+    for name, per_class in result["per_class"].items():
+        metrics.log_metric(f"f1_{name}", per_class["f1"])
+    confusion.log_confusion_matrix(result["class_names"], result["confusion_matrix"])
+    shutil.copyfile(f"{evaluation.path}/report.html", report.path)
+    gate = result["gate"]
+    print(f"gate {'passed' if gate['passed'] else 'failed'}: {gate['reason']}")
+    return namedtuple("GateOutputs", ["accuracy", "passed", "reason"])(result["accuracy"], gate["passed"], gate["reason"])
+
+
+@component
+def reject_op(reason: str):
+    """The Else branch of the gate: fail the run, saying why."""
+    raise SystemExit(f"model rejected by the evaluation gate: {reason}")

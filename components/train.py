@@ -1,0 +1,22 @@
+"""The train component: Dataset artifact -> Model artifact (the directory of model.keras, history, train.json)."""
+
+from kfp.dsl import Dataset, Input, Model, Output
+
+from alexnet_kfp.components import component
+
+
+@component
+def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int, learning_rate: float,
+             precision: str, seed: int, require_gpu: bool, model: Output[Model]):
+    """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
+    With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
+    from alexnet_kfp.logs import configure
+    from alexnet_kfp.train.config import TrainConfig
+    from alexnet_kfp.train.fit import train
+
+    configure()
+    config = TrainConfig(variant=variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         precision=precision, seed=seed, require_gpu=require_gpu)
+    info = train(dataset.path, model.path, config)
+    model.metadata.update({"framework": "keras", "best_val_accuracy": info["best_val_accuracy"],
+                           "precision": info["precision"], "device": info["device"]})

@@ -1,0 +1,97 @@
+"""`alexnet-kfp run`: the whole pipeline on this machine with kfp.local's SubprocessRunner (no
+cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. kfp.local only streams a failing
+step's output, so we keep a copy and show the step's real error in one block at the end."""
+
+import contextlib
+import io
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from alexnet_kfp.errors import InputError
+
+QUICK = {"limit_per_class": 500, "epochs": 6, "min_accuracy": 0.2}
+# A local run trains on this machine's CPU by design: the GPU check of the compiled pipeline is off.
+LOCAL = {"require_gpu": False}
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, stream):
+        self.stream, self.copy = stream, io.StringIO()
+
+    def write(self, text):
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def real_error(log: str) -> str:
+    """The last Python traceback in a kfp.local log (or the gate's rejection, or the log's tail)."""
+    lines = [_ANSI.sub("", line) for line in log.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.lstrip().startswith("Traceback (most recent call last)")]
+    rejected = [line for line in lines if "rejected by the evaluation gate" in line]
+    if rejected and not starts:
+        return rejected[-1].strip()
+    if not starts:
+        return "\n".join(lines[-15:])
+    block = [lines[starts[-1]]]
+    for line in lines[starts[-1] + 1 :]:
+        block.append(line)
+        if line and not line[0].isspace():  # the exception line closes the traceback
+            break
+    return "\n".join(block)
+
+
+def _find(run_dir: Path, name: str) -> Path | None:
+    found = sorted(run_dir.rglob(name))
+    return found[-1] if found else None
+
+
+def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
+    """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on failure."""
+    from kfp import local
+
+    from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+
+    parameters = {**LOCAL, **parameters}
+    run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
+    run_dir.mkdir(parents=True, exist_ok=False)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(run_dir), raise_on_error=True)
+    tee = _Tee(sys.stdout)
+    started = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(tee):
+            task = alexnet_pipeline(**parameters)
+    except Exception as e:
+        (run_dir / "run.log").write_text(tee.copy.getvalue())
+        raise RuntimeError(f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{real_error(tee.copy.getvalue())}\n"
+                           f"full log: {run_dir / 'run.log'}") from None
+    (run_dir / "run.log").write_text(tee.copy.getvalue())
+    metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
+    summary = {
+        "run_dir": str(run_dir),
+        "accuracy": task.output,
+        "gate": json.loads(metrics.read_text())["gate"] if metrics else None,
+        "parity": {k: v for k, v in json.loads(parity.read_text()).items() if k in (
+            "images", "max_abs_diff", "argmax_agreement", "passed")} if parity else None,
+        "report": str(_find(run_dir, "report.html")),
+        "onnx_model": str(_find(run_dir, "model.onnx")),
+        "seconds": round(time.perf_counter() - started, 1),
+        "parameters": parameters,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def check_runnable() -> None:
+    try:
+        import kfp  # noqa: F401
+    except ImportError:
+        raise InputError("kfp is not installed: pip install 'alexnet-kfp[pipeline]'") from None

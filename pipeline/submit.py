@@ -1,0 +1,75 @@
+"""`alexnet-kfp submit`: send the compiled pipeline to a Kubeflow Pipelines endpoint.
+
+Every failure a person can fix becomes one line: an unreachable host, a rejected token, an
+unknown parameter. The token is read from an environment variable and never printed.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.pipeline import endpoint
+from alexnet_kfp.pipeline.compile import compile_pipeline
+from alexnet_kfp.pipeline.parameters import declared_parameters, parse_parameters
+
+
+def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, token_env: str | None, experiment: str,
+           run_name: str | None, parameter_pairs: list[str], upload: bool = False) -> dict:
+    target = endpoint.resolve(host, namespace)
+    namespace = target.namespace
+    if pipeline_yaml is None:  # the installed pipeline, from any directory
+        with tempfile.TemporaryDirectory() as scratch:
+            compiled = Path(scratch) / "pipeline.yaml"
+            compile_pipeline(compiled)
+            return submit(compiled, host, namespace, token_env, experiment, run_name, parameter_pairs, upload)
+    if not pipeline_yaml.is_file():
+        raise InputError(f"--pipeline {pipeline_yaml}: no such file")
+    arguments = parse_parameters(parameter_pairs, declared_parameters(pipeline_yaml))
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise InputError(f"--token-env {token_env}: that environment variable is empty or unset")
+
+    import kfp
+    import urllib3
+    from kfp_server_api.exceptions import ApiException
+
+    from kfp.client.set_volume_credentials import ServiceAccountTokenVolumeCredentials
+
+    credentials = None
+    if token is None and target.sa_token_path is not None:  # as kfp.Client() does inside a pod
+        credentials = ServiceAccountTokenVolumeCredentials(str(target.sa_token_path))
+    host = target.describe()
+    try:
+        client = kfp.Client(host=target.host, namespace=namespace, existing_token=token or target.token,
+                            credentials=credentials, ssl_ca_cert=target.ssl_ca_cert)
+        if upload:
+            _upload(client, pipeline_yaml, run_name or pipeline_yaml.stem)
+        run = client.create_run_from_pipeline_package(
+            str(pipeline_yaml), arguments=arguments, run_name=run_name, experiment_name=experiment, namespace=namespace)
+    except urllib3.exceptions.MaxRetryError as e:
+        raise InputError(f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network") from None
+    except TimeoutError as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
+        raise InputError(f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, "
+                         "the token and that this is the KFP API endpoint") from None
+    except ApiException as e:
+        if e.status in (401, 403):
+            raise InputError(f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
+                             "check the token (--token-env) and your access to namespace " + repr(namespace)) from None
+        raise InputError(f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
+                         f"{(e.body or '').strip()[:300]}") from None
+    url = None if target.host.endswith(endpoint.SERVICE_PROXY) else f"{target.host.rstrip('/')}/#/runs/details/{run.run_id}"
+    return {"run_id": run.run_id, "url": url, "namespace": namespace, "endpoint": host, "arguments": arguments}
+
+
+def _upload(client, pipeline_yaml: Path, version_name: str) -> None:
+    """Register the package as a new version of the pipeline (creating the pipeline the first time)."""
+    from alexnet_kfp.pipeline.pipeline import PIPELINE_NAME
+
+    pipeline_id = client.get_pipeline_id(PIPELINE_NAME)
+    if pipeline_id is None:
+        client.upload_pipeline(str(pipeline_yaml), pipeline_name=PIPELINE_NAME)
+    else:
+        client.upload_pipeline_version(str(pipeline_yaml), pipeline_version_name=version_name, pipeline_id=pipeline_id)
