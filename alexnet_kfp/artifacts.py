@@ -7,13 +7,13 @@ from alexnet_kfp.errors import InputError
 
 
 def read_json_if_present(path: Path) -> dict:
-    """The record a step wrote (dataset.json, train.json, metrics.json), or {} when there is none."""
+    """The JSON a step wrote (dataset.json, train.json, metrics.json), or {} when there is none."""
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def class_names_of(record: dict) -> list[str]:
-    """A record's class names, or the ten label numbers when it has none."""
-    return record.get("class_names") or [str(i) for i in range(10)]
+def class_names_of(info: dict) -> list[str]:
+    """The class names a step's JSON carries, or the ten label numbers when it has none."""
+    return info.get("class_names") or [str(i) for i in range(10)]
 
 
 def keras_model_path(model_dir: Path) -> Path:

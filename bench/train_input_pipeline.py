@@ -1,4 +1,4 @@
-"""Training throughput, side by side in one run, same seed network, same machine:
+"""Training throughput, side by side in one run, same article network, same machine:
 
   1. the article's pipeline: tf.keras.preprocessing.image.ImageDataGenerator(rotation_range=2,
      horizontal_flip=True, zoom_range=.1).flow(...) fed to fit, float32;
@@ -45,7 +45,7 @@ class _StepTimer(keras.callbacks.Callback):
 def measure(data, precision: str) -> float:
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
-    model = build_alexnet("seed")
+    model = build_alexnet("article")
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = _StepTimer()
     model.fit(data, epochs=1, steps_per_epoch=WARMUP_STEPS + TIMED_STEPS, verbose=0, callbacks=[timer], shuffle=False)
@@ -67,7 +67,7 @@ def main() -> None:
         prepare_dataset(dataset_dir, source=str(SHARED), sha256=SHARED_SHA256)
     x, y = load_split(dataset_dir, "train")
     auto = devices.choose_precision("auto")
-    print(f"device: {devices.describe()}; seed net, batch {BATCH}, {TIMED_STEPS} timed steps after {WARMUP_STEPS}")
+    print(f"device: {devices.describe()}; article net, batch {BATCH}, {TIMED_STEPS} timed steps after {WARMUP_STEPS}")
     results = {
         "article: ImageDataGenerator, float32": measure(article_pipeline(x, y), "float32"),
         "ours: tf.data, float32": measure(training_dataset(x, y, BATCH, seed=0), "float32"),

@@ -41,7 +41,7 @@ def small_dataset(small_archive, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
-    """(Model directory, train.json) of the seed net trained 6 epochs on the small archive: shared by
+    """(Model directory, train.json) of the article net trained 6 epochs on the small archive: shared by
     the training, evaluation and export tests so that CI trains it once."""
     from alexnet_kfp.train.fit import train
     from alexnet_kfp.train.config import TrainConfig

@@ -7,10 +7,10 @@ import pytest
 from alexnet_kfp.train.alexnet import build_alexnet, count_macs
 
 # The figures the docstring and README quote.
-EXPECTED = {"seed": (25_730_466, 46_378_768), "cifar": (8_983_818, 363_374_592)}
+EXPECTED = {"article": (25_730_466, 46_378_768), "cifar": (8_983_818, 363_374_592)}
 
 
-@pytest.mark.parametrize("variant", ["seed", "cifar"])
+@pytest.mark.parametrize("variant", ["article", "cifar"])
 def test_variant_has_documented_size_and_takes_uint8(variant):
     model = build_alexnet(variant)
     assert (model.count_params(), count_macs(model)) == EXPECTED[variant]
@@ -22,7 +22,7 @@ def test_variant_has_documented_size_and_takes_uint8(variant):
 
 
 def test_seed_topology_is_the_articles():
-    model = build_alexnet("seed")
+    model = build_alexnet("article")
     convs = [(l.filters, l.kernel_size, l.strides) for l in model.layers if isinstance(l, keras.layers.Conv2D)]
     assert convs == [(96, (11, 11), (4, 4)), (256, (5, 5), (1, 1)), (384, (3, 3), (1, 1)),
                      (384, (3, 3), (1, 1)), (256, (3, 3), (1, 1))]
@@ -34,7 +34,7 @@ def test_seed_topology_is_the_articles():
 def test_no_batchnorm_before_the_softmax_and_softmax_in_float32():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = build_alexnet("seed")
+        model = build_alexnet("article")
     finally:
         keras.mixed_precision.set_global_policy("float32")
     names = [l.name for l in model.layers]

@@ -27,7 +27,7 @@ def test_exported_model_has_the_documented_interface(exported, trained):
     assert json.loads(props["class_names"])[3] == "cat"
     assert props["source_model_sha256"] == file_digest(trained[0] / "model.keras")
     assert {"tf2onnx", "onnx", "onnxruntime", "tensorflow"} <= set(json.loads(props["versions"]))
-    assert "uint8" in props["input"] and props["variant"] == "seed"
+    assert "uint8" in props["input"] and props["variant"] == "article"
 
 
 def test_export_json_records_the_conversion(exported):

@@ -45,7 +45,7 @@ def test_history_and_train_records_are_complete(trained):
     assert all(e["seconds"] > 0 and 0 <= e["val_accuracy"] <= 1 for e in history)
     saved = json.loads((model_dir / "train.json").read_text())
     assert saved == record
-    assert saved["parameters"]["seed"] == 42 and saved["parameters"]["variant"] == "seed"
+    assert saved["parameters"]["seed"] == 42 and saved["parameters"]["variant"] == "article"
     assert saved["precision"] in ("float32", "mixed_bfloat16") and saved["saved_model_precision"] == "float32"
     assert saved["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
     assert history[saved["best_epoch"] - 1]["val_accuracy"] == saved["best_val_accuracy"]

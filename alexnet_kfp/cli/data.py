@@ -6,7 +6,7 @@ import argparse
 def _cmd_data(args: argparse.Namespace) -> int:
     from alexnet_kfp.data.prepare import prepare_dataset
 
-    record = prepare_dataset(
+    dataset_info = prepare_dataset(
         args.out,
         source=args.source,
         sha256=args.sha256,
@@ -16,8 +16,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
         limit_per_class=args.limit_per_class,
         cache_dir=args.cache_dir,
     )
-    counts = ", ".join(f"{name} {split['count']}" for name, split in record["splits"].items())
-    print(f"wrote {args.out}: {counts} images, {len(record['class_names'])} classes")
+    counts = ", ".join(f"{name} {split['count']}" for name, split in dataset_info["splits"].items())
+    print(f"wrote {args.out}: {counts} images, {len(dataset_info['class_names'])} classes")
     return 0
 
 

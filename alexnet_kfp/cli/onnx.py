@@ -12,9 +12,9 @@ from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_OPSET
 def _cmd_export(args: argparse.Namespace) -> int:
     from alexnet_kfp.export.onnx_export import export
 
-    record = export(args.model, args.out, opset=args.opset, metrics_path=args.metrics)
-    print(f"wrote {args.out}/model.onnx: {record['bytes'] / 1e6:.1f} MB, opset {record['opset']}, "
-          f"{record['conversion_seconds']:.0f} s, peak RSS {record['process_peak_rss_mib']} MiB")
+    export_info = export(args.model, args.out, opset=args.opset, metrics_path=args.metrics)
+    print(f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset {export_info['opset']}, "
+          f"{export_info['conversion_seconds']:.0f} s, peak RSS {export_info['process_peak_rss_mib']} MiB")
     return 0
 
 

@@ -107,7 +107,7 @@ def prepare_dataset(
         splits = split_dataset(data, val_fraction, seed, limit_per_class)
         for name, (x, y) in splits.items():
             save_npz(staging / f"{name}.npz", x=x, y=y)
-        record = {
+        dataset_info = {
             "kind": "alexnet-kfp/dataset",
             "layout": data.layout,
             "class_names": data.class_names,
@@ -127,7 +127,7 @@ def prepare_dataset(
             "parameters": {"val_fraction": val_fraction, "seed": seed, "limit_per_class": limit_per_class},
             "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
         }
-        (staging / "dataset.json").write_text(json.dumps(record, indent=2) + "\n")
-    counts = ", ".join(f"{name} {record['splits'][name]['count']}" for name in SPLITS)
+        (staging / "dataset.json").write_text(json.dumps(dataset_info, indent=2) + "\n")
+    counts = ", ".join(f"{name} {dataset_info['splits'][name]['count']}" for name in SPLITS)
     log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)
-    return record
+    return dataset_info

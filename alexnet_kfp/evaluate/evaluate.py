@@ -119,10 +119,10 @@ def evaluate(
     probabilities = predict_keras(model_path, x)
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
-    train_record = read_json_if_present(model_dir / "train.json")
+    train_info = read_json_if_present(model_dir / "train.json")
     metrics["gate"] = gate.as_dict()
     metrics["model"] = {"path": str(model_path), "sha256": file_digest(model_path),
-                        "variant": train_record.get("parameters", {}).get("variant", "unknown")}
+                        "variant": train_info.get("parameters", {}).get("variant", "unknown")}
     metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
     metrics["dataset"] = {"path": str(dataset_dir), "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256")}
     metrics["versions"] = {"alexnet-kfp": __version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__,

@@ -59,7 +59,7 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]) and export.json."""
     model_dir = Path(model_dir)
     model_path = keras_model_path(model_dir)
-    train_record = read_json_if_present(model_dir / "train.json")
+    train_info = read_json_if_present(model_dir / "train.json")
     metrics = read_json_if_present(Path(metrics_path)) if metrics_path else {}
     started = time.perf_counter()
     model = keras.models.load_model(model_path, compile=False)
@@ -69,7 +69,7 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
         onnx_path = staging / "model.onnx"
         _optimize(raw, onnx_path)
         proto = onnx.load(onnx_path)
-        class_names = class_names_of(train_record)
+        class_names = class_names_of(train_info)
         versions = {"alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
                     "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
         properties = {
@@ -77,7 +77,7 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
             "input": "image: uint8 [batch, 32, 32, 3], RGB, NHWC, raw pixel values 0-255 (scaling is inside)",
             "output": "probabilities: float32 [batch, num_classes], softmax",
             "source_model_sha256": file_digest(model_path),
-            "variant": train_record.get("parameters", {}).get("variant", "unknown"),
+            "variant": train_info.get("parameters", {}).get("variant", "unknown"),
             "test_accuracy": json.dumps(metrics.get("accuracy")),
             "versions": json.dumps(versions),
         }
@@ -86,7 +86,7 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
         proto.producer_name, proto.producer_version = "alexnet-kfp", __version__
         onnx.checker.check_model(proto, full_check=True)
         onnx.save(proto, onnx_path)
-        record = {
+        export_info = {
             "kind": "alexnet-kfp/onnx",
             "opset": opset,
             "file": "model.onnx",
@@ -97,5 +97,5 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
             "metadata": properties,
             "versions": {**versions, "numpy": np.__version__, "python": platform.python_version()},
         }
-        (staging / "export.json").write_text(json.dumps(record, indent=2) + "\n")
-    return record
+        (staging / "export.json").write_text(json.dumps(export_info, indent=2) + "\n")
+    return export_info

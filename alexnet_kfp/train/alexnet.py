@@ -1,7 +1,7 @@
 """AlexNet for CIFAR-10 in two variants, both taking raw uint8 NHWC pixels (scaling and per-channel
 normalisation are inside, so the exported ONNX model takes raw images too).
 
-- "seed": the article's network, topology unchanged, with its bugs fixed (no BatchNorm before the
+- "article": the article's network, topology unchanged, with its bugs fixed (no BatchNorm before the
   softmax, no meaningless `input_shape` on a hidden layer, a float32 softmax for mixed precision).
 - "cifar": the same five-conv/three-FC shape kept at CIFAR resolution (3x3/1 first conv,
   overlapping 3x3/2 pools, FC 1024-1024): more compute per image, fewer parameters, more accurate.
@@ -43,7 +43,7 @@ def _scaled_input():
 # (filters, kernel, stride) of the five convolutions, the pool after conv 1, 2 and 5 as
 # (size, stride), the hidden FC widths and their dropout, per variant.
 _ARCHITECTURES = {
-    "seed": {"convs": [(96, 11, 4), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
+    "article": {"convs": [(96, 11, 4), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
              "pool": (2, 2), "fc": (4096, 4096, 1000), "dropout": 0.4},
     "cifar": {"convs": [(96, 3, 1), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
               "pool": (3, 2), "fc": (1024, 1024), "dropout": 0.5},
@@ -62,8 +62,8 @@ def _features(x, convs, pool, fc, dropout):
     return x
 
 
-def build_alexnet(variant: str = "seed", num_classes: int = 10) -> keras.Model:
-    """The network for `variant` ("seed" or "cifar"): uint8 (N, 32, 32, 3) in, float32 probabilities out."""
+def build_alexnet(variant: str = "article", num_classes: int = 10) -> keras.Model:
+    """The network for `variant` ("article" or "cifar"): uint8 (N, 32, 32, 3) in, float32 probabilities out."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     image, x = _scaled_input()

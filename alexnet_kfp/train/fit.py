@@ -59,8 +59,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     dataset_dir = Path(dataset_dir)
     x_train, y_train = load_split(dataset_dir, "train")
     x_val, y_val = load_split(dataset_dir, "val")
-    dataset = read_json_if_present(dataset_dir / "dataset.json")
-    class_names = class_names_of(dataset)
+    dataset_info = read_json_if_present(dataset_dir / "dataset.json")
+    class_names = class_names_of(dataset_info)
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -92,10 +92,28 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
         best.restore(model)
         _save_float32(model, config, len(class_names), staging / "model.keras")
         (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
-        record = _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names)
-        (staging / "train.json").write_text(json.dumps(record, indent=2) + "\n")
+        train_info = {
+            "kind": "alexnet-kfp/model",
+            "parameters": asdict(config),
+            "precision": precision,
+            "saved_model_precision": "float32",
+            "device": devices.describe(),
+            **_outcome(epoch_log.history, best),
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "class_names": class_names,
+            "dataset": {
+                "path": str(dataset_dir),
+                "train_sha256": dataset_info.get("splits", {}).get("train", {}).get("sha256"),
+                "source_sha256": dataset_info.get("source_sha256"),
+            },
+            "versions": {
+                "alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+                "numpy": np.__version__, "python": platform.python_version(),
+            },
+        }
+        (staging / "train.json").write_text(json.dumps(train_info, indent=2) + "\n")
     log.info("best val_accuracy %.4f at epoch %d; model written to %s", best.best, best.best_epoch, model_dir)
-    return record
+    return train_info
 
 
 def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, path: Path) -> None:
@@ -106,28 +124,12 @@ def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, pat
     inference.save(path)
 
 
-def _train_record(config, precision, epoch_log, best, started, dataset_dir, dataset, class_names) -> dict:
-    steady = epoch_log.history[1:] or epoch_log.history  # the first epoch includes graph tracing
-    images_per_second = float(np.mean([e["images_per_second"] for e in steady]))
+def _outcome(history: list[dict], best: BestWeights) -> dict:
+    """What the run achieved: epochs, the best epoch, and the steady training speed."""
+    steady = history[1:] or history  # the first epoch includes graph tracing
     return {
-        "kind": "alexnet-kfp/model",
-        "parameters": asdict(config),
-        "precision": precision,
-        "saved_model_precision": "float32",
-        "device": devices.describe(),
-        "epochs_run": len(epoch_log.history),
+        "epochs_run": len(history),
         "best_epoch": best.best_epoch,
         "best_val_accuracy": best.best,
-        "images_per_second": round(images_per_second, 1),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "class_names": class_names,
-        "dataset": {
-            "path": str(dataset_dir),
-            "train_sha256": dataset.get("splits", {}).get("train", {}).get("sha256"),
-            "source_sha256": dataset.get("source_sha256"),
-        },
-        "versions": {
-            "alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-        },
+        "images_per_second": round(float(np.mean([e["images_per_second"] for e in steady])), 1),
     }

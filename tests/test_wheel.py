@@ -1,0 +1,53 @@
+"""The wheel, installed on its own: it claims no generic top-level module, carries every module of
+the three package folders, and compiles the same pipeline.yaml from any directory."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .real_data import REPO
+
+PACKAGE_FOLDERS = {"alexnet_kfp": "alexnet_kfp", "components": "alexnet_kfp/components",
+                   "pipeline": "alexnet_kfp/pipeline"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built offline from a copy of the sources (so no build/ lands in the repository)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for folder in PACKAGE_FOLDERS:
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(out), str(source)], check=True, timeout=300)
+    (built,) = out.glob("alexnet_kfp-*.whl")
+    return built
+
+
+def test_the_wheel_claims_only_the_project_namespace_and_carries_every_module(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"alexnet_kfp"}
+    for folder, installed in PACKAGE_FOLDERS.items():
+        for module in (REPO / folder).rglob("*.py"):
+            assert f"{installed}/{module.relative_to(REPO / folder).as_posix()}" in names, module
+
+
+def test_an_installed_wheel_compiles_the_committed_pipeline_from_any_directory(wheel, tmp_path):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, timeout=300)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
+    where = subprocess.run([sys.executable, "-c", "import alexnet_kfp.pipeline as p; print(p.__file__)"],
+                           capture_output=True, text=True, cwd=elsewhere, env=env, check=True)
+    assert where.stdout.startswith(str(site)), where.stdout  # the wheel's copy, not the repository's
+    subprocess.run([sys.executable, "-m", "alexnet_kfp", "compile", "--output", "pipeline.yaml"],
+                   cwd=elsewhere, env=env, check=True, capture_output=True, timeout=300)
+    assert (elsewhere / "pipeline.yaml").read_bytes() == (REPO / "pipeline.yaml").read_bytes()
