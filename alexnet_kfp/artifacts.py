@@ -6,9 +6,20 @@ from pathlib import Path
 from alexnet_kfp.errors import InputError
 
 
-def read_json_if_present(path: Path) -> dict:
-    """The JSON a step wrote (dataset.json, train.json, metrics.json), or {} when there is none."""
-    return json.loads(path.read_text()) if path.is_file() else {}
+def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
+    """The JSON a step wrote (dataset.json, train.json, metrics.json), or {} when there is none;
+    one line naming the file when it is not a JSON object."""
+    if not path.is_file():
+        if must_exist:
+            raise InputError(f"{path}: no such file")
+        return {}
+    try:
+        content = json.loads(path.read_text())
+    except ValueError as e:  # bad JSON and bad UTF-8 alike
+        raise InputError(f"{path}: not a JSON file ({e})") from None
+    if not isinstance(content, dict):
+        raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
+    return content
 
 
 def class_names_of(info: dict) -> list[str]:

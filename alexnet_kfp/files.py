@@ -18,8 +18,11 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InputError(f"output directory {out_dir} already exists and is not empty; choose a new one")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    except OSError as e:
+        raise InputError(f"output directory {out_dir}: cannot write there ({e.strerror or e})") from None
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it

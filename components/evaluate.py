@@ -17,10 +17,12 @@ def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: floa
     import shutil
     from collections import namedtuple
 
-    from alexnet_kfp.evaluate.evaluate import evaluate
-    from alexnet_kfp.logs import configure
+    from alexnet_kfp.process import import_tensorflow, setup
 
-    configure()
+    setup()
+    import_tensorflow()
+    from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
+
     result = evaluate(dataset.path, model.path, evaluation.path, min_accuracy=min_accuracy,
                       baseline=baseline or None, max_regression=max_regression)
     metrics.log_metric("accuracy", result["accuracy"])

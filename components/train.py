@@ -10,11 +10,13 @@ def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int
              precision: str, seed: int, require_gpu: bool, model: Output[Model]):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
     With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
-    from alexnet_kfp.logs import configure
+    from alexnet_kfp.process import import_tensorflow, setup
     from alexnet_kfp.train.config import TrainConfig
-    from alexnet_kfp.train.fit import train
 
-    configure()
+    setup()
+    import_tensorflow()
+    from alexnet_kfp.train.fit import train  # after the quiet TensorFlow import
+
     config = TrainConfig(variant=variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          precision=precision, seed=seed, require_gpu=require_gpu)
     info = train(dataset.path, model.path, config)

@@ -24,6 +24,7 @@ IN_CLUSTER_HOST = f"http://ml-pipeline.{KFP_NAMESPACE}.svc.cluster.local:8888"
 SA_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"  # kfp.client.KF_PIPELINES_SA_TOKEN_PATH
 POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 FALLBACK_NAMESPACE = "kubeflow"
+DEFAULT_TIMEOUT_S = 60.0  # a whole submission, the client's retries included
 
 
 @dataclass

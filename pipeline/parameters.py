@@ -1,13 +1,21 @@
-"""Pipeline parameters given as `key=value` on the command line, typed by the pipeline's own
-declaration (the pipeline object's inputs for `run`, a compiled spec's for `submit --pipeline`),
-so a bad name or value fails before any run starts."""
+"""A run's pipeline parameters: `key=value` pairs typed by the pipeline's own declaration (the
+pipeline object's inputs for `run`, a compiled spec's for `submit`), then checked by the steps' own
+checks, so that a bad name, type or value (NaN, a fraction of 7, zero epochs) fails before anything
+is sent or started. The steps repeat these checks inside the cluster."""
 
 import json
+import math
+import re
 from pathlib import Path
 
 import yaml
 
+from alexnet_kfp.data.fetch import Checksum
+from alexnet_kfp.data.split import check_parameters
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate.gate import check_thresholds
+from alexnet_kfp.export import check_atol
+from alexnet_kfp.train.config import TrainConfig
 
 _PARSERS = {
     "STRING": str,
@@ -17,26 +25,27 @@ _PARSERS = {
     "STRUCT": json.loads,
     "LIST": json.loads,
 }
-
-
 # kfp's own names for the pipeline object's input types, in the compiled spec's terms.
 _SPEC_TYPES = {"String": "STRING", "Integer": "NUMBER_INTEGER", "Float": "NUMBER_DOUBLE", "Boolean": "BOOLEAN",
                "Dict": "STRUCT", "List": "LIST"}
 
 
-def pipeline_parameters(pipeline) -> dict[str, str]:
-    """{name: KFP parameter type} of a pipeline object's inputs."""
-    return {name: _SPEC_TYPES[spec.type] for name, spec in pipeline.component_spec.inputs.items()}
+def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
+    """{name: (KFP parameter type, default)} of a pipeline object's inputs."""
+    return {name: (_SPEC_TYPES[spec.type], spec.default) for name, spec in pipeline.component_spec.inputs.items()}
 
 
-def declared_parameters(pipeline_yaml: Path) -> dict[str, str]:
-    """{name: KFP parameter type} of the compiled pipeline's inputs."""
-    spec = next(yaml.safe_load_all(pipeline_yaml.read_text()))  # the second document is the platform config
-    inputs = spec["root"]["inputDefinitions"]["parameters"]
-    return {name: p["parameterType"] for name, p in inputs.items()}
+def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
+    """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
+    try:
+        spec = next(yaml.safe_load_all(pipeline_yaml.read_text()))  # the second document is the platform config
+        inputs = spec["root"]["inputDefinitions"]["parameters"]
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, StopIteration) as e:
+        raise InputError(f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})") from None
+    return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
 
 
-def parse_parameters(pairs: list[str], declared: dict[str, str]) -> dict:
+def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) -> dict:
     values = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -44,8 +53,27 @@ def parse_parameters(pairs: list[str], declared: dict[str, str]) -> dict:
             raise InputError(f"parameter {pair!r} is not key=value")
         if key not in declared:
             raise InputError(f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}")
+        kind = declared[key][0]
         try:
-            values[key] = _PARSERS[declared[key]](raw)
+            values[key] = _PARSERS[kind](raw)
         except (ValueError, KeyError) as e:
-            raise InputError(f"parameter {key}={raw!r}: not a valid {declared[key].lower()} ({e})") from None
+            raise InputError(f"parameter {key}={raw!r}: not a valid {kind.lower()} ({e})") from None
     return values
+
+
+def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
+    """The steps' checks on the values a run will see (the given ones over the declared defaults)."""
+    values = {name: default for name, (_, default) in declared.items()} | arguments
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"parameter {name}={value}: not a finite number")
+    check_parameters(values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"]))
+    TrainConfig(variant=values["variant"], epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
+                learning_rate=values["learning_rate"], precision=values["precision"], seed=int(values["seed"])).check()
+    check_thresholds(values["min_accuracy"], values["max_regression"])
+    check_atol(values["parity_atol"])
+    for algorithm in ("sha256", "md5"):
+        if values.get(algorithm):
+            Checksum.parse(algorithm, values[algorithm])
+    if "gpu_count" in values and not re.fullmatch(r"[1-9][0-9]*", str(values["gpu_count"])):
+        raise InputError(f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1")

@@ -1,31 +1,42 @@
 """`alexnet-kfp submit`: send the compiled pipeline to a Kubeflow Pipelines endpoint.
 
-Every failure a person can fix becomes one line: an unreachable host, a rejected token, an
-unknown parameter. The token is read from an environment variable and never printed.
+Every failure a person can fix becomes one line: an unreachable or silent host, a rejected token,
+an answer that is not the KFP API's, an unknown parameter or a value the steps would refuse. The token is read from an environment variable and never printed.
 """
 
+import logging
+import math
 import os
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline import endpoint
+from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
 from alexnet_kfp.pipeline.compile import compile_pipeline
-from alexnet_kfp.pipeline.parameters import declared_parameters, parse_parameters
+from alexnet_kfp.pipeline.parameters import check_arguments, declared_parameters, parse_parameters
 
 
 def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, token_env: str | None, experiment: str,
-           run_name: str | None, parameter_pairs: list[str], upload: bool = False) -> dict:
+           run_name: str | None, parameter_pairs: list[str], upload: bool = False,
+           timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
+    if not 0 < timeout_s < math.inf:
+        raise InputError(f"--timeout must be a positive number of seconds, got {timeout_s}")
     target = endpoint.resolve(host, namespace)
     namespace = target.namespace
     if pipeline_yaml is None:  # the installed pipeline, from any directory
         with tempfile.TemporaryDirectory() as scratch:
             compiled = Path(scratch) / "pipeline.yaml"
             compile_pipeline(compiled)
-            return submit(compiled, host, namespace, token_env, experiment, run_name, parameter_pairs, upload)
+            return submit(compiled, host, namespace, token_env, experiment, run_name, parameter_pairs, upload,
+                          timeout_s)
     if not pipeline_yaml.is_file():
         raise InputError(f"--pipeline {pipeline_yaml}: no such file")
-    arguments = parse_parameters(parameter_pairs, declared_parameters(pipeline_yaml))
+    declared = declared_parameters(pipeline_yaml)
+    arguments = parse_parameters(parameter_pairs, declared)
+    check_arguments(arguments, declared)
     token = None
     if token_env:
         token = os.environ.get(token_env)
@@ -42,13 +53,20 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
     if token is None and target.sa_token_path is not None:  # as kfp.Client() does inside a pod
         credentials = ServiceAccountTokenVolumeCredentials(str(target.sa_token_path))
     host = target.describe()
-    try:
+
+    def send():
         client = kfp.Client(host=target.host, namespace=namespace, existing_token=token or target.token,
                             credentials=credentials, ssl_ca_cert=target.ssl_ca_cert)
         if upload:
             _upload(client, pipeline_yaml, run_name or pipeline_yaml.stem)
-        run = client.create_run_from_pipeline_package(
+        return client.create_run_from_pipeline_package(
             str(pipeline_yaml), arguments=arguments, run_name=run_name, experiment_name=experiment, namespace=namespace)
+
+    try:
+        run = _within(timeout_s, send)
+    except _NoAnswer:
+        raise InputError(f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host and "
+                         "that the KFP API (not a proxy that holds the connection) is there") from None
     except urllib3.exceptions.MaxRetryError as e:
         raise InputError(f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network") from None
     except TimeoutError as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
@@ -59,9 +77,47 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
             raise InputError(f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
                              "check the token (--token-env) and your access to namespace " + repr(namespace)) from None
         raise InputError(f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
-                         f"{(e.body or '').strip()[:300]}") from None
-    url = None if target.host.endswith(endpoint.SERVICE_PROXY) else f"{target.host.rstrip('/')}/#/runs/details/{run.run_id}"
-    return {"run_id": run.run_id, "url": url, "namespace": namespace, "endpoint": host, "arguments": arguments}
+                         f"{' '.join((e.body or '').split())[:200]}") from None
+    except Exception as e:  # the client could not make sense of the answer (HTML, bad JSON, ...)
+        raise InputError(f"{host} gave an answer that is not the Kubeflow Pipelines API's ({type(e).__name__}); "
+                         "check --host (a login page in front of Kubeflow?)") from None
+    run_id = getattr(run, "run_id", None)
+    if not isinstance(run_id, str) or not run_id:
+        raise InputError(f"{host} answered without a run id, so no run was created; check --host (a login page "
+                         "in front of Kubeflow, or not the KFP API?)")
+    url = None if target.host.endswith(endpoint.SERVICE_PROXY) else f"{target.host.rstrip('/')}/#/runs/details/{run_id}"
+    return {"run_id": run_id, "url": url, "namespace": namespace, "endpoint": host, "arguments": arguments}
+
+
+class _NoAnswer(Exception):
+    pass
+
+
+def _within(seconds: float, call):
+    """call() with an overall deadline, its retries included, and without the kfp client's own noise
+    (a FutureWarning, and a logged traceback for every retried health check)."""
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["value"] = call()
+        except BaseException as e:  # handed to the caller's thread
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, daemon=True)  # a hung socket must not keep the process alive
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            worker.start()
+            worker.join(seconds)
+    finally:
+        logging.disable(logging.NOTSET)
+    if worker.is_alive():
+        raise _NoAnswer()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _upload(client, pipeline_yaml: Path, version_name: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from alexnet_kfp.data.fetch import Checksum, cache_key
 from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
@@ -39,7 +40,7 @@ def test_http_download_then_cache_without_network(small_archive, reference, tmp_
     record = prepare_dataset(tmp_path / "b", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache")
     assert _dataset_bytes(tmp_path / "b") == reference
     assert record["source_sha256"] == SMALL_SHA256
-    assert not list((tmp_path / "cache").glob("*.part"))
+    assert not list((tmp_path / "cache").rglob("*.part"))
 
 
 def test_download_cut_midway_resumes_with_range(small_archive, reference, tmp_path):
@@ -51,15 +52,17 @@ def test_download_cut_midway_resumes_with_range(small_archive, reference, tmp_pa
                         cache_dir=tmp_path / "cache", backoff_s=0.01)
     assert [r["range"] for r in behaviour.requests] == [None, f"bytes={cut}-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
-    assert file_digest(tmp_path / "cache" / NAME.lstrip("/")) == SMALL_SHA256
+    cached = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256)) / NAME.lstrip("/")
+    assert file_digest(cached) == SMALL_SHA256
 
 
 def test_partial_file_from_an_earlier_run_is_resumed(small_archive, reference, tmp_path):
     body = small_archive.read_bytes()
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "cifar-10-python.tar.gz.part").write_bytes(body[:1000])
     behaviour = Behaviour(files={NAME: body})
     with LoopbackServer(behaviour) as server:
+        folder = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
+        folder.mkdir(parents=True)
+        (folder / "cifar-10-python.tar.gz.part").write_bytes(body[:1000])
         prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256=SMALL_SHA256, cache_dir=tmp_path / "cache")
     assert [r["range"] for r in behaviour.requests] == ["bytes=1000-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
@@ -99,7 +102,7 @@ def test_wrong_checksum_on_download_keeps_nothing(small_archive, tmp_path):
         with pytest.raises(InputError, match="sha256 mismatch"):
             prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256="0" * 64, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "ds").exists()
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no staging directory left behind
 
 

@@ -11,17 +11,25 @@ from alexnet_kfp import __version__
 from alexnet_kfp.cli import data, evaluate, onnx, pipeline, train
 from alexnet_kfp.cli.exits import EXIT_BAD_INPUT
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.logs import configure as configure_logging
+from alexnet_kfp.process import setup
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad flags give one line (`alexnet-kfp train: error: ...`), exit 2, like every other bad input;
+    `--help` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="alexnet-kfp",
         description="AlexNet on CIFAR-10 as a Kubeflow pipeline: each step as a command.",
     )
     parser.add_argument("--version", action="version", version=f"alexnet-kfp {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser)
     for group in (data, train, evaluate, onnx, pipeline):
         group.add(sub)
     return parser
@@ -29,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging()
+    setup()
     try:
         return args.func(args)
     except InputError as e:
@@ -37,9 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"alexnet-kfp {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"alexnet-kfp {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
+        print(f"alexnet-kfp {args.command}: interrupted ({e or 'Ctrl-C'}); no partial output was left",
+              file=sys.stderr)
+        return getattr(e, "exit_code", 130)
     except Exception as e:
         if args.debug:
             raise

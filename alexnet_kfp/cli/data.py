@@ -15,6 +15,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
         seed=args.seed,
         limit_per_class=args.limit_per_class,
         cache_dir=args.cache_dir,
+        stall_timeout_s=args.stall_timeout,
     )
     counts = ", ".join(f"{name} {split['count']}" for name, split in dataset_info["splits"].items())
     print(f"wrote {args.out}: {counts} images, {len(dataset_info['class_names'])} classes")
@@ -30,6 +31,7 @@ def add_source_options(p, default: str | None) -> None:
 
 
 def add(sub) -> None:
+    from alexnet_kfp.data.fetch import DEFAULT_STALL_TIMEOUT_S
     from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
 
     p = sub.add_parser(
@@ -46,5 +48,8 @@ def add(sub) -> None:
     p.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep at most N images per class from the train batches and from the test batch (quick runs)")
     p.add_argument("--cache-dir", metavar="D", help="where downloads are kept (default ~/.cache/alexnet-kfp)")
+    p.add_argument("--stall-timeout", type=float, default=DEFAULT_STALL_TIMEOUT_S, metavar="SECONDS",
+                   help="fail a download when the server sends nothing for this long, retries included "
+                   "(default: %(default)s)")
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Dataset")
     p.set_defaults(func=_cmd_data)

@@ -3,9 +3,13 @@
 import argparse
 
 from alexnet_kfp.cli.exits import EXIT_GATE_FAILED
+from alexnet_kfp.evaluate.gate import check_thresholds
+from alexnet_kfp.process import import_tensorflow
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    check_thresholds(args.min_accuracy, args.max_regression)  # before TensorFlow is imported
+    import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate
 
     metrics = evaluate(args.data, args.model, args.out, min_accuracy=args.min_accuracy,

@@ -6,10 +6,13 @@ from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_OPSET
+from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_OPSET, check_atol, check_opset
+from alexnet_kfp.process import import_tensorflow
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    check_opset(args.opset)  # before TensorFlow is imported
+    import_tensorflow()
     from alexnet_kfp.export.onnx_export import export
 
     export_info = export(args.model, args.out, opset=args.opset, metrics_path=args.metrics)
@@ -19,6 +22,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    check_atol(args.atol)  # before TensorFlow is imported
+    import_tensorflow()
     from alexnet_kfp.export.parity import ParityError, verify
 
     try:
@@ -36,6 +41,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from alexnet_kfp.serve.onnx_classifier import OnnxClassifier, expand_image_paths
 
+    if args.top_k < 1:
+        raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     if not Path(args.model).is_file():
         raise InputError(f"--model {args.model}: no such file (expected model.onnx from `alexnet-kfp export`)")
     results = OnnxClassifier(args.model).predict_files(expand_image_paths(args.images), top_k=args.top_k)

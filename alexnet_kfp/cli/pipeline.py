@@ -31,19 +31,18 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from alexnet_kfp.pipeline.local_run import QUICK, check_runnable, run_locally
-    from alexnet_kfp.pipeline.parameters import parse_parameters
-
+    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, check_runnable, run_locally
     check_runnable()
+    from alexnet_kfp.pipeline.parameters import check_arguments, parse_parameters, pipeline_parameters
+    from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+
     parameters = dict(QUICK) if args.quick else {}
     chosen = {"source": args.source, "sha256": args.sha256, "md5": args.md5, "epochs": args.epochs,
               "variant": args.variant, "min_accuracy": args.min_accuracy, "limit_per_class": args.limit_per_class}
     parameters.update({k: v for k, v in chosen.items() if v is not None})
-    if args.param:
-        from alexnet_kfp.pipeline.parameters import pipeline_parameters
-        from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
-
-        parameters.update(parse_parameters(args.param, pipeline_parameters(alexnet_pipeline)))
+    declared = pipeline_parameters(alexnet_pipeline)
+    parameters.update(parse_parameters(args.param or [], declared))
+    check_arguments({**LOCAL, **parameters}, declared)
     try:
         summary = run_locally(parameters, Path(args.runs))
     except RuntimeError as e:
@@ -64,13 +63,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     from alexnet_kfp.pipeline.submit import submit
 
     result = submit(Path(args.pipeline) if args.pipeline else None, args.host, args.namespace, args.token_env, args.experiment,
-                    args.run_name, args.param or [], upload=args.upload)
+                    args.run_name, args.param or [], upload=args.upload, timeout_s=args.timeout)
     print(f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
           + (f": {result['url']}" if result["url"] else ""))
     return 0
 
 
 def add(sub) -> None:
+    from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
     from alexnet_kfp.pipeline.local_run import QUICK
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
@@ -124,5 +124,7 @@ def add(sub) -> None:
                    "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh "
                    "(the same bytes as the repository's pipeline.yaml)")
     p.add_argument("--upload", action="store_true", help="also register the package as a pipeline version")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                   help="give up when the endpoint has not answered within this, retries included (default: %(default)s)")
     p.add_argument("param", nargs="*", metavar="KEY=VALUE", help="pipeline parameters, e.g. epochs=60")
     p.set_defaults(func=_cmd_submit)

@@ -5,13 +5,16 @@ import argparse
 import dataclasses
 import types
 
+from alexnet_kfp.process import import_tensorflow
 from alexnet_kfp.train.config import TrainConfig
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    config.check()  # before TensorFlow is imported
+    import_tensorflow()
     from alexnet_kfp.train.fit import train
 
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     info = train(args.data, args.out, config)
     print(f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch {info['best_epoch']} "
           f"of {info['epochs_run']} ({info['precision']}, {info['images_per_second']:.0f} img/s, {info['device']})")

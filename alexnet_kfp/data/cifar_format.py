@@ -103,7 +103,10 @@ def _validate(pixels, labels, origin: str, expected_count: int | None) -> tuple[
 
 
 def _class_names(names, origin: str) -> list[str]:
-    names = [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
+    try:
+        names = [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
+    except (UnicodeDecodeError, TypeError) as e:
+        raise InputError(f"{origin}: class names are not UTF-8 text ({e})") from None
     if len(names) != NUM_CLASSES or not all(names):
         raise InputError(f"{origin}: expected {NUM_CLASSES} class names, found {names}")
     return names

@@ -1,12 +1,18 @@
 """Turn a source (http(s) URL, file:// URL or local path) into a verified local path.
 
-Downloads stream into `<cache>/<name>.part`, resume with an HTTP Range request after a cut,
-retry with exponential backoff, and are renamed into place only after the checksum matched.
-A cached archive that still matches its checksum is used without any network call.
+Downloads are cached under `<cache>/<key>/<name>`, the key a hash of what was asked for (the URL
+and, when given, the checksum), so another URL or another expected digest never reuses the file.
+They stream into `<name>.part`, resume with an HTTP Range request after a cut, retry with
+exponential backoff, and are renamed into place only after the checksum matched; `forget()` drops
+a cached file that later fails to parse. A server that sends nothing for `stall_timeout_s`
+(default 2 minutes, retries included) fails the download. A cached archive that still matches is
+used without any network call.
 """
 
+import hashlib
 import http.client
 import logging
+import math
 import os
 import re
 import time
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("ALEXNET_KFP_CACHE", Path.home() / ".cache" / "alexnet-kfp"))
 _CHUNK = 1 << 20
+DEFAULT_STALL_TIMEOUT_S = 120.0  # silence (no byte received) tolerated across all attempts
+_READ_TIMEOUT_S = 30.0  # one connect or read; the stall budget caps it
 _HEX_LENGTH = {"sha256": 64, "md5": 32}
 # Client errors that no retry can fix; everything else (5xx, resets, timeouts) is retried.
 _FATAL_HTTP = {400, 401, 403, 404, 405, 410}
@@ -73,12 +81,15 @@ def resolve(
     cache_dir: Path | None = None,
     retries: int = 4,
     backoff_s: float = 1.0,
-    timeout_s: float = 60.0,
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
 ) -> Path:
     """Return a local, checksum-verified path for `source` (downloading it when it is a URL)."""
     scheme = urllib.parse.urlsplit(source).scheme.lower()
-    if scheme in ("http", "https"):
-        return _download_cached(source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, timeout_s)
+    if is_url(source):
+        if not 0 < stall_timeout_s < math.inf:
+            raise InputError(f"stall_timeout must be a positive number of seconds, got {stall_timeout_s}")
+        budget = _StallBudget(stall_timeout_s)
+        return _download_cached(source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, budget)
     if scheme == "file":
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
     elif scheme and len(scheme) > 1:
@@ -95,15 +106,35 @@ def resolve(
     return path
 
 
-def _download_cached(url, checksum, cache_dir, retries, backoff_s, timeout_s) -> Path:
+def is_url(source: str) -> bool:
+    return urllib.parse.urlsplit(source).scheme.lower() in ("http", "https")
+
+
+def cache_key(url: str, checksum: Checksum | None) -> str:
+    """What a cached download answers to: the URL and the expected digest, if any."""
+    asked = url if checksum is None else f"{url}\n{checksum.algorithm}:{checksum.hexdigest}"
+    return hashlib.sha256(asked.encode()).hexdigest()[:24]
+
+
+def forget(path: Path) -> None:
+    """Drop a cached download (and its digest) that turned out unusable, so no later run reuses it."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+
+
+def _download_cached(url, checksum, cache_dir, retries, backoff_s, budget) -> Path:
     name = Path(urllib.parse.urlsplit(url).path).name or "download"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    dest = cache_dir / name
+    folder = cache_dir / cache_key(url, checksum)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cache directory {cache_dir}: cannot write there ({e.strerror or e})") from None
+    dest = folder / name
     if dest.exists() and _cache_is_valid(dest, checksum):
         log.info("using cached %s (checksum verified, no download)", dest)
         return dest
     part = dest.with_name(name + ".part")
-    resumed = _download_with_retries(url, part, retries, backoff_s, timeout_s)
+    resumed = _download_with_retries(url, part, retries, backoff_s, budget)
     try:
         _check(part, checksum, f"download of {redact(url)}")
     except InputError:
@@ -111,9 +142,9 @@ def _download_cached(url, checksum, cache_dir, retries, backoff_s, timeout_s) ->
         if not resumed:
             raise
         log.warning("resumed download failed its checksum; downloading %s once more from the start", redact(url))
-        _download_with_retries(url, part, retries, backoff_s, timeout_s)
+        _download_with_retries(url, part, retries, backoff_s, budget)
         _check(part, checksum, f"download of {redact(url)}")
-    (cache_dir / (name + ".sha256")).write_text(file_digest(part) + "\n")
+    (folder / (name + ".sha256")).write_text(file_digest(part) + "\n")
     os.replace(part, dest)
     return dest
 
@@ -129,12 +160,26 @@ class _ShortRead(Exception):
     pass
 
 
-def _download_with_retries(url, part: Path, retries, backoff_s, timeout_s) -> bool:
+class _StallBudget:
+    """How long the server may stay silent, in all: reset by every byte received."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.silent_since = time.monotonic()
+
+    def received(self) -> None:
+        self.silent_since = time.monotonic()
+
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.silent_since)
+
+
+def _download_with_retries(url, part: Path, retries, backoff_s, budget: _StallBudget) -> bool:
     """Download into `part`; return True when any bytes came from an earlier, resumed attempt."""
     resumed = False
     for attempt in range(retries + 1):
         try:
-            return _fetch_once(url, part, timeout_s) or resumed
+            return _fetch_once(url, part, budget) or resumed
         except urllib.error.HTTPError as e:
             if e.code in _FATAL_HTTP:
                 raise InputError(f"download of {redact(url)}: HTTP {e.code} {e.reason}; check the URL and access") from e
@@ -142,22 +187,25 @@ def _download_with_retries(url, part: Path, retries, backoff_s, timeout_s) -> bo
         except (urllib.error.URLError, OSError, http.client.HTTPException, _ShortRead) as e:
             error = str(getattr(e, "reason", None) or e) or type(e).__name__
         resumed = resumed or part.exists()
+        delay = backoff_s * 2**attempt
+        if budget.left() - delay <= 0:
+            raise InputError(f"download of {redact(url)}: no data for {budget.seconds:g} s ({error}); the server is "
+                             "silent or unreachable (raise --stall-timeout for a slow mirror)")
         if attempt == retries:
             raise InputError(f"download of {redact(url)} failed after {retries + 1} attempts: {error}")
-        delay = backoff_s * 2**attempt
         log.warning("download interrupted (%s); retrying in %.1f s (attempt %d of %d)", error, delay, attempt + 2, retries + 1)
         time.sleep(delay)
     raise AssertionError("unreachable")
 
 
-def _fetch_once(url, part: Path, timeout_s) -> bool:
+def _fetch_once(url, part: Path, budget: _StallBudget) -> bool:
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": f"alexnet-kfp/{__version__}"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout_s)
+        response = urllib.request.urlopen(request, timeout=max(0.1, min(_READ_TIMEOUT_S, budget.left())))
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:  # the part is as long as the file (or longer): start afresh
             part.unlink()
@@ -173,6 +221,7 @@ def _fetch_once(url, part: Path, timeout_s) -> bool:
             log.info("resuming download of %s at byte %d", redact(url), offset)
         with open(part, "ab" if resuming else "wb") as f, byte_progress(f"download {Path(part).stem}", total, offset) as update:
             while chunk := response.read(_CHUNK):
+                budget.received()
                 f.write(chunk)
                 update(len(chunk))
     if total is not None and part.stat().st_size != total:

@@ -20,9 +20,30 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
 
 
+def _check_headers(path: Path) -> None:
+    """Each member's .npy header must describe no more bytes than the member holds, so that a forged
+    header (declaring, say, 29 GiB) is refused before numpy allocates for it."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ValueError(f"member {info.filename} holds Python objects")
+                claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if claimed > info.file_size:
+                    raise ValueError(f"member {info.filename} declares {claimed} bytes but holds {info.file_size}")
+
+
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+    """The arrays of an .npz this project wrote, or one line naming the file when it is not one."""
+    try:
+        _check_headers(path)
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise InputError(f"{path}: not a readable .npz of this project ({e}); make the Dataset again") from None
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

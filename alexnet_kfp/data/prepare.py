@@ -22,7 +22,7 @@ from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.data.npz import save_npz
 from alexnet_kfp.data.safe_archive import read_tar_members
-from alexnet_kfp.data.split import check_parameters, stratified_split
+from alexnet_kfp.data.split import check_parameters, check_split_sizes, stratified_split
 from alexnet_kfp.data.split import limit_per_class as pick_per_class
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class
         x_pool, y_pool = x_pool[keep], y_pool[keep]
         keep = pick_per_class(y_test, limit_per_class, rng)
         x_test, y_test = x_test[keep], y_test[keep]
+    check_split_sizes({f"class {name!r}": int((y_pool == c).sum()) for c, name in enumerate(data.class_names)},
+                      val_fraction)
     train, val = stratified_split(y_pool, val_fraction, rng)
     return {"train": (x_pool[train], y_pool[train]), "val": (x_pool[val], y_pool[val]), "test": (x_test, y_test)}
 
@@ -95,15 +97,22 @@ def prepare_dataset(
     cache_dir: str | Path | None = None,
     retries: int = 4,
     backoff_s: float = 1.0,
+    stall_timeout_s: float = fetch.DEFAULT_STALL_TIMEOUT_S,
 ) -> dict:
     """Fetch, verify, parse and split CIFAR-10 into `out_dir`; return what dataset.json records."""
     out_dir = Path(out_dir)
     checksum = _checksum(sha256, md5, source)
-    check_parameters(val_fraction, limit_per_class)
+    check_parameters(val_fraction, limit_per_class, seed)
     with atomic_output_dir(out_dir) as staging:
         started = time.perf_counter()
-        path = fetch.resolve(source, checksum, Path(cache_dir) if cache_dir else None, retries, backoff_s)
-        data = load_cifar10(path)
+        path = fetch.resolve(source, checksum, Path(cache_dir) if cache_dir else None, retries, backoff_s,
+                             stall_timeout_s)
+        try:
+            data = load_cifar10(path)
+        except InputError:
+            if fetch.is_url(source):  # a download that is no CIFAR archive (an HTML page...): never reuse it
+                fetch.forget(path)
+            raise
         splits = split_dataset(data, val_fraction, seed, limit_per_class)
         for name, (x, y) in splits.items():
             save_npz(staging / f"{name}.npz", x=x, y=y)

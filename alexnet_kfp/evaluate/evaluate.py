@@ -25,7 +25,9 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.report import write_report
 from alexnet_kfp.files import file_digest
 from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
-from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, decide
+from alexnet_kfp.evaluate.gate import (
+    DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, check_accuracy, check_thresholds, decide,
+)
 from alexnet_kfp.data.npz import load_split
 
 MISTAKES_SHOWN = 24
@@ -45,9 +47,10 @@ def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray)
         raise InputError(f"baseline {path}: no such file")
     if path.suffix == ".json":
         try:
-            return float(json.loads(path.read_text())["accuracy"])
-        except (ValueError, KeyError, TypeError) as e:
+            accuracy = json.loads(path.read_text())["accuracy"]
+        except (ValueError, KeyError, TypeError) as e:  # ValueError covers bad JSON and bad UTF-8
             raise InputError(f"baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
+        return check_accuracy(accuracy, f"baseline {path}")
     if path.suffix in (".keras", ".onnx"):
         predict = predict_keras if path.suffix == ".keras" else predict_onnx
         return float((predict(path, x).argmax(axis=1) == y).mean())
@@ -105,10 +108,7 @@ def evaluate(
     max_regression: float = DEFAULT_MAX_REGRESSION,
 ) -> dict:
     """Evaluate the model on the test split, draw, report and decide; return metrics.json's content."""
-    # min_accuracy above 1 is allowed: a gate that can never pass (handy to exercise the reject branch).
-    if min_accuracy < 0.0 or not 0.0 <= max_regression <= 1.0:
-        raise InputError(f"min_accuracy must be >= 0 and max_regression between 0 and 1, "
-                         f"got {min_accuracy} and {max_regression}")
+    check_thresholds(min_accuracy, max_regression)
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent

@@ -1,6 +1,9 @@
 """The ship/no-ship decision, as a pure function with a reason a person understands."""
 
+import math
 from dataclasses import asdict, dataclass
+
+from alexnet_kfp.errors import InputError
 
 # The gate's defaults, for the CLI, the function and the pipeline alike. A model must beat the
 # article it replaces (64.8 % test accuracy) to ship; our full runs reach 69-71 %. Quick runs
@@ -8,6 +11,22 @@ from dataclasses import asdict, dataclass
 DEFAULT_MIN_ACCURACY = 0.65
 # With a baseline (the last blessed model), accuracy may fall at most one point below it.
 DEFAULT_MAX_REGRESSION = 0.01
+
+
+def check_thresholds(min_accuracy: float, max_regression: float) -> None:
+    """Refuse thresholds that would switch the gate off: NaN passes every `<` test as False.
+    min_accuracy above 1 is allowed: a gate that can never pass (it exercises the reject branch)."""
+    if not 0.0 <= min_accuracy < math.inf:
+        raise InputError(f"min_accuracy must be a number >= 0, got {min_accuracy}")
+    if not 0.0 <= max_regression <= 1.0:
+        raise InputError(f"max_regression must lie between 0 and 1, got {max_regression}")
+
+
+def check_accuracy(accuracy: float, origin: str) -> float:
+    """An accuracy read from a file: a number in [0, 1], or one line naming the file."""
+    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not 0.0 <= accuracy <= 1.0:
+        raise InputError(f"{origin}: accuracy must be a number between 0 and 1, found {accuracy!r}")
+    return float(accuracy)
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class GateDecision:
 def decide(accuracy: float, min_accuracy: float, baseline_accuracy: float | None = None,
            max_regression: float = DEFAULT_MAX_REGRESSION) -> GateDecision:
     """Pass when accuracy >= min_accuracy and, with a baseline, accuracy >= baseline - max_regression."""
+    check_thresholds(min_accuracy, max_regression)
     failures = []
     if accuracy < min_accuracy:
         failures.append(f"accuracy {accuracy:.3f} < min_accuracy {min_accuracy:.3f}")

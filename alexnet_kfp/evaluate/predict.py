@@ -6,9 +6,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from alexnet_kfp.errors import InputError
+
+
+def load_keras_model(path: Path) -> keras.Model:
+    """model.keras, or one line naming the file (Keras says "File not found" for a garbage file)."""
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises ValueError, OSError, zipfile errors, ... for a bad file
+        raise InputError(f"{path}: not a readable Keras model ({type(e).__name__}); train it again") from None
+
 
 def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    model = keras.models.load_model(model_path, compile=False)
+    model = load_keras_model(model_path)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 

@@ -21,8 +21,9 @@ import tensorflow as tf
 import tf2onnx
 
 from alexnet_kfp import __version__
-from alexnet_kfp.export import DEFAULT_OPSET
+from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.evaluate.predict import load_keras_model
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.files import file_digest
 
@@ -57,12 +58,13 @@ def _optimize(raw_path: Path, out_path: Path) -> None:
 def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET,
            metrics_path: str | Path | None = None) -> dict:
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]) and export.json."""
+    check_opset(opset)
     model_dir = Path(model_dir)
     model_path = keras_model_path(model_dir)
     train_info = read_json_if_present(model_dir / "train.json")
-    metrics = read_json_if_present(Path(metrics_path)) if metrics_path else {}
+    metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
     started = time.perf_counter()
-    model = keras.models.load_model(model_path, compile=False)
+    model = load_keras_model(model_path)
     with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "raw.onnx"
         _convert(model, opset, raw)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_kfp import __version__
-from alexnet_kfp.export import DEFAULT_ATOL
+from alexnet_kfp.export import DEFAULT_ATOL, check_atol
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
@@ -54,6 +54,7 @@ def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
 def verify(dataset_dir: str | Path, model_dir: str | Path, onnx_dir: str | Path, atol: float = DEFAULT_ATOL,
            out_dir: str | Path | None = None) -> dict:
     """Compare on the whole test split; write parity.json into `out_dir` (default: the ONNX dir)."""
+    check_atol(atol)
     keras_path, onnx_path = Path(model_dir) / "model.keras", Path(onnx_dir) / "model.onnx"
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):
         if not path.is_file():

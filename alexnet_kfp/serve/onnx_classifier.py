@@ -15,6 +15,8 @@ import numpy as np
 import onnxruntime
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from alexnet_kfp.errors import InputError
+
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 
@@ -45,8 +47,11 @@ class OnnxClassifier:
     def __init__(self, path: str | Path, providers: list[str] | None = None):
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = onnxruntime.InferenceSession(str(path), options,
-                                                    providers=providers or ["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options,
+                                                        providers=providers or ["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/NoSuchFile kinds
+            raise InputError(f"{path}: not a readable ONNX model ({str(e).strip().splitlines()[-1][:200]})") from None
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.class_names: list[str] = json.loads(self.metadata.get("class_names", "null")) or [
             str(i) for i in range(self.session.get_outputs()[0].shape[-1])]

@@ -2,6 +2,7 @@
 Free of TensorFlow, so the CLI (which makes one flag per field) and the Kubeflow pipeline definition
 read the defaults cheaply."""
 
+import math
 from dataclasses import dataclass, field
 
 from alexnet_kfp.errors import InputError
@@ -45,8 +46,16 @@ class TrainConfig:
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0 or not 0 < self.plateau_factor < 1:
-            raise InputError("learning_rate must be > 0 and plateau_factor between 0 and 1")
+        for name, least in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("plateau_patience", 0)):
+            if getattr(self, name) < least:
+                raise InputError(f"{name} must be at least {least}, got {getattr(self, name)}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise InputError(f"early_stopping_patience must be at least 1 (or unset), got {self.early_stopping_patience}")
+        # Written so that NaN fails: every comparison with NaN is False.
+        if not 0 < self.learning_rate < math.inf:
+            raise InputError(f"learning_rate must be a positive number, got {self.learning_rate}")
+        if not 0 < self.plateau_factor < 1:
+            raise InputError(f"plateau_factor must lie strictly between 0 and 1, got {self.plateau_factor}")
+        for name in ("plateau_min_delta", "min_learning_rate"):
+            if not 0 <= getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be a number >= 0, got {getattr(self, name)}")

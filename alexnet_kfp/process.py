@@ -1,0 +1,53 @@
+"""How every entry point (the CLI, each Kubeflow component) sets up its process for a step:
+plain log lines on stderr, SIGTERM handled like Ctrl-C, and TensorFlow imported without its C++
+start-up notices (which would otherwise stand before every one-line error and in every pod log)."""
+
+import logging
+import os
+import signal
+import sys
+import tempfile
+
+# What TensorFlow 2.21 prints to the native stderr on import, whatever TF_CPP_MIN_LOG_LEVEL says.
+_TENSORFLOW_IMPORT_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (Kubernetes eviction or preemption, `timeout`, `kill`), raised like Ctrl-C's
+    KeyboardInterrupt so that every staging directory is removed on the way out."""
+
+    exit_code = 143  # 128 + SIGTERM, as a shell reports it
+
+    def __str__(self) -> str:
+        return "terminated by SIGTERM"
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def setup(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (a library caller's worker): leave signals to the caller
+        pass
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow once, with its known start-up notices filtered out of the native stderr."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(noise in line for noise in _TENSORFLOW_IMPORT_NOISE):
+                    sys.stderr.write(line)
