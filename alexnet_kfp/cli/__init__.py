@@ -18,6 +18,10 @@ class _OneLineParser(argparse.ArgumentParser):
     """Bad flags give one line (`alexnet-kfp train: error: ...`), exit 2, like every other bad input;
     `--help` shows the usage."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # `--epoch 3` must not silently mean `--epochs 3`
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 

@@ -1,0 +1,366 @@
+"""A careless or hostile user, command by command: every bad input gives one line on stderr that
+names the file, URL or option, exit code 2, and no partial output; nothing is silently wrong.
+Real subprocesses, hand-made files and loopback servers."""
+
+import json
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet_kfp.data.npz import save_npz
+
+from .archives import members_of, write_tar_gz
+from .real_data import SMALL_SHA256
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "alexnet_kfp", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _one_line(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The failure is exit 2 with exactly one stderr line that holds every word."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def _last_line(result: subprocess.CompletedProcess, *words: str) -> str:
+    """Exit 2, and after any progress lines the error as the last line, holding every word."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert all(line.startswith(("download ", "using cached")) for line in lines[:-1]), lines
+    for word in words:
+        assert word in lines[-1], (word, lines[-1])
+    return lines[-1]
+
+
+def _nothing_left(folder: Path) -> None:
+    assert not [p for p in folder.rglob("*") if ".partial-" in p.name], list(folder.rglob("*"))
+
+
+# --- numbers the steps would misread: NaN, infinities, out of range, empty splits ---------------
+
+@pytest.mark.parametrize("flags, named", [
+    (["--val-fraction", "nan"], "val_fraction"),
+    (["--val-fraction", "7"], "val_fraction"),
+    (["--seed", "-1"], "seed"),
+    (["--limit-per-class", "1"], "limit_per_class"),
+    (["--limit-per-class", "50", "--val-fraction", "0.001"], "no validation image"),
+    (["--limit-per-class", "50", "--val-fraction", "0.999"], "no training image"),
+    (["--stall-timeout", "0"], "stall_timeout"),
+    (["--sha256", "xyz"], "sha256"),
+])
+def test_data_refuses_bad_numbers_before_any_download(flags, named, tmp_path):
+    # The source is a closed loopback port: a refusal that names the value proves nothing was fetched.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = _cli("data", "--source", f"http://127.0.0.1:{port}/cifar-10-python.tar.gz", "--out", tmp_path / "ds",
+                  "--cache-dir", tmp_path / "cache", *flags)
+    _one_line(result, named)
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--epochs", "0"], "epochs"),
+    (["--batch-size", "-5"], "batch_size"),
+    (["--learning-rate", "nan"], "learning_rate"),
+    (["--learning-rate", "inf"], "learning_rate"),
+    (["--seed", "-1"], "seed"),
+    (["--plateau-factor", "1.5"], "plateau_factor"),
+    (["--min-learning-rate", "nan"], "min_learning_rate"),
+    (["--early-stopping-patience", "0"], "early_stopping_patience"),
+    (["--variant", "vgg"], "--variant"),
+    (["--epochs", "many"], "--epochs"),
+])
+def test_train_refuses_bad_numbers_before_tensorflow(flags, named, tmp_path):
+    started = time.perf_counter()
+    result = _cli("train", "--data", tmp_path, "--out", tmp_path / "model", *flags)
+    _one_line(result, named)
+    assert time.perf_counter() - started < 30  # refused before TensorFlow (several seconds) was imported
+
+
+@pytest.mark.parametrize("command, flags, named", [
+    ("evaluate", ["--min-accuracy", "nan"], "min_accuracy"),
+    ("evaluate", ["--min-accuracy", "-0.1"], "min_accuracy"),
+    ("evaluate", ["--max-regression", "2"], "max_regression"),
+    ("export", ["--opset", "99"], "opset"),
+    ("verify", ["--atol", "nan"], "atol"),
+    ("verify", ["--atol", "0"], "atol"),
+])
+def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_path):
+    places = {"evaluate": ["--data", tmp_path, "--model", tmp_path, "--out", tmp_path / "e"],
+              "export": ["--model", tmp_path, "--out", tmp_path / "o"],
+              "verify": ["--data", tmp_path, "--model", tmp_path, "--onnx", tmp_path]}[command]
+    _one_line(_cli(command, *places, *flags), named)
+
+
+@pytest.mark.parametrize("pair, named", [
+    ("min_accuracy=nan", "min_accuracy"),
+    ("epochs=0", "epochs"),
+    ("batch_size=-5", "batch_size"),
+    ("val_fraction=7", "val_fraction"),
+    ("learning_rate=inf", "learning_rate"),
+    ("parity_atol=-1", "atol"),
+    ("variant=vgg", "variant"),
+    ("seed=-3", "seed"),
+    ("sha256=abc", "sha256"),
+])
+def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, tmp_path):
+    # The host is a closed port: the refusal names the value, so nothing was sent.
+    _one_line(_cli("submit", "--host", "http://127.0.0.1:9", pair), named)
+    _one_line(_cli("run", "--runs", tmp_path, "--param", pair), named)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_flags_give_one_line_not_the_usage(tmp_path):
+    _one_line(_cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"), "unrecognized", "--epoch")
+    _one_line(_cli("data"), "--out")
+
+
+# --- files that are not what they claim ------------------------------------------------------------
+
+def _dataset_like(folder: Path, train: bytes | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    x, y = np.zeros((4, 32, 32, 3), np.uint8), np.arange(4)
+    for split in ("train", "val", "test"):
+        save_npz(folder / f"{split}.npz", x=x, y=y)
+    if train is not None:
+        (folder / "train.npz").write_bytes(train)
+    return folder
+
+
+def _forged_header_npz(path: Path) -> bytes:
+    """An .npz whose x.npy header declares 29 GiB but holds a few bytes."""
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10_000_000, 32, 32, 3)}
+    buffer = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", buffer.getvalue() + b"\0" * 64)
+        archive.writestr("y.npy", b"")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("content", ["garbage", "truncated", "forged"])
+def test_a_broken_dataset_file_is_named(content, tmp_path):
+    good = _dataset_like(tmp_path / "good")
+    data = {"garbage": b"not an npz at all",
+            "truncated": (good / "train.npz").read_bytes()[:500],
+            "forged": _forged_header_npz(tmp_path / "forged.npz")}[content]
+    bad = _dataset_like(tmp_path / "bad", train=data)
+    result = _cli("train", "--data", bad, "--out", tmp_path / "model", "--epochs", "1")
+    _one_line(result, str(bad / "train.npz"))
+    assert not (tmp_path / "model").exists()
+    _nothing_left(tmp_path)
+
+
+def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.keras").write_bytes(b"PK\x03\x04 garbage")
+    data = _dataset_like(tmp_path / "ds")
+    line = _one_line(_cli("evaluate", "--data", data, "--model", model, "--out", tmp_path / "e"),
+                     str(model / "model.keras"), "not a readable Keras model")
+    assert "File not found" not in line
+    _one_line(_cli("export", "--model", model, "--out", tmp_path / "o"), "not a readable Keras model")
+    assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
+
+
+def test_a_garbage_onnx_model_is_named(tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07garbage")
+    _one_line(_cli("predict", tmp_path, "--model", tmp_path / "model.onnx"), "model.onnx", "not a readable ONNX model")
+    _one_line(_cli("predict", tmp_path, "--model", tmp_path / "model.onnx", "--top-k", "0"), "--top-k")
+
+
+def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp_path):
+    model_dir, _ = trained
+    (tmp_path / "metrics.json").write_bytes(b"\xff\xfe not json")
+    _one_line(_cli("export", "--model", model_dir, "--out", tmp_path / "o", "--metrics", tmp_path / "metrics.json"),
+              "metrics.json", "not a JSON file")
+    for accuracy in ("NaN", "1.5", '"high"'):
+        (tmp_path / "baseline.json").write_text('{"accuracy": ' + accuracy + "}")
+        _one_line(_cli("evaluate", "--data", _dataset_like(tmp_path / "ds"), "--model", model_dir,
+                       "--out", tmp_path / "e", "--baseline", tmp_path / "baseline.json"), "baseline", "accuracy")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
+
+
+def test_an_unwritable_output_is_named(small_archive, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _one_line(_cli("data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"),
+              "output directory", str(blocker / "ds"))
+
+
+def test_class_names_that_are_not_utf8_are_named(small_archive, tmp_path):
+    files = members_of(small_archive)
+    meta_name = next(n for n in files if n.endswith("batches.meta"))
+    meta = pickle.loads(files[meta_name], encoding="bytes")
+    meta[b"label_names"] = [b"\xff\xfe" + n for n in meta[b"label_names"]]
+    files[meta_name] = pickle.dumps(meta, protocol=2)
+    archive = write_tar_gz(tmp_path / "bad.tar.gz", files)
+    _one_line(_cli("data", "--source", archive, "--out", tmp_path / "ds"), "batches.meta", "UTF-8")
+    assert not (tmp_path / "ds").exists()
+
+
+# --- loopback servers: silent, HTML, wrong archives -----------------------------------------------
+
+class _SilentServer:
+    """Accepts connections and never answers."""
+
+    def __enter__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.held, self.running = [], True
+        threading.Thread(target=self._accept, daemon=True).start()
+        return f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def _accept(self):
+        while self.running:
+            try:
+                self.held.append(self.socket.accept()[0])
+            except OSError:
+                return
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
+    with _SilentServer() as url:
+        started = time.perf_counter()
+        result = _cli("data", "--source", f"{url}/cifar-10-python.tar.gz", "--out", tmp_path / "ds",
+                      "--cache-dir", tmp_path / "cache", "--stall-timeout", "3")
+        seconds = time.perf_counter() - started
+    _one_line(result, "no data for 3 s")
+    assert seconds < 60, seconds  # the default deadline is 120 s; 3 s asked for here
+    assert not (tmp_path / "ds").exists()
+
+
+def test_a_silent_server_fails_submit_within_its_timeout():
+    with _SilentServer() as url:
+        started = time.perf_counter()
+        result = _cli("submit", "--host", url, "--namespace", "team", "--timeout", "3")
+        seconds = time.perf_counter() - started
+    _one_line(result, "did not answer within 3 s")
+    assert seconds < 60, seconds
+
+
+def _serve(status: int, body: bytes, content_type: str):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("status, body, content_type, words", [
+    (200, b"<html><body>Sign in to Kubeflow</body></html>", "text/html", ["check --host", "login page"]),
+    (200, b"{not json", "application/json", ["check --host"]),
+    (200, b"{}", "application/json", ["without a run id"]),
+    (500, b"internal error\n" * 50, "text/plain", ["HTTP 500"]),
+])
+def test_submit_succeeds_only_with_a_run_id(status, body, content_type, words):
+    server = _serve(status, body, content_type)
+    try:
+        result = _cli("submit", "--host", f"http://127.0.0.1:{server.server_address[1]}", "--namespace", "team")
+    finally:
+        server.shutdown()
+        server.server_close()
+    _one_line(result, *words)
+    assert "submitted run" not in result.stdout
+
+
+def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(small_archive, tmp_path):
+    from .http_server import Behaviour, LoopbackServer
+
+    real = small_archive.read_bytes()
+    files = members_of(small_archive)
+    other = write_tar_gz(tmp_path / "other.tar.gz", {n: d for n, d in files.items()}).read_bytes()
+    assert other != real
+    behaviour = Behaviour(files={"/a/cifar-10-python.tar.gz": real, "/b/cifar-10-python.tar.gz": other,
+                                 "/c/cifar-10-python.tar.gz": b"<html>login</html>"})
+    cache = tmp_path / "cache"
+    with LoopbackServer(behaviour) as server:
+        for folder in ("a", "b"):
+            assert _cli("data", "--source", server.url(f"/{folder}/cifar-10-python.tar.gz"), "--out",
+                        tmp_path / folder, "--cache-dir", cache).returncode == 0
+        _last_line(_cli("data", "--source", server.url("/c/cifar-10-python.tar.gz"), "--out", tmp_path / "c",
+                        "--cache-dir", cache), "not a readable tar archive")
+        behaviour.files["/c/cifar-10-python.tar.gz"] = real  # the server is fixed: the next run must fetch again
+        assert _cli("data", "--source", server.url("/c/cifar-10-python.tar.gz"), "--out", tmp_path / "c",
+                    "--cache-dir", cache).returncode == 0
+    import hashlib
+
+    recorded = {f: json.loads((tmp_path / f / "dataset.json").read_text())["source_sha256"] for f in "abc"}
+    assert recorded == {"a": SMALL_SHA256, "b": hashlib.sha256(other).hexdigest(), "c": SMALL_SHA256}
+    assert [r["path"] for r in behaviour.requests].count("/c/cifar-10-python.tar.gz") == 2
+
+
+# --- signals: what Kubernetes sends on eviction or preemption --------------------------------------
+
+def _terminate_when(process: subprocess.Popen, ready) -> subprocess.CompletedProcess:
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if ready(line):
+            break
+    process.terminate()
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, "".join(lines) + err)
+
+
+def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
+    with _SilentServer() as url:
+        process = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "data", "--source",
+                                    f"{url}/cifar-10-python.tar.gz", "--out", str(tmp_path / "ds"),
+                                    "--cache-dir", str(tmp_path / "cache")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # inside the download's first read
+        process.terminate()
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == ("alexnet-kfp data: interrupted (terminated by SIGTERM); "
+                                            "no partial output was left")
+    assert not (tmp_path / "ds").exists()
+    _nothing_left(tmp_path)
+
+
+def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "train", "--data", str(small_dataset),
+                                "--out", str(tmp_path / "model"), "--epochs", "50"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result = _terminate_when(process, lambda line: line.startswith("epoch 1/50"))
+    assert result.returncode == 143, result.stderr
+    assert "interrupted (terminated by SIGTERM)" in result.stderr.strip().splitlines()[-1]
+    assert list(tmp_path.iterdir()) == []
