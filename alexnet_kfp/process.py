@@ -7,6 +7,10 @@ import os
 import signal
 import sys
 import tempfile
+from contextlib import contextmanager
+from typing import Iterator
+
+from alexnet_kfp.errors import InputError
 
 # What TensorFlow 2.21 prints to the native stderr on import, whatever TF_CPP_MIN_LOG_LEVEL says.
 _TENSORFLOW_IMPORT_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
@@ -32,6 +36,20 @@ def setup(level: int = logging.INFO) -> None:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (a library caller's worker): leave signals to the caller
         pass
+
+
+@contextmanager
+def one_line_errors(step: str, *also: type[Exception]) -> Iterator[None]:
+    """For a Kubeflow component's body: a bad input (or one of `also`, e.g. a failed parity check)
+    ends the pod with the same one line the CLI prints (`alexnet-kfp train: error: ...`), not a
+    traceback; SIGTERM exits 143 after cleanup."""
+    try:
+        yield
+    except (InputError, *also) as e:
+        raise SystemExit(f"alexnet-kfp {step}: error: {e}") from None
+    except KeyboardInterrupt as e:
+        print(f"alexnet-kfp {step}: interrupted ({e or 'Ctrl-C'}); no partial output was left", file=sys.stderr)
+        raise SystemExit(getattr(e, "exit_code", 130)) from None
 
 
 def import_tensorflow() -> None:

@@ -17,14 +17,15 @@ def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: floa
     import shutil
     from collections import namedtuple
 
-    from alexnet_kfp.process import import_tensorflow, setup
+    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
 
     setup()
     import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
-    result = evaluate(dataset.path, model.path, evaluation.path, min_accuracy=min_accuracy,
-                      baseline=baseline or None, max_regression=max_regression)
+    with one_line_errors("evaluate"):
+        result = evaluate(dataset.path, model.path, evaluation.path, min_accuracy=min_accuracy,
+                          baseline=baseline or None, max_regression=max_regression)
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("macro_f1", result["macro_f1"])
     for name, per_class in result["per_class"].items():

@@ -10,7 +10,7 @@ def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int
              precision: str, seed: int, require_gpu: bool, model: Output[Model]):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
     With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
-    from alexnet_kfp.process import import_tensorflow, setup
+    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
     from alexnet_kfp.train.config import TrainConfig
 
     setup()
@@ -19,6 +19,7 @@ def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int
 
     config = TrainConfig(variant=variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          precision=precision, seed=seed, require_gpu=require_gpu)
-    info = train(dataset.path, model.path, config)
+    with one_line_errors("train"):
+        info = train(dataset.path, model.path, config)
     model.metadata.update({"framework": "keras", "best_val_accuracy": info["best_val_accuracy"],
                            "precision": info["precision"], "device": info["device"]})

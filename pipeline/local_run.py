@@ -32,9 +32,16 @@ class _Tee(io.TextIOBase):
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+_STEP_ERROR = re.compile(r"alexnet-kfp \w+: (error|interrupted)\b.*")
+
+
 def real_error(log: str) -> str:
-    """The last Python traceback in a kfp.local log (or the gate's rejection, or the log's tail)."""
+    """What the failing step said: its one-line error (components print the CLI's line), else the
+    gate's rejection, else the last Python traceback, else the log's tail."""
     lines = [_ANSI.sub("", line) for line in log.splitlines()]
+    said = [m.group(0) for m in map(_STEP_ERROR.search, lines) if m]
+    if said:
+        return said[-1]
     starts = [i for i, line in enumerate(lines) if line.lstrip().startswith("Traceback (most recent call last)")]
     rejected = [line for line in lines if "rejected by the evaluation gate" in line]
     if rejected and not starts:

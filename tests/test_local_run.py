@@ -38,7 +38,8 @@ def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp
     parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "require_gpu": True}
     with pytest.raises(RuntimeError) as failure:
         run_locally(parameters, tmp_path / "runs")
-    assert "train-op" in str(failure.value) and "no GPU visible in the train pod" in str(failure.value)
+    assert "train-op" in str(failure.value)
+    assert "alexnet-kfp train: error: no GPU visible in the train pod" in str(failure.value)  # one line, as the CLI
     assert not list((tmp_path / "runs").rglob("model.keras"))
 
 
@@ -49,3 +50,10 @@ def test_real_error_extracts_the_last_traceback():
            "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n")
     assert real_error(log) == ("Traceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
                                "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source")
+
+
+def test_real_error_prefers_the_steps_one_line():
+    log = ("epoch 1/3: ...\n\x1b[91mTraceback (most recent call last):\x1b[0m\n  File \"x.py\"\nSystemExit\n"
+           "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator limit\n"
+           "ERROR - Task 'train-op' finished with status FAILURE\n")
+    assert real_error(log) == "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator limit"
