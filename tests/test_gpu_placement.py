@@ -70,11 +70,15 @@ def _placeholders(spec: dict):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_committed_pipeline_gets_the_gpu_node_on_every_backend(committed, backend):
+    # driver.go initPodSpecPatch (accelerator: legacy type/count up to 2.3.0, resourceType/Count from 2.4.1)
+    # and extendPodSpecPatch (nodeSelector labels, plain tolerations), tags 2.2.0-2.17.0
     placement = pod_placement(committed, "train-op", backend)
     assert placement == {"limits": GPU, "nodeSelector": SELECTOR, "tolerations": [TOLERATION]}
 
 
 def test_the_committed_spec_carries_nothing_a_2_2_to_2_4_backend_rejects_or_drops(committed):
+    # 2.2.0/2.3.0 parse KubernetesExecutorConfig strictly (unknown nodeSelectorJson/tolerationJson fail the
+    # task); 2.4.1 ignores them; 2.2.0/2.3.0 driver.go reads only accelerator.type/count
     spec, platform = committed
     assert not list(_placeholders(spec)), "backends 2.2/2.3 ignore placeholders; 2.4+ need STRING parameters"
     accelerator = spec["deploymentSpec"]["executors"]["exec-train-op"]["container"]["resources"]["accelerator"]
@@ -89,6 +93,7 @@ def test_the_committed_spec_carries_nothing_a_2_2_to_2_4_backend_rejects_or_drop
 
 
 def test_the_gpu_check_is_on_in_the_compiled_pipeline(committed):
+    # A placement the backend drops silently (see above) must not mean hours of CPU training
     spec, _ = committed
     assert spec["root"]["inputDefinitions"]["parameters"]["require_gpu"]["defaultValue"] is True
     binding = spec["root"]["dag"]["tasks"]["train-op"]["inputs"]["parameters"]["require_gpu"]
@@ -108,6 +113,8 @@ def test_every_resource_placeholder_names_a_string_root_parameter(mode, committe
 
 
 def test_run_time_placement_works_from_2_5_and_is_documented_as_such(runtime):
+    # driver.go extendPodSpecPatch resolves nodeSelectorJson/tolerationJson from 2.5.0 on; 2.4.1 knows
+    # the fields but sets nothing; 2.2.0/2.3.0 reject them (strict protojson)
     json_format.ParseDict(runtime[0], pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
     for backend in ("2.5.0", "2.15.0", "2.17.0"):
         assert pod_placement(runtime, "train-op", backend) == {
@@ -123,6 +130,7 @@ def test_run_time_placement_works_from_2_5_and_is_documented_as_such(runtime):
 
 
 def test_an_int_gpu_count_would_lose_the_gpu(runtime):
+    # resolve.go resolvePodSpecInputRuntimeParameter returns val.GetStringValue() (2.4.1-2.17.0)
     # The bug this module exists for: an int parameter arrives as a number and GetStringValue() gives "".
     spec = runtime[0]
     spec["root"]["inputDefinitions"]["parameters"]["gpu_count"] = {"defaultValue": 1.0, "parameterType": "NUMBER_INTEGER"}
@@ -130,6 +138,7 @@ def test_an_int_gpu_count_would_lose_the_gpu(runtime):
 
 
 def test_placement_is_chosen_at_compile_time_without_editing_python(tmp_path):
+    # Constants in the spec: what every backend 2.2.0-2.17.0 reads (driver.go, as above)
     documents = _compile(tmp_path, "--gpu-type", "amd.com/gpu", "--gpu-count", "2", "--node-selector", "pool=gpu",
                          "--node-selector", "zone=a", "--toleration", "dedicated=ml:NoSchedule",
                          "--toleration", "amd.com/gpu:NoExecute")

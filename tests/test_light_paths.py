@@ -12,7 +12,7 @@ import pytest
 from .real_data import REPO
 
 
-def _cli_without_tensorflow(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _cli_without_tensorflow(*args: str, env: dict | None = None, cwd=REPO) -> subprocess.CompletedProcess:
     script = (
         "import sys\n"
         "from alexnet_kfp.cli import main\n"
@@ -21,7 +21,7 @@ def _cli_without_tensorflow(*args: str, env: dict | None = None) -> subprocess.C
         "assert not heavy, f'imported {heavy}'\n"
         "sys.exit(code)\n"
     )
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO,
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=cwd,
                           env=env)
 
 
@@ -42,6 +42,14 @@ def test_submit_to_a_closed_port_fails_cleanly():
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp submit: error: cannot reach Kubeflow")
     assert "Traceback" not in result.stderr
+
+
+def test_submit_sends_the_installed_pipeline_from_any_directory(tmp_path):
+    # No pipeline.yaml here: submit compiles the one the package carries and gets as far as the network.
+    result = _cli_without_tensorflow("submit", "--host", f"http://127.0.0.1:{_closed_port()}", "epochs=3", cwd=tmp_path)
+    assert result.returncode == 2 and "cannot reach Kubeflow" in result.stderr.strip().splitlines()[-1], result.stderr
+    mine = _cli_without_tensorflow("submit", "--host", "http://127.0.0.1:9", "--pipeline", "nope.yaml", cwd=tmp_path)
+    assert mine.returncode == 2 and "--pipeline nope.yaml: no such file" in mine.stderr
 
 
 def test_submit_refuses_unknown_or_mistyped_parameters():

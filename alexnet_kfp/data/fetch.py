@@ -190,7 +190,7 @@ def _download_with_retries(url, part: Path, retries, backoff_s, budget: _StallBu
         delay = backoff_s * 2**attempt
         if budget.left() - delay <= 0:
             raise InputError(f"download of {redact(url)}: no data for {budget.seconds:g} s ({error}); the server is "
-                             "silent or unreachable (raise --stall-timeout for a slow mirror)")
+                             "silent or unreachable (a slow mirror may need a longer stall timeout)")
         if attempt == retries:
             raise InputError(f"download of {redact(url)} failed after {retries + 1} attempts: {error}")
         log.warning("download interrupted (%s); retrying in %.1f s (attempt %d of %d)", error, delay, attempt + 2, retries + 1)
