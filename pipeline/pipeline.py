@@ -34,7 +34,7 @@ _TRAIN = TrainConfig()
 def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
          limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
          require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
-         **runtime_placement):
+         **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
                    limit_per_class=limit_per_class)
     data.set_display_name("data: fetch, verify, split").set_retry(num_retries=3, backoff_duration="30s",
@@ -96,10 +96,6 @@ def _parameters(placement: Placement) -> list[inspect.Parameter]:
             for name, kind, default in p]
 
 
-_RUNTIME_NAMES = {"gpu_type": "gpu_type", "gpu_count": "gpu_count", "gpu_node_selector": "node_selector",
-                  "gpu_tolerations": "tolerations"}
-
-
 def build_pipeline(placement: Placement | None = None):
     """The pipeline for `placement`. KFP reads a pipeline's parameters from its signature, so the
     signature is built from `_parameters` (one table, one set of defaults) for either mode."""
@@ -109,9 +105,7 @@ def build_pipeline(placement: Placement | None = None):
     def alexnet_pipeline(*args, **kwargs):
         arguments = signature.bind(*args, **kwargs)
         arguments.apply_defaults()
-        values = dict(arguments.arguments)
-        runtime = {_RUNTIME_NAMES[name]: values.pop(name) for name in list(values) if name in _RUNTIME_NAMES}
-        return _dag(placement, **values, **runtime)
+        return _dag(placement, **arguments.arguments)
 
     alexnet_pipeline.__signature__ = signature
     return dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)(alexnet_pipeline)
