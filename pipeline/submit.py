@@ -1,7 +1,8 @@
 """`alexnet-kfp submit`: send the compiled pipeline to a Kubeflow Pipelines endpoint.
 
 Every failure a person can fix becomes one line: an unreachable or silent host, a rejected token,
-an answer that is not the KFP API's, an unknown parameter or a value the steps would refuse. The token is read from an environment variable and never printed.
+an answer that is not the KFP API's, an unknown parameter or a value the steps would refuse. The
+token is read from an environment variable and never printed.
 """
 
 import logging
