@@ -32,7 +32,21 @@ class _Tee(io.TextIOBase):
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-_STEP_ERROR = re.compile(r"alexnet-kfp \w+: (error|interrupted)\b.*")
+_STEP_ERROR = re.compile(r"alexnet-kfp (\w+): (error|interrupted)\b.*")
+
+
+class PipelineFailed(RuntimeError):
+    """A step failed; `said` is what it said (its one line, or its traceback), `log` the whole log."""
+
+    def __init__(self, message: str, said: str, log: Path):
+        super().__init__(message)
+        self.said, self.log = said, log
+
+    def bad_input(self) -> str | None:
+        """The step's one-line error when it refused its input (so the run fails as bad input)."""
+        match = _STEP_ERROR.fullmatch(self.said)
+        return f"the {match.group(1)} step refused its input: {self.said.split(': error: ', 1)[1]}" if (
+            match and match.group(2) == "error") else None
 
 
 def real_error(log: str) -> str:
@@ -69,7 +83,10 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
 
     parameters = {**LOCAL, **parameters}
     run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
-    run_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as e:
+        raise InputError(f"--runs {runs_root}: cannot make a run directory there ({e.strerror or e})") from None
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(run_dir), raise_on_error=True)
     tee = _Tee(sys.stdout)
     started = time.perf_counter()
@@ -78,8 +95,9 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
             task = alexnet_pipeline(**parameters)
     except Exception as e:
         (run_dir / "run.log").write_text(tee.copy.getvalue())
-        raise RuntimeError(f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{real_error(tee.copy.getvalue())}\n"
-                           f"full log: {run_dir / 'run.log'}") from None
+        said = real_error(tee.copy.getvalue())
+        raise PipelineFailed(f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
+                             f"full log: {run_dir / 'run.log'}", said, run_dir / "run.log") from None
     (run_dir / "run.log").write_text(tee.copy.getvalue())
     metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
     summary = {

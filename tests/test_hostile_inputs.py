@@ -40,7 +40,7 @@ def _last_line(result: subprocess.CompletedProcess, *words: str) -> str:
     """Exit 2, and after any progress lines the error as the last line, holding every word."""
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert all(line.startswith(("download ", "using cached")) for line in lines[:-1]), lines
+    assert result.stderr.count("alexnet-kfp ") == 1, lines  # one error line; others are progress or run logs
     for word in words:
         assert word in lines[-1], (word, lines[-1])
     return lines[-1]
@@ -364,3 +364,17 @@ def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path
     assert result.returncode == 143, result.stderr
     assert "interrupted (terminated by SIGTERM)" in result.stderr.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the whole pipeline locally: a step that refuses its input fails the run as bad input ----------
+
+def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
+    _one_line(_cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"), "--source", "nope.tar.gz")
+    (tmp_path / "a-file").write_text("")
+    _one_line(_cli("run", "--quick", "--runs", tmp_path / "a-file"), "--runs")
+
+
+def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_path):
+    result = _cli("run", "--source", small_archive, "--sha256", "1" * 64, "--runs", tmp_path / "runs")
+    line = _last_line(result, "the data step refused its input", "sha256 mismatch", "full log")
+    assert "Traceback" not in line and not list((tmp_path / "runs").rglob("train.npz"))

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.data import add_source_options
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import VARIANTS
 
 
@@ -31,7 +32,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, check_runnable, run_locally
+    from alexnet_kfp.data.fetch import is_url
+    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, PipelineFailed, check_runnable, run_locally
     check_runnable()
     from alexnet_kfp.pipeline.parameters import check_arguments, parse_parameters, pipeline_parameters
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
@@ -43,9 +45,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     declared = pipeline_parameters(alexnet_pipeline)
     parameters.update(parse_parameters(args.param or [], declared))
     check_arguments({**LOCAL, **parameters}, declared)
+    source = parameters.get("source")
+    if source and not is_url(source) and not Path(source.removeprefix("file://")).exists():
+        raise InputError(f"--source {source}: no such file or directory")
     try:
         summary = run_locally(parameters, Path(args.runs))
-    except RuntimeError as e:
+    except PipelineFailed as e:
+        if e.bad_input():
+            raise InputError(f"{e.bad_input()} (full log: {e.log})") from None
         print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
         return 1
     gate, parity = summary["gate"] or {}, summary["parity"] or {}
