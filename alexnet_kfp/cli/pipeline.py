@@ -32,8 +32,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from alexnet_kfp.data.fetch import is_url
+    from alexnet_kfp.data.fetch import is_url, local_path
     from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, PipelineFailed, check_runnable, run_locally
+
     check_runnable()
     from alexnet_kfp.pipeline.parameters import check_arguments, parse_parameters, pipeline_parameters
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
@@ -45,14 +46,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     declared = pipeline_parameters(alexnet_pipeline)
     parameters.update(parse_parameters(args.param or [], declared))
     check_arguments({**LOCAL, **parameters}, declared)
-    source = parameters.get("source")
-    if source and not is_url(source) and not Path(source.removeprefix("file://")).exists():
-        raise InputError(f"--source {source}: no such file or directory")
+    if parameters.get("source") and not is_url(parameters["source"]):
+        try:  # the data step's own check, before any step starts; here the value came from --source
+            local_path(parameters["source"])
+        except InputError as e:
+            raise InputError(f"--{e}") from None
     try:
         summary = run_locally(parameters, Path(args.runs))
     except PipelineFailed as e:
-        if e.bad_input():
-            raise InputError(f"{e.bad_input()} (full log: {e.log})") from None
+        refusal = e.bad_input()
+        if refusal:
+            raise InputError(f"{refusal} (full log: {e.log})") from None
         print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
         return 1
     gate, parity = summary["gate"] or {}, summary["parity"] or {}

@@ -84,20 +84,12 @@ def resolve(
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
 ) -> Path:
     """Return a local, checksum-verified path for `source` (downloading it when it is a URL)."""
-    scheme = urllib.parse.urlsplit(source).scheme.lower()
     if is_url(source):
         if not 0 < stall_timeout_s < math.inf:
             raise InputError(f"stall_timeout must be a positive number of seconds, got {stall_timeout_s}")
         budget = _StallBudget(stall_timeout_s)
         return _download_cached(source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, budget)
-    if scheme == "file":
-        path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
-    elif scheme and len(scheme) > 1:
-        raise InputError(f"source {source!r}: unsupported scheme {scheme!r}; use http(s)://, file:// or a path")
-    else:
-        path = Path(source)
-    if not path.exists():
-        raise InputError(f"source {source}: no such file or directory")
+    path = local_path(source)
     if path.is_dir():
         if checksum is not None:
             raise InputError(f"source {source} is a directory; sha256/md5 apply to archives only")
@@ -108,6 +100,20 @@ def resolve(
 
 def is_url(source: str) -> bool:
     return urllib.parse.urlsplit(source).scheme.lower() in ("http", "https")
+
+
+def local_path(source: str) -> Path:
+    """The existing file or directory a non-URL source (a file:// URL or a path) names."""
+    scheme = urllib.parse.urlsplit(source).scheme.lower()
+    if scheme == "file":
+        path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
+    elif scheme and len(scheme) > 1:
+        raise InputError(f"source {source!r}: unsupported scheme {scheme!r}; use http(s)://, file:// or a path")
+    else:
+        path = Path(source)
+    if not path.exists():
+        raise InputError(f"source {source}: no such file or directory")
+    return path
 
 
 def cache_key(url: str, checksum: Checksum | None) -> str:

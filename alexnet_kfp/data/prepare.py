@@ -4,7 +4,7 @@
 
 writes `train.npz`, `val.npz`, `test.npz` (`x`: uint8 NHWC (N, 32, 32, 3), `y`: int64 labels)
 and `dataset.json` (class names, counts, source and checksum, parameters, versions). The output
-appears atomically (see atomic_dir.py).
+appears atomically (see files.py).
 """
 
 import json

@@ -35,6 +35,7 @@ def limit_per_class(y: np.ndarray, limit: int, rng: np.random.Generator) -> np.n
 
 def stratified_split(y: np.ndarray, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(train indices, validation indices), each shuffled, with every class split in the same proportion."""
+    check_parameters(val_fraction, None)
     train, val = [], []
     for c in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == c))
