@@ -21,10 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from alexnet_kfp.data.npz import load_split  # noqa: E402
+from alexnet_kfp.data.prepare import prepare_dataset  # noqa: E402
 from alexnet_kfp.train import devices  # noqa: E402
 from alexnet_kfp.train.alexnet import build_alexnet  # noqa: E402
-from alexnet_kfp.data.prepare import prepare_dataset  # noqa: E402
-from alexnet_kfp.data.npz import load_split  # noqa: E402
 from alexnet_kfp.train.input import ROTATION_DEGREES, ZOOM, training_dataset  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"

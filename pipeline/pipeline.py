@@ -14,16 +14,16 @@ import inspect
 
 from kfp import dsl
 
-from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
-from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
-from alexnet_kfp.export import DEFAULT_ATOL
-from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.components.data import data_op
 from alexnet_kfp.components.evaluate import evaluate_op, reject_op
 from alexnet_kfp.components.export import export_op
 from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
+from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
+from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
+from alexnet_kfp.export import DEFAULT_ATOL
 from alexnet_kfp.pipeline.placement import Placement, place_at_run_time, place_literally, set_train_resources
+from alexnet_kfp.train.config import TrainConfig
 
 PIPELINE_NAME = "alexnet-cifar10"
 DESCRIPTION = ("AlexNet on CIFAR-10: data, GPU training, evaluation gate, ONNX export and "

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline import endpoint
-from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
 from alexnet_kfp.pipeline.compile import compile_pipeline
+from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
 from alexnet_kfp.pipeline.parameters import check_arguments, declared_parameters, parse_parameters
 
 
@@ -46,9 +46,8 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
 
     import kfp
     import urllib3
-    from kfp_server_api.exceptions import ApiException
-
     from kfp.client.set_volume_credentials import ServiceAccountTokenVolumeCredentials
+    from kfp_server_api.exceptions import ApiException
 
     credentials = None
     if token is None and target.sa_token_path is not None:  # as kfp.Client() does inside a pod

@@ -43,8 +43,8 @@ def small_dataset(small_archive, tmp_path_factory) -> Path:
 def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     """(Model directory, train.json) of the article net trained 6 epochs on the small archive: shared by
     the training, evaluation and export tests so that CI trains it once."""
-    from alexnet_kfp.train.fit import train
     from alexnet_kfp.train.config import TrainConfig
+    from alexnet_kfp.train.fit import train
 
     model_dir = tmp_path_factory.mktemp("trained") / "model"
     return model_dir, train(small_dataset, model_dir, TrainConfig(epochs=6))

@@ -11,8 +11,8 @@ from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
 
-from .real_data import SMALL_SHA256
 from .http_server import Behaviour, LoopbackServer
+from .real_data import SMALL_SHA256
 
 NAME = "/cifar-10-python.tar.gz"
 

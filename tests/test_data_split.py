@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_kfp.data.prepare import load_cifar10, prepare_dataset
 from alexnet_kfp.data.npz import load_npz
+from alexnet_kfp.data.prepare import load_cifar10, prepare_dataset
 
 from .archives import binary_archive_from
 from .real_data import FULL_SHA256, SMALL_SHA256
@@ -62,8 +62,9 @@ def test_labels_stay_with_their_images(seed7_dataset, small_archive):
 
 def test_pixels_are_decoded_in_rgb_planes_order(small_archive):
     """NHWC pixel (r, c, ch) must equal the raw value at ch*1024 + r*32 + c of the batch row."""
-    from .archives import members_of
     from alexnet_kfp.data.cifar_format import safe_unpickle
+
+    from .archives import members_of
 
     raw = safe_unpickle(members_of(small_archive)["cifar-10-batches-py/test_batch"], "test")[b"data"]
     x = load_cifar10(small_archive).x_test

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
+from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.evaluate import evaluate
-from alexnet_kfp.data.npz import load_npz
 
 PICTURES = ("confusion_matrix.png", "confusion_matrix_normalized.png", "training_curves.png", "confident_mistakes.png")
 

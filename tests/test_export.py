@@ -10,8 +10,8 @@ from onnx import numpy_helper
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.onnx_export import export
-from alexnet_kfp.files import file_digest
 from alexnet_kfp.export.parity import ParityError, compare, verify
+from alexnet_kfp.files import file_digest
 
 
 def test_exported_model_has_the_documented_interface(exported, trained):

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 
+from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.data.npz import load_npz
-from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 from .real_data import SMALL_SHA256

@@ -8,13 +8,12 @@ from alexnet_kfp.cli.data import add_source_options
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import VARIANTS
 
-
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.components import IMAGE
+    from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
 
     defaults = Placement()

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alexnet_kfp import __version__
+from alexnet_kfp.data.progress import byte_progress
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
-from alexnet_kfp.data.progress import byte_progress
 
 log = logging.getLogger(__name__)
 

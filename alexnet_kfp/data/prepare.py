@@ -17,13 +17,13 @@ import numpy as np
 
 from alexnet_kfp import __version__
 from alexnet_kfp.data import fetch
-from alexnet_kfp.files import atomic_output_dir, file_digest
 from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
-from alexnet_kfp.errors import InputError
 from alexnet_kfp.data.npz import save_npz
 from alexnet_kfp.data.safe_archive import read_tar_members
 from alexnet_kfp.data.split import check_parameters, check_split_sizes, stratified_split
 from alexnet_kfp.data.split import limit_per_class as pick_per_class
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import atomic_output_dir, file_digest
 
 log = logging.getLogger(__name__)
 

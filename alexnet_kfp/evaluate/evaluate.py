@@ -18,17 +18,14 @@ import sklearn
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from alexnet_kfp import __version__
-from alexnet_kfp.evaluate import plots
 from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
-from alexnet_kfp.files import atomic_output_dir
-from alexnet_kfp.errors import InputError
-from alexnet_kfp.evaluate.report import write_report
-from alexnet_kfp.files import file_digest
-from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
-from alexnet_kfp.evaluate.gate import (
-    DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, check_accuracy, check_thresholds, decide,
-)
 from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate import plots
+from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, check_accuracy, check_thresholds, decide
+from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
+from alexnet_kfp.evaluate.report import write_report
+from alexnet_kfp.files import atomic_output_dir, file_digest
 
 MISTAKES_SHOWN = 24
 

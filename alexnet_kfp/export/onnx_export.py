@@ -21,11 +21,10 @@ import tensorflow as tf
 import tf2onnx
 
 from alexnet_kfp import __version__
-from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
 from alexnet_kfp.evaluate.predict import load_keras_model
-from alexnet_kfp.files import atomic_output_dir
-from alexnet_kfp.files import file_digest
+from alexnet_kfp.export import DEFAULT_OPSET, check_opset
+from alexnet_kfp.files import atomic_output_dir, file_digest
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 

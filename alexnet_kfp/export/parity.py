@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_kfp import __version__
-from alexnet_kfp.export import DEFAULT_ATOL, check_atol
-from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
-from alexnet_kfp.files import file_digest
-from alexnet_kfp.data.npz import load_split
-
+from alexnet_kfp.export import DEFAULT_ATOL, check_atol
+from alexnet_kfp.files import atomic_output_dir, file_digest
 
 
 class ParityError(RuntimeError):

@@ -21,13 +21,13 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_kfp import __version__
+from alexnet_kfp.artifacts import class_names_of, read_json_if_present
+from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
-from alexnet_kfp.artifacts import class_names_of, read_json_if_present
-from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
-from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 log = logging.getLogger(__name__)

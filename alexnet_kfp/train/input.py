@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-
 ROTATION_DEGREES = 2.0
 ZOOM = 0.1
 
