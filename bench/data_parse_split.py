@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_kfp.data.prepare import load_cifar10, split_dataset
+from measure import print_machine
 
 DEFAULT_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"
 REPEATS = 3
@@ -44,6 +45,7 @@ def unsafe_baseline(archive: Path) -> float:
 
 
 def main() -> None:
+    print_machine()
     archive = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARCHIVE
     parse_s, split_s, baseline_s = [], [], []
     for _ in range(REPEATS):

@@ -10,56 +10,13 @@ Goals against the tf.function path: >= 2x at batch 1, >= 1.5x at batch 256, RSS 
 """
 
 import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-
-ROUNDS_B1, ROUNDS_B256 = 200, 8
-
-_RSS_CHILD = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-import numpy as np
-x = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
-if sys.argv[1] == "onnx":
-    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
-    OnnxClassifier(sys.argv[2]).predict(x)
-else:
-    import keras
-    keras.models.load_model(sys.argv[2], compile=False).predict(x, verbose=0)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the (large) parent across exec.
-print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024)
-"""
-
-
-def median_latency_ms(predict, image) -> float:
-    for _ in range(10):
-        predict(image)
-    times = []
-    for _ in range(ROUNDS_B1):
-        started = time.perf_counter()
-        predict(image)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
-
-
-def images_per_second(predict, batch) -> float:
-    predict(batch)
-    started = time.perf_counter()
-    for _ in range(ROUNDS_B256):
-        predict(batch)
-    return ROUNDS_B256 * len(batch) / (time.perf_counter() - started)
-
-
-def peak_rss_mib(kind: str, path: Path) -> float:
-    out = subprocess.run([sys.executable, "-c", _RSS_CHILD, kind, str(path)], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+from measure import images_per_second, median_latency_ms, peak_rss_mib, print_machine  # noqa: E402
 
 
 def main() -> None:
@@ -69,6 +26,7 @@ def main() -> None:
 
     from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
 
+    print_machine()
     rng = np.random.default_rng(0)
     one = rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
     batch = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)

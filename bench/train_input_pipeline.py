@@ -26,6 +26,7 @@ from alexnet_kfp.data.prepare import prepare_dataset  # noqa: E402
 from alexnet_kfp.train import devices  # noqa: E402
 from alexnet_kfp.train.alexnet import build_alexnet  # noqa: E402
 from alexnet_kfp.train.input import ROTATION_DEGREES, ZOOM, training_dataset  # noqa: E402
+from measure import print_machine  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"
 SHARED_SHA256 = "f6cb127c49ee2545f5e8eb68f4cffe2eee9fc67e59676ca447f0692db63a56e2"
@@ -66,6 +67,7 @@ def main() -> None:
         dataset_dir = Path(tempfile.mkdtemp()) / "dataset"
         prepare_dataset(dataset_dir, source=str(SHARED), sha256=SHARED_SHA256)
     x, y = load_split(dataset_dir, "train")
+    print_machine()
     auto = devices.choose_precision("auto")
     print(f"device: {devices.describe()}; article net, batch {BATCH}, {TIMED_STEPS} timed steps after {WARMUP_STEPS}")
     results = {

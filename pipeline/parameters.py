@@ -14,7 +14,7 @@ from alexnet_kfp.data.fetch import Checksum
 from alexnet_kfp.data.split import check_parameters
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.gate import check_thresholds
-from alexnet_kfp.export import check_atol
+from alexnet_kfp.export import check_atol, check_int8_max_loss
 from alexnet_kfp.train.config import TrainConfig
 
 _PARSERS = {
@@ -72,6 +72,8 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
                 learning_rate=values["learning_rate"], precision=values["precision"], seed=int(values["seed"])).check()
     check_thresholds(values["min_accuracy"], values["max_regression"])
     check_atol(values["parity_atol"])
+    if "int8_max_loss" in values:  # a pipeline compiled before the int8 model has no such parameter
+        check_int8_max_loss(values["int8_max_loss"])
     for algorithm in ("sha256", "md5"):
         if values.get(algorithm):
             Checksum.parse(algorithm, values[algorithm])

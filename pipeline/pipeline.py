@@ -21,7 +21,7 @@ from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
 from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
 from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
-from alexnet_kfp.export import DEFAULT_ATOL
+from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS
 from alexnet_kfp.pipeline.placement import Placement, place_at_run_time, place_literally, set_train_resources
 from alexnet_kfp.train.config import TrainConfig
 
@@ -34,6 +34,7 @@ _TRAIN = TrainConfig()
 def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
          limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
          require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
+         int8_max_loss: float,
          **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
                    limit_per_class=limit_per_class)
@@ -54,10 +55,11 @@ def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction:
     evaluation.set_display_name("evaluate and gate").set_caching_options(False)
 
     with dsl.If(evaluation.outputs["passed"] == True, name="gate-passed"):  # noqa: E712 (a KFP condition)
-        onnx = export_op(model=train.outputs["model"], evaluation=evaluation.outputs["evaluation"])
+        onnx = export_op(model=train.outputs["model"], evaluation=evaluation.outputs["evaluation"],
+                         dataset=data.outputs["dataset"])
         onnx.set_display_name("export ONNX").set_memory_request("4G").set_memory_limit("8G")
         verify = verify_op(dataset=data.outputs["dataset"], model=train.outputs["model"],
-                           onnx_model=onnx.outputs["onnx_model"], atol=parity_atol)
+                           onnx_model=onnx.outputs["onnx_model"], atol=parity_atol, int8_max_loss=int8_max_loss)
         verify.set_display_name("verify ONNX parity").set_caching_options(False)
     with dsl.Else(name="gate-failed"):
         reject = reject_op(reason=evaluation.outputs["reason"])
@@ -84,6 +86,7 @@ def _parameters(placement: Placement) -> list[inspect.Parameter]:
         ("baseline", str, ""),
         ("max_regression", float, DEFAULT_MAX_REGRESSION),
         ("parity_atol", float, DEFAULT_ATOL),
+        ("int8_max_loss", float, DEFAULT_INT8_MAX_LOSS),  # test-accuracy points (as a fraction) int8 may lose
     ]
     if placement.runtime:
         p += [

@@ -1,11 +1,14 @@
-"""The export step: Keras model -> model.onnx (tf2onnx) with its metadata and export.json.
+"""The export step: Keras model -> model.onnx (tf2onnx) and model.int8.onnx (onnxruntime's static
+quantisation, calibrated on the training split), each with its metadata, and export.json.
 
 tf2onnx converts *without* its own ONNX optimizers, and onnxruntime's basic (standard-ops-only)
 graph optimizer cleans the graph instead: the same graph (BatchNorm folded into Conv, kernel
 transposes folded, MatMul+Add -> Gemm) at about half the peak memory (README, "Export memory").
+fold.py then folds the Dense layers' BatchNorm, which no onnxruntime optimizer does.
 The parity check is in parity.py.
 """
 
+import hashlib
 import json
 import platform
 import resource
@@ -22,8 +25,11 @@ import tf2onnx
 
 from alexnet_kfp import __version__
 from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.evaluate.predict import load_keras_model
-from alexnet_kfp.export import DEFAULT_OPSET, check_opset
+from alexnet_kfp.export import DEFAULT_OPSET, FLOAT_FILE, INT8_FILE, check_opset
+from alexnet_kfp.export.fold import fold_dense_batchnorm
+from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibration_sample, quantize
 from alexnet_kfp.files import atomic_output_dir, file_digest
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
@@ -54,22 +60,51 @@ def _optimize(raw_path: Path, out_path: Path) -> None:
     onnxruntime.InferenceSession(str(raw_path), options, providers=["CPUExecutionProvider"])
 
 
+def _finish(proto: onnx.ModelProto, properties: dict, path: Path) -> dict:
+    """Stamp the metadata, check the model, save it; return its file record for export.json."""
+    onnx.helper.set_model_props(proto, properties)
+    proto.doc_string = "AlexNet trained on CIFAR-10 by alexnet-kfp"
+    proto.producer_name, proto.producer_version = "alexnet-kfp", __version__
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, path)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_digest(path)}
+
+
+def _int8(float_path: Path, dataset_dir: Path, recipe: Int8Recipe, properties: dict, out_path: Path) -> dict:
+    """model.int8.onnx: calibrated on the training split, with the float model's metadata plus how."""
+    x_train, y_train = load_split(dataset_dir, "train")
+    images, indices = calibration_sample(x_train, y_train, recipe.calibration_images, seed=CALIBRATION_SEED)
+    info = quantize(float_path, out_path, images, recipe)
+    info["calibration"] = {"split": "train", "images": int(len(images)), "seed": CALIBRATION_SEED,
+                           "indices_sha256": hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest()}
+    info["float_model_sha256"] = file_digest(float_path)
+    int8_properties = {**properties, "precision": "int8", "quantization": json.dumps(info, sort_keys=True)}
+    return {**_finish(onnx.load(out_path), int8_properties, out_path), **info}
+
+
 def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET,
-           metrics_path: str | Path | None = None) -> dict:
-    """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]) and export.json."""
+           metrics_path: str | Path | None = None, dataset_dir: str | Path | None = None,
+           int8: Int8Recipe | None = Int8Recipe()) -> dict:
+    """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json and,
+    given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same contract."""
     check_opset(opset)
+    if int8 is not None:
+        int8.check()
     model_dir = Path(model_dir)
     model_path = keras_model_path(model_dir)
     train_info = read_json_if_present(model_dir / "train.json")
     metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
+    if dataset_dir is not None and int8 is not None:
+        load_split(Path(dataset_dir), "train")  # a bad Dataset fails here, before the minutes of conversion
     started = time.perf_counter()
     model = load_keras_model(model_path)
     with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "raw.onnx"
         _convert(model, opset, raw)
-        onnx_path = staging / "model.onnx"
+        onnx_path = staging / FLOAT_FILE
         _optimize(raw, onnx_path)
         proto = onnx.load(onnx_path)
+        folded = fold_dense_batchnorm(proto)
         class_names = class_names_of(train_info)
         versions = {"alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
                     "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
@@ -82,18 +117,18 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
             "test_accuracy": json.dumps(metrics.get("accuracy")),
             "versions": json.dumps(versions),
         }
-        onnx.helper.set_model_props(proto, properties)
-        proto.doc_string = "AlexNet trained on CIFAR-10 by alexnet-kfp"
-        proto.producer_name, proto.producer_version = "alexnet-kfp", __version__
-        onnx.checker.check_model(proto, full_check=True)
-        onnx.save(proto, onnx_path)
+        float_record = _finish(proto, {**properties, "precision": "float32"}, onnx_path)
+        conversion_seconds = round(time.perf_counter() - started, 1)
+        int8_record = None
+        if dataset_dir is not None and int8 is not None:
+            int8_record = _int8(onnx_path, Path(dataset_dir), int8, properties, staging / INT8_FILE)
         export_info = {
             "kind": "alexnet-kfp/onnx",
             "opset": opset,
-            "file": "model.onnx",
-            "bytes": onnx_path.stat().st_size,
-            "sha256": file_digest(onnx_path),
-            "conversion_seconds": round(time.perf_counter() - started, 1),
+            **float_record,
+            "dense_batchnorms_folded": folded,
+            "int8": int8_record,
+            "conversion_seconds": conversion_seconds,
             "process_peak_rss_mib": round(_peak_rss_mib()),
             "metadata": properties,
             "versions": {**versions, "numpy": np.__version__, "python": platform.python_version()},

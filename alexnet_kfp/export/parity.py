@@ -1,8 +1,10 @@
-"""verify(): do Keras and onnxruntime compute the same probabilities on every test image?
+"""verify(): do Keras and onnxruntime compute the same probabilities on every test image, and is
+the int8 model (when the export made one) within its allowed accuracy loss?
 
 Fails (raises ParityError) when the largest |delta probability| exceeds `atol`, or when the two
 disagree on a top-1 class although Keras's own top-2 margin was larger than `atol` (a real
-difference, not a tie that rounding may break either way). Writes parity.json either way.
+difference, not a tie that rounding may break either way), or when model.int8.onnx loses more
+test accuracy than `int8_max_loss` (int8_check.py). Writes parity.json either way.
 """
 
 import json
@@ -15,7 +17,10 @@ from alexnet_kfp import __version__
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
-from alexnet_kfp.export import DEFAULT_ATOL, check_atol
+from alexnet_kfp.artifacts import read_json_if_present
+from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, FLOAT_FILE, INT8_FILE, check_atol,
+                                check_int8_max_loss)
+from alexnet_kfp.export.int8_check import compare_int8
 from alexnet_kfp.files import atomic_output_dir, file_digest
 
 
@@ -49,26 +54,44 @@ def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
     }
 
 
+def _int8_path(onnx_dir: Path) -> Path | None:
+    """model.int8.onnx if the export made one; a missing file that export.json promises is an error."""
+    path = onnx_dir / INT8_FILE
+    promised = (read_json_if_present(onnx_dir / "export.json") or {}).get("int8") is not None
+    if promised and not path.is_file():
+        raise InputError(f"{path} not found although {onnx_dir / 'export.json'} records it: export again")
+    return path if path.is_file() else None
+
+
 def verify(dataset_dir: str | Path, model_dir: str | Path, onnx_dir: str | Path, atol: float = DEFAULT_ATOL,
-           out_dir: str | Path | None = None) -> dict:
+           out_dir: str | Path | None = None, int8_max_loss: float = DEFAULT_INT8_MAX_LOSS) -> dict:
     """Compare on the whole test split; write parity.json into `out_dir` (default: the ONNX dir)."""
     check_atol(atol)
-    keras_path, onnx_path = Path(model_dir) / "model.keras", Path(onnx_dir) / "model.onnx"
+    check_int8_max_loss(int8_max_loss)
+    onnx_dir = Path(onnx_dir)
+    keras_path, onnx_path = Path(model_dir) / "model.keras", onnx_dir / FLOAT_FILE
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):
         if not path.is_file():
             raise InputError(f"{path} not found: expected a directory made by the {made_by} step")
-    x, _ = load_split(Path(dataset_dir), "test")
-    result = compare(predict_keras(keras_path, x), predict_onnx(onnx_path, x), atol)
-    result.update({
-        "keras_sha256": file_digest(keras_path), "onnx_sha256": file_digest(onnx_path),
-        "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
-    })
+    int8_path = _int8_path(onnx_dir)
+    x, labels = load_split(Path(dataset_dir), "test")
+    float_p = predict_onnx(onnx_path, x)
+    result = compare(predict_keras(keras_path, x), float_p, atol)
+    result.update({"keras_sha256": file_digest(keras_path), "onnx_sha256": file_digest(onnx_path), "int8": None})
+    # "passed" and "reason" above are Keras-vs-onnxruntime parity; the int8 section has its own
+    if int8_path is not None:
+        result["int8"] = {**compare_int8(float_p, predict_onnx(int8_path, x), labels, int8_max_loss),
+                          "sha256": file_digest(int8_path)}
+    result["verified"] = result["passed"] and (result["int8"] is None or result["int8"]["passed"])
+    result["versions"] = {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()}
     text = json.dumps(result, indent=2) + "\n"
     if out_dir is None:
-        (Path(onnx_dir) / "parity.json").write_text(text)
+        (onnx_dir / "parity.json").write_text(text)
     else:
         with atomic_output_dir(out_dir) as staging:
             (staging / "parity.json").write_text(text)
     if not result["passed"]:
         raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {result['reason']}")
+    if result["int8"] is not None and not result["int8"]["passed"]:
+        raise ParityError(f"int8 model {int8_path} loses too much accuracy: {result['int8']['reason']}")
     return result

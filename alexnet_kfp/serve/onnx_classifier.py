@@ -16,6 +16,7 @@ import onnxruntime
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.export import FLOAT_FILE, INT8_FILE
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -41,10 +42,27 @@ def load_image(path: str | Path) -> np.ndarray:
         return np.asarray(image, dtype=np.uint8)
 
 
-class OnnxClassifier:
-    """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`."""
+def model_file(path: str | Path, int8: bool = False) -> Path:
+    """The model file to load: `path` itself, or inside an export directory model.onnx (float32) or,
+    with `int8`, model.int8.onnx."""
+    path = Path(path)
+    if path.is_dir():
+        chosen = path / (INT8_FILE if int8 else FLOAT_FILE)
+        if not chosen.is_file():
+            raise InputError(f"{path}: no {chosen.name} in it (expected a directory made by `alexnet-kfp export`"
+                             + (" with --data" if int8 else "") + ")")
+        return chosen
+    if int8 and path.name != INT8_FILE:
+        raise InputError(f"{path}: int8 picks {INT8_FILE} inside an export directory; give the directory")
+    return path
 
-    def __init__(self, path: str | Path, providers: list[str] | None = None):
+
+class OnnxClassifier:
+    """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`; `OnnxClassifier(export_dir, int8=True)` for
+    the int8 model (about 4x smaller and 3x faster on CPUs with VNNI, README "int8")."""
+
+    def __init__(self, path: str | Path, providers: list[str] | None = None, int8: bool = False):
+        path = model_file(path, int8)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
@@ -52,7 +70,9 @@ class OnnxClassifier:
                                                         providers=providers or ["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/NoSuchFile kinds
             raise InputError(f"{path}: not a readable ONNX model ({str(e).strip().splitlines()[-1][:200]})") from None
+        self.path = path
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.precision = self.metadata.get("precision", "float32")
         self.class_names: list[str] = json.loads(self.metadata.get("class_names", "null")) or [
             str(i) for i in range(self.session.get_outputs()[0].shape[-1])]
         self.input_name = self.session.get_inputs()[0].name

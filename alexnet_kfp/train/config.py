@@ -9,6 +9,7 @@ from alexnet_kfp.errors import InputError
 
 VARIANTS = ("article", "cifar")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+MAX_CROP_PADDING = 16  # half the image: beyond it a shift shows mostly padding
 
 
 def _option(default, help: str, **argparse):
@@ -32,10 +33,13 @@ class TrainConfig:
     plateau_factor: float = _option(0.2, "multiply the learning rate by this when val_accuracy stalls")
     plateau_patience: int = _option(3, "epochs without a val_accuracy gain before the decay")
     plateau_min_delta: float = _option(1e-4, "a val_accuracy gain below this counts as no gain")
+    plateau_cooldown: int = _option(0, "epochs after a decay before val_accuracy is watched again")
     min_learning_rate: float = _option(1e-5, "the decay stops here")
     early_stopping_patience: int | None = _option(None, "stop after N epochs without a val_accuracy gain (default: off)",
                                                   metavar="N")
     augment: bool = _option(True, "the article's augmentation: horizontal flip, +-2 deg rotation, 10%% zoom")
+    crop_padding: int = _option(0, "also shift each training image by up to this many pixels (random crop of the "
+                                "image zero-padded by it; 4 is the CIFAR standard; 0: off, the article's)")
     jit_compile: bool = _option(False, "XLA (try it on GPUs; it made training slower on the CPU measured)")
     deterministic: bool = _option(True, "deterministic kernels: same seed + data + CPU = same history "
                                   "(a few %% slower)")
@@ -46,9 +50,12 @@ class TrainConfig:
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name, least in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("plateau_patience", 0)):
+        for name, least in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("plateau_patience", 0),
+                            ("plateau_cooldown", 0), ("crop_padding", 0)):
             if getattr(self, name) < least:
                 raise InputError(f"{name} must be at least {least}, got {getattr(self, name)}")
+        if self.crop_padding > MAX_CROP_PADDING:
+            raise InputError(f"crop_padding must be at most {MAX_CROP_PADDING} pixels, got {self.crop_padding}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise InputError(f"early_stopping_patience must be at least 1 (or unset), got {self.early_stopping_patience}")
         # Written so that NaN fails: every comparison with NaN is False.

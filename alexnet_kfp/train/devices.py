@@ -1,37 +1,15 @@
 """What to train on and in which precision: the visible accelerators, the CPU's features, and
 the distribution strategy that fits them."""
 
-import platform
-from pathlib import Path
-
 import tensorflow as tf
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.machine import cpu_flags, cpu_name
 from alexnet_kfp.train.config import PRECISIONS
 
 
 def gpus() -> list:
     return tf.config.list_physical_devices("GPU")
-
-
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def describe() -> str:

@@ -38,7 +38,7 @@ def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> l
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_accuracy", mode="max", factor=config.plateau_factor,
             patience=config.plateau_patience, min_delta=config.plateau_min_delta,
-            min_lr=config.min_learning_rate, verbose=0,
+            cooldown=config.plateau_cooldown, min_lr=config.min_learning_rate, verbose=0,
         ),
         best,
         epoch_log,
@@ -82,7 +82,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     started = time.perf_counter()
     with atomic_output_dir(model_dir) as staging:
         model.fit(
-            training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment),
+            training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment, config.crop_padding),
             validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
             epochs=config.epochs,
             callbacks=_callbacks(config, best, epoch_log),
