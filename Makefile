@@ -48,11 +48,13 @@ image-check: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# The ONNX bench needs a trained model: BENCH_MODEL=runs/<run>/.../model BENCH_ONNX=runs/<run>/.../onnx_model
+# The inference benches need a trained model and its Dataset: BENCH_MODEL=runs/<run>/.../model
+# BENCH_ONNX=runs/<run>/.../onnx_model BENCH_DATA=runs/<run>/.../dataset
 bench: setup
 	$(BIN)/python bench/data_parse_split.py
 	$(BIN)/python bench/train_input_pipeline.py
 	$(if $(BENCH_MODEL),$(BIN)/python bench/onnx_vs_keras.py $(BENCH_MODEL) $(BENCH_ONNX),@echo "set BENCH_MODEL and BENCH_ONNX for bench/onnx_vs_keras.py")
+	$(if $(BENCH_DATA),$(BIN)/python bench/int8_choices.py $(BENCH_ONNX) $(BENCH_DATA),@echo "set BENCH_ONNX and BENCH_DATA for bench/int8_choices.py")
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -105,9 +105,10 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
         "accuracy": task.output,
         "gate": json.loads(metrics.read_text())["gate"] if metrics else None,
         "parity": {k: v for k, v in json.loads(parity.read_text()).items() if k in (
-            "images", "max_abs_diff", "argmax_agreement", "passed")} if parity else None,
+            "images", "max_abs_diff", "argmax_agreement", "passed", "int8")} if parity else None,
         "report": str(_find(run_dir, "report.html")),
         "onnx_model": str(_find(run_dir, "model.onnx")),
+        "int8_model": str(_find(run_dir, "model.int8.onnx")),
         "seconds": round(time.perf_counter() - started, 1),
         "parameters": parameters,
     }

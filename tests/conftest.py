@@ -51,10 +51,10 @@ def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
-def exported(trained, tmp_path_factory) -> Path:
-    """The ONNX directory exported from the shared trained model."""
+def exported(trained, small_dataset, tmp_path_factory) -> Path:
+    """The ONNX directory (model.onnx, model.int8.onnx) exported from the shared trained model."""
     from alexnet_kfp.export.onnx_export import export
 
     out = tmp_path_factory.mktemp("exported") / "onnx"
-    export(trained[0], out)
+    export(trained[0], out, dataset_dir=small_dataset)
     return out

@@ -99,6 +99,11 @@ def test_train_refuses_bad_numbers_before_tensorflow(flags, named, tmp_path):
     ("export", ["--opset", "99"], "opset"),
     ("verify", ["--atol", "nan"], "atol"),
     ("verify", ["--atol", "0"], "atol"),
+    ("verify", ["--int8-max-loss", "nan"], "int8_max_loss"),
+    ("verify", ["--int8-max-loss", "-0.01"], "int8_max_loss"),
+    ("verify", ["--int8-max-loss", "2"], "int8_max_loss"),
+    ("export", ["--calibration-images", "0"], "calibration_images"),
+    ("export", ["--calibration-images", "many"], "--calibration-images"),
 ])
 def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_path):
     places = {"evaluate": ["--data", tmp_path, "--model", tmp_path, "--out", tmp_path / "e"],
@@ -114,6 +119,8 @@ def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_pa
     ("val_fraction=7", "val_fraction"),
     ("learning_rate=inf", "learning_rate"),
     ("parity_atol=-1", "atol"),
+    ("int8_max_loss=nan", "int8_max_loss"),
+    ("int8_max_loss=1.5", "int8_max_loss"),
     ("variant=vgg", "variant"),
     ("seed=-3", "seed"),
     ("sha256=abc", "sha256"),

@@ -22,6 +22,11 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_arc
     assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()
     parity = json.loads(next(Path(summary["run_dir"]).rglob("parity.json")).read_text())
     assert parity["max_abs_diff"] <= 1e-4 and parity["argmax_agreement"] == 1.0
+    # the int8 model travels in the same ONNX artifact and was judged against int8_max_loss
+    int8 = Path(summary["int8_model"])
+    assert int8.is_file() and int8.parent == Path(summary["onnx_model"]).parent
+    assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
+    assert summary["parity"]["int8"] == parity["int8"]
 
 
 def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(small_archive, tmp_path):

@@ -64,8 +64,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}")
     print(f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, "
           f"top-1 agreement {parity.get('argmax_agreement', float('nan')):.2%} on {parity.get('images')} images")
+    int8 = parity.get("int8") or {}
+    print(f"  int8           accuracy {int8.get('int8_accuracy', float('nan')):.4f} vs float32 "
+          f"{int8.get('float32_accuracy', float('nan')):.4f}, top-1 agreement "
+          f"{int8.get('top1_agreement', float('nan')):.2%}")
     print(f"  report         {summary['report']}")
     print(f"  ONNX model     {summary['onnx_model']}")
+    print(f"  int8 model     {summary['int8_model']}")
     return 0
 
 
