@@ -26,7 +26,7 @@ def _graph(extra_consumer: bool = False) -> onnx.ModelProto:
         outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 4]))
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 6])], outputs,
                               [numpy_helper.from_array(v.astype(np.float32), k) for k, v in tensors.items()])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
