@@ -26,7 +26,7 @@ COPY pyproject.toml ./
 # hadolint ignore=DL3013
 RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies'] + [r for e in sys.argv[1].split(',') for r in p['optional-dependencies'][e]]))" \
-        "train,tensorflow-${TF_FLAVOUR},evaluate,export,predict,pipeline" > /tmp/requirements.txt \
+        "train,tensorflow-${TF_FLAVOUR},evaluate,export,predict,pipeline,serve" > /tmp/requirements.txt \
     && python -m pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 COPY README.md ./
 COPY alexnet_kfp ./alexnet_kfp

@@ -1,6 +1,6 @@
-"""The pipeline: data -> train (GPU node) -> evaluate -> gate -> export -> verify.
+"""The pipeline: data -> train (GPU node) -> evaluate -> gate -> export -> verify [-> deploy].
 
-    with dsl.If(evaluate.passed == True): export -> verify
+    with dsl.If(evaluate.passed == True): export -> verify, and with dsl.If(deploy == True): deploy
     with dsl.Else(): reject (fails the run with the gate's reason)
 
 The gate condition uses the evaluate step's `passed`, which is `accuracy >= min_accuracy` and,
@@ -15,6 +15,7 @@ import inspect
 from kfp import dsl
 
 from alexnet_kfp.components.data import data_op
+from alexnet_kfp.components.deploy import deploy_op
 from alexnet_kfp.components.evaluate import evaluate_op, reject_op
 from alexnet_kfp.components.export import export_op
 from alexnet_kfp.components.train import train_op
@@ -23,6 +24,7 @@ from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIA
 from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
 from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS
 from alexnet_kfp.pipeline.placement import Placement, place_at_run_time, place_literally, set_train_resources
+from alexnet_kfp.serve.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
 from alexnet_kfp.train.config import TrainConfig
 
 PIPELINE_NAME = "alexnet-cifar10"
@@ -34,7 +36,7 @@ _TRAIN = TrainConfig()
 def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
          limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
          require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
-         int8_max_loss: float,
+         int8_max_loss: float, deploy: bool, deploy_name: str, deploy_namespace: str,
          **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
                    limit_per_class=limit_per_class)
@@ -61,6 +63,10 @@ def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction:
         verify = verify_op(dataset=data.outputs["dataset"], model=train.outputs["model"],
                            onnx_model=onnx.outputs["onnx_model"], atol=parity_atol, int8_max_loss=int8_max_loss)
         verify.set_display_name("verify ONNX parity").set_caching_options(False)
+        with dsl.If(deploy == True, name="deploy-requested"):  # noqa: E712 (a KFP condition)
+            served = deploy_op(model_repository=onnx.outputs["model_repository"], name=deploy_name,
+                               namespace=deploy_namespace).after(verify)
+            served.set_display_name("deploy to KServe").set_caching_options(False)
     with dsl.Else(name="gate-failed"):
         reject = reject_op(reason=evaluation.outputs["reason"])
         reject.set_display_name("reject: gate failed").set_caching_options(False)
@@ -87,6 +93,9 @@ def _parameters(placement: Placement) -> list[inspect.Parameter]:
         ("max_regression", float, DEFAULT_MAX_REGRESSION),
         ("parity_atol", float, DEFAULT_ATOL),
         ("int8_max_loss", float, DEFAULT_INT8_MAX_LOSS),  # test-accuracy points (as a fraction) int8 may lose
+        ("deploy", bool, False),  # create/update a KServe InferenceService after verify (RBAC: README)
+        ("deploy_name", str, DEFAULT_SERVICE_NAME),
+        ("deploy_namespace", str, ""),  # empty: the run's own namespace
     ]
     if placement.runtime:
         p += [

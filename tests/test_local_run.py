@@ -48,6 +48,19 @@ def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp
     assert not list((tmp_path / "runs").rglob("model.keras"))
 
 
+def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(small_archive, tmp_path):
+    # deploy=true takes the nested If after verify; kfp.local's artifacts are local paths, which no
+    # KServe storage initializer can fetch, so the step stops with its one line before any cluster call.
+    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "min_accuracy": 0.0,
+                  "int8_max_loss": 1.0, "deploy": True}
+    with pytest.raises(RuntimeError) as failure:
+        run_locally(parameters, tmp_path / "runs")
+    assert "deploy-op" in str(failure.value)
+    assert "alexnet-kfp deploy: error: storage URI" in str(failure.value)
+    assert list((tmp_path / "runs").rglob("parity.json"))  # verify ran first
+    assert list((tmp_path / "runs").rglob("alexnet_int8/config.pbtxt"))  # the repository the step would serve
+
+
 def test_real_error_extracts_the_last_traceback():
     log = ("step output\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
            "ValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2, in f\n"

@@ -53,12 +53,21 @@ def test_train_gets_cpu_and_memory_for_its_input_pipeline(documents):
 def test_gate_branches_on_the_evaluate_decision(documents):
     spec, _ = documents
     branches = spec["components"]["comp-condition-branches-1"]["dag"]["tasks"]
-    passed = branches["condition-2"]["triggerPolicy"]["condition"]
-    failed = branches["condition-3"]["triggerPolicy"]["condition"]
-    assert passed == "inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true"
-    assert failed == f"!({passed})"
-    assert set(spec["components"]["comp-condition-2"]["dag"]["tasks"]) == {"export-op", "verify-op"}
-    assert set(spec["components"]["comp-condition-3"]["dag"]["tasks"]) == {"reject-op"}
+    conditions = {name: task["triggerPolicy"]["condition"] for name, task in branches.items()}
+    passed = "inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true"
+    assert sorted(conditions.values()) == sorted([passed, f"!({passed})"])
+    passed_branch = next(name for name, condition in conditions.items() if condition == passed)
+    failed_branch = next(name for name, condition in conditions.items() if condition != passed)
+    exported = spec["components"][f"comp-{passed_branch}"]["dag"]["tasks"]
+    assert {"export-op", "verify-op"} <= set(exported)
+    assert set(spec["components"][f"comp-{failed_branch}"]["dag"]["tasks"]) == {"reject-op"}
+    # deploy: nested in the passed branch, only when the run asks, and only after verify passed
+    (deploy_branch,) = set(exported) - {"export-op", "verify-op"}
+    assert exported[deploy_branch]["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--deploy'] == true"
+    assert set(exported[deploy_branch]["dependentTasks"]) == {"export-op", "verify-op"}
+    deploy = spec["components"][f"comp-{deploy_branch}"]["dag"]["tasks"]["deploy-op"]
+    assert deploy["inputs"]["artifacts"]["model_repository"]["componentInputArtifact"]
+    assert spec["root"]["inputDefinitions"]["parameters"]["deploy"]["defaultValue"] is False
 
 
 def test_data_retries_and_caching_choices(documents):

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from alexnet_kfp import __version__
-from alexnet_kfp.cli import data, evaluate, onnx, pipeline, train
+from alexnet_kfp.cli import data, evaluate, onnx, pipeline, serve, train
 from alexnet_kfp.cli.exits import EXIT_BAD_INPUT
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.process import setup
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"alexnet-kfp {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser)
-    for group in (data, train, evaluate, onnx, pipeline):
+    for group in (data, train, evaluate, onnx, serve, pipeline):
         group.add(sub)
     return parser
 

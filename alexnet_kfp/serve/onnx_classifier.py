@@ -9,7 +9,7 @@ ratio, and resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 im
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 import numpy as np
 import onnxruntime
@@ -29,9 +29,13 @@ class FilePrediction:
     error: str | None = None
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """A file as the model's input: uint8 (32, 32, 3) RGB."""
-    with Image.open(path) as image:
+def load_image(source: str | Path | BinaryIO, max_pixels: int | None = None) -> np.ndarray:
+    """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
+    model's input: uint8 (32, 32, 3) RGB. With `max_pixels`, a larger image is refused before it is
+    decoded (a few KB of PNG can claim gigapixels)."""
+    with Image.open(source) as image:
+        if max_pixels is not None and image.width * image.height > max_pixels:
+            raise ValueError(f"{image.width}x{image.height} pixels is more than the {max_pixels:,} allowed")
         image = ImageOps.exif_transpose(image)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")

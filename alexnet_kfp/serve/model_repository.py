@@ -1,0 +1,114 @@
+"""The Triton model repository KServe's `kserve-tritonserver` runtime loads from /mnt/models:
+
+    model_repository/
+      alexnet/        config.pbtxt, labels.txt, 1/model.onnx          (float32)
+      alexnet_int8/   config.pbtxt, labels.txt, 1/model.onnx          (int8, when exported)
+
+Each model keeps the exported contract (uint8 `image` [-1, 32, 32, 3] -> float32 `probabilities`
+[-1, 10]); labels.txt gives Triton's classification extension the class names, so a client can ask
+for "the top 3 with names" instead of raw probabilities. `alexnet-kfp serve` reads the same layout.
+The config is written as protobuf text by hand (no tritonclient needed at export time) and checked
+against Triton's own ModelConfig message by the tests.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.export import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.files import atomic_output_dir
+
+FLOAT_MODEL, INT8_MODEL = "alexnet", "alexnet_int8"
+MAX_BATCH_SIZE = 256  # Triton's dynamic batcher groups requests up to this many images
+PREFERRED_BATCH_SIZES = (64, 256)
+MAX_QUEUE_DELAY_US = 2000  # wait at most 2 ms for other requests to batch with
+VERSION = "1"
+
+
+def config_pbtxt(name: str, num_classes: int) -> str:
+    """Triton's config for one exported model: onnxruntime backend, CPU instances (a KServe GPU
+    predictor overrides instance_group), dynamic batching, labels for the classification extension."""
+    preferred = ", ".join(str(size) for size in PREFERRED_BATCH_SIZES)
+    return f'''name: "{name}"
+backend: "onnxruntime"
+max_batch_size: {MAX_BATCH_SIZE}
+input [
+  {{
+    name: "image"
+    data_type: TYPE_UINT8
+    dims: [ 32, 32, 3 ]
+  }}
+]
+output [
+  {{
+    name: "probabilities"
+    data_type: TYPE_FP32
+    dims: [ {num_classes} ]
+    label_filename: "labels.txt"
+  }}
+]
+dynamic_batching {{
+  preferred_batch_size: [ {preferred} ]
+  max_queue_delay_microseconds: {MAX_QUEUE_DELAY_US}
+}}
+version_policy: {{ latest: {{ num_versions: 1 }} }}
+'''
+
+
+def _place(source: Path, target: Path) -> None:
+    """A hard link when source and target share a file system (no second copy of 100 MB), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def write_model_repository(onnx_dir: str | Path, out_dir: str | Path) -> dict:
+    """Lay out the export directory's models as a Triton model repository in `out_dir` (new, or
+    empty); return {model name: relative path of its model file}."""
+    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier  # onnxruntime: only when writing
+
+    onnx_dir = Path(onnx_dir)
+    sources = {FLOAT_MODEL: onnx_dir / FLOAT_FILE, INT8_MODEL: onnx_dir / INT8_FILE}
+    if not sources[FLOAT_MODEL].is_file():
+        raise InputError(f"{sources[FLOAT_MODEL]} not found: expected a directory made by the export step")
+    written = {}
+    with atomic_output_dir(out_dir) as staging:
+        for name, source in sources.items():
+            if not source.is_file():
+                continue
+            class_names = OnnxClassifier(source).class_names
+            version_dir = staging / name / VERSION
+            version_dir.mkdir(parents=True)
+            _place(source, version_dir / "model.onnx")
+            (staging / name / "config.pbtxt").write_text(config_pbtxt(name, len(class_names)))
+            (staging / name / "labels.txt").write_text("".join(f"{label}\n" for label in class_names))
+            written[name] = f"{name}/{VERSION}/model.onnx"
+    return written
+
+
+def models_in(path: str | Path) -> dict[str, Path]:
+    """What `alexnet-kfp serve --model PATH` serves, by model name: a model repository (each model's
+    highest numeric version), an export directory (model.onnx, and model.int8.onnx if there), or one
+    model file (served as "alexnet")."""
+    path = Path(path)
+    if path.is_file():
+        return {FLOAT_MODEL: path}
+    if not path.is_dir():
+        raise InputError(f"{path}: no such file or directory")
+    if (path / FLOAT_FILE).is_file():
+        found = {FLOAT_MODEL: path / FLOAT_FILE}
+        if (path / INT8_FILE).is_file():
+            found[INT8_MODEL] = path / INT8_FILE
+        return found
+    found = {}
+    for model_dir in sorted(p for p in path.iterdir() if (p / "config.pbtxt").is_file()):
+        versions = sorted((v for v in model_dir.iterdir() if v.name.isdigit() and (v / "model.onnx").is_file()),
+                          key=lambda v: int(v.name))
+        if versions:
+            found[model_dir.name] = versions[-1] / "model.onnx"
+    if not found:
+        raise InputError(f"{path}: neither a model file, an export directory (model.onnx) nor a model "
+                         "repository (<name>/config.pbtxt, <name>/<version>/model.onnx)")
+    return found

@@ -1,0 +1,93 @@
+"""`alexnet-kfp serve`: KServe's own Python model server (REST and gRPC Open Inference Protocol,
+health, readiness, model metadata, Prometheus metrics at /metrics) with the exported models.
+
+KServe reads its own flags from sys.argv when imported; ours (--http-port, --model, ...) must not
+reach that parser, so kserve is imported with sys.argv set to the program name only. Request size
+is bounded on both protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any body is parsed.
+"""
+
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from alexnet_kfp.serve.model_repository import models_in
+
+DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
+# The server's limits (kserve_model.py applies the last two to each request).
+MAX_REQUEST_BYTES = 16 * 2**20  # 16 MiB: 1,024 raw 32x32 images are 3 MiB; a few phone photos fit
+MAX_IMAGES = 1024  # per request: larger batches gain nothing (the model's batch is 256) and hold memory
+MAX_PIXELS = 4096 * 4096  # per encoded image, checked before decoding
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _argv_for_kserve():
+    saved = sys.argv
+    sys.argv = saved[:1]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+class _BodyLimit:
+    """ASGI middleware: refuse a request body over `limit` bytes with 413. A declared Content-Length
+    is refused before the body is read. Otherwise the body is read here first, at most `limit`
+    bytes kept (the app would read it all anyway); past the limit the rest is read and dropped, so
+    that the client, still sending, hears the 413 (raising inside the app's read would reach the
+    client as FastAPI's 400 "error parsing the body")."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        messages, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            more = message.get("more_body", False)
+            seen += len(message.get("body", b""))
+            if seen <= self.limit:
+                messages.append(message)
+        if seen > self.limit:
+            return await self._refuse(send)
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        body = json.dumps({"error": f"request body larger than {self.limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int = DEFAULT_GRPC_PORT,
+          max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+    """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C."""
+    found = models_in(model)
+    with _argv_for_kserve():
+        import kserve
+        from kserve import model_server
+
+        from alexnet_kfp.serve.kserve_model import AlexNetModel
+    model_server.args.grpc_max_receive_message_length = max_request_bytes
+    model_server.app.add_middleware(_BodyLimit, limit=max_request_bytes)
+    models = []
+    for name, path in found.items():
+        served = AlexNetModel(name, path)
+        served.load()
+        models.append(served)
+        log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
+    kserve.ModelServer(http_port=http_port, grpc_port=grpc_port, workers=1, enable_docs_url=False).start(models)
