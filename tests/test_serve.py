@@ -190,7 +190,7 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_stays_up(server, name, shap
 @pytest.mark.parametrize("body, says", [
     ({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": ["%%% not base64 %%%"]}]}, "base64"),
     ({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": [base64.b64encode(b"GIF89a...").decode()]}]},
-     "not a readable image"),
+     "not an encoded image"),
     ({"inputs": [{"name": "image", "shape": [2, 32, 32, 3], "datatype": "UINT8", "data": [1, 2, 3]}]}, "does not match"),
     ({"inputs": [{"name": "image", "shape": [1, 32, 32, 3], "datatype": "UINT8", "data": [0] * 3072}],
       "outputs": [{"name": "probabilities", "parameters": {"classification": 0}}]}, "classification"),

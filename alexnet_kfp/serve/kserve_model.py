@@ -161,9 +161,11 @@ def _decode(item: Any, index: int) -> np.ndarray:
         raise InvalidInput(f"image {index}: expected encoded image bytes or base64 text, got {type(item).__name__}")
     try:
         return _image(raw, index)
-    except InvalidInput:
-        if isinstance(item, str) or not _is_base64_text(raw):
+    except InvalidInput as e:
+        if isinstance(item, str):
             raise
+        if not _is_base64_text(raw):
+            raise InvalidInput(f"{e} nor base64 text of one") from None
     return _image(_base64(raw.decode("ascii"), index), index)  # bytes that are base64 text
 
 
@@ -171,7 +173,7 @@ def _image(raw: bytes, index: int) -> np.ndarray:
     try:
         return load_image(io.BytesIO(raw), max_pixels=MAX_PIXELS)
     except UnidentifiedImageError:
-        raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...) nor base64 of one") from None
+        raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
     except Exception as e:  # Pillow's errors for truncated or oversized images, and our pixel limit
         raise InvalidInput(f"image {index}: not a readable image ({e})") from None
 
