@@ -32,10 +32,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(export_dir: Path, log: Path) -> tuple[subprocess.Popen, int, int]:
+def _start(export_dir: Path, log: Path, threads: int | None) -> tuple[subprocess.Popen, int, int]:
     http_port, grpc_port = _free_port(), _free_port()
     server = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "serve", "--model", str(export_dir),
-                               "--http-port", str(http_port), "--grpc-port", str(grpc_port)],
+                               "--http-port", str(http_port), "--grpc-port", str(grpc_port),
+                               *(["--threads", str(threads)] if threads else [])],
                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -80,13 +81,15 @@ def main() -> None:
     parser.add_argument("dataset_dir", type=Path)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=250, help="per client")
+    parser.add_argument("--threads", type=int, help="the server's --threads (default: its default)")
     args = parser.parse_args()
     print_machine()
     images = load_split(args.dataset_dir, "test")[0][:1000]
     with tempfile.TemporaryDirectory() as scratch:
-        server, http_port, grpc_port = _start(args.export_dir, Path(scratch) / "server.log")
+        server, http_port, grpc_port = _start(args.export_dir, Path(scratch) / "server.log", args.threads)
         try:
-            print(f"{args.clients} clients x {args.requests} requests of one 32x32 image each, loopback\n")
+            print(f"{args.clients} clients x {args.requests} requests of one 32x32 image each, loopback, "
+                  f"server --threads {args.threads or 'default'}\n")
             print("| model | protocol | requests/s | p50 latency | p99 latency | errors |")
             print("|---|---|---|---|---|---|")
             for model, int8 in (("alexnet", False), ("alexnet_int8", True)):

@@ -17,12 +17,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--http-port and --grpc-port must differ, both are {args.http_port}")
     if args.max_request_bytes < 1:
         raise InputError(f"--max-request-bytes must be positive, got {args.max_request_bytes}")
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be at least 1, got {args.threads}")
     models_in(args.model)  # a bad path is one line before KServe is imported
     try:
         from alexnet_kfp.serve.server import serve
     except ImportError as e:
         raise InputError(f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})") from None
-    serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes)
+    serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads)
     return 0
 
 
@@ -61,6 +63,8 @@ def add(sub) -> None:
     p.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT, help="gRPC port (default: %(default)s)")
     p.add_argument("--max-request-bytes", type=int, default=MAX_REQUEST_BYTES, metavar="N",
                    help="larger requests get HTTP 413 / gRPC RESOURCE_EXHAUSTED (default: %(default)s)")
+    p.add_argument("--threads", type=int, metavar="N", help="onnxruntime threads per request (default: one per "
+                   "core, the fastest single request; 1 serves more requests/s under concurrent load)")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("model-repository", help="lay out an export directory as a Triton model repository",

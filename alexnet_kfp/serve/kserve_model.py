@@ -33,15 +33,15 @@ _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 
 class AlexNetModel(Model):
-    """One exported model file, served under `name`."""
+    """One exported model file, served under `name`; `threads` per inference call (None: one per core)."""
 
-    def __init__(self, name: str, path):
+    def __init__(self, name: str, path, threads: int | None = None):
         super().__init__(name)
-        self.path = path
+        self.path, self.threads = path, threads
         self.classifier: OnnxClassifier | None = None
 
     def load(self) -> bool:
-        self.classifier = OnnxClassifier(self.path)
+        self.classifier = OnnxClassifier(self.path, threads=self.threads)
         self.ready = True
         return self.ready
 

@@ -74,8 +74,10 @@ class _BodyLimit:
 
 
 def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int = DEFAULT_GRPC_PORT,
-          max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
-    """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C."""
+          max_request_bytes: int = MAX_REQUEST_BYTES, threads: int | None = None) -> None:
+    """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C.
+    `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
+    1 gave more requests/s under concurrent load on 2 cores: README, "Serve the model")."""
     found = models_in(model)
     with _argv_for_kserve():
         import kserve
@@ -86,7 +88,7 @@ def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int 
     model_server.app.add_middleware(_BodyLimit, limit=max_request_bytes)
     models = []
     for name, path in found.items():
-        served = AlexNetModel(name, path)
+        served = AlexNetModel(name, path, threads)
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
