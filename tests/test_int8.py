@@ -35,6 +35,7 @@ def test_int8_model_keeps_the_contract_and_records_how_it_was_made(exported):
     props = {p.key: p.value for p in int8_model.metadata_props}
     assert props["precision"] == "int8" and float_props["precision"] == "float32"
     assert props["class_names"] == float_props["class_names"] and props["input"] == float_props["input"]
+    assert "test_accuracy" not in props and props["float32_test_accuracy"] == float_props["test_accuracy"]
     how = json.loads(props["quantization"])
     assert how["calibration"]["split"] == "train" and how["calibration"]["images"] == Int8Recipe().calibration_images
     assert how["float_model_sha256"] == file_digest(exported / "model.onnx")

@@ -78,7 +78,10 @@ def _int8(float_path: Path, dataset_dir: Path, recipe: Int8Recipe, properties: d
     info["calibration"] = {"split": "train", "images": int(len(images)), "seed": CALIBRATION_SEED,
                            "indices_sha256": hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest()}
     info["float_model_sha256"] = file_digest(float_path)
-    int8_properties = {**properties, "precision": "int8", "quantization": json.dumps(info, sort_keys=True)}
+    # the evaluated accuracy is the float model's; the int8 model's own is measured by verify (parity.json)
+    int8_properties = {**{k: v for k, v in properties.items() if k != "test_accuracy"},
+                       "float32_test_accuracy": properties["test_accuracy"], "precision": "int8",
+                       "quantization": json.dumps(info, sort_keys=True)}
     return {**_finish(onnx.load(out_path), int8_properties, out_path), **info}
 
 

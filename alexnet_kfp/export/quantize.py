@@ -2,9 +2,10 @@
 of the training split (never the test split, which judges the result).
 
 The default recipe (`Int8Recipe()`) is the one bench/int8_choices.py measured best; the README's
-"int8" section has the table of every choice tried. Nothing here is a hand-written quantiser:
-the graph clean-up before it only folds constant affine maps into the layer before them, which
-changes no result beyond float rounding.
+"int8 choices" table has every choice tried. Nothing here is a hand-written quantiser: this module
+chooses onnxruntime's options and feeds it calibration images. The float model it starts from has
+each Dense layer's BatchNorm already folded into the layer (fold.py), so that each Dense output is
+quantised once.
 """
 
 import contextlib
