@@ -82,6 +82,9 @@ def test_data_refuses_bad_numbers_before_any_download(flags, named, tmp_path):
     (["--plateau-factor", "1.5"], "plateau_factor"),
     (["--min-learning-rate", "nan"], "min_learning_rate"),
     (["--early-stopping-patience", "0"], "early_stopping_patience"),
+    (["--crop-padding", "99"], "crop_padding"),
+    (["--crop-padding", "-1"], "crop_padding"),
+    (["--plateau-cooldown", "-2"], "plateau_cooldown"),
     (["--variant", "vgg"], "--variant"),
     (["--epochs", "many"], "--epochs"),
 ])
