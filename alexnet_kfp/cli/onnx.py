@@ -6,8 +6,8 @@ from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, DEFAULT_OPSET, INT8_FILE, check_atol,
-                                check_int8_max_loss, check_opset)
+from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_CALIBRATION_IMAGES, DEFAULT_INT8_MAX_LOSS, DEFAULT_OPSET,
+                                INT8_FILE, check_atol, check_int8_max_loss, check_opset)
 from alexnet_kfp.process import import_tensorflow
 
 
@@ -91,7 +91,7 @@ def add(sub) -> None:
                    "test accuracy in the model's metadata")
     p.add_argument("--data", metavar="DIR", help=f"Dataset directory: its training split calibrates {INT8_FILE} "
                    "(without it, only model.onnx is written)")
-    p.add_argument("--calibration-images", type=int, default=512, metavar="N",
+    p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
                    help="training images that calibrate the int8 model (default: %(default)s)")
     p.set_defaults(func=_cmd_export)
 

@@ -7,6 +7,7 @@ DEFAULT_OPSET = 17
 OPSETS = range(13, 19)  # the opsets tf2onnx 1.17 supports (onnxruntime 1.31 runs them all)
 DEFAULT_ATOL = 1e-4  # largest allowed |delta probability| between Keras and onnxruntime
 DEFAULT_INT8_MAX_LOSS = 0.01  # largest allowed test-accuracy loss of model.int8.onnx (1.0 point)
+DEFAULT_CALIBRATION_IMAGES = 512  # training images that calibrate model.int8.onnx (bench/int8_choices.py)
 FLOAT_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
 
 

@@ -21,6 +21,7 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quant_pre_process, quantize_static)
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.export import DEFAULT_CALIBRATION_IMAGES
 
 QUANT_TYPES = {"u8": QuantType.QUInt8, "s8": QuantType.QInt8}
 CALIBRATION_METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -44,7 +45,7 @@ class Int8Recipe:
     calibration: str = "minmax"
     percentile: float = 99.999  # percentile calibration: the share of each tensor's values inside its range
     moving_average: bool = True  # minmax calibration: average the batches' ranges instead of their extremes
-    calibration_images: int = 512  # from the training split, the same number of each class
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES  # from the training split, as many of each class
     preprocess: bool = False  # onnxruntime's quant_pre_process: changed nothing here (needs sympy, a dev extra)
     float_input_scaling: bool = True  # the ops before the first Conv (x/255, mean, std) stay float32
     keep_float: tuple[str, ...] = ()  # op types ("Gemm") or Keras layer names ("conv1") left in float32
