@@ -3,8 +3,9 @@ v1 REST protocol, on onnxruntime through OnnxClassifier. Needs the `serve` extra
 
 Inputs, as Triton serving the model repository accepts them, plus encoded image files:
 - v2 `image` UINT8 [N, 32, 32, 3]: raw RGB pixels, the model's own input;
-- v2 `image` BYTES [N]: encoded image files (PNG, JPEG, ...), as raw bytes (gRPC, or REST's binary
-  data extension) or base64 strings (REST JSON). Any size: resized as `alexnet-kfp predict` does;
+- v2 `image` BYTES [N]: encoded image files (PNG, JPEG, ...), as raw bytes (gRPC) or base64 text
+  (REST JSON; KServe 0.21 cannot take raw image bytes over REST's binary extension: README). Any
+  size: resized as `alexnet-kfp predict` does;
 - v1 `{"instances": [...]}`: each a 32x32x3 nested list, or `{"b64": "..."}` / `{"image_bytes":
   {"b64": "..."}}` (the TensorFlow Serving convention for binary values, which KServe keeps).
 Outputs: `probabilities` FP32 [N, classes]; or, when the request asks for `probabilities` with the
@@ -53,21 +54,23 @@ class AlexNetModel(Model):
 
     async def predict(self, payload: InferRequest | dict, headers: dict | None = None) -> InferResponse | dict:
         if isinstance(payload, dict):
-            images = _v1_images(payload)
-        else:
-            images = _v2_images(payload)
+            images, k = _v1_images(payload), None
+        else:  # the whole request is checked before any inference
+            images, k = _v2_images(payload), self._requested_class_count(payload)
         probabilities = await asyncio.get_running_loop().run_in_executor(None, self.classifier.predict, images)
         if isinstance(payload, dict):
             return {"predictions": probabilities.tolist()}
-        return InferResponse(model_name=self.name, infer_outputs=self._outputs(payload, probabilities),
+        return InferResponse(model_name=self.name, infer_outputs=self._outputs(payload, probabilities, k),
                              response_id=payload.id or str(uuid.uuid4()), use_binary_outputs=payload.use_binary_outputs)
 
-    def _outputs(self, request: InferRequest, probabilities: np.ndarray) -> list[InferOutput]:
+    def _requested_class_count(self, request: InferRequest) -> int | None:
         requested = request.request_outputs or []
         unknown = [o.name for o in requested if o.name != OUTPUT_NAME]
         if unknown:
             raise InvalidInput(f"unknown output {unknown[0]!r}: the model's one output is {OUTPUT_NAME!r}")
-        k = _class_count(requested[0].parameters if requested else None, probabilities.shape[1])
+        return _class_count(requested[0].parameters if requested else None, len(self.classifier.class_names))
+
+    def _outputs(self, request: InferRequest, probabilities: np.ndarray, k: int | None) -> list[InferOutput]:
         if k is None:
             output = InferOutput(OUTPUT_NAME, list(probabilities.shape), "FP32")
             output.set_data_from_numpy(probabilities, binary_data=request.use_binary_outputs)
