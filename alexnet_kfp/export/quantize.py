@@ -45,7 +45,7 @@ class Int8Recipe:
     calibration: str = "minmax"
     percentile: float = 99.999  # percentile calibration: the share of each tensor's values inside its range
     moving_average: bool = True  # minmax calibration: average the batches' ranges instead of their extremes
-    calibration_images: int = DEFAULT_CALIBRATION_IMAGES  # from the training split, as many of each class
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES  # from the training split, about as many of each class
     preprocess: bool = False  # onnxruntime's quant_pre_process: changed nothing here (needs sympy, a dev extra)
     float_input_scaling: bool = True  # the ops before the first Conv (x/255, mean, std) stay float32
     keep_float: tuple[str, ...] = ()  # op types ("Gemm") or Keras layer names ("conv1") left in float32
@@ -77,8 +77,9 @@ class _Batches(CalibrationDataReader):
 
 
 def calibration_sample(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`count` images of the training split, as many of each class as possible, chosen by `seed`;
-    returns the images and their indices (recorded, so the calibration can be repeated)."""
+    """`count` images of the training split, nearly the same number of each class (ceil(count/classes)
+    of each, then `count` of those at random), chosen by `seed`; returns the images and their
+    indices (recorded, so the calibration can be repeated)."""
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
     per_class = -(-count // len(classes))
