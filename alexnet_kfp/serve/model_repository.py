@@ -64,20 +64,24 @@ def _place(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def _export_models(onnx_dir: Path) -> dict[str, Path]:
+    """The model files an export directory holds, by model name (model.int8.onnx only if exported)."""
+    files = {FLOAT_MODEL: onnx_dir / FLOAT_FILE, INT8_MODEL: onnx_dir / INT8_FILE}
+    return {name: path for name, path in files.items() if path.is_file()}
+
+
 def write_model_repository(onnx_dir: str | Path, out_dir: str | Path) -> dict:
     """Lay out the export directory's models as a Triton model repository in `out_dir` (new, or
     empty); return {model name: relative path of its model file}."""
     from alexnet_kfp.serve.onnx_classifier import OnnxClassifier  # onnxruntime: only when writing
 
     onnx_dir = Path(onnx_dir)
-    sources = {FLOAT_MODEL: onnx_dir / FLOAT_FILE, INT8_MODEL: onnx_dir / INT8_FILE}
-    if not sources[FLOAT_MODEL].is_file():
-        raise InputError(f"{sources[FLOAT_MODEL]} not found: expected a directory made by the export step")
+    sources = _export_models(onnx_dir)
+    if FLOAT_MODEL not in sources:
+        raise InputError(f"{onnx_dir / FLOAT_FILE} not found: expected a directory made by the export step")
     written = {}
     with atomic_output_dir(out_dir) as staging:
         for name, source in sources.items():
-            if not source.is_file():
-                continue
             class_names = OnnxClassifier(source).class_names
             version_dir = staging / name / VERSION
             version_dir.mkdir(parents=True)
@@ -98,10 +102,7 @@ def models_in(path: str | Path) -> dict[str, Path]:
     if not path.is_dir():
         raise InputError(f"{path}: no such file or directory")
     if (path / FLOAT_FILE).is_file():
-        found = {FLOAT_MODEL: path / FLOAT_FILE}
-        if (path / INT8_FILE).is_file():
-            found[INT8_MODEL] = path / INT8_FILE
-        return found
+        return _export_models(path)
     found = {}
     for model_dir in sorted(p for p in path.iterdir() if (p / "config.pbtxt").is_file()):
         versions = sorted((v for v in model_dir.iterdir() if v.name.isdigit() and (v / "model.onnx").is_file()),
