@@ -6,12 +6,17 @@ rounding legitimately flips images whose two best classes are nearly tied."""
 import numpy as np
 
 
+def top2_margins(probabilities: np.ndarray) -> np.ndarray:
+    """Per image, best probability minus second best: how near a tie its top-1 class is."""
+    top2 = np.sort(probabilities, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
 def compare_int8(float_p: np.ndarray, int8_p: np.ndarray, labels: np.ndarray, max_loss: float) -> dict:
     float_top, int8_top = float_p.argmax(1), int8_p.argmax(1)
     float_accuracy, int8_accuracy = float((float_top == labels).mean()), float((int8_top == labels).mean())
     flipped = float_top != int8_top
-    top2 = np.sort(float_p, axis=1)[:, -2:]
-    margins = top2[:, 1] - top2[:, 0]
+    margins = top2_margins(float_p)
     loss = float_accuracy - int8_accuracy
     passed = loss <= max_loss + 1e-12  # a loss of exactly max_loss passes despite float rounding
     return {

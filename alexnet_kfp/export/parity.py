@@ -20,7 +20,7 @@ from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
 from alexnet_kfp.artifacts import read_json_if_present
 from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, FLOAT_FILE, INT8_FILE, check_atol,
                                 check_int8_max_loss)
-from alexnet_kfp.export.int8_check import compare_int8
+from alexnet_kfp.export.int8_check import compare_int8, top2_margins
 from alexnet_kfp.files import atomic_output_dir, file_digest
 
 
@@ -30,8 +30,7 @@ class ParityError(RuntimeError):
 
 def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
     delta = np.abs(keras_p - onnx_p)
-    top2 = np.sort(keras_p, axis=1)[:, -2:]
-    margin = top2[:, 1] - top2[:, 0]
+    margin = top2_margins(keras_p)
     differ = np.flatnonzero(keras_p.argmax(1) != onnx_p.argmax(1))
     disagreements = [{"index": int(i), "keras_class": int(keras_p[i].argmax()), "onnx_class": int(onnx_p[i].argmax()),
                       "keras_top2_margin": float(margin[i]), "tie": bool(margin[i] <= atol)} for i in differ]
