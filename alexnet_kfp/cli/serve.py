@@ -20,10 +20,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
     models_in(args.model)  # a bad path is one line before KServe is imported
-    try:
-        from alexnet_kfp.serve.server import serve
-    except ImportError as e:
-        raise InputError(f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})") from None
+    from alexnet_kfp.serve.server import serve
+
     serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads)
     return 0
 

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.serve.model_repository import models_in
 
 DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
@@ -80,8 +81,11 @@ def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int 
     1 gave more requests/s under concurrent load on 2 cores: README, "Serve the model")."""
     found = models_in(model)
     with _argv_for_kserve():
-        import kserve
-        from kserve import model_server
+        try:
+            import kserve
+            from kserve import model_server
+        except ImportError as e:
+            raise InputError(f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})") from None
 
         from alexnet_kfp.serve.kserve_model import AlexNetModel
     model_server.args.grpc_max_receive_message_length = max_request_bytes
