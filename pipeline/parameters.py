@@ -17,6 +17,8 @@ from alexnet_kfp.evaluate.gate import check_thresholds
 from alexnet_kfp.export import check_atol, check_int8_max_loss
 from alexnet_kfp.train.config import TrainConfig
 
+# Recipe parameters a pipeline compiled before them does not declare.
+_RECIPE = ("crop_padding", "plateau_patience")
 _PARSERS = {
     "STRING": str,
     "NUMBER_INTEGER": int,
@@ -69,7 +71,8 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
             raise InputError(f"parameter {name}={value}: not a finite number")
     check_parameters(values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"]))
     TrainConfig(variant=values["variant"], epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
-                learning_rate=values["learning_rate"], precision=values["precision"], seed=int(values["seed"])).check()
+                learning_rate=values["learning_rate"], precision=values["precision"], seed=int(values["seed"]),
+                **{name: int(values[name]) for name in _RECIPE if name in values}).check()
     check_thresholds(values["min_accuracy"], values["max_regression"])
     check_atol(values["parity_atol"])
     if "int8_max_loss" in values:  # a pipeline compiled before the int8 model has no such parameter

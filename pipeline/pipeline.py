@@ -31,11 +31,17 @@ PIPELINE_NAME = "alexnet-cifar10"
 DESCRIPTION = ("AlexNet on CIFAR-10: data, GPU training, evaluation gate, ONNX export and "
                "Keras-vs-onnxruntime parity.")
 _TRAIN = TrainConfig()
+# What the compiled pipeline trains by default, chosen by measurement (README, "Which network, how
+# many epochs"): on a CPU the cifar variant passed the article network's 30-epoch accuracy in 8
+# epochs; on the GPU node this pipeline targets its 7.8x compute costs seconds per epoch, so it gets
+# the article's own budget of 100 epochs (the best epoch's weights are kept). Not measured on a GPU.
+GPU_VARIANT = "cifar"
+GPU_EPOCHS = 100
 
 
 def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
          limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
-         require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
+         crop_padding: int, plateau_patience: int, require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
          int8_max_loss: float, deploy: bool, deploy_name: str, deploy_namespace: str,
          **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
@@ -44,7 +50,8 @@ def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction:
                                                                    backoff_factor=2)
 
     train = train_op(dataset=data.outputs["dataset"], variant=variant, epochs=epochs, batch_size=batch_size,
-                     learning_rate=learning_rate, precision=precision, seed=seed, require_gpu=require_gpu)
+                     learning_rate=learning_rate, precision=precision, seed=seed, crop_padding=crop_padding,
+                     plateau_patience=plateau_patience, require_gpu=require_gpu)
     train.set_display_name("train AlexNet (GPU)" if placement.uses_gpu else "train AlexNet")
     set_train_resources(train)
     if placement.runtime:
@@ -82,11 +89,13 @@ def _parameters(placement: Placement) -> list[inspect.Parameter]:
         ("val_fraction", float, DEFAULT_VAL_FRACTION),
         ("seed", int, DEFAULT_SEED),
         ("limit_per_class", int, 0),
-        ("variant", str, _TRAIN.variant),
-        ("epochs", int, _TRAIN.epochs),
+        ("variant", str, GPU_VARIANT),
+        ("epochs", int, GPU_EPOCHS),
         ("batch_size", int, _TRAIN.batch_size),
         ("learning_rate", float, _TRAIN.learning_rate),
         ("precision", str, _TRAIN.precision),
+        ("crop_padding", int, _TRAIN.crop_padding),  # random shifts of up to N pixels (0: the article's augmentation only)
+        ("plateau_patience", int, _TRAIN.plateau_patience),  # epochs without a val_accuracy gain before the decay
         ("require_gpu", bool, placement.uses_gpu),  # fail at once instead of training on the node's CPU
         ("min_accuracy", float, DEFAULT_MIN_ACCURACY),
         ("baseline", str, ""),

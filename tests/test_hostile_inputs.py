@@ -125,6 +125,9 @@ def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_pa
     ("int8_max_loss=nan", "int8_max_loss"),
     ("int8_max_loss=1.5", "int8_max_loss"),
     ("variant=vgg", "variant"),
+    ("crop_padding=17", "crop_padding"),
+    ("crop_padding=-1", "crop_padding"),
+    ("plateau_patience=-2", "plateau_patience"),
     ("seed=-3", "seed"),
     ("sha256=abc", "sha256"),
 ])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_kfp.pipeline.local_run import QUICK, real_error, run_locally
+from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, real_error, run_locally
 
 from .real_data import SMALL_SHA256
 
@@ -27,6 +27,9 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_arc
     assert int8.is_file() and int8.parent == Path(summary["onnx_model"]).parent
     assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
     assert summary["parity"]["int8"] == parity["int8"]
+    # QUICK trains the article network; the local CPU recipe leaves random crops off
+    trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())["parameters"]
+    assert (trained["variant"], trained["epochs"], trained["crop_padding"]) == ("article", QUICK["epochs"], 0)
 
 
 def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(small_archive, tmp_path):
@@ -59,6 +62,9 @@ def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(s
     assert "alexnet-kfp deploy: error: storage URI" in str(failure.value)
     assert list((tmp_path / "runs").rglob("parity.json"))  # verify ran first
     assert list((tmp_path / "runs").rglob("alexnet_int8/config.pbtxt"))  # the repository the step would serve
+    # with no variant given, a local run trains the CPU choice (LOCAL), here through export and int8
+    trained = json.loads(next((tmp_path / "runs").rglob("train.json")).read_text())["parameters"]
+    assert (trained["variant"], trained["crop_padding"]) == (LOCAL["variant"], 0)
 
 
 def test_real_error_extracts_the_last_traceback():

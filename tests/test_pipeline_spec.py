@@ -50,6 +50,18 @@ def test_train_gets_cpu_and_memory_for_its_input_pipeline(documents):
     assert (resources["cpuLimit"], resources["memoryLimit"]) == (8.0, 32.0)  # the fields backends 2.2/2.3 read
 
 
+def test_the_defaults_are_the_measured_gpu_recipe_and_reach_the_train_task(documents):
+    # README, "Which network, how many epochs": the cifar variant for the article's 100 epochs on the
+    # GPU node, random 4-pixel crops and a plateau patience of 5 (3 fired on one noisy epoch).
+    spec, _ = documents
+    defaults = {name: p.get("defaultValue") for name, p in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert (defaults["variant"], defaults["epochs"]) == ("cifar", 100)
+    assert (defaults["crop_padding"], defaults["plateau_patience"]) == (4, 5)
+    train = spec["root"]["dag"]["tasks"]["train-op"]["inputs"]["parameters"]
+    for name in ("variant", "epochs", "crop_padding", "plateau_patience", "seed"):
+        assert train[name] == {"componentInputParameter": name}
+
+
 def test_gate_branches_on_the_evaluate_decision(documents):
     spec, _ = documents
     branches = spec["components"]["comp-condition-branches-1"]["dag"]["tasks"]

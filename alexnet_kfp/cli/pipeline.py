@@ -86,7 +86,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 def add(sub) -> None:
     from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
-    from alexnet_kfp.pipeline.local_run import QUICK
+    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
     p = sub.add_parser("compile", help="compile the Kubeflow pipeline to YAML",
@@ -114,12 +114,14 @@ def add(sub) -> None:
 
     p = sub.add_parser("run", help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
                        description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
-                       "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/.")
+                       "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on "
+                       "the CPU, so its defaults differ from the compiled pipeline's (GPU): " + ", ".join(
+                           f"{key}={value}" for key, value in LOCAL.items()) + ".")
     add_source_options(p, None)
     p.add_argument("--quick", action="store_true", help="a laptop-sized run: " + ", ".join(
         f"{key}={value}" for key, value in QUICK.items()))
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--variant", choices=VARIANTS)
+    p.add_argument("--epochs", type=int, help=f"default: {LOCAL['epochs']}")
+    p.add_argument("--variant", choices=VARIANTS, help=f"default: {LOCAL['variant']}")
     p.add_argument("--min-accuracy", type=float, metavar="F")
     p.add_argument("--limit-per-class", type=int, metavar="N")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="any other pipeline parameter (repeatable)")
