@@ -15,7 +15,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.train.fit import train
 
-    info = train(args.data, args.out, config)
+    info = train(args.data, args.out, config, checkpoint_dir=args.checkpoint_dir)
     print(f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch {info['best_epoch']} "
           f"of {info['epochs_run']} ({info['precision']}, {info['images_per_second']:.0f} img/s, {info['device']})")
     return 0
@@ -37,6 +37,10 @@ def add(sub) -> None:
     )
     p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`")
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Model")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="save the training state here after every epoch; run the same command again to continue "
+                   "an interrupted run from its last finished epoch, or with a larger --epochs to extend a finished "
+                   "one (other parameters must match)")
     for f in dataclasses.fields(TrainConfig):
         settings = {k: v for k, v in f.metadata.items() if k != "help"}
         kind = _flag_type(f.type)

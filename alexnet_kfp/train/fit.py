@@ -27,22 +27,20 @@ from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
+from alexnet_kfp.train.checkpoint import Checkpoint, identity
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 log = logging.getLogger(__name__)
 
 
-def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> list:
-    callbacks = [
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_accuracy", mode="max", factor=config.plateau_factor,
-            patience=config.plateau_patience, min_delta=config.plateau_min_delta,
-            cooldown=config.plateau_cooldown, min_lr=config.min_learning_rate, verbose=0,
-        ),
-        best,
-        epoch_log,
-    ]
+def _schedule(config: TrainConfig) -> list[keras.callbacks.Callback]:
+    """The callbacks that count epochs without a val_accuracy gain: the plateau decay, early stopping."""
+    callbacks = [keras.callbacks.ReduceLROnPlateau(
+        monitor="val_accuracy", mode="max", factor=config.plateau_factor,
+        patience=config.plateau_patience, min_delta=config.plateau_min_delta,
+        cooldown=config.plateau_cooldown, min_lr=config.min_learning_rate, verbose=0,
+    )]
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=False,
@@ -50,8 +48,10 @@ def _callbacks(config: TrainConfig, best: BestWeights, epoch_log: EpochLog) -> l
     return callbacks
 
 
-def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None) -> dict:
-    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json."""
+def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None,
+          checkpoint_dir: str | Path | None = None) -> dict:
+    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json.
+    With `checkpoint_dir`, save the training state after every epoch and continue from it (checkpoint.py)."""
     config = config or TrainConfig()
     config.check()
     if config.require_gpu:
@@ -77,6 +77,17 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
         )
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
+    schedule = _schedule(config)
+    callbacks = [*schedule, best, epoch_log]
+    train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
+    resumed_from = 0
+    if checkpoint_dir is not None:  # last: it restores the counters the others reset in on_train_begin
+        checkpoint = Checkpoint(Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule)
+        with devices.strategy().scope():
+            resumed_from = checkpoint.resume(model)
+        callbacks.append(checkpoint)
+        if resumed_from:
+            log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from)
     log.info("training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
              model.name, model.count_params(), devices.describe(), precision, len(x_train), len(x_val), config.epochs)
     started = time.perf_counter()
@@ -85,7 +96,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
             training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment, config.crop_padding),
             validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
             epochs=config.epochs,
-            callbacks=_callbacks(config, best, epoch_log),
+            initial_epoch=resumed_from,
+            callbacks=callbacks,
             shuffle=False,  # tf.data shuffles (seeded) every epoch
             verbose=1 if sys.stdout.isatty() else 0,
         )
@@ -99,11 +111,13 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
             "saved_model_precision": "float32",
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
-            "wall_seconds": round(time.perf_counter() - started, 1),
+            "wall_seconds": round(time.perf_counter() - started, 1),  # this process's share when resumed
+            **({"checkpoint": {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}}
+               if checkpoint_dir is not None else {}),
             "class_names": class_names,
             "dataset": {
                 "path": str(dataset_dir),
-                "train_sha256": dataset_info.get("splits", {}).get("train", {}).get("sha256"),
+                "train_sha256": train_sha256,
                 "source_sha256": dataset_info.get("source_sha256"),
             },
             "versions": {

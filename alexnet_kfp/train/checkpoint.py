@@ -1,0 +1,112 @@
+"""Resumable training: after every epoch the whole training state goes to a checkpoint directory, so
+a run stopped half-way (a preempted node, a closed laptop) continues from its last finished epoch when
+started again with the same directory, and a finished run can be extended with a larger --epochs.
+
+    state.json                    the commit point: epochs done, history, the callbacks' counters,
+                                  the parameters and training split that made them
+    state-<epoch>.weights.h5      model and optimizer (Adam's moments, step and learning rate)
+    best-<epoch>.npz              the best epoch's weights so far (BestWeights)
+
+A resumed run follows the same schedule, but it is not bit-identical to an uninterrupted one: the
+input pipeline's shuffling and augmentation streams start afresh.
+"""
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.train.callbacks import BestWeights, EpochLog
+from alexnet_kfp.train.config import TrainConfig
+
+STATE = "state.json"
+# What a callback counts between epochs (ReduceLROnPlateau, EarlyStopping); their on_train_begin
+# resets it, so it is put back after theirs.
+_COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter")
+# Parameters a resumed run may change: the epoch budget (to extend a run) and how fast it may run.
+_FREE = ("epochs", "deterministic", "jit_compile", "require_gpu")
+
+
+def identity(config: TrainConfig, train_sha256: str | None) -> dict:
+    """What must match for a checkpoint to be continued."""
+    parameters = {k: v for k, v in asdict(config).items() if k not in _FREE}
+    return {"parameters": parameters, "train_sha256": train_sha256}
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Write the training state after every epoch; `resume()` reads it back before fit."""
+
+    def __init__(self, directory: Path, made_by: dict, best: BestWeights, epoch_log: EpochLog, counted: list):
+        super().__init__()
+        self.directory, self.made_by = Path(directory), made_by
+        self.best, self.epoch_log, self.counted = best, epoch_log, counted
+        self.counters: list[dict] = []  # read by resume(), put back in on_train_begin
+
+    def resume(self, model: keras.Model) -> int:
+        """Load the last finished epoch's state into `model` and the callbacks; return its number."""
+        path = self.directory / STATE
+        if not path.is_file():
+            return 0
+        try:
+            state = json.loads(path.read_text())
+            done = int(state["epochs_done"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{path}: not a training checkpoint ({type(e).__name__})") from None
+        if state.get("made_by") != self.made_by:
+            changed = _differences(state.get("made_by") or {}, self.made_by)
+            raise InputError(f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
+                             "use a new --checkpoint-dir")
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.directory / state["weights"])
+        with np.load(self.directory / state["best_weights"], allow_pickle=False) as best:
+            self.best.weights = [best[f"arr_{i}"] for i in range(len(best.files))]
+        self.best.best, self.best.best_epoch = state["best"]["value"], state["best"]["epoch"]
+        self.epoch_log.history = state["history"]
+        self.counters = state["counters"]
+        return done
+
+    def on_train_begin(self, logs=None):
+        for callback, counters in zip(self.counted, self.counters):
+            for name, value in counters.items():
+                setattr(callback, name, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        self.directory.mkdir(parents=True, exist_ok=True)
+        weights, best = f"state-{done}.weights.h5", f"best-{done}.npz"
+        self.model.save_weights(self.directory / weights, overwrite=True)
+        with open(self.directory / best, "wb") as f:
+            np.savez(f, *(self.best.weights or []))
+        state = {
+            "epochs_done": done, "weights": weights, "best_weights": best, "made_by": self.made_by,
+            "best": {"value": self.best.best, "epoch": self.best.best_epoch},
+            "history": self.epoch_log.history,
+            "counters": [{name: _plain(getattr(c, name)) for name in _COUNTERS if hasattr(c, name)}
+                         for c in self.counted],
+        }
+        staged = self.directory / (STATE + ".partial")
+        staged.write_text(json.dumps(state, indent=1) + "\n")
+        os.replace(staged, self.directory / STATE)  # the commit point
+        for old in self.directory.iterdir():
+            if old.name not in (STATE, weights, best) and old.name.startswith(("state-", "best-")):
+                old.unlink()
+
+
+def _plain(value):
+    """A JSON-able copy of a callback counter (numpy and Keras scalars, infinities as floats)."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _differences(saved: dict, now: dict) -> str:
+    """'variant: article -> cifar, ...' for the parameters and data that differ."""
+    flat = lambda d: {**d.get("parameters", {}), "train split sha256": d.get("train_sha256")}  # noqa: E731
+    before, after = flat(saved), flat(now)
+    return ", ".join(f"{k}: {before.get(k)} -> {after.get(k)}" for k in sorted(set(before) | set(after))
+                     if before.get(k) != after.get(k))

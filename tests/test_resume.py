@@ -1,0 +1,96 @@
+"""Resumable training (--checkpoint-dir): a run killed with SIGKILL continues from its last finished
+epoch with its learning-rate schedule intact, a finished run extends with more epochs, and a
+checkpoint made by other parameters is refused."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from alexnet_kfp.data.prepare import prepare_dataset
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.fit import train
+
+from .real_data import SMALL_SHA256
+
+EPOCHS = 8
+# min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each one,
+# so the rate of every epoch says whether the optimizer and the plateau counters came back.
+PLATEAU = ["--plateau-patience", "1", "--plateau-factor", "0.5", "--plateau-min-delta", "1.0"]
+RATES = [1e-3, 1e-3] + [1e-3 * 0.5 ** n for n in range(1, EPOCHS - 1)]
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(small_archive, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "dataset"
+    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
+    return out
+
+
+def _train_command(dataset, out, checkpoint) -> list[str]:
+    return [sys.executable, "-m", "alexnet_kfp", "train", "--data", str(dataset), "--out", str(out),
+            "--epochs", str(EPOCHS), "--precision", "float32", "--checkpoint-dir", str(checkpoint), *PLATEAU]
+
+
+def _epochs_done(checkpoint) -> int:
+    try:
+        return json.loads((checkpoint / "state.json").read_text())["epochs_done"]
+    except FileNotFoundError:
+        return 0
+
+
+def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_path):
+    checkpoint, out = tmp_path / "checkpoint", tmp_path / "model"
+    first = subprocess.Popen(_train_command(tiny_dataset, out, checkpoint), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    deadline = time.monotonic() + 600
+    while _epochs_done(checkpoint) < 2 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done = _epochs_done(checkpoint)
+    assert 2 <= done < EPOCHS, f"the kill came after epoch {done}"
+    saved = json.loads((checkpoint / "state.json").read_text())["history"]
+    assert not out.exists()
+
+    again = subprocess.run(_train_command(tiny_dataset, out, checkpoint), capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history] == list(range(1, EPOCHS + 1))
+    assert history[:done] == saved  # kept, not trained again
+    assert [e["lr"] for e in history] == pytest.approx(RATES)  # Adam's rate and the plateau counters came back
+    record = json.loads((out / "train.json").read_text())
+    assert record["checkpoint"]["resumed_after_epoch"] == done and record["epochs_run"] == EPOCHS
+    assert record["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
+    assert sorted(p.name for p in checkpoint.iterdir()) == [f"best-{EPOCHS}.npz", f"state-{EPOCHS}.weights.h5",
+                                                             "state.json"]  # older epochs' files are gone
+
+
+def test_a_finished_run_extends_with_a_larger_epoch_budget(tiny_dataset, tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    config = TrainConfig(epochs=2, precision="float32")
+    train(tiny_dataset, tmp_path / "two", config, checkpoint_dir=checkpoint)
+    record = train(tiny_dataset, tmp_path / "three", TrainConfig(epochs=3, precision="float32"),
+                   checkpoint_dir=checkpoint)
+    two = json.loads((tmp_path / "two" / "history.json").read_text())
+    three = json.loads((tmp_path / "three" / "history.json").read_text())
+    assert three[:2] == two and [e["epoch"] for e in three] == [1, 2, 3]
+    assert record["checkpoint"]["resumed_after_epoch"] == 2 and record["epochs_run"] == 3
+
+
+def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    train(tiny_dataset, tmp_path / "a", TrainConfig(epochs=1, precision="float32"), checkpoint_dir=checkpoint)
+    with pytest.raises(InputError, match=r"made by other parameters or data \(crop_padding: 4 -> 0, seed: 42 -> 7\)"):
+        train(tiny_dataset, tmp_path / "b", TrainConfig(epochs=2, seed=7, crop_padding=0, precision="float32"),
+              checkpoint_dir=checkpoint)
+    (checkpoint / "state.json").write_text("[1, 2")
+    with pytest.raises(InputError, match="not a training checkpoint"):
+        train(tiny_dataset, tmp_path / "c", TrainConfig(epochs=2, precision="float32"), checkpoint_dir=checkpoint)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
