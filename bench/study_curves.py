@@ -1,0 +1,56 @@
+"""Validation accuracy by epoch of several training runs in one picture (the accuracy study's figure
+in the README), each labelled by what made it (train.json) and what it reached on the test split
+(the metrics.json of `alexnet-kfp evaluate`, when given).
+
+    python bench/study_curves.py --out study.png MODEL_DIR[:EVAL_DIR] ...
+
+A dot marks each epoch that trained at a lower learning rate than the one before.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+# Runs recorded before the article's network was renamed (it was `seed`).
+_RENAMED = {"seed": "article"}
+
+
+def _label(model_dir: Path, eval_dir: Path | None) -> str:
+    p = json.loads((model_dir / "train.json").read_text())["parameters"]
+    label = f"{_RENAMED.get(p['variant'], p['variant'])}, seed {p['seed']}, patience {p['plateau_patience']}, crop {p.get('crop_padding', 0)}"
+    if eval_dir:
+        label += f": test {json.loads((eval_dir / 'metrics.json').read_text())['accuracy']:.2%}"
+    return label
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="MODEL_DIR or MODEL_DIR:EVAL_DIR")
+    parser.add_argument("--out", required=True, type=Path, help="the PNG to write")
+    args = parser.parse_args()
+    figure, axes = plt.subplots(figsize=(9, 5), dpi=110)
+    for run in args.runs:
+        model_dir, _, eval_dir = run.partition(":")
+        history = json.loads((Path(model_dir) / "history.json").read_text())
+        epochs = [e["epoch"] for e in history]
+        line, = axes.plot(epochs, [100 * e["val_accuracy"] for e in history],
+                          label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None))
+        decays = [e for before, e in zip(history, history[1:]) if e["lr"] < before["lr"]]
+        axes.plot([e["epoch"] for e in decays], [100 * e["val_accuracy"] for e in decays], "o", color=line.get_color())
+    axes.set(xlabel="epoch", ylabel="validation accuracy (%)",
+             title="CIFAR-10 validation accuracy by epoch (dots: first epoch at a lower learning rate)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
