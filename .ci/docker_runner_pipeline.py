@@ -20,10 +20,12 @@ def main() -> None:
     local.init(runner=local.DockerRunner(network_mode="none", user="1000", read_only=True, tmpfs={"/tmp": ""}),
                pipeline_root=str(work), raise_on_error=True)
     pipeline = components.load_component_from_file("pipeline.yaml")
-    # The compiled default network (cifar, the one a cluster trains) for 3 epochs; the containers run
-    # on this CPU machine, so the train step's GPU check is off.
-    task = pipeline(source=str(source), sha256=SMALL_SHA256, limit_per_class=500, epochs=3, min_accuracy=0.2,
-                    require_gpu=False)
+    # `alexnet-kfp run --quick`'s training (the article network, 6 epochs, no crops: 0.346 test
+    # accuracy here). The compiled default (cifar, with crops) reached only 0.202 in 3 epochs on this
+    # sample, too near the 0.2 gate for a check. The containers run on this CPU machine, so the train
+    # step's GPU check is off.
+    task = pipeline(source=str(source), sha256=SMALL_SHA256, limit_per_class=500, variant="article", epochs=6,
+                    crop_padding=0, min_accuracy=0.2, require_gpu=False)
     onnx = sorted(work.rglob("model.onnx"))
     parity = sorted(work.rglob("parity.json"))
     assert onnx and parity, "the export branch did not run"
