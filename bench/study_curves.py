@@ -23,7 +23,8 @@ _RENAMED = {"seed": "article"}
 
 def _label(model_dir: Path, eval_dir: Path | None) -> str:
     p = json.loads((model_dir / "train.json").read_text())["parameters"]
-    label = f"{_RENAMED.get(p['variant'], p['variant'])}, seed {p['seed']}, patience {p['plateau_patience']}, crop {p.get('crop_padding', 0)}"
+    variant = _RENAMED.get(p["variant"], p["variant"])
+    label = f"{variant}, seed {p['seed']}, patience {p['plateau_patience']}, crop {p.get('crop_padding', 0)}"
     if eval_dir:
         label += f": test {json.loads((eval_dir / 'metrics.json').read_text())['accuracy']:.2%}"
     return label

@@ -41,8 +41,9 @@ GPU_EPOCHS = 100
 
 def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
          limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
-         crop_padding: int, plateau_patience: int, require_gpu: bool, min_accuracy: float, baseline: str, max_regression: float, parity_atol: float,
-         int8_max_loss: float, deploy: bool, deploy_name: str, deploy_namespace: str,
+         crop_padding: int, plateau_patience: int, require_gpu: bool, min_accuracy: float, baseline: str,
+         max_regression: float, parity_atol: float, int8_max_loss: float, deploy: bool, deploy_name: str,
+         deploy_namespace: str,
          **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
     data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
                    limit_per_class=limit_per_class)
@@ -94,7 +95,7 @@ def _parameters(placement: Placement) -> list[inspect.Parameter]:
         ("batch_size", int, _TRAIN.batch_size),
         ("learning_rate", float, _TRAIN.learning_rate),
         ("precision", str, _TRAIN.precision),
-        ("crop_padding", int, _TRAIN.crop_padding),  # random shifts of up to N pixels (0: the article's augmentation only)
+        ("crop_padding", int, _TRAIN.crop_padding),  # random shifts of up to N pixels (0: the article's only)
         ("plateau_patience", int, _TRAIN.plateau_patience),  # epochs without a val_accuracy gain before the decay
         ("require_gpu", bool, placement.uses_gpu),  # fail at once instead of training on the node's CPU
         ("min_accuracy", float, DEFAULT_MIN_ACCURACY),
