@@ -67,7 +67,8 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
         tf.config.experimental.enable_op_determinism()  # also orders tf.data's parallel random augmentation
     precision = devices.choose_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
-    with devices.strategy().scope():
+    distribution = devices.strategy()  # one object: a second MirroredStrategy would not own the model
+    with distribution.scope():
         model = build_alexnet(config.variant, num_classes=len(class_names))
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -83,7 +84,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     resumed_from = 0
     if checkpoint_dir is not None:  # last: it restores the counters the others reset in on_train_begin
         checkpoint = Checkpoint(Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule)
-        with devices.strategy().scope():
+        with distribution.scope():  # the optimizer's slots are built beside the model's variables
             resumed_from = checkpoint.resume(model)
         callbacks.append(checkpoint)
         if resumed_from:
