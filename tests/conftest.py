@@ -24,6 +24,17 @@ def small_archive(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_dataset(small_archive, tmp_path_factory) -> Path:
+    """A Dataset of 20 images per class from the small archive, for training runs of a few seconds
+    (read only by the tests)."""
+    from alexnet_kfp.data.prepare import prepare_dataset
+
+    out = tmp_path_factory.mktemp("tiny") / "dataset"
+    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
+    return out
+
+
+@pytest.fixture(scope="session")
 def full_archive() -> Path:
     """The full real archive, read in place (read-only use)."""
     return _require(FULL_ARCHIVE)

@@ -11,25 +11,15 @@ import time
 
 import pytest
 
-from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
-
-from .real_data import SMALL_SHA256
 
 EPOCHS = 8
 # min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each one,
 # so the rate of every epoch says whether the optimizer and the plateau counters came back.
 PLATEAU = ["--plateau-patience", "1", "--plateau-factor", "0.5", "--plateau-min-delta", "1.0"]
 RATES = [1e-3, 1e-3] + [1e-3 * 0.5 ** n for n in range(1, EPOCHS - 1)]
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(small_archive, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
-    return out
 
 
 def _train_command(dataset, out, checkpoint) -> list[str]:

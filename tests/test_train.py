@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from alexnet_kfp.data.npz import load_npz
-from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
@@ -19,13 +18,6 @@ from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 from .real_data import SMALL_SHA256
 
 EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "images_per_second"}
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(small_archive, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
-    return out
 
 
 def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):
