@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
 
 from alexnet_kfp.errors import InputError
@@ -62,16 +64,24 @@ def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_
                                                              "state.json"]  # older epochs' files are gone
 
 
-def test_a_finished_run_extends_with_a_larger_epoch_budget(tiny_dataset, tmp_path):
+def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(tiny_dataset, tmp_path):
     checkpoint = tmp_path / "checkpoint"
     config = TrainConfig(epochs=2, precision="float32")
     train(tiny_dataset, tmp_path / "two", config, checkpoint_dir=checkpoint)
+    again = train(tiny_dataset, tmp_path / "again", config, checkpoint_dir=checkpoint)  # the same budget: no training
     record = train(tiny_dataset, tmp_path / "three", TrainConfig(epochs=3, precision="float32"),
                    checkpoint_dir=checkpoint)
     two = json.loads((tmp_path / "two" / "history.json").read_text())
+    assert json.loads((tmp_path / "again" / "history.json").read_text()) == two
+    assert again["epochs_run"] == 2 and again["best_val_accuracy"] == max(e["val_accuracy"] for e in two)
+    same = [keras.saving.load_model(tmp_path / name / "model.keras").get_weights() for name in ("two", "again")]
+    assert all(np.array_equal(a, b) for a, b in zip(*same))  # the checkpoint's best epoch, not a new network
     three = json.loads((tmp_path / "three" / "history.json").read_text())
     assert three[:2] == two and [e["epoch"] for e in three] == [1, 2, 3]
     assert record["checkpoint"]["resumed_after_epoch"] == 2 and record["epochs_run"] == 3
+    with pytest.raises(InputError, match="has 3 epochs done, more than --epochs 2; pass --epochs 3"):
+        train(tiny_dataset, tmp_path / "fewer", config, checkpoint_dir=checkpoint)
+    assert not (tmp_path / "fewer").exists()
 
 
 def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tmp_path):

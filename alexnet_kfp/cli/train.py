@@ -39,8 +39,8 @@ def add(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Model")
     p.add_argument("--checkpoint-dir", metavar="DIR",
                    help="save the training state here after every epoch; run the same command again to continue "
-                   "an interrupted run from its last finished epoch, or with a larger --epochs to extend a finished "
-                   "one (other parameters must match)")
+                   "an interrupted run from its last finished epoch, with a larger --epochs to extend it, or with "
+                   "--epochs set to the epochs done to write its model now (other parameters must match)")
     for f in dataclasses.fields(TrainConfig):
         settings = {k: v for k, v in f.metadata.items() if k != "help"}
         kind = _flag_type(f.type)

@@ -1,6 +1,7 @@
 """Resumable training: after every epoch the whole training state goes to a checkpoint directory, so
 a run stopped half-way (a preempted node, a closed laptop) continues from its last finished epoch when
-started again with the same directory, and a finished run can be extended with a larger --epochs.
+started again with the same directory, and a finished run can be extended with a larger --epochs
+(or, with --epochs equal to the epochs done, written out as a model without training more).
 
     state.json                    the commit point: epochs done, history, the callbacks' counters,
                                   the parameters and training split that made them
@@ -46,8 +47,9 @@ class Checkpoint(keras.callbacks.Callback):
         self.best, self.epoch_log, self.counted = best, epoch_log, counted
         self.counters: list[dict] = []  # read by resume(), put back in on_train_begin
 
-    def resume(self, model: keras.Model) -> int:
-        """Load the last finished epoch's state into `model` and the callbacks; return its number."""
+    def resume(self, model: keras.Model, epochs: int) -> int:
+        """Load the last finished epoch's state into `model` and the callbacks; return its number.
+        A budget of `epochs` below it is refused: the model would not be the one its record describes."""
         path = self.directory / STATE
         if not path.is_file():
             return 0
@@ -60,6 +62,9 @@ class Checkpoint(keras.callbacks.Callback):
             changed = _differences(state.get("made_by") or {}, self.made_by)
             raise InputError(f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
                              "use a new --checkpoint-dir")
+        if epochs < done:
+            raise InputError(f"checkpoint {self.directory} has {done} epochs done, more than --epochs {epochs}; "
+                             f"pass --epochs {done} to write its model without training, or more to go on")
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self.directory / state["weights"])

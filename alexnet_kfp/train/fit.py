@@ -85,7 +85,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     if checkpoint_dir is not None:  # last: it restores the counters the others reset in on_train_begin
         checkpoint = Checkpoint(Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule)
         with distribution.scope():  # the optimizer's slots are built beside the model's variables
-            resumed_from = checkpoint.resume(model)
+            resumed_from = checkpoint.resume(model, config.epochs)
         callbacks.append(checkpoint)
         if resumed_from:
             log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from)
