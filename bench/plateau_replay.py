@@ -19,6 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from alexnet_kfp.train.config import TrainConfig  # noqa: E402
+from alexnet_kfp.train.fit import schedule_callbacks  # noqa: E402
+
 # (patience, min_delta): the shipped default first, then its neighbours.
 RULES = [(5, 1e-4), (3, 1e-4), (4, 1e-4), (6, 1e-4), (3, 0.01), (5, 0.01)]
 
@@ -28,16 +31,16 @@ def _history(path: Path) -> list[dict]:
 
 
 def first_decay(val_accuracy: list[float], patience: int, min_delta: float) -> int | None:
-    """The 1-based epoch after which Keras's ReduceLROnPlateau first lowers the learning rate."""
+    """The 1-based epoch after which the training's own ReduceLROnPlateau first lowers the learning rate."""
+    config = TrainConfig(plateau_patience=patience, plateau_min_delta=min_delta)
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    rule = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.2, patience=patience,
-                                             min_delta=min_delta, min_lr=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    rule = schedule_callbacks(config)[0]
     rule.set_model(model)
     rule.on_train_begin()
     for epoch, value in enumerate(val_accuracy):
         rule.on_epoch_end(epoch, {"val_accuracy": value})
-        if float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) < 1e-3:
+        if float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) < config.learning_rate:
             return epoch + 1
     return None
 

@@ -34,7 +34,7 @@ from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 log = logging.getLogger(__name__)
 
 
-def _schedule(config: TrainConfig) -> list[keras.callbacks.Callback]:
+def schedule_callbacks(config: TrainConfig) -> list[keras.callbacks.Callback]:
     """The callbacks that count epochs without a val_accuracy gain: the plateau decay, early stopping."""
     callbacks = [keras.callbacks.ReduceLROnPlateau(
         monitor="val_accuracy", mode="max", factor=config.plateau_factor,
@@ -78,7 +78,7 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
         )
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
-    schedule = _schedule(config)
+    schedule = schedule_callbacks(config)
     callbacks = [*schedule, best, epoch_log]
     train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
     resumed_from = 0
