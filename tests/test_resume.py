@@ -87,10 +87,31 @@ def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(tin
 def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tmp_path):
     checkpoint = tmp_path / "checkpoint"
     train(tiny_dataset, tmp_path / "a", TrainConfig(epochs=1, precision="float32"), checkpoint_dir=checkpoint)
+    config = TrainConfig(epochs=2, precision="float32")
     with pytest.raises(InputError, match=r"made by other parameters or data \(crop_padding: 4 -> 0, seed: 42 -> 7\)"):
         train(tiny_dataset, tmp_path / "b", TrainConfig(epochs=2, seed=7, crop_padding=0, precision="float32"),
               checkpoint_dir=checkpoint)
-    (checkpoint / "state.json").write_text("[1, 2")
-    with pytest.raises(InputError, match="not a training checkpoint"):
-        train(tiny_dataset, tmp_path / "c", TrainConfig(epochs=2, precision="float32"), checkpoint_dir=checkpoint)
-    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+    good = json.loads((checkpoint / "state.json").read_text())
+    hostile = [
+        "[1, 2",  # cut short
+        json.dumps({**good, "weights": "../a/model.keras"}),  # a file outside the checkpoint
+        json.dumps({**good, "counters": [{"wait": 0, "model": None}]}),  # an attribute that is no counter
+        json.dumps({**good, "counters": [{"wait": "0"}]}),
+        json.dumps({**good, "epochs_done": 2}),  # more epochs than its history and files
+        json.dumps({**good, "history": "x"}),
+        json.dumps({**good, "best": {"value": "high", "epoch": 1}}),
+        json.dumps([good]),
+    ]
+    for n, text in enumerate(hostile):
+        (checkpoint / "state.json").write_text(text)
+        with pytest.raises(InputError, match="not a training checkpoint written by alexnet-kfp train"):
+            train(tiny_dataset, tmp_path / f"c{n}", config, checkpoint_dir=checkpoint)
+    (checkpoint / "state.json").write_text(json.dumps(good))
+    weights = checkpoint / good["weights"]
+    weights.write_bytes(weights.read_bytes()[:1000])  # a disk that filled up
+    with pytest.raises(InputError, match="epoch 1's weights are missing or damaged"):
+        train(tiny_dataset, tmp_path / "d", config, checkpoint_dir=checkpoint)
+    weights.unlink()
+    with pytest.raises(InputError, match="epoch 1's weights are missing or damaged"):
+        train(tiny_dataset, tmp_path / "e", config, checkpoint_dir=checkpoint)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "checkpoint"]  # no model from any of them

@@ -53,13 +53,10 @@ class Checkpoint(keras.callbacks.Callback):
         path = self.directory / STATE
         if not path.is_file():
             return 0
-        try:
-            state = json.loads(path.read_text())
-            done = int(state["epochs_done"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{path}: not a training checkpoint ({type(e).__name__})") from None
-        if state.get("made_by") != self.made_by:
-            changed = _differences(state.get("made_by") or {}, self.made_by)
+        state = _read_state(path)
+        done = state["epochs_done"]
+        if state["made_by"] != self.made_by:
+            changed = _differences(state["made_by"] if isinstance(state["made_by"], dict) else {}, self.made_by)
             raise InputError(f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
                              "use a new --checkpoint-dir")
         if epochs < done:
@@ -67,9 +64,16 @@ class Checkpoint(keras.callbacks.Callback):
                              f"pass --epochs {done} to write its model without training, or more to go on")
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.directory / state["weights"])
-        with np.load(self.directory / state["best_weights"], allow_pickle=False) as best:
-            self.best.weights = [best[f"arr_{i}"] for i in range(len(best.files))]
+        try:
+            model.load_weights(self.directory / state["weights"])
+            with np.load(self.directory / state["best_weights"], allow_pickle=False) as best:
+                weights = [best[f"arr_{i}"] for i in range(len(best.files))]
+        except (OSError, ValueError, KeyError) as e:
+            raise InputError(f"checkpoint {self.directory}: epoch {done}'s weights are missing or damaged "
+                             f"({type(e).__name__}); use a new --checkpoint-dir") from None
+        if weights and [w.shape for w in weights] != [w.shape for w in model.get_weights()]:
+            raise InputError(f"checkpoint {self.directory}: {state['best_weights']} does not fit this network")
+        self.best.weights = weights or None  # none: no epoch had a val_accuracy yet
         self.best.best, self.best.best_epoch = state["best"]["value"], state["best"]["epoch"]
         self.epoch_log.history = state["history"]
         self.counters = state["counters"]
@@ -100,6 +104,31 @@ class Checkpoint(keras.callbacks.Callback):
         for old in self.directory.iterdir():
             if old.name not in (STATE, weights, best) and old.name.startswith(("state-", "best-")):
                 old.unlink()
+
+
+def _read_state(path: Path) -> dict:
+    """state.json, checked to have the shape on_epoch_end writes: its file names follow from its epoch
+    count (nothing outside the directory is read) and only the known counters are set back."""
+    number = (int, float)
+    try:
+        state = json.loads(path.read_text())
+        done = state["epochs_done"]
+        counters, best = state["counters"], state["best"]
+        well_formed = (
+            type(done) is int and done >= 1 and "made_by" in state
+            and state["weights"] == f"state-{done}.weights.h5" and state["best_weights"] == f"best-{done}.npz"
+            and isinstance(state["history"], list) and len(state["history"]) == done
+            and all(isinstance(e, dict) for e in state["history"])
+            and isinstance(best["value"], number) and type(best["epoch"]) is int
+            and isinstance(counters, list) and all(isinstance(c, dict) and set(c) <= set(_COUNTERS)
+                                                   and all(v is None or isinstance(v, number) for v in c.values())
+                                                   for c in counters)
+        )
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        well_formed = False
+    if not well_formed:
+        raise InputError(f"{path}: not a training checkpoint written by alexnet-kfp train")
+    return state
 
 
 def _plain(value):
