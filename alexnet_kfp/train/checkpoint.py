@@ -56,7 +56,7 @@ class Checkpoint(keras.callbacks.Callback):
         state = _read_state(path)
         done = state["epochs_done"]
         if state["made_by"] != self.made_by:
-            changed = _differences(state["made_by"] if isinstance(state["made_by"], dict) else {}, self.made_by)
+            changed = _differences(state["made_by"], self.made_by)
             raise InputError(f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
                              "use a new --checkpoint-dir")
         if epochs < done:
@@ -115,7 +115,7 @@ def _read_state(path: Path) -> dict:
         done = state["epochs_done"]
         counters, best = state["counters"], state["best"]
         well_formed = (
-            type(done) is int and done >= 1 and "made_by" in state
+            type(done) is int and done >= 1 and isinstance(state["made_by"], dict)
             and state["weights"] == f"state-{done}.weights.h5" and state["best_weights"] == f"best-{done}.npz"
             and isinstance(state["history"], list) and len(state["history"]) == done
             and all(isinstance(e, dict) for e in state["history"])
