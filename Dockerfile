@@ -19,15 +19,15 @@ ENV PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin alexnet
 
 WORKDIR /opt/alexnet-kfp
-# Dependencies first, so code changes reuse this layer: the pinned requirements of the extras this
-# image needs, read from pyproject.toml (the one place versions are pinned).
-COPY pyproject.toml ./
-# DL3013 (pin versions in pip): every version is pinned in pyproject.toml, installed here from it.
-# hadolint ignore=DL3013
-RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(p['dependencies'] + [r for e in sys.argv[1].split(',') for r in p['optional-dependencies'][e]]))" \
-        "train,tensorflow-${TF_FLAVOUR},evaluate,export,predict,pipeline,serve" > /tmp/requirements.txt \
-    && python -m pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+# Dependencies first, so code changes reuse this layer: the exact versions of uv.lock (with their
+# hashes) for the extras this image needs.
+COPY pyproject.toml uv.lock ./
+RUN python -m pip install 'uv==0.13.9' \
+    && uv export --frozen --no-emit-project --no-default-groups --format requirements-txt \
+        --extra train --extra "tensorflow-${TF_FLAVOUR}" --extra evaluate --extra export \
+        --extra predict --extra pipeline --extra serve --output-file /tmp/requirements.txt \
+    && python -m pip install --require-hashes -r /tmp/requirements.txt \
+    && python -m pip uninstall --yes uv && rm /tmp/requirements.txt
 COPY README.md ./
 COPY alexnet_kfp ./alexnet_kfp
 COPY components ./components

@@ -1,4 +1,5 @@
-"""alexnet-kfp: AlexNet on CIFAR-10 as a Kubeflow Pipelines v2 pipeline, with a verified ONNX export."""
+"""alexnet-kfp: AlexNet on CIFAR-10 as a Kubeflow Pipelines v2 pipeline, with a verified ONNX
+export."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""Reading what earlier steps left in their artifact directories (shared by train, evaluate, export)."""
+"""Reading what earlier steps left in their artifact directories (shared by train, evaluate,
+export)."""
 
 import json
 from pathlib import Path
@@ -28,7 +29,8 @@ def class_names_of(info: dict) -> list[str]:
 
 
 def keras_model_path(model_dir: Path) -> Path:
-    """model.keras of a Model directory made by `alexnet-kfp train`, with a clear error when missing."""
+    """model.keras of a Model directory made by `alexnet-kfp train`, with a clear error when
+    missing."""
     path = model_dir / "model.keras"
     if not path.is_file():
         raise InputError(f"{path} not found: expected a Model directory (made by the train step)")

@@ -5,9 +5,9 @@ left), and the sha256 each record gives of what it read and wrote."""
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alexnet_kfp.errors import InputError
 
@@ -17,12 +17,16 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     """Yield a staging directory that becomes `out_dir` (new or empty) when the block succeeds."""
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"output directory {out_dir} already exists and is not empty; choose a new one")
+        raise InputError(
+            f"output directory {out_dir} already exists and is not empty; choose a new one"
+        )
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     except OSError as e:
-        raise InputError(f"output directory {out_dir}: cannot write there ({e.strerror or e})") from None
+        raise InputError(
+            f"output directory {out_dir}: cannot write there ({e.strerror or e})"
+        ) from None
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it

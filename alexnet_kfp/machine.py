@@ -35,5 +35,7 @@ def describe_cpu() -> str:
     def present(names):
         return " ".join(n for n in names if n in flags) or "none"
 
-    return (f"{cpu_name()}, {os.cpu_count()} cores; int8: {present(INT8_FLAGS)}; "
-            f"bf16: {present(BF16_FLAGS)}")
+    return (
+        f"{cpu_name()}, {os.cpu_count()} cores; int8: {present(INT8_FLAGS)}; "
+        f"bf16: {present(BF16_FLAGS)}"
+    )

@@ -7,13 +7,16 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from alexnet_kfp.errors import InputError
 
 # What TensorFlow 2.21 prints to the native stderr on import, whatever TF_CPP_MIN_LOG_LEVEL says.
-_TENSORFLOW_IMPORT_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
+_TENSORFLOW_IMPORT_NOISE = (
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+)
 
 
 class Terminated(KeyboardInterrupt):
@@ -34,7 +37,9 @@ def setup(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     try:
         signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread (a library caller's worker): leave signals to the caller
+    except (
+        ValueError
+    ):  # not the main thread (a library caller's worker): leave signals to the caller
         pass
 
 
@@ -43,12 +48,16 @@ def one_line_errors(step: str, *also: type[Exception]) -> Iterator[None]:
     """For a Kubeflow component's body: a bad input (or one of `also`, e.g. a failed parity check)
     ends the pod with the same one line the CLI prints (`alexnet-kfp train: error: ...`), not a
     traceback; SIGTERM exits 143 after cleanup."""
+    refused: tuple[type[Exception], ...] = (InputError, *also)
     try:
         yield
-    except (InputError, *also) as e:
+    except refused as e:
         raise SystemExit(f"alexnet-kfp {step}: error: {e}") from None
     except KeyboardInterrupt as e:
-        print(f"alexnet-kfp {step}: interrupted ({e or 'Ctrl-C'}); no partial output was left", file=sys.stderr)
+        print(
+            f"alexnet-kfp {step}: interrupted ({e or 'Ctrl-C'}); no partial output was left",
+            file=sys.stderr,
+        )
         raise SystemExit(getattr(e, "exit_code", 130)) from None
 
 
@@ -61,7 +70,7 @@ def import_tensorflow() -> None:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            import tensorflow  # noqa: F401 (imported for its start-up messages, captured here)
         finally:
             os.dup2(saved, 2)
             os.close(saved)

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from measure import print_machine
 
 from alexnet_kfp.data.prepare import load_cifar10, split_dataset
-from measure import print_machine
 
 DEFAULT_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python.tar.gz"
 REPEATS = 3
@@ -37,9 +37,18 @@ def unsafe_baseline(archive: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="fully_trusted")  # the unsafe way: trusts every member
-        batches = [pickle.loads((Path(tmp) / "cifar-10-batches-py" / f"data_batch_{i}").read_bytes(), encoding="bytes")
-                   for i in range(1, 6)]
-        x = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        batches = [
+            pickle.loads(
+                (Path(tmp) / "cifar-10-batches-py" / f"data_batch_{i}").read_bytes(),
+                encoding="bytes",
+            )
+            for i in range(1, 6)
+        ]
+        x = (
+            np.concatenate([b[b"data"] for b in batches])
+            .reshape(-1, 3, 32, 32)
+            .transpose(0, 2, 3, 1)
+        )
         assert len(x) == 50000
     return time.perf_counter() - started
 

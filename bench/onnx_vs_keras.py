@@ -9,7 +9,8 @@ Each path is measured in turn three times and its best reading kept (measure.bes
 
     python bench/onnx_vs_keras.py MODEL_DIR ONNX_DIR
 Goals: float32 onnxruntime against tf.function >= 2x at batch 1, >= 1.5x at batch 256, RSS <= 1/4;
-int8 against float32 onnxruntime (issue 12) >= 3x at batch 256, batch-1 latency <= 0.2x, file <= 1/3.5.
+int8 against float32 onnxruntime (issue 12) >= 3x at batch 256, batch-1 latency <= 0.2x, file <=
+1/3.5.
 """
 
 import os
@@ -18,10 +19,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from measure import best_of, ort_predictor, peak_rss_mib, print_machine  # noqa: E402
+import numpy as np
+from measure import best_of, ort_predictor, peak_rss_mib, print_machine
 
-from alexnet_kfp.export import FLOAT_FILE, INT8_FILE  # noqa: E402
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 
 
 def main() -> None:
@@ -36,34 +37,59 @@ def main() -> None:
     keras_path = model_dir / "model.keras"
     model = keras.models.load_model(keras_path, compile=False)
     graph_call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    files = {"onnxruntime float32": onnx_dir / FLOAT_FILE, "onnxruntime int8": onnx_dir / INT8_FILE,
-             "keras model.predict": keras_path, "keras tf.function": keras_path}
+    files = {
+        "onnxruntime float32": onnx_dir / FLOAT_FILE,
+        "onnxruntime int8": onnx_dir / INT8_FILE,
+        "keras model.predict": keras_path,
+        "keras tf.function": keras_path,
+    }
     paths = {"onnxruntime float32": ort_predictor(files["onnxruntime float32"])}
     if files["onnxruntime int8"].is_file():
         paths["onnxruntime int8"] = ort_predictor(files["onnxruntime int8"])
     paths["keras model.predict"] = lambda x: model.predict(x, verbose=0, batch_size=len(x))
     paths["keras tf.function"] = lambda x: graph_call(x).numpy()
-    np.testing.assert_allclose(paths["onnxruntime float32"](batch), paths["keras tf.function"](batch), atol=1e-4)
+    np.testing.assert_allclose(
+        paths["onnxruntime float32"](batch), paths["keras tf.function"](batch), atol=1e-4
+    )
     rows = best_of(paths, one, batch)
-    rss = {name: peak_rss_mib("keras" if name.startswith("keras") else "onnx", files[name])
-           for name in paths if name != "keras model.predict"}
+    rss = {
+        name: peak_rss_mib("keras" if name.startswith("keras") else "onnx", files[name])
+        for name in paths
+        if name != "keras model.predict"
+    }
     rss["keras model.predict"] = rss["keras tf.function"]
-    print("| path | batch 1, median latency | batch 256, images/s | peak RSS (load + predict 256) | file |")
+    print(
+        "| path | batch 1, median latency | batch 256, images/s | peak RSS (load + predict 256) "
+        "| file |"
+    )
     print("|---|---|---|---|---|")
     for name, (latency, throughput) in rows.items():
-        print(f"| {name} | {latency:.2f} ms | {throughput:,.0f} | {rss[name]:,.0f} MiB | "
-              f"{files[name].stat().st_size / 2**20:.1f} MiB |")
+        print(
+            f"| {name} | {latency:.2f} ms | {throughput:,.0f} | {rss[name]:,.0f} MiB | "
+            f"{files[name].stat().st_size / 2**20:.1f} MiB |"
+        )
     fast_latency, fast_throughput = rows["keras tf.function"]
     ort_latency, ort_throughput = rows["onnxruntime float32"]
-    print(f"onnxruntime float32 vs tf.function: {fast_latency / ort_latency:.2f}x at batch 1 (goal >= 2), "
-          f"{ort_throughput / fast_throughput:.2f}x at batch 256 (goal >= 1.5), "
-          f"RSS {rss['onnxruntime float32'] / rss['keras tf.function']:.2f} (goal <= 0.25)")
+    print(
+        f"onnxruntime float32 vs tf.function: {fast_latency / ort_latency:.2f}x at batch 1 (goal "
+        ">= 2), "
+        f"{ort_throughput / fast_throughput:.2f}x at batch 256 (goal >= 1.5), "
+        f"RSS {rss['onnxruntime float32'] / rss['keras tf.function']:.2f} (goal <= 0.25)"
+    )
     if "onnxruntime int8" in rows:
         int8_latency, int8_throughput = rows["onnxruntime int8"]
-        print(f"onnxruntime int8 vs float32: batch-1 latency {int8_latency / ort_latency:.2f}x (goal <= 0.2), "
-              f"batch 256 {int8_throughput / ort_throughput:.2f}x (goal >= 3), "
-              f"file {files['onnxruntime int8'].stat().st_size / files['onnxruntime float32'].stat().st_size:.3f}x "
-              f"(goal <= {1 / 3.5:.3f}), RSS {rss['onnxruntime int8'] / rss['onnxruntime float32']:.2f}x")
+        size = {
+            name: files[name].stat().st_size for name in ("onnxruntime int8", "onnxruntime float32")
+        }
+        size_ratio = size["onnxruntime int8"] / size["onnxruntime float32"]
+        print(
+            f"onnxruntime int8 vs float32: batch-1 latency {int8_latency / ort_latency:.2f}x "
+            "(goal <= 0.2), "
+            f"batch 256 {int8_throughput / ort_throughput:.2f}x (goal >= 3), "
+            f"file {size_ratio:.3f}x "
+            f"(goal <= {1 / 3.5:.3f}), RSS "
+            f"{rss['onnxruntime int8'] / rss['onnxruntime float32']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

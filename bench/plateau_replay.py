@@ -5,8 +5,8 @@ choices, without training again (a cooldown only acts after a decay, so it canno
     python bench/plateau_replay.py MODEL_DIR_OR_HISTORY_JSON ...
 
 Until the first decay, a run's trajectory does not depend on the plateau rule (same seed, data and
-augmentation), so the epoch at which each rule would first fire is exact; what follows it is not, and
-is not shown: a rule that would fire later than the recorded decay says "after N". Epochs are
+augmentation), so the epoch at which each rule would first fire is exact; what follows it is not,
+and is not shown: a rule that would fire later than the recorded decay says "after N". Epochs are
 the ones after which the decay fires (the next epoch trains at the lower rate).
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from alexnet_kfp.train.config import TrainConfig  # noqa: E402
-from alexnet_kfp.train.fit import schedule_callbacks  # noqa: E402
+from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.fit import schedule_callbacks
 
 # (patience, min_delta): the shipped default first, then its neighbours.
 RULES = [(5, 1e-4), (3, 1e-4), (4, 1e-4), (6, 1e-4), (3, 0.01), (5, 0.01)]
@@ -31,7 +31,8 @@ def _history(path: Path) -> list[dict]:
 
 
 def first_decay(val_accuracy: list[float], patience: int, min_delta: float) -> int | None:
-    """The 1-based epoch after which the training's own ReduceLROnPlateau first lowers the learning rate."""
+    """The 1-based epoch after which the training's own ReduceLROnPlateau first lowers the learning
+    rate."""
     config = TrainConfig(plateau_patience=patience, plateau_min_delta=min_delta)
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
@@ -47,14 +48,25 @@ def first_decay(val_accuracy: list[float], patience: int, min_delta: float) -> i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="model directories (history.json inside) or history files")
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        type=Path,
+        help="model directories (history.json inside) or history files",
+    )
     args = parser.parse_args()
-    print("| run | recorded first decay | " + " | ".join(f"patience {p}, min_delta {d:g}" for p, d in RULES) + " |")
+    print(
+        "| run | recorded first decay | "
+        + " | ".join(f"patience {p}, min_delta {d:g}" for p, d in RULES)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(RULES))
     for run in args.runs:
         history = _history(run)
         initial = history[0]["lr"]
-        recorded = next((e["epoch"] - 1 for e in history if e["lr"] < initial), None)  # lr is logged at epoch start
+        recorded = next(
+            (e["epoch"] - 1 for e in history if e["lr"] < initial), None
+        )  # lr is logged at epoch start
         known = history[:recorded] if recorded else history  # the epochs every rule saw alike
         cells = []
         for rule in RULES:

@@ -23,7 +23,7 @@ import tritonclient.http as httpclient
 from measure import print_machine
 
 from alexnet_kfp.data.npz import load_split
-from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
 
 def _free_port() -> int:
@@ -34,10 +34,23 @@ def _free_port() -> int:
 
 def _start(export_dir: Path, log: Path, threads: int | None) -> tuple[subprocess.Popen, int, int]:
     http_port, grpc_port = _free_port(), _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "serve", "--model", str(export_dir),
-                               "--http-port", str(http_port), "--grpc-port", str(grpc_port),
-                               *(["--threads", str(threads)] if threads else [])],
-                              stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_kfp",
+            "serve",
+            "--model",
+            str(export_dir),
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+            *(["--threads", str(threads)] if threads else []),
+        ],
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -49,7 +62,15 @@ def _start(export_dir: Path, log: Path, threads: int | None) -> tuple[subprocess
     raise SystemExit(f"the server did not become ready: {log.read_text()[-2000:]}")
 
 
-def _load(module, url: str, model: str, images: np.ndarray, expected: np.ndarray, clients: int, requests: int):
+def _load(
+    module,
+    url: str,
+    model: str,
+    images: np.ndarray,
+    expected: np.ndarray,
+    clients: int,
+    requests: int,
+):
     def run(worker: int):
         client = module.InferenceServerClient(url)
         latencies, errors = [], 0
@@ -71,8 +92,12 @@ def _load(module, url: str, model: str, images: np.ndarray, expected: np.ndarray
         results = list(pool.map(run, range(clients)))
     wall = time.perf_counter() - started
     latencies = sorted(t for r in results for t in r[0])
-    return (len(latencies) / wall, statistics.median(latencies) * 1e3,
-            latencies[int(0.99 * (len(latencies) - 1))] * 1e3, sum(r[1] for r in results))
+    return (
+        len(latencies) / wall,
+        statistics.median(latencies) * 1e3,
+        latencies[int(0.99 * (len(latencies) - 1))] * 1e3,
+        sum(r[1] for r in results),
+    )
 
 
 def main() -> None:
@@ -86,18 +111,31 @@ def main() -> None:
     print_machine()
     images = load_split(args.dataset_dir, "test")[0][:1000]
     with tempfile.TemporaryDirectory() as scratch:
-        server, http_port, grpc_port = _start(args.export_dir, Path(scratch) / "server.log", args.threads)
+        server, http_port, grpc_port = _start(
+            args.export_dir, Path(scratch) / "server.log", args.threads
+        )
         try:
-            print(f"{args.clients} clients x {args.requests} requests of one 32x32 image each, loopback, "
-                  f"server --threads {args.threads or 'default'}\n")
+            print(
+                f"{args.clients} clients x {args.requests} requests of one 32x32 image each, "
+                "loopback, "
+                f"server --threads {args.threads or 'default'}\n"
+            )
             print("| model | protocol | requests/s | p50 latency | p99 latency | errors |")
             print("|---|---|---|---|---|---|")
             for model, int8 in (("alexnet", False), ("alexnet_int8", True)):
                 expected = OnnxClassifier(args.export_dir, int8=int8).predict(images).argmax(1)
-                for name, module, url in (("gRPC", grpcclient, f"127.0.0.1:{grpc_port}"),
-                                          ("REST", httpclient, f"127.0.0.1:{http_port}")):
-                    rate, p50, p99, errors = _load(module, url, model, images, expected, args.clients, args.requests)
-                    print(f"| {model} | {name} | {rate:,.0f} | {p50:.1f} ms | {p99:.1f} ms | {errors} |", flush=True)
+                for name, module, url in (
+                    ("gRPC", grpcclient, f"127.0.0.1:{grpc_port}"),
+                    ("REST", httpclient, f"127.0.0.1:{http_port}"),
+                ):
+                    rate, p50, p99, errors = _load(
+                        module, url, model, images, expected, args.clients, args.requests
+                    )
+                    print(
+                        f"| {model} | {name} | {rate:,.0f} | {p50:.1f} ms | {p99:.1f} ms | "
+                        f"{errors} |",
+                        flush=True,
+                    )
         finally:
             server.terminate()
             code = server.wait(timeout=60)

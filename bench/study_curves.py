@@ -14,8 +14,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
+import matplotlib.pyplot as plt
 
 # Runs recorded before the article's network was renamed (it was `seed`).
 _RENAMED = {"seed": "article"}
@@ -24,7 +23,10 @@ _RENAMED = {"seed": "article"}
 def _label(model_dir: Path, eval_dir: Path | None) -> str:
     p = json.loads((model_dir / "train.json").read_text())["parameters"]
     variant = _RENAMED.get(p["variant"], p["variant"])
-    label = f"{variant}, seed {p['seed']}, patience {p['plateau_patience']}, crop {p.get('crop_padding', 0)}"
+    label = (
+        f"{variant}, seed {p['seed']}, patience {p['plateau_patience']}, crop "
+        f"{p.get('crop_padding', 0)}"
+    )
     if eval_dir:
         label += f": test {json.loads((eval_dir / 'metrics.json').read_text())['accuracy']:.2%}"
     return label
@@ -40,12 +42,25 @@ def main() -> None:
         model_dir, _, eval_dir = run.partition(":")
         history = json.loads((Path(model_dir) / "history.json").read_text())
         epochs = [e["epoch"] for e in history]
-        line, = axes.plot(epochs, [100 * e["val_accuracy"] for e in history],
-                          label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None))
-        decays = [e for before, e in zip(history, history[1:]) if e["lr"] < before["lr"]]
-        axes.plot([e["epoch"] for e in decays], [100 * e["val_accuracy"] for e in decays], "o", color=line.get_color())
-    axes.set(xlabel="epoch", ylabel="validation accuracy (%)",
-             title="CIFAR-10 validation accuracy by epoch (dots: first epoch at a lower learning rate)")
+        (line,) = axes.plot(
+            epochs,
+            [100 * e["val_accuracy"] for e in history],
+            label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None),
+        )
+        decays = [
+            e for before, e in zip(history, history[1:], strict=True) if e["lr"] < before["lr"]
+        ]
+        axes.plot(
+            [e["epoch"] for e in decays],
+            [100 * e["val_accuracy"] for e in decays],
+            "o",
+            color=line.get_color(),
+        )
+    axes.set(
+        xlabel="epoch",
+        ylabel="validation accuracy (%)",
+        title="CIFAR-10 validation accuracy by epoch (dots: first epoch at a lower learning rate)",
+    )
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
     figure.tight_layout()

@@ -16,17 +16,18 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
+from measure import print_machine, training_split
+from train_timing import BATCH, TIMED_STEPS, WARMUP_STEPS, training_images_per_second
 
-from alexnet_kfp.train import devices  # noqa: E402
-from alexnet_kfp.train.input import ROTATION_DEGREES, ZOOM, training_dataset  # noqa: E402
-from measure import print_machine, training_split  # noqa: E402
-from train_timing import BATCH, TIMED_STEPS, WARMUP_STEPS, training_images_per_second  # noqa: E402
+from alexnet_kfp.train import devices
+from alexnet_kfp.train.input import ROTATION_DEGREES, ZOOM, training_dataset
 
 
 def article_pipeline(x, y):
     generator = tf.keras.preprocessing.image.ImageDataGenerator(
-        rotation_range=ROTATION_DEGREES, horizontal_flip=True, zoom_range=ZOOM)
+        rotation_range=ROTATION_DEGREES, horizontal_flip=True, zoom_range=ZOOM
+    )
     return generator.flow(x, y, batch_size=BATCH, seed=0)
 
 
@@ -34,11 +35,20 @@ def main() -> None:
     x, y = training_split(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     print_machine()
     auto = devices.choose_precision("auto")
-    print(f"device: {devices.describe()}; article net, batch {BATCH}, {TIMED_STEPS} timed steps after {WARMUP_STEPS}")
+    print(
+        f"device: {devices.describe()}; article net, batch {BATCH}, {TIMED_STEPS} timed steps "
+        f"after {WARMUP_STEPS}"
+    )
     results = {
-        "article: ImageDataGenerator, float32": training_images_per_second(article_pipeline(x, y), "float32"),
-        "ours: tf.data, float32": training_images_per_second(training_dataset(x, y, BATCH, seed=0), "float32"),
-        f"ours: tf.data, {auto} (default)": training_images_per_second(training_dataset(x, y, BATCH, seed=0), auto),
+        "article: ImageDataGenerator, float32": training_images_per_second(
+            article_pipeline(x, y), "float32"
+        ),
+        "ours: tf.data, float32": training_images_per_second(
+            training_dataset(x, y, BATCH, seed=0), "float32"
+        ),
+        f"ours: tf.data, {auto} (default)": training_images_per_second(
+            training_dataset(x, y, BATCH, seed=0), auto
+        ),
     }
     baseline = next(iter(results.values()))
     for name, value in results.items():

@@ -24,14 +24,26 @@ class StepTimer(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def training_images_per_second(data, precision: str, variant: str = "article", warmup: int = WARMUP_STEPS,
-                               timed: int = TIMED_STEPS) -> float:
-    """`data` yields batches of BATCH; the network is built fresh, compiled as `alexnet-kfp train` does."""
+def training_images_per_second(
+    data,
+    precision: str,
+    variant: str = "article",
+    warmup: int = WARMUP_STEPS,
+    timed: int = TIMED_STEPS,
+) -> float:
+    """`data` yields batches of BATCH; the network is built fresh, compiled as `alexnet-kfp train`
+    does."""
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
     model = build_alexnet(variant)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     timer = StepTimer(warmup, timed)
-    model.fit(data, epochs=1, steps_per_epoch=warmup + timed, verbose=0, callbacks=[timer], shuffle=False)
+    model.fit(
+        data, epochs=1, steps_per_epoch=warmup + timed, verbose=0, callbacks=[timer], shuffle=False
+    )
     keras.mixed_precision.set_global_policy("float32")
     return timer.images_per_second

@@ -7,15 +7,17 @@ from alexnet_kfp.components import component
 
 
 @component
-def deploy_op(model_repository: Input[Model], name: str, namespace: str, inference_service: Output[Artifact]):
-    """Create or update the InferenceService `name` (in `namespace`, empty: the pod's own) serving the
-    model repository with KServe's Triton runtime. Needs RBAC on inferenceservices (README)."""
+def deploy_op(
+    model_repository: Input[Model], name: str, namespace: str, inference_service: Output[Artifact]
+):
+    """Create or update the InferenceService `name` (in `namespace`, empty: the pod's own) serving
+    the model repository with KServe's Triton runtime. Needs RBAC on inferenceservices (README)."""
     from alexnet_kfp.process import one_line_errors, setup
 
     setup()
     import yaml
 
-    from alexnet_kfp.serve.deploy import DeployError, deploy, manifest_for
+    from alexnet_kfp.deploy.apply import DeployError, deploy, manifest_for
 
     with one_line_errors("deploy", DeployError):
         # The one place that reads .uri instead of .path: KServe's storage initializer fetches the
@@ -24,6 +26,11 @@ def deploy_op(model_repository: Input[Model], name: str, namespace: str, inferen
         with open(inference_service.path, "w") as f:
             yaml.safe_dump(manifest, f, sort_keys=False)
         outcome = deploy(manifest)
-    inference_service.metadata.update({"name": name, "namespace": manifest["metadata"].get("namespace", ""),
-                                       "storage_uri": manifest["spec"]["predictor"]["model"]["storageUri"],
-                                       "outcome": outcome})
+    inference_service.metadata.update(
+        {
+            "name": name,
+            "namespace": manifest["metadata"].get("namespace", ""),
+            "storage_uri": manifest["spec"]["predictor"]["model"]["storageUri"],
+            "outcome": outcome,
+        }
+    )

@@ -9,10 +9,19 @@ from alexnet_kfp.components import component
 
 
 @component
-def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: float, baseline: str,
-                max_regression: float, evaluation: Output[Artifact], metrics: Output[Metrics],
-                confusion: Output[ClassificationMetrics], report: Output[HTML],
-                ) -> NamedTuple("GateOutputs", [("accuracy", float), ("passed", bool), ("reason", str)]):
+def evaluate_op(
+    dataset: Input[Dataset],
+    model: Input[Model],
+    min_accuracy: float,
+    baseline: str,
+    max_regression: float,
+    evaluation: Output[Artifact],
+    metrics: Output[Metrics],
+    confusion: Output[ClassificationMetrics],
+    report: Output[HTML],
+) -> NamedTuple(  # type: ignore[valid-type] # KFP's form: the pod runs this function alone
+    "GateOutputs", [("accuracy", float), ("passed", bool), ("reason", str)]
+):
     """Metrics, pictures and report; returns the gate's decision for the pipeline's dsl.If."""
     import shutil
     from collections import namedtuple
@@ -24,8 +33,14 @@ def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: floa
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
     with one_line_errors("evaluate"):
-        result = evaluate(dataset.path, model.path, evaluation.path, min_accuracy=min_accuracy,
-                          baseline=baseline or None, max_regression=max_regression)
+        result = evaluate(
+            dataset.path,
+            model.path,
+            evaluation.path,
+            min_accuracy=min_accuracy,
+            baseline=baseline or None,
+            max_regression=max_regression,
+        )
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("macro_f1", result["macro_f1"])
     for name, per_class in result["per_class"].items():
@@ -34,7 +49,8 @@ def evaluate_op(dataset: Input[Dataset], model: Input[Model], min_accuracy: floa
     shutil.copyfile(f"{evaluation.path}/report.html", report.path)
     gate = result["gate"]
     print(f"gate {'passed' if gate['passed'] else 'failed'}: {gate['reason']}")
-    return namedtuple("GateOutputs", ["accuracy", "passed", "reason"])(result["accuracy"], gate["passed"], gate["reason"])
+    GateOutputs = namedtuple("GateOutputs", ["accuracy", "passed", "reason"])
+    return GateOutputs(result["accuracy"], gate["passed"], gate["reason"])
 
 
 @component

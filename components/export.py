@@ -1,5 +1,5 @@
-"""The export component: Model artifact -> ONNX Model artifact (model.onnx, model.int8.onnx, export.json)
-and the same models as a Triton model repository artifact (what KServe serves)."""
+"""The export component: Model artifact -> ONNX Model artifact (model.onnx, model.int8.onnx,
+export.json) and the same models as a Triton model repository artifact (what KServe serves)."""
 
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
@@ -7,21 +7,37 @@ from alexnet_kfp.components import component
 
 
 @component
-def export_op(model: Input[Model], evaluation: Input[Artifact], dataset: Input[Dataset], onnx_model: Output[Model],
-              model_repository: Output[Model]):
-    """Keras -> ONNX, float32 and int8 (calibrated on the Dataset's training split); the artifact is the
-    directory (model.onnx, model.int8.onnx, export.json); model_repository lays them out for Triton."""
+def export_op(
+    model: Input[Model],
+    evaluation: Input[Artifact],
+    dataset: Input[Dataset],
+    onnx_model: Output[Model],
+    model_repository: Output[Model],
+):
+    """Keras -> ONNX, float32 and int8 (calibrated on the Dataset's training split); the artifact is
+    the directory (model.onnx, model.int8.onnx, export.json); model_repository lays them out for
+    Triton."""
     from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
 
     setup()
     import_tensorflow()
+    from alexnet_kfp.export.model_repository import write_model_repository
     from alexnet_kfp.export.onnx_export import export  # after the quiet TensorFlow import
-    from alexnet_kfp.serve.model_repository import write_model_repository
 
     with one_line_errors("export"):
-        info = export(model.path, onnx_model.path, metrics_path=f"{evaluation.path}/metrics.json",
-                      dataset_dir=dataset.path)
+        info = export(
+            model.path,
+            onnx_model.path,
+            metrics_path=f"{evaluation.path}/metrics.json",
+            dataset_dir=dataset.path,
+        )
         models = write_model_repository(onnx_model.path, model_repository.path)
-    onnx_model.metadata.update({"framework": "onnx", "opset": info["opset"], "sha256": info["sha256"],
-                                "int8_sha256": info["int8"]["sha256"]})
+    onnx_model.metadata.update(
+        {
+            "framework": "onnx",
+            "opset": info["opset"],
+            "sha256": info["sha256"],
+            "int8_sha256": info["int8"]["sha256"],
+        }
+    )
     model_repository.metadata.update({"framework": "triton", "models": sorted(models)})

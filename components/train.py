@@ -1,4 +1,5 @@
-"""The train component: Dataset artifact -> Model artifact (the directory of model.keras, history, train.json)."""
+"""The train component: Dataset artifact -> Model artifact (the directory of model.keras, history,
+train.json)."""
 
 from kfp.dsl import Dataset, Input, Model, Output
 
@@ -6,9 +7,19 @@ from alexnet_kfp.components import component
 
 
 @component
-def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int, learning_rate: float,
-             precision: str, seed: int, crop_padding: int, plateau_patience: int, require_gpu: bool,
-             model: Output[Model]):
+def train_op(
+    dataset: Input[Dataset],
+    variant: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    precision: str,
+    seed: int,
+    crop_padding: int,
+    plateau_patience: int,
+    require_gpu: bool,
+    model: Output[Model],
+):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
     With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
     from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
@@ -18,10 +29,24 @@ def train_op(dataset: Input[Dataset], variant: str, epochs: int, batch_size: int
     import_tensorflow()
     from alexnet_kfp.train.fit import train  # after the quiet TensorFlow import
 
-    config = TrainConfig(variant=variant, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         precision=precision, seed=seed, crop_padding=crop_padding,
-                         plateau_patience=plateau_patience, require_gpu=require_gpu)
+    config = TrainConfig(
+        variant=variant,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        precision=precision,
+        seed=seed,
+        crop_padding=crop_padding,
+        plateau_patience=plateau_patience,
+        require_gpu=require_gpu,
+    )
     with one_line_errors("train"):
         info = train(dataset.path, model.path, config)
-    model.metadata.update({"framework": "keras", "best_val_accuracy": info["best_val_accuracy"],
-                           "precision": info["precision"], "device": info["device"]})
+    model.metadata.update(
+        {
+            "framework": "keras",
+            "best_val_accuracy": info["best_val_accuracy"],
+            "precision": info["precision"],
+            "device": info["device"],
+        }
+    )

@@ -7,10 +7,17 @@ from alexnet_kfp.components import component
 
 
 @component
-def verify_op(dataset: Input[Dataset], model: Input[Model], onnx_model: Input[Model], atol: float,
-              int8_max_loss: float, parity: Output[Metrics], parity_report: Output[Artifact]):
-    """Keras vs onnxruntime on the whole test split, and int8 vs float32 accuracy; fails the run on a
-    mismatch or when int8 loses more than int8_max_loss (0.01 = one point)."""
+def verify_op(
+    dataset: Input[Dataset],
+    model: Input[Model],
+    onnx_model: Input[Model],
+    atol: float,
+    int8_max_loss: float,
+    parity: Output[Metrics],
+    parity_report: Output[Artifact],
+):
+    """Keras vs onnxruntime on the whole test split, and int8 vs float32 accuracy; fails the run on
+    a mismatch or when int8 loses more than int8_max_loss (0.01 = one point)."""
     from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
 
     setup()
@@ -18,12 +25,22 @@ def verify_op(dataset: Input[Dataset], model: Input[Model], onnx_model: Input[Mo
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
     with one_line_errors("verify", ParityError):
-        result = verify(dataset.path, model.path, onnx_model.path, atol=atol, out_dir=parity_report.path,
-                        int8_max_loss=int8_max_loss)
+        result = verify(
+            dataset.path,
+            model.path,
+            onnx_model.path,
+            atol=atol,
+            out_dir=parity_report.path,
+            int8_max_loss=int8_max_loss,
+        )
     for key in ("max_abs_diff", "mean_abs_diff", "argmax_agreement"):
         parity.log_metric(key, result[key])
     if result["int8"] is not None:
         int8 = result["int8"]
-        for name, key in (("float32_accuracy", "float32_accuracy"), ("int8_accuracy", "int8_accuracy"),
-                          ("int8_accuracy_loss", "accuracy_loss"), ("int8_top1_agreement", "top1_agreement")):
+        for name, key in (
+            ("float32_accuracy", "float32_accuracy"),
+            ("int8_accuracy", "int8_accuracy"),
+            ("int8_accuracy_loss", "accuracy_loss"),
+            ("int8_top1_agreement", "top1_agreement"),
+        ):
             parity.log_metric(name, int8[key])

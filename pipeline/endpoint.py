@@ -73,12 +73,17 @@ def _from_kubeconfig(path: Path, namespace: str | None) -> Endpoint:
         config.load_kube_config(config_file=str(path), client_configuration=settings)
         _, active = config.list_kube_config_contexts(str(path))
     except Exception as e:  # the kubernetes client raises many kinds for a bad file
-        raise InputError(f"kubeconfig {path}: cannot use it ({type(e).__name__}: {e}); pass --host URL") from None
+        raise InputError(
+            f"kubeconfig {path}: cannot use it ({type(e).__name__}: {e}); pass --host URL"
+        ) from None
     bearer = settings.api_key.get("authorization", "")
-    return Endpoint(settings.host.rstrip("/") + SERVICE_PROXY,
-                    namespace or active.get("context", {}).get("namespace") or FALLBACK_NAMESPACE,
-                    f"kubeconfig {path}", token=bearer.removeprefix("Bearer ").strip() or None,
-                    ssl_ca_cert=settings.ssl_ca_cert)
+    return Endpoint(
+        settings.host.rstrip("/") + SERVICE_PROXY,
+        namespace or active.get("context", {}).get("namespace") or FALLBACK_NAMESPACE,
+        f"kubeconfig {path}",
+        token=bearer.removeprefix("Bearer ").strip() or None,
+        ssl_ca_cert=settings.ssl_ca_cert,
+    )
 
 
 def resolve(host: str | None, namespace: str | None) -> Endpoint:
@@ -90,12 +95,22 @@ def resolve(host: str | None, namespace: str | None) -> Endpoint:
         namespace = namespace or _pod_namespace(token)
     if host or os.environ.get("KF_PIPELINES_ENDPOINT"):
         how = "--host" if host else "$KF_PIPELINES_ENDPOINT"
-        return Endpoint(host or os.environ["KF_PIPELINES_ENDPOINT"], namespace or FALLBACK_NAMESPACE, how, sa_token)
+        return Endpoint(
+            host or os.environ["KF_PIPELINES_ENDPOINT"],
+            namespace or FALLBACK_NAMESPACE,
+            how,
+            sa_token,
+        )
     if in_pod:
-        return Endpoint(IN_CLUSTER_HOST, namespace or FALLBACK_NAMESPACE, f"in-cluster, token {token}", token)
+        return Endpoint(
+            IN_CLUSTER_HOST, namespace or FALLBACK_NAMESPACE, f"in-cluster, token {token}", token
+        )
     if _kubeconfig().is_file():
         return _from_kubeconfig(_kubeconfig(), namespace)
     raise InputError(
-        "no Kubeflow Pipelines endpoint: tried --host, $KF_PIPELINES_ENDPOINT (unset), the in-cluster service "
-        f"(needs $KUBERNETES_SERVICE_HOST and the token {token}: {'found' if token.is_file() else 'missing'}) "
-        f"and the kubeconfig {_kubeconfig()} (missing); pass --host URL")
+        "no Kubeflow Pipelines endpoint: tried --host, $KF_PIPELINES_ENDPOINT (unset), the "
+        "in-cluster service "
+        f"(needs $KUBERNETES_SERVICE_HOST and the token {token}: "
+        f"{'found' if token.is_file() else 'missing'}) "
+        f"and the kubeconfig {_kubeconfig()} (missing); pass --host URL"
+    )

@@ -3,6 +3,7 @@ cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. kfp.local only 
 step's output, so we keep a copy and show the step's real error in one block at the end."""
 
 import contextlib
+import importlib.util
 import io
 import json
 import re
@@ -11,14 +12,7 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-
-# A local run trains on this machine's CPU by design: the GPU check of the compiled pipeline is off,
-# and the network and budget are the ones that gave the most test accuracy for about an hour of a
-# 2-core CPU (README, "Which network, how many epochs"): the cifar variant for 8 epochs without random
-# crops, 75.7 % (seed 0), where the article network's best recipe needs 30 epochs for 72.3 %.
-LOCAL = {"require_gpu": False, "variant": "cifar", "epochs": 8, "crop_padding": 0}
-# A laptop-sized run: the article network trains the small sample in about a minute.
-QUICK = {"limit_per_class": 500, "variant": "article", "epochs": 6, "min_accuracy": 0.2}
+from alexnet_kfp.pipeline.profiles import LOCAL
 
 
 class _Tee(io.TextIOBase):
@@ -40,7 +34,8 @@ _STEP_ERROR = re.compile(r"alexnet-kfp (\w+): (error|interrupted)\b.*")
 
 
 class PipelineFailed(RuntimeError):
-    """A step failed; `said` is what it said (its one line, or its traceback), `log` the whole log."""
+    """A step failed; `said` is what it said (its one line, or its traceback), `log` the whole
+    log."""
 
     def __init__(self, message: str, said: str, log: Path):
         super().__init__(message)
@@ -49,8 +44,11 @@ class PipelineFailed(RuntimeError):
     def bad_input(self) -> str | None:
         """The step's one-line error when it refused its input (so the run fails as bad input)."""
         match = _STEP_ERROR.fullmatch(self.said)
-        return f"the {match.group(1)} step refused its input: {self.said.split(': error: ', 1)[1]}" if (
-            match and match.group(2) == "error") else None
+        return (
+            f"the {match.group(1)} step refused its input: {self.said.split(': error: ', 1)[1]}"
+            if (match and match.group(2) == "error")
+            else None
+        )
 
 
 def real_error(log: str) -> str:
@@ -60,7 +58,11 @@ def real_error(log: str) -> str:
     said = [m.group(0) for m in map(_STEP_ERROR.search, lines) if m]
     if said:
         return said[-1]
-    starts = [i for i, line in enumerate(lines) if line.lstrip().startswith("Traceback (most recent call last)")]
+    starts = [
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith("Traceback (most recent call last)")
+    ]
     rejected = [line for line in lines if "rejected by the evaluation gate" in line]
     if rejected and not starts:
         return rejected[-1].strip()
@@ -80,18 +82,25 @@ def _find(run_dir: Path, name: str) -> Path | None:
 
 
 def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
-    """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on failure."""
+    """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on
+    failure."""
     from kfp import local
 
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
 
-    parameters = {**LOCAL, **parameters}
+    parameters = {**LOCAL.values, **parameters}
     run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as e:
-        raise InputError(f"--runs {runs_root}: cannot make a run directory there ({e.strerror or e})") from None
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(run_dir), raise_on_error=True)
+        raise InputError(
+            f"--runs {runs_root}: cannot make a run directory there ({e.strerror or e})"
+        ) from None
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(run_dir),
+        raise_on_error=True,
+    )
     tee = _Tee(sys.stdout)
     started = time.perf_counter()
     try:
@@ -100,16 +109,25 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
     except Exception as e:
         (run_dir / "run.log").write_text(tee.copy.getvalue())
         said = real_error(tee.copy.getvalue())
-        raise PipelineFailed(f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
-                             f"full log: {run_dir / 'run.log'}", said, run_dir / "run.log") from None
+        raise PipelineFailed(
+            f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
+            f"full log: {run_dir / 'run.log'}",
+            said,
+            run_dir / "run.log",
+        ) from None
     (run_dir / "run.log").write_text(tee.copy.getvalue())
     metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
     summary = {
         "run_dir": str(run_dir),
         "accuracy": task.output,
         "gate": json.loads(metrics.read_text())["gate"] if metrics else None,
-        "parity": {k: v for k, v in json.loads(parity.read_text()).items() if k in (
-            "images", "max_abs_diff", "argmax_agreement", "passed", "int8")} if parity else None,
+        "parity": {
+            k: v
+            for k, v in json.loads(parity.read_text()).items()
+            if k in ("images", "max_abs_diff", "argmax_agreement", "passed", "int8")
+        }
+        if parity
+        else None,
         "report": str(_find(run_dir, "report.html")),
         "onnx_model": str(_find(run_dir, "model.onnx")),
         "int8_model": str(_find(run_dir, "model.int8.onnx")),
@@ -121,7 +139,5 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
 
 
 def check_runnable() -> None:
-    try:
-        import kfp  # noqa: F401
-    except ImportError:
-        raise InputError("kfp is not installed: pip install 'alexnet-kfp[pipeline]'") from None
+    if importlib.util.find_spec("kfp") is None:
+        raise InputError("kfp is not installed: pip install 'alexnet-kfp[pipeline]'")

@@ -6,7 +6,9 @@ is sent or started. The steps repeat these checks inside the cluster."""
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,7 +21,7 @@ from alexnet_kfp.train.config import TrainConfig
 
 # Recipe parameters a pipeline compiled before them does not declare.
 _RECIPE = ("crop_padding", "plateau_patience")
-_PARSERS = {
+_PARSERS: dict[str, Callable[[str], object]] = {
     "STRING": str,
     "NUMBER_INTEGER": int,
     "NUMBER_DOUBLE": float,
@@ -28,22 +30,35 @@ _PARSERS = {
     "LIST": json.loads,
 }
 # kfp's own names for the pipeline object's input types, in the compiled spec's terms.
-_SPEC_TYPES = {"String": "STRING", "Integer": "NUMBER_INTEGER", "Float": "NUMBER_DOUBLE", "Boolean": "BOOLEAN",
-               "Dict": "STRUCT", "List": "LIST"}
+_SPEC_TYPES = {
+    "String": "STRING",
+    "Integer": "NUMBER_INTEGER",
+    "Float": "NUMBER_DOUBLE",
+    "Boolean": "BOOLEAN",
+    "Dict": "STRUCT",
+    "List": "LIST",
+}
 
 
 def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
     """{name: (KFP parameter type, default)} of a pipeline object's inputs."""
-    return {name: (_SPEC_TYPES[spec.type], spec.default) for name, spec in pipeline.component_spec.inputs.items()}
+    return {
+        name: (_SPEC_TYPES[spec.type], spec.default)
+        for name, spec in pipeline.component_spec.inputs.items()
+    }
 
 
 def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
     """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
     try:
-        spec = next(yaml.safe_load_all(pipeline_yaml.read_text()))  # the second document is the platform config
+        spec = next(
+            yaml.safe_load_all(pipeline_yaml.read_text())
+        )  # the second document is the platform config
         inputs = spec["root"]["inputDefinitions"]["parameters"]
     except (yaml.YAMLError, ValueError, KeyError, TypeError, StopIteration) as e:
-        raise InputError(f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})") from None
+        raise InputError(
+            f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})"
+        ) from None
     return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
 
 
@@ -54,7 +69,9 @@ def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) 
         if not sep:
             raise InputError(f"parameter {pair!r} is not key=value")
         if key not in declared:
-            raise InputError(f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}")
+            raise InputError(
+                f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}"
+            )
         kind = declared[key][0]
         try:
             values[key] = _PARSERS[kind](raw)
@@ -64,15 +81,25 @@ def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) 
 
 
 def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
-    """The steps' checks on the values a run will see (the given ones over the declared defaults)."""
+    """The steps' checks on the values a run will see (the given ones over the declared
+    defaults)."""
     values = {name: default for name, (_, default) in declared.items()} | arguments
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"parameter {name}={value}: not a finite number")
-    check_parameters(values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"]))
-    TrainConfig(variant=values["variant"], epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
-                learning_rate=values["learning_rate"], precision=values["precision"], seed=int(values["seed"]),
-                **{name: int(values[name]) for name in _RECIPE if name in values}).check()
+    check_parameters(
+        values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"])
+    )
+    recipe: dict[str, Any] = {name: int(values[name]) for name in _RECIPE if name in values}
+    TrainConfig(
+        variant=values["variant"],
+        epochs=int(values["epochs"]),
+        batch_size=int(values["batch_size"]),
+        learning_rate=values["learning_rate"],
+        precision=values["precision"],
+        seed=int(values["seed"]),
+        **recipe,
+    ).check()
     check_thresholds(values["min_accuracy"], values["max_regression"])
     check_atol(values["parity_atol"])
     if "int8_max_loss" in values:  # a pipeline compiled before the int8 model has no such parameter
@@ -81,4 +108,6 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
         if values.get(algorithm):
             Checksum.parse(algorithm, values[algorithm])
     if "gpu_count" in values and not re.fullmatch(r"[1-9][0-9]*", str(values["gpu_count"])):
-        raise InputError(f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1")
+        raise InputError(
+            f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1"
+        )

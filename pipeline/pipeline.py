@@ -3,16 +3,20 @@
     with dsl.If(evaluate.passed == True): export -> verify, and with dsl.If(deploy == True): deploy
     with dsl.Else(): reject (fails the run with the gate's reason)
 
-The gate condition uses the evaluate step's `passed`, which is `accuracy >= min_accuracy` and,
-with a baseline, `accuracy >= baseline - max_regression`: one decision, made and explained once.
+The gate condition uses the evaluate step's `passed` (`accuracy >= min_accuracy` and, with a
+baseline, `accuracy >= baseline - max_regression`): one decision, made and explained once.
 
-`build_pipeline(placement)` returns the pipeline for one GPU placement (placement.py): literal by
-default; with `Placement(runtime=True)` the pipeline gains four placement parameters.
+Two pipelines, one per GPU placement mode (placement.py): `alexnet_pipeline` writes the train
+task's placement as constants (every backend from 2.2); `alexnet_pipeline_runtime_placement` adds
+four placement parameters (backends from 2.5). Their docstrings' `Args:` become the parameter
+descriptions of the Kubeflow UI's run form.
 """
 
-import inspect
+from collections.abc import Callable
+from dataclasses import replace
 
 from kfp import dsl
+from kfp.dsl.graph_component import GraphComponent
 
 from alexnet_kfp.components.data import data_op
 from alexnet_kfp.components.deploy import deploy_op
@@ -21,116 +25,287 @@ from alexnet_kfp.components.export import export_op
 from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
 from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
+from alexnet_kfp.deploy.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
 from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
 from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS
-from alexnet_kfp.pipeline.placement import Placement, place_at_run_time, place_literally, set_train_resources
-from alexnet_kfp.serve.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
+from alexnet_kfp.pipeline.placement import (
+    Placement,
+    place_at_run_time,
+    place_literally,
+    set_train_resources,
+)
+from alexnet_kfp.pipeline.profiles import GPU_NODE
 from alexnet_kfp.train.config import TrainConfig
 
 PIPELINE_NAME = "alexnet-cifar10"
-DESCRIPTION = ("AlexNet on CIFAR-10: data, GPU training, evaluation gate, ONNX export and "
-               "Keras-vs-onnxruntime parity.")
-_TRAIN = TrainConfig()
-# What the compiled pipeline trains by default, chosen by measurement (README, "Which network, how
-# many epochs"): on a CPU the cifar variant passed the article network's 30-epoch accuracy in 8
-# epochs; on the GPU node this pipeline targets its 7.8x compute costs seconds per epoch, so it gets
-# the article's own budget of 100 epochs (the best epoch's weights are kept). Not measured on a GPU.
-GPU_VARIANT = "cifar"
-GPU_EPOCHS = 100
+DESCRIPTION = (
+    "AlexNet on CIFAR-10: data, GPU training, evaluation gate, ONNX export and "
+    "Keras-vs-onnxruntime parity."
+)
+_TRAIN = replace(TrainConfig(), **GPU_NODE.values)
+_DEFAULT = Placement()
 
 
-def _dag(placement: Placement, source: str, sha256: str, md5: str, val_fraction: float, seed: int,
-         limit_per_class: int, variant: str, epochs: int, batch_size: int, learning_rate: float, precision: str,
-         crop_padding: int, plateau_patience: int, require_gpu: bool, min_accuracy: float, baseline: str,
-         max_regression: float, parity_atol: float, int8_max_loss: float, deploy: bool, deploy_name: str,
-         deploy_namespace: str,
-         **runtime_placement):  # gpu_type, gpu_count, gpu_node_selector, gpu_tolerations in run-time mode
-    data = data_op(source=source, sha256=sha256, md5=md5, val_fraction=val_fraction, seed=seed,
-                   limit_per_class=limit_per_class)
-    data.set_display_name("data: fetch, verify, split").set_retry(num_retries=3, backoff_duration="30s",
-                                                                   backoff_factor=2)
-
-    train = train_op(dataset=data.outputs["dataset"], variant=variant, epochs=epochs, batch_size=batch_size,
-                     learning_rate=learning_rate, precision=precision, seed=seed, crop_padding=crop_padding,
-                     plateau_patience=plateau_patience, require_gpu=require_gpu)
-    train.set_display_name("train AlexNet (GPU)" if placement.uses_gpu else "train AlexNet")
-    set_train_resources(train)
+def build_pipeline(placement: Placement | None = None) -> GraphComponent:
+    """The pipeline for `placement` (default: one NVIDIA GPU, as constants)."""
+    placement = (placement or _DEFAULT).check()
     if placement.runtime:
-        place_at_run_time(train, **runtime_placement)
-    else:
-        place_literally(train, placement)
+        return _with_runtime_placement(placement)
+    return _with_literal_placement(placement)
 
-    evaluation = evaluate_op(dataset=data.outputs["dataset"], model=train.outputs["model"],
-                             min_accuracy=min_accuracy, baseline=baseline, max_regression=max_regression)
+
+def _with_literal_placement(placement: Placement) -> GraphComponent:
+    @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
+    def alexnet_pipeline(
+        source: str = OFFICIAL_URL,
+        sha256: str = "",
+        md5: str = "",
+        val_fraction: float = DEFAULT_VAL_FRACTION,
+        seed: int = DEFAULT_SEED,
+        limit_per_class: int = 0,
+        variant: str = _TRAIN.variant,
+        epochs: int = _TRAIN.epochs,
+        batch_size: int = _TRAIN.batch_size,
+        learning_rate: float = _TRAIN.learning_rate,
+        precision: str = _TRAIN.precision,
+        crop_padding: int = _TRAIN.crop_padding,
+        plateau_patience: int = _TRAIN.plateau_patience,
+        require_gpu: bool = placement.uses_gpu,
+        min_accuracy: float = DEFAULT_MIN_ACCURACY,
+        baseline: str = "",
+        max_regression: float = DEFAULT_MAX_REGRESSION,
+        parity_atol: float = DEFAULT_ATOL,
+        int8_max_loss: float = DEFAULT_INT8_MAX_LOSS,
+        deploy: bool = False,
+        deploy_name: str = DEFAULT_SERVICE_NAME,
+        deploy_namespace: str = "",
+    ) -> float:
+        """Train AlexNet on CIFAR-10, gate it on test accuracy, export it to ONNX and verify it.
+
+        Args:
+            source: The CIFAR-10 python archive: an https URL, or a path the data pod reads.
+            sha256: The archive's expected SHA-256 (hex); empty: not checked.
+            md5: The archive's expected MD5 (hex); the official URL's is always checked.
+            val_fraction: Share of the 50,000 training images held out for validation.
+            seed: Random seed of the split, initial weights, shuffling and augmentation.
+            limit_per_class: At most this many training images per class (0: all).
+            variant: cifar (AlexNet at 32x32, more accurate) or article (faster).
+            epochs: Training epochs; the best epoch's weights are kept.
+            batch_size: Images per training step.
+            learning_rate: Adam's initial rate, decayed when validation accuracy stalls.
+            precision: auto (mixed on GPUs and AMX CPUs), float32, mixed_float16, mixed_bfloat16.
+            crop_padding: Shift training images at random by up to N pixels (0: off).
+            plateau_patience: Epochs without a validation gain before the rate decays.
+            require_gpu: Fail the train step at once when its pod sees no GPU.
+            min_accuracy: The gate: the least test accuracy (a fraction) to export.
+            baseline: A blessed model to compare with (metrics.json, .keras or .onnx).
+            max_regression: With a baseline: how far test accuracy may fall below it.
+            parity_atol: Largest probability difference allowed, Keras vs onnxruntime.
+            int8_max_loss: Most test accuracy (a fraction) int8 may lose against float32.
+            deploy: After verify, create or update a KServe InferenceService.
+            deploy_name: The InferenceService's name.
+            deploy_namespace: The InferenceService's namespace; empty: the run's own.
+        """
+
+        def place(train: dsl.PipelineTask) -> None:
+            place_literally(train, placement)
+
+        return _dag(
+            place,
+            placement.uses_gpu,
+            source=source,
+            sha256=sha256,
+            md5=md5,
+            val_fraction=val_fraction,
+            seed=seed,
+            limit_per_class=limit_per_class,
+            variant=variant,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            precision=precision,
+            crop_padding=crop_padding,
+            plateau_patience=plateau_patience,
+            require_gpu=require_gpu,
+            min_accuracy=min_accuracy,
+            baseline=baseline,
+            max_regression=max_regression,
+            parity_atol=parity_atol,
+            int8_max_loss=int8_max_loss,
+            deploy=deploy,
+            deploy_name=deploy_name,
+            deploy_namespace=deploy_namespace,
+        )
+
+    return alexnet_pipeline
+
+
+# The run-time placement's own parameters, appended to alexnet_pipeline's Args (same indent).
+_RUNTIME_ARGS = """
+            gpu_type: The train pod's accelerator resource, e.g. nvidia.com/gpu or amd.com/gpu.
+            gpu_count: GPUs for the train pod (a string: the backend reads this value as one).
+            gpu_node_selector: Node labels the train pod must match, e.g. {"pool": "gpu"}.
+            gpu_tolerations: Taints the train pod tolerates, as Kubernetes toleration objects.
+"""
+
+
+def _with_runtime_placement(placement: Placement) -> GraphComponent:
+    def alexnet_pipeline_runtime_placement(
+        source: str = OFFICIAL_URL,
+        sha256: str = "",
+        md5: str = "",
+        val_fraction: float = DEFAULT_VAL_FRACTION,
+        seed: int = DEFAULT_SEED,
+        limit_per_class: int = 0,
+        variant: str = _TRAIN.variant,
+        epochs: int = _TRAIN.epochs,
+        batch_size: int = _TRAIN.batch_size,
+        learning_rate: float = _TRAIN.learning_rate,
+        precision: str = _TRAIN.precision,
+        crop_padding: int = _TRAIN.crop_padding,
+        plateau_patience: int = _TRAIN.plateau_patience,
+        require_gpu: bool = True,
+        min_accuracy: float = DEFAULT_MIN_ACCURACY,
+        baseline: str = "",
+        max_regression: float = DEFAULT_MAX_REGRESSION,
+        parity_atol: float = DEFAULT_ATOL,
+        int8_max_loss: float = DEFAULT_INT8_MAX_LOSS,
+        deploy: bool = False,
+        deploy_name: str = DEFAULT_SERVICE_NAME,
+        deploy_namespace: str = "",
+        gpu_type: str = placement.gpu_type,
+        gpu_count: str = str(placement.gpu_count),
+        gpu_node_selector: dict = dict(placement.node_selector),  # noqa: B006 (KFP reads defaults from here)
+        gpu_tolerations: list = [dict(t) for t in placement.tolerations],  # noqa: B006 (as above; never mutated)
+    ) -> float:
+        def place(train: dsl.PipelineTask) -> None:
+            place_at_run_time(train, gpu_type, gpu_count, gpu_node_selector, gpu_tolerations)
+
+        return _dag(
+            place,
+            True,
+            source=source,
+            sha256=sha256,
+            md5=md5,
+            val_fraction=val_fraction,
+            seed=seed,
+            limit_per_class=limit_per_class,
+            variant=variant,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            precision=precision,
+            crop_padding=crop_padding,
+            plateau_patience=plateau_patience,
+            require_gpu=require_gpu,
+            min_accuracy=min_accuracy,
+            baseline=baseline,
+            max_regression=max_regression,
+            parity_atol=parity_atol,
+            int8_max_loss=int8_max_loss,
+            deploy=deploy,
+            deploy_name=deploy_name,
+            deploy_namespace=deploy_namespace,
+        )
+
+    # alexnet_pipeline's parameters are described once, in its docstring.
+    shared_doc = alexnet_pipeline.pipeline_func.__doc__.rstrip()
+    alexnet_pipeline_runtime_placement.__doc__ = shared_doc + _RUNTIME_ARGS
+    return dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)(
+        alexnet_pipeline_runtime_placement
+    )
+
+
+def _dag(
+    place_train: Callable[[dsl.PipelineTask], None],
+    uses_gpu: bool,
+    *,
+    source: str,
+    sha256: str,
+    md5: str,
+    val_fraction: float,
+    seed: int,
+    limit_per_class: int,
+    variant: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    precision: str,
+    crop_padding: int,
+    plateau_patience: int,
+    require_gpu: bool,
+    min_accuracy: float,
+    baseline: str,
+    max_regression: float,
+    parity_atol: float,
+    int8_max_loss: float,
+    deploy: bool,
+    deploy_name: str,
+    deploy_namespace: str,
+):
+    data = data_op(
+        source=source,
+        sha256=sha256,
+        md5=md5,
+        val_fraction=val_fraction,
+        seed=seed,
+        limit_per_class=limit_per_class,
+    )
+    data.set_display_name("data: fetch, verify, split").set_retry(
+        num_retries=3, backoff_duration="30s", backoff_factor=2
+    )
+
+    train = train_op(
+        dataset=data.outputs["dataset"],
+        variant=variant,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        precision=precision,
+        seed=seed,
+        crop_padding=crop_padding,
+        plateau_patience=plateau_patience,
+        require_gpu=require_gpu,
+    )
+    train.set_display_name("train AlexNet (GPU)" if uses_gpu else "train AlexNet")
+    set_train_resources(train)
+    place_train(train)
+
+    evaluation = evaluate_op(
+        dataset=data.outputs["dataset"],
+        model=train.outputs["model"],
+        min_accuracy=min_accuracy,
+        baseline=baseline,
+        max_regression=max_regression,
+    )
     evaluation.set_display_name("evaluate and gate").set_caching_options(False)
 
     with dsl.If(evaluation.outputs["passed"] == True, name="gate-passed"):  # noqa: E712 (a KFP condition)
-        onnx = export_op(model=train.outputs["model"], evaluation=evaluation.outputs["evaluation"],
-                         dataset=data.outputs["dataset"])
+        onnx = export_op(
+            model=train.outputs["model"],
+            evaluation=evaluation.outputs["evaluation"],
+            dataset=data.outputs["dataset"],
+        )
         onnx.set_display_name("export ONNX").set_memory_request("4G").set_memory_limit("8G")
-        verify = verify_op(dataset=data.outputs["dataset"], model=train.outputs["model"],
-                           onnx_model=onnx.outputs["onnx_model"], atol=parity_atol, int8_max_loss=int8_max_loss)
+        verify = verify_op(
+            dataset=data.outputs["dataset"],
+            model=train.outputs["model"],
+            onnx_model=onnx.outputs["onnx_model"],
+            atol=parity_atol,
+            int8_max_loss=int8_max_loss,
+        )
         verify.set_display_name("verify ONNX parity").set_caching_options(False)
         with dsl.If(deploy == True, name="deploy-requested"):  # noqa: E712 (a KFP condition)
-            served = deploy_op(model_repository=onnx.outputs["model_repository"], name=deploy_name,
-                               namespace=deploy_namespace).after(verify)
+            served = deploy_op(
+                model_repository=onnx.outputs["model_repository"],
+                name=deploy_name,
+                namespace=deploy_namespace,
+            ).after(verify)
             served.set_display_name("deploy to KServe").set_caching_options(False)
     with dsl.Else(name="gate-failed"):
         reject = reject_op(reason=evaluation.outputs["reason"])
         reject.set_display_name("reject: gate failed").set_caching_options(False)
     return evaluation.outputs["accuracy"]
-
-
-def _parameters(placement: Placement) -> list[inspect.Parameter]:
-    """The pipeline's parameters, with their defaults: what a run may change."""
-    p = [
-        ("source", str, OFFICIAL_URL),
-        ("sha256", str, ""),
-        ("md5", str, ""),  # empty: the official URL is still checked against its published md5 by the data step
-        ("val_fraction", float, DEFAULT_VAL_FRACTION),
-        ("seed", int, DEFAULT_SEED),
-        ("limit_per_class", int, 0),
-        ("variant", str, GPU_VARIANT),
-        ("epochs", int, GPU_EPOCHS),
-        ("batch_size", int, _TRAIN.batch_size),
-        ("learning_rate", float, _TRAIN.learning_rate),
-        ("precision", str, _TRAIN.precision),
-        ("crop_padding", int, _TRAIN.crop_padding),  # random shifts of up to N pixels (0: the article's only)
-        ("plateau_patience", int, _TRAIN.plateau_patience),  # epochs without a val_accuracy gain before the decay
-        ("require_gpu", bool, placement.uses_gpu),  # fail at once instead of training on the node's CPU
-        ("min_accuracy", float, DEFAULT_MIN_ACCURACY),
-        ("baseline", str, ""),
-        ("max_regression", float, DEFAULT_MAX_REGRESSION),
-        ("parity_atol", float, DEFAULT_ATOL),
-        ("int8_max_loss", float, DEFAULT_INT8_MAX_LOSS),  # test-accuracy points (as a fraction) int8 may lose
-        ("deploy", bool, False),  # create/update a KServe InferenceService after verify (RBAC: README)
-        ("deploy_name", str, DEFAULT_SERVICE_NAME),
-        ("deploy_namespace", str, ""),  # empty: the run's own namespace
-    ]
-    if placement.runtime:
-        p += [
-            ("gpu_type", str, placement.gpu_type),
-            ("gpu_count", str, str(placement.gpu_count)),  # STRING: the driver resolves resources as strings
-            ("gpu_node_selector", dict, dict(placement.node_selector)),
-            ("gpu_tolerations", list, [dict(t) for t in placement.tolerations]),
-        ]
-    return [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
-            for name, kind, default in p]
-
-
-def build_pipeline(placement: Placement | None = None):
-    """The pipeline for `placement`. KFP reads a pipeline's parameters from its signature, so the
-    signature is built from `_parameters` (one table, one set of defaults) for either mode."""
-    placement = (placement or Placement()).check()
-    signature = inspect.Signature(_parameters(placement), return_annotation=float)
-
-    def alexnet_pipeline(*args, **kwargs):
-        arguments = signature.bind(*args, **kwargs)
-        arguments.apply_defaults()
-        return _dag(placement, **arguments.arguments)
-
-    alexnet_pipeline.__signature__ = signature
-    return dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)(alexnet_pipeline)
 
 
 alexnet_pipeline = build_pipeline()

@@ -5,7 +5,8 @@ Two compile modes:
 - literal (default): accelerator type and count, node-selector labels and tolerations are written
   into pipeline.yaml as constants. The SDK then also writes the legacy accelerator `type`/`count`
   that backends up to 2.3.0 read, and `nodeSelector.labels` / plain `tolerations` that every
-  backend from 2.2.0 parses. Change them with `alexnet-kfp compile --gpu-type ... --node-selector ...`.
+  backend from 2.2.0 parses. Change them with `alexnet-kfp compile --gpu-type ... --node-selector
+  ...`.
 - run-time (`--runtime-placement`, backends >= 2.5.0): four pipeline parameters. The accelerator's
   type and count are STRING parameters because the backend's driver resolves resource placeholders
   with `GetStringValue()` (an int parameter resolves to "" and the GPU limit silently vanishes).
@@ -25,27 +26,36 @@ TRAIN_CPU_REQUEST, TRAIN_CPU_LIMIT = "4", "8"
 TRAIN_MEMORY_REQUEST, TRAIN_MEMORY_LIMIT = "16G", "32G"
 
 # Kubernetes names: an optional DNS-subdomain prefix and a name of at most 63 characters.
-_QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_QUALIFIED_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 @dataclass(frozen=True)
 class Placement:
-    """The train task's placement. `gpu_count` 0 compiles a CPU-only pipeline (no GPU, selector or toleration)."""
+    """The train task's placement. `gpu_count` 0 compiles a CPU-only pipeline (no GPU, selector or
+    toleration)."""
 
     gpu_type: str = DEFAULT_GPU_TYPE
     gpu_count: int = 1
     node_selector: dict = field(default_factory=lambda: dict(DEFAULT_NODE_SELECTOR))
     tolerations: tuple = DEFAULT_TOLERATIONS
-    runtime: bool = False  # opt-in: placement as run-time pipeline parameters (KFP backend >= 2.5.0)
+    # opt-in: placement as run-time pipeline parameters (KFP backend >= 2.5.0)
+    runtime: bool = False
 
     def check(self) -> "Placement":
         if not _QUALIFIED_NAME.match(self.gpu_type):
-            raise InputError(f"--gpu-type {self.gpu_type!r} is not a Kubernetes resource name (e.g. nvidia.com/gpu)")
+            raise InputError(
+                f"--gpu-type {self.gpu_type!r} is not a Kubernetes resource name (e.g. "
+                "nvidia.com/gpu)"
+            )
         if self.gpu_count < 0:
             raise InputError(f"--gpu-count must be 0 (CPU only) or more, got {self.gpu_count}")
         if self.runtime and self.gpu_count == 0:
-            raise InputError("--runtime-placement needs a GPU: drop --gpu-count 0 or the run-time mode")
+            raise InputError(
+                "--runtime-placement needs a GPU: drop --gpu-count 0 or the run-time mode"
+            )
         for key, value in self.node_selector.items():
             if not _QUALIFIED_NAME.match(key) or not _LABEL_VALUE.match(value):
                 raise InputError(f"--node-selector {key}={value}: not a valid Kubernetes label")
@@ -73,7 +83,10 @@ def parse_toleration(text: str) -> dict:
     taint, sep, effect = text.rpartition(":")
     key, has_value, value = taint.partition("=")
     if not sep or not key or effect not in EFFECTS or not _QUALIFIED_NAME.match(key):
-        raise InputError(f"--toleration {text!r} is not KEY[=VALUE]:EFFECT with EFFECT one of {', '.join(EFFECTS)}")
+        raise InputError(
+            f"--toleration {text!r} is not KEY[=VALUE]:EFFECT with EFFECT one of "
+            f"{', '.join(EFFECTS)}"
+        )
     if has_value:
         return {"key": key, "operator": "Equal", "value": value, "effect": effect}
     return {"key": key, "operator": "Exists", "effect": effect}
@@ -89,12 +102,18 @@ def place_literally(task, placement: Placement) -> None:
     for key, value in placement.node_selector.items():
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
     for toleration in placement.tolerations:
-        kubernetes.add_toleration(task, key=toleration["key"], operator=toleration["operator"],
-                                  value=toleration.get("value"), effect=toleration["effect"])
+        kubernetes.add_toleration(
+            task,
+            key=toleration["key"],
+            operator=toleration["operator"],
+            value=toleration.get("value"),
+            effect=toleration["effect"],
+        )
 
 
 def place_at_run_time(task, gpu_type, gpu_count, gpu_node_selector, gpu_tolerations) -> None:
-    """Pipeline channels in the spec (STRING type and count, a dict and a list): backends >= 2.5.0."""
+    """Pipeline channels in the spec (STRING type and count, a dict and a list): backends >=
+    2.5.0."""
     from kfp import kubernetes
 
     task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)

@@ -20,9 +20,17 @@ from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
 from alexnet_kfp.pipeline.parameters import check_arguments, declared_parameters, parse_parameters
 
 
-def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, token_env: str | None, experiment: str,
-           run_name: str | None, parameter_pairs: list[str], upload: bool = False,
-           timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
+def submit(
+    pipeline_yaml: Path | None,
+    host: str | None,
+    namespace: str | None,
+    token_env: str | None,
+    experiment: str,
+    run_name: str | None,
+    parameter_pairs: list[str],
+    upload: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> dict:
     if not 0 < timeout_s < math.inf:
         raise InputError(f"--timeout must be a positive number of seconds, got {timeout_s}")
     target = endpoint.resolve(host, namespace)
@@ -31,8 +39,17 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
         with tempfile.TemporaryDirectory() as scratch:
             compiled = Path(scratch) / "pipeline.yaml"
             compile_pipeline(compiled)
-            return submit(compiled, host, namespace, token_env, experiment, run_name, parameter_pairs, upload,
-                          timeout_s)
+            return submit(
+                compiled,
+                host,
+                namespace,
+                token_env,
+                experiment,
+                run_name,
+                parameter_pairs,
+                upload,
+                timeout_s,
+            )
     if not pipeline_yaml.is_file():
         raise InputError(f"--pipeline {pipeline_yaml}: no such file")
     declared = declared_parameters(pipeline_yaml)
@@ -42,7 +59,9 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
     if token_env:
         token = os.environ.get(token_env)
         if not token:
-            raise InputError(f"--token-env {token_env}: that environment variable is empty or unset")
+            raise InputError(
+                f"--token-env {token_env}: that environment variable is empty or unset"
+            )
 
     import kfp
     import urllib3
@@ -55,38 +74,74 @@ def submit(pipeline_yaml: Path | None, host: str | None, namespace: str | None, 
     host = target.describe()
 
     def send():
-        client = kfp.Client(host=target.host, namespace=namespace, existing_token=token or target.token,
-                            credentials=credentials, ssl_ca_cert=target.ssl_ca_cert)
+        client = kfp.Client(
+            host=target.host,
+            namespace=namespace,
+            existing_token=token or target.token,
+            credentials=credentials,
+            ssl_ca_cert=target.ssl_ca_cert,
+        )
         if upload:
             _upload(client, pipeline_yaml, run_name or pipeline_yaml.stem)
         return client.create_run_from_pipeline_package(
-            str(pipeline_yaml), arguments=arguments, run_name=run_name, experiment_name=experiment, namespace=namespace)
+            str(pipeline_yaml),
+            arguments=arguments,
+            run_name=run_name,
+            experiment_name=experiment,
+            namespace=namespace,
+        )
 
     try:
         run = _within(timeout_s, send)
     except _NoAnswer:
-        raise InputError(f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host and "
-                         "that the KFP API (not a proxy that holds the connection) is there") from None
+        raise InputError(
+            f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host and "
+            "that the KFP API (not a proxy that holds the connection) is there"
+        ) from None
     except urllib3.exceptions.MaxRetryError as e:
-        raise InputError(f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network") from None
-    except TimeoutError as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
-        raise InputError(f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, "
-                         "the token and that this is the KFP API endpoint") from None
+        raise InputError(
+            f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network"
+        ) from None
+    except (
+        TimeoutError
+    ) as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
+        raise InputError(
+            f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, "
+            "the token and that this is the KFP API endpoint"
+        ) from None
     except ApiException as e:
         if e.status in (401, 403):
-            raise InputError(f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
-                             "check the token (--token-env) and your access to namespace " + repr(namespace)) from None
-        raise InputError(f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
-                         f"{' '.join((e.body or '').split())[:200]}") from None
+            raise InputError(
+                f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
+                "check the token (--token-env) and your access to namespace " + repr(namespace)
+            ) from None
+        raise InputError(
+            f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
+            f"{' '.join((e.body or '').split())[:200]}"
+        ) from None
     except Exception as e:  # the client could not make sense of the answer (HTML, bad JSON, ...)
-        raise InputError(f"{host} gave an answer that is not the Kubeflow Pipelines API's ({type(e).__name__}); "
-                         "check --host (a login page in front of Kubeflow?)") from None
+        raise InputError(
+            f"{host} gave an answer that is not the Kubeflow Pipelines API's ({type(e).__name__}); "
+            "check --host (a login page in front of Kubeflow?)"
+        ) from None
     run_id = getattr(run, "run_id", None)
     if not isinstance(run_id, str) or not run_id:
-        raise InputError(f"{host} answered without a run id, so no run was created; check --host (a login page "
-                         "in front of Kubeflow, or not the KFP API?)")
-    url = None if target.host.endswith(endpoint.SERVICE_PROXY) else f"{target.host.rstrip('/')}/#/runs/details/{run_id}"
-    return {"run_id": run_id, "url": url, "namespace": namespace, "endpoint": host, "arguments": arguments}
+        raise InputError(
+            f"{host} answered without a run id, so no run was created; check --host (a login page "
+            "in front of Kubeflow, or not the KFP API?)"
+        )
+    url = (
+        None
+        if target.host.endswith(endpoint.SERVICE_PROXY)
+        else f"{target.host.rstrip('/')}/#/runs/details/{run_id}"
+    )
+    return {
+        "run_id": run_id,
+        "url": url,
+        "namespace": namespace,
+        "endpoint": host,
+        "arguments": arguments,
+    }
 
 
 class _NoAnswer(Exception):
@@ -104,7 +159,9 @@ def _within(seconds: float, call):
         except BaseException as e:  # handed to the caller's thread
             outcome["error"] = e
 
-    worker = threading.Thread(target=work, daemon=True)  # a hung socket must not keep the process alive
+    worker = threading.Thread(
+        target=work, daemon=True
+    )  # a hung socket must not keep the process alive
     logging.disable(logging.CRITICAL)
     try:
         with warnings.catch_warnings():
@@ -121,11 +178,14 @@ def _within(seconds: float, call):
 
 
 def _upload(client, pipeline_yaml: Path, version_name: str) -> None:
-    """Register the package as a new version of the pipeline (creating the pipeline the first time)."""
+    """Register the package as a new version of the pipeline (creating the pipeline the first
+    time)."""
     from alexnet_kfp.pipeline.pipeline import PIPELINE_NAME
 
     pipeline_id = client.get_pipeline_id(PIPELINE_NAME)
     if pipeline_id is None:
         client.upload_pipeline(str(pipeline_yaml), pipeline_name=PIPELINE_NAME)
     else:
-        client.upload_pipeline_version(str(pipeline_yaml), pipeline_version_name=version_name, pipeline_id=pipeline_id)
+        client.upload_pipeline_version(
+            str(pipeline_yaml), pipeline_version_name=version_name, pipeline_id=pipeline_id
+        )

@@ -24,7 +24,9 @@ def write_tar_gz(path: Path, files: dict[str, bytes], extra: list[tarfile.TarInf
     return path
 
 
-def binary_archive_from(x: dict[str, np.ndarray], y: dict[str, np.ndarray], class_names: list[str], path: Path) -> Path:
+def binary_archive_from(
+    x: dict[str, np.ndarray], y: dict[str, np.ndarray], class_names: list[str], path: Path
+) -> Path:
     """The official binary layout: per image 1 label byte + 1024 R + 1024 G + 1024 B bytes."""
     files = {"cifar-10-batches-bin/batches.meta.txt": ("\n".join(class_names) + "\n\n").encode()}
     for batch in x:

@@ -10,8 +10,10 @@ from .real_data import FULL_ARCHIVE, SMALL_ARCHIVE, SMALL_SHA256
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the tests need the real CIFAR-10 archives of ../shared/data "
-                    "(or set ALEXNET_KFP_SHARED_DATA)")
+        pytest.fail(
+            f"{path} is missing: the tests need the real CIFAR-10 archives of ../shared/data "
+            "(or set ALEXNET_KFP_SHARED_DATA)"
+        )
     return path
 
 
@@ -52,8 +54,8 @@ def small_dataset(small_archive, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
-    """(Model directory, train.json) of the article net trained 6 epochs on the small archive: shared by
-    the training, evaluation and export tests so that CI trains it once."""
+    """(Model directory, train.json) of the article net trained 6 epochs on the small archive:
+    shared by the training, evaluation and export tests so that CI trains it once."""
     from alexnet_kfp.train.config import TrainConfig
     from alexnet_kfp.train.fit import train
 

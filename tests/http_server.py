@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Behaviour:
     files: dict[str, bytes]
-    cut_first_response_at: int | None = None  # close the connection after this many body bytes, once
+    # close the connection after this many body bytes, once
+    cut_first_response_at: int | None = None
     honour_range: bool = True
     status: int | None = None  # answer every request with this error status
     requests: list[dict] = field(default_factory=list)

@@ -28,7 +28,8 @@ def _version(backend: str) -> tuple[int, ...]:
 
 
 def root_parameter(spec: dict, task: str, placeholder: str) -> str | None:
-    """The root pipeline parameter a task's `{{$.inputs.parameters['X']}}` placeholder is bound to."""
+    """The root pipeline parameter a task's `{{$.inputs.parameters['X']}}` placeholder is bound
+    to."""
     match = _PLACEHOLDER.match(placeholder)
     if not match:
         return None
@@ -41,40 +42,68 @@ def _get_string_value(spec: dict, task: str, field: str, arguments: dict) -> str
     name = root_parameter(spec, task, field)
     if name is None:
         return field
-    value = arguments.get(name, spec["root"]["inputDefinitions"]["parameters"][name].get("defaultValue"))
+    value = arguments.get(
+        name, spec["root"]["inputDefinitions"]["parameters"][name].get("defaultValue")
+    )
     return value if isinstance(value, str) else ""
 
 
 def _parameter(spec: dict, binding: dict, arguments: dict):
     name = binding["componentInputParameter"]
-    return arguments.get(name, spec["root"]["inputDefinitions"]["parameters"][name].get("defaultValue"))
+    return arguments.get(
+        name, spec["root"]["inputDefinitions"]["parameters"][name].get("defaultValue")
+    )
 
 
-def pod_placement(documents: list[dict], task: str, backend: str, arguments: dict | None = None) -> dict:
+def pod_placement(
+    documents: list[dict], task: str, backend: str, arguments: dict | None = None
+) -> dict:
     """{limits, nodeSelector, tolerations} that `backend` gives the pod of root task `task`."""
     arguments = arguments or {}
     spec = documents[0]
-    executor = spec["components"][spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]]["executorLabel"]
-    accelerator = spec["deploymentSpec"]["executors"][executor]["container"].get("resources", {}).get("accelerator", {})
+    executor = spec["components"][spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]][
+        "executorLabel"
+    ]
+    accelerator = (
+        spec["deploymentSpec"]["executors"][executor]["container"]
+        .get("resources", {})
+        .get("accelerator", {})
+    )
     if _version(backend) <= (2, 3, 0):
         kind, count = accelerator.get("type", ""), str(accelerator.get("count", ""))
     else:
-        kind = (_get_string_value(spec, task, accelerator["resourceType"], arguments)
-                if accelerator.get("resourceType") else accelerator.get("type", ""))
-        count = (_get_string_value(spec, task, accelerator["resourceCount"], arguments)
-                 if accelerator.get("resourceCount") else str(accelerator.get("count", "")))
+        kind = (
+            _get_string_value(spec, task, accelerator["resourceType"], arguments)
+            if accelerator.get("resourceType")
+            else accelerator.get("type", "")
+        )
+        count = (
+            _get_string_value(spec, task, accelerator["resourceCount"], arguments)
+            if accelerator.get("resourceCount")
+            else str(accelerator.get("count", ""))
+        )
     limits = {kind: count} if kind and count not in ("", "0") else {}
 
     platform = documents[1] if len(documents) > 1 else {}
-    config = platform.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {}).get(
-        "executors", {}).get(executor, {})
+    config = (
+        platform.get("platforms", {})
+        .get("kubernetes", {})
+        .get("deploymentSpec", {})
+        .get("executors", {})
+        .get(executor, {})
+    )
     uses_json = "nodeSelectorJson" in config.get("nodeSelector", {}) or any(
-        "tolerationJson" in t for t in config.get("tolerations", []))
+        "tolerationJson" in t for t in config.get("tolerations", [])
+    )
     if uses_json and _version(backend) <= (2, 3, 0):
         raise RejectedByBackend(f"backend {backend}: unknown field nodeSelectorJson/tolerationJson")
     selector = config.get("nodeSelector", {})
     if "nodeSelectorJson" in selector:
-        node_selector = _parameter(spec, selector["nodeSelectorJson"], arguments) if _version(backend) >= (2, 5, 0) else {}
+        node_selector = (
+            _parameter(spec, selector["nodeSelectorJson"], arguments)
+            if _version(backend) >= (2, 5, 0)
+            else {}
+        )
     else:
         node_selector = selector.get("labels", {})
     tolerations = []

@@ -14,7 +14,9 @@ RUNTIME = CRD.parent / "kserve-tritonserver.yaml"
 
 def schema(version: str = "v1beta1") -> dict:
     crd = yaml.safe_load(CRD.read_text())
-    return next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
+    return next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"][
+        "openAPIV3Schema"
+    ]
 
 
 def unknown_fields(value, node: dict, path: str = "") -> list[str]:

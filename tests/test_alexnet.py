@@ -23,12 +23,23 @@ def test_variant_has_documented_size_and_takes_uint8(variant):
 
 def test_seed_topology_is_the_articles():
     model = build_alexnet("article")
-    convs = [(l.filters, l.kernel_size, l.strides) for l in model.layers if isinstance(l, keras.layers.Conv2D)]
-    assert convs == [(96, (11, 11), (4, 4)), (256, (5, 5), (1, 1)), (384, (3, 3), (1, 1)),
-                     (384, (3, 3), (1, 1)), (256, (3, 3), (1, 1))]
-    dense = [l.units for l in model.layers if isinstance(l, keras.layers.Dense)]
+    convs = [
+        (layer.filters, layer.kernel_size, layer.strides)
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert convs == [
+        (96, (11, 11), (4, 4)),
+        (256, (5, 5), (1, 1)),
+        (384, (3, 3), (1, 1)),
+        (384, (3, 3), (1, 1)),
+        (256, (3, 3), (1, 1)),
+    ]
+    dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert dense == [4096, 4096, 1000, 10]
-    assert [l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)] == [0.4] * 3
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [
+        0.4
+    ] * 3
 
 
 def test_no_batchnorm_before_the_softmax_and_softmax_in_float32():
@@ -37,7 +48,7 @@ def test_no_batchnorm_before_the_softmax_and_softmax_in_float32():
         model = build_alexnet("article")
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    names = [l.name for l in model.layers]
+    names = [layer.name for layer in model.layers]
     assert names[-2:] == ["classifier", "probabilities"]
     assert model.outputs[0].dtype == "float32"
 

@@ -1,4 +1,5 @@
-"""The `alexnet-kfp data` command as a user runs it: a real subprocess, exit codes, one-line errors."""
+"""The `alexnet-kfp data` command as a user runs it: a real subprocess, exit codes, one-line
+errors."""
 
 import json
 import subprocess
@@ -8,18 +9,33 @@ from .real_data import SMALL_SHA256
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "alexnet_kfp", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "alexnet_kfp", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_data_command_writes_the_dataset(small_archive, tmp_path):
-    result = _cli("data", "--source", str(small_archive), "--sha256", SMALL_SHA256, "--out", str(tmp_path / "ds"))
+    result = _cli(
+        "data",
+        "--source",
+        str(small_archive),
+        "--sha256",
+        SMALL_SHA256,
+        "--out",
+        str(tmp_path / "ds"),
+    )
     assert result.returncode == 0, result.stderr
     assert "train 3500, val 1500, test 1000" in result.stdout
-    assert json.loads((tmp_path / "ds" / "dataset.json").read_text())["splits"]["test"]["count"] == 1000
+    assert (
+        json.loads((tmp_path / "ds" / "dataset.json").read_text())["splits"]["test"]["count"]
+        == 1000
+    )
 
 
 def test_checksum_mismatch_exits_2_with_one_line_and_no_output(small_archive, tmp_path):
-    result = _cli("data", "--source", str(small_archive), "--sha256", "1" * 64, "--out", str(tmp_path / "ds"))
+    result = _cli(
+        "data", "--source", str(small_archive), "--sha256", "1" * 64, "--out", str(tmp_path / "ds")
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "sha256 mismatch" in result.stderr
     assert "Traceback" not in result.stderr
@@ -28,7 +44,11 @@ def test_checksum_mismatch_exits_2_with_one_line_and_no_output(small_archive, tm
 
 def test_missing_source_exits_2(tmp_path):
     result = _cli("data", "--source", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "ds"))
-    assert result.returncode == 2 and "no such file" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "no such file" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_help_explains_sources_and_checksums():

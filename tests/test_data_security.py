@@ -28,7 +28,9 @@ def _fails(archive: Path, out: Path, message: str) -> str:
     return str(err.value)
 
 
-@pytest.mark.parametrize("name", ["../escaped.txt", "cifar-10-batches-py/../../escaped.txt", "/tmp/escaped-abs.txt"])
+@pytest.mark.parametrize(
+    "name", ["../escaped.txt", "cifar-10-batches-py/../../escaped.txt", "/tmp/escaped-abs.txt"]
+)
 def test_member_escaping_the_target_is_refused(members, tmp_path, name):
     work = tmp_path / "work"
     work.mkdir()
@@ -116,16 +118,21 @@ def test_archive_without_cifar_batches(tmp_path):
 
 
 def _batch(data, labels) -> bytes:
-    return pickle.dumps({b"batch_label": b"x", b"labels": labels, b"data": data, b"filenames": []}, protocol=2)
+    return pickle.dumps(
+        {b"batch_label": b"x", b"labels": labels, b"data": data, b"filenames": []}, protocol=2
+    )
 
 
-@pytest.mark.parametrize("data, labels, message", [
-    (np.zeros((1000, 3072), np.uint8), [10] * 1000, "labels must lie in 0..9"),
-    (np.zeros((1000, 3072), np.uint8), [0] * 999, "must be 1000 integers"),
-    (np.zeros((1000, 1024), np.uint8), [0] * 1000, r"shape \(N, 3072\)"),
-    (np.zeros((1000, 3072), np.float32), [0] * 1000, "uint8"),
-    (np.zeros((900, 3072), np.uint8), [0] * 900, "batches.meta says 1000"),
-])
+@pytest.mark.parametrize(
+    "data, labels, message",
+    [
+        (np.zeros((1000, 3072), np.uint8), [10] * 1000, "labels must lie in 0..9"),
+        (np.zeros((1000, 3072), np.uint8), [0] * 999, "must be 1000 integers"),
+        (np.zeros((1000, 1024), np.uint8), [0] * 1000, r"shape \(N, 3072\)"),
+        (np.zeros((1000, 3072), np.float32), [0] * 1000, "uint8"),
+        (np.zeros((900, 3072), np.uint8), [0] * 900, "batches.meta says 1000"),
+    ],
+)
 def test_invalid_batch_contents_name_the_file(members, tmp_path, data, labels, message):
     files = {**members, "cifar-10-batches-py/data_batch_4": _batch(data, labels)}
     archive = write_tar_gz(tmp_path / "invalid.tar.gz", files)

@@ -33,11 +33,15 @@ def test_http_download_then_cache_without_network(small_archive, reference, tmp_
     behaviour = Behaviour(files={NAME: small_archive.read_bytes()})
     with LoopbackServer(behaviour) as server:
         url = server.url(NAME)
-        prepare_dataset(tmp_path / "a", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache")
+        prepare_dataset(
+            tmp_path / "a", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache"
+        )
     assert len(behaviour.requests) == 1
     assert _dataset_bytes(tmp_path / "a") == reference
     # The server is gone: the verified cached archive must be used without any network call.
-    record = prepare_dataset(tmp_path / "b", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache")
+    record = prepare_dataset(
+        tmp_path / "b", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache"
+    )
     assert _dataset_bytes(tmp_path / "b") == reference
     assert record["source_sha256"] == SMALL_SHA256
     assert not list((tmp_path / "cache").rglob("*.part"))
@@ -48,11 +52,21 @@ def test_download_cut_midway_resumes_with_range(small_archive, reference, tmp_pa
     cut = len(body) // 2
     behaviour = Behaviour(files={NAME: body}, cut_first_response_at=cut)
     with LoopbackServer(behaviour) as server:
-        prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256=SMALL_SHA256,
-                        cache_dir=tmp_path / "cache", backoff_s=0.01)
+        prepare_dataset(
+            tmp_path / "ds",
+            source=server.url(NAME),
+            sha256=SMALL_SHA256,
+            cache_dir=tmp_path / "cache",
+            backoff_s=0.01,
+        )
     assert [r["range"] for r in behaviour.requests] == [None, f"bytes={cut}-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
-    cached = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256)) / NAME.lstrip("/")
+    cached = (
+        tmp_path
+        / "cache"
+        / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
+        / NAME.lstrip("/")
+    )
     assert file_digest(cached) == SMALL_SHA256
 
 
@@ -63,17 +77,29 @@ def test_partial_file_from_an_earlier_run_is_resumed(small_archive, reference, t
         folder = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
         folder.mkdir(parents=True)
         (folder / "cifar-10-python.tar.gz.part").write_bytes(body[:1000])
-        prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256=SMALL_SHA256, cache_dir=tmp_path / "cache")
+        prepare_dataset(
+            tmp_path / "ds",
+            source=server.url(NAME),
+            sha256=SMALL_SHA256,
+            cache_dir=tmp_path / "cache",
+        )
     assert [r["range"] for r in behaviour.requests] == ["bytes=1000-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
 
 
 def test_server_ignoring_range_restarts_cleanly(small_archive, reference, tmp_path):
     body = small_archive.read_bytes()
-    behaviour = Behaviour(files={NAME: body}, cut_first_response_at=len(body) // 3, honour_range=False)
+    behaviour = Behaviour(
+        files={NAME: body}, cut_first_response_at=len(body) // 3, honour_range=False
+    )
     with LoopbackServer(behaviour) as server:
-        prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256=SMALL_SHA256,
-                        cache_dir=tmp_path / "cache", backoff_s=0.01)
+        prepare_dataset(
+            tmp_path / "ds",
+            source=server.url(NAME),
+            sha256=SMALL_SHA256,
+            cache_dir=tmp_path / "cache",
+            backoff_s=0.01,
+        )
     assert len(behaviour.requests) == 2
     assert _dataset_bytes(tmp_path / "ds") == reference
 
@@ -91,8 +117,13 @@ def test_server_errors_are_retried_then_reported(tmp_path):
     behaviour = Behaviour(files={}, status=503)
     with LoopbackServer(behaviour) as server:
         with pytest.raises(InputError, match="failed after 3 attempts: HTTP 503"):
-            prepare_dataset(tmp_path / "ds", source=server.url(NAME), cache_dir=tmp_path / "cache",
-                            retries=2, backoff_s=0.01)
+            prepare_dataset(
+                tmp_path / "ds",
+                source=server.url(NAME),
+                cache_dir=tmp_path / "cache",
+                retries=2,
+                backoff_s=0.01,
+            )
     assert len(behaviour.requests) == 3
 
 
@@ -100,7 +131,12 @@ def test_wrong_checksum_on_download_keeps_nothing(small_archive, tmp_path):
     behaviour = Behaviour(files={NAME: small_archive.read_bytes()})
     with LoopbackServer(behaviour) as server:
         with pytest.raises(InputError, match="sha256 mismatch"):
-            prepare_dataset(tmp_path / "ds", source=server.url(NAME), sha256="0" * 64, cache_dir=tmp_path / "cache")
+            prepare_dataset(
+                tmp_path / "ds",
+                source=server.url(NAME),
+                sha256="0" * 64,
+                cache_dir=tmp_path / "cache",
+            )
     assert not (tmp_path / "ds").exists()
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no staging directory left behind
@@ -127,14 +163,17 @@ def test_md5_checksum_is_accepted_and_checked(small_archive, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"source": "/no/such/archive.tar.gz"}, "no such file"),
-    ({"source": "ftp://example.invalid/x.tar.gz"}, "unsupported scheme"),
-    ({"sha256": "abc"}, "64-digit hex"),
-    ({"sha256": "0" * 64, "md5": "0" * 32}, "not both"),
-    ({"val_fraction": 1.0}, "between 0 and 1"),
-    ({"limit_per_class": 1}, "at least 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"source": "/no/such/archive.tar.gz"}, "no such file"),
+        ({"source": "ftp://example.invalid/x.tar.gz"}, "unsupported scheme"),
+        ({"sha256": "abc"}, "64-digit hex"),
+        ({"sha256": "0" * 64, "md5": "0" * 32}, "not both"),
+        ({"val_fraction": 1.0}, "between 0 and 1"),
+        ({"limit_per_class": 1}, "at least 2"),
+    ],
+)
 def test_bad_input_is_one_clear_line(small_archive, tmp_path, kwargs, message):
     kwargs = {"source": str(small_archive), **kwargs}
     with pytest.raises(InputError, match=message) as err:

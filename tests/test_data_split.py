@@ -55,9 +55,15 @@ def test_arrays_have_the_documented_layout(seed7_dataset):
 
 def test_labels_stay_with_their_images(seed7_dataset, small_archive):
     original = load_cifar10(small_archive)
-    label_of = {image.tobytes(): label for image, label in zip(original.x_train, original.y_train)}
+    label_of = {
+        image.tobytes(): label
+        for image, label in zip(original.x_train, original.y_train, strict=True)
+    }
     train = _split(seed7_dataset, "train")
-    assert all(label_of[image.tobytes()] == label for image, label in zip(train["x"], train["y"]))
+    assert all(
+        label_of[image.tobytes()] == label
+        for image, label in zip(train["x"], train["y"], strict=True)
+    )
 
 
 def test_pixels_are_decoded_in_rgb_planes_order(small_archive):
@@ -66,7 +72,9 @@ def test_pixels_are_decoded_in_rgb_planes_order(small_archive):
 
     from .archives import members_of
 
-    raw = safe_unpickle(members_of(small_archive)["cifar-10-batches-py/test_batch"], "test")[b"data"]
+    raw = safe_unpickle(members_of(small_archive)["cifar-10-batches-py/test_batch"], "test")[
+        b"data"
+    ]
     x = load_cifar10(small_archive).x_test
     for ch, r, c in [(0, 0, 0), (1, 5, 7), (2, 31, 31), (2, 0, 31)]:
         assert x[3, r, c, ch] == raw[3, ch * 1024 + r * 32 + c]
@@ -77,7 +85,9 @@ def test_same_seed_gives_byte_identical_output(small_archive, seed7_dataset, tmp
     for name in FILES:
         assert (tmp_path / "again" / name).read_bytes() == (seed7_dataset / name).read_bytes(), name
     prepare_dataset(tmp_path / "other", source=str(small_archive), sha256=SMALL_SHA256, seed=8)
-    assert (tmp_path / "other" / "train.npz").read_bytes() != (seed7_dataset / "train.npz").read_bytes()
+    assert (tmp_path / "other" / "train.npz").read_bytes() != (
+        seed7_dataset / "train.npz"
+    ).read_bytes()
 
 
 def test_binary_layout_gives_identical_arrays(small_archive, seed7_dataset, tmp_path):
@@ -95,8 +105,14 @@ def test_binary_layout_gives_identical_arrays(small_archive, seed7_dataset, tmp_
 
 
 def test_limit_per_class(small_archive, tmp_path):
-    record = prepare_dataset(tmp_path / "ds", source=str(small_archive), limit_per_class=40, val_fraction=0.25)
-    assert {s: record["splits"][s]["count"] for s in ("train", "val", "test")} == {"train": 300, "val": 100, "test": 400}
+    record = prepare_dataset(
+        tmp_path / "ds", source=str(small_archive), limit_per_class=40, val_fraction=0.25
+    )
+    assert {s: record["splits"][s]["count"] for s in ("train", "val", "test")} == {
+        "train": 300,
+        "val": 100,
+        "test": 400,
+    }
     assert set(record["splits"]["val"]["per_class"].values()) == {10}
 
 

@@ -21,7 +21,10 @@ def test_exported_model_has_the_documented_interface(exported, trained):
     assert image.name == "image" and image.type.tensor_type.elem_type == onnx.TensorProto.UINT8
     dims = image.type.tensor_type.shape.dim
     assert not dims[0].HasField("dim_value") and [d.dim_value for d in dims[1:]] == [32, 32, 3]
-    assert probabilities.name == "probabilities" and probabilities.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert (
+        probabilities.name == "probabilities"
+        and probabilities.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    )
     assert probabilities.type.tensor_type.shape.dim[1].dim_value == 10
     props = {p.key: p.value for p in model.metadata_props}
     assert json.loads(props["class_names"])[3] == "cat"
@@ -51,7 +54,9 @@ def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset,
     assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
 
 
-def test_an_altered_weight_fails_verify_with_a_clear_message(exported, trained, small_dataset, tmp_path):
+def test_an_altered_weight_fails_verify_with_a_clear_message(
+    exported, trained, small_dataset, tmp_path
+):
     model = onnx.load(exported / "model.onnx")
     classifier = next(t for t in model.graph.initializer if sorted(t.dims) == [10, 1000])
     weights = numpy_helper.to_array(classifier).copy()
@@ -60,7 +65,9 @@ def test_an_altered_weight_fails_verify_with_a_clear_message(exported, trained, 
     altered = tmp_path / "altered"
     shutil.copytree(exported, altered)
     onnx.save(model, altered / "model.onnx")
-    with pytest.raises(ParityError, match=r"disagrees with .*model.keras: max \|delta p\| .* > atol 0.0001"):
+    with pytest.raises(
+        ParityError, match=r"disagrees with .*model.keras: max \|delta p\| .* > atol 0.0001"
+    ):
         verify(small_dataset, trained[0], altered, out_dir=tmp_path / "parity")
     assert json.loads((tmp_path / "parity" / "parity.json").read_text())["passed"] is False
 
@@ -69,7 +76,9 @@ def test_ties_are_not_counted_as_disagreements():
     keras_p = np.array([[0.50000, 0.49999, 0.00001], [0.9, 0.05, 0.05]], np.float32)
     onnx_p = np.array([[0.49999, 0.50000, 0.00001], [0.9, 0.05, 0.05]], np.float32)
     result = compare(keras_p, onnx_p, atol=1e-4)
-    assert result["passed"] and result["disagreements"][0]["tie"] and result["argmax_agreement"] == 0.5
+    assert (
+        result["passed"] and result["disagreements"][0]["tie"] and result["argmax_agreement"] == 0.5
+    )
     real = compare(np.array([[0.6, 0.4]]), np.array([[0.4, 0.6]]), atol=1e-4)
     assert not real["passed"] and "another top-1 class" in real["reason"]
 

@@ -12,25 +12,38 @@ RNG = np.random.default_rng(0)
 
 
 def _graph(extra_consumer: bool = False) -> onnx.ModelProto:
-    """x -> Gemm(W, b) -> Mul(scale) -> Add(shift) -> Relu -> y, optionally with the Gemm's output also
-    read by a second branch (then folding would change that branch, so it must not happen)."""
-    tensors = {"W": RNG.normal(size=(6, 4)), "b": RNG.normal(size=4), "scale": RNG.normal(size=4),
-               "shift": RNG.normal(size=4)}
-    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["dense"]),
-             helper.make_node("Mul", ["dense", "scale"], ["scaled"]),
-             helper.make_node("Add", ["scaled", "shift"], ["shifted"]),
-             helper.make_node("Relu", ["shifted"], ["y"])]
+    """x -> Gemm(W, b) -> Mul(scale) -> Add(shift) -> Relu -> y, optionally with the Gemm's output
+    also read by a second branch (then folding would change that branch, so it must not happen)."""
+    tensors = {
+        "W": RNG.normal(size=(6, 4)),
+        "b": RNG.normal(size=4),
+        "scale": RNG.normal(size=4),
+        "shift": RNG.normal(size=4),
+    }
+    nodes = [
+        helper.make_node("Gemm", ["x", "W", "b"], ["dense"]),
+        helper.make_node("Mul", ["dense", "scale"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "shift"], ["shifted"]),
+        helper.make_node("Relu", ["shifted"], ["y"]),
+    ]
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])]
     if extra_consumer:
         nodes.append(helper.make_node("Neg", ["dense"], ["z"]))
         outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 4]))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 6])], outputs,
-                              [numpy_helper.from_array(v.astype(np.float32), k) for k, v in tensors.items()])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 6])],
+        outputs,
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in tensors.items()],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
-    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     return session.run(None, {"x": x})
 
 

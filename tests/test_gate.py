@@ -18,11 +18,18 @@ def test_baseline_allows_at_most_max_regression():
 
 def test_both_failures_are_named():
     decision = decide(0.40, 0.5, baseline_accuracy=0.7, max_regression=0.0)
-    assert not decision.passed and "min_accuracy" in decision.reason and "baseline" in decision.reason
+    assert (
+        not decision.passed and "min_accuracy" in decision.reason and "baseline" in decision.reason
+    )
 
 
 def test_decision_records_its_inputs():
     assert decide(0.8, 0.6, 0.75, 0.02).as_dict() == {
-        "passed": True, "reason": "accuracy 0.800 >= min_accuracy 0.600 and >= baseline 0.750 - max_regression 0.020",
-        "accuracy": 0.8, "min_accuracy": 0.6, "baseline_accuracy": 0.75, "max_regression": 0.02,
+        "passed": True,
+        "reason": "accuracy 0.800 >= min_accuracy 0.600 and >= baseline 0.750 - max_regression "
+        "0.020",
+        "accuracy": 0.8,
+        "min_accuracy": 0.6,
+        "baseline_accuracy": 0.75,
+        "max_regression": 0.02,
     }

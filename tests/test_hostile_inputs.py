@@ -22,8 +22,12 @@ from .real_data import SMALL_SHA256
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "alexnet_kfp", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "alexnet_kfp", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess, *words: str) -> str:
@@ -40,7 +44,9 @@ def _last_line(result: subprocess.CompletedProcess, *words: str) -> str:
     """Exit 2, and after any progress lines the error as the last line, holding every word."""
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.count("alexnet-kfp ") == 1, lines  # one error line; others are progress or run logs
+    assert result.stderr.count("alexnet-kfp ") == 1, (
+        lines
+    )  # one error line; others are progress or run logs
     for word in words:
         assert word in lines[-1], (word, lines[-1])
     return lines[-1]
@@ -52,85 +58,111 @@ def _nothing_left(folder: Path) -> None:
 
 # --- numbers the steps would misread: NaN, infinities, out of range, empty splits ---------------
 
-@pytest.mark.parametrize("flags, named", [
-    (["--val-fraction", "nan"], "val_fraction"),
-    (["--val-fraction", "7"], "val_fraction"),
-    (["--seed", "-1"], "seed"),
-    (["--limit-per-class", "1"], "limit_per_class"),
-    (["--limit-per-class", "50", "--val-fraction", "0.001"], "no validation image"),
-    (["--limit-per-class", "50", "--val-fraction", "0.999"], "no training image"),
-    (["--stall-timeout", "0"], "stall_timeout"),
-    (["--sha256", "xyz"], "sha256"),
-])
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--val-fraction", "nan"], "val_fraction"),
+        (["--val-fraction", "7"], "val_fraction"),
+        (["--seed", "-1"], "seed"),
+        (["--limit-per-class", "1"], "limit_per_class"),
+        (["--limit-per-class", "50", "--val-fraction", "0.001"], "no validation image"),
+        (["--limit-per-class", "50", "--val-fraction", "0.999"], "no training image"),
+        (["--stall-timeout", "0"], "stall_timeout"),
+        (["--sha256", "xyz"], "sha256"),
+    ],
+)
 def test_data_refuses_bad_numbers_before_any_download(flags, named, tmp_path):
-    # The source is a closed loopback port: a refusal that names the value proves nothing was fetched.
+    # The source is a closed loopback port: a refusal that names the value proves nothing was
+    # fetched.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = _cli("data", "--source", f"http://127.0.0.1:{port}/cifar-10-python.tar.gz", "--out", tmp_path / "ds",
-                  "--cache-dir", tmp_path / "cache", *flags)
+    result = _cli(
+        "data",
+        "--source",
+        f"http://127.0.0.1:{port}/cifar-10-python.tar.gz",
+        "--out",
+        tmp_path / "ds",
+        "--cache-dir",
+        tmp_path / "cache",
+        *flags,
+    )
     _one_line(result, named)
     assert not (tmp_path / "ds").exists()
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--epochs", "0"], "epochs"),
-    (["--batch-size", "-5"], "batch_size"),
-    (["--learning-rate", "nan"], "learning_rate"),
-    (["--learning-rate", "inf"], "learning_rate"),
-    (["--seed", "-1"], "seed"),
-    (["--plateau-factor", "1.5"], "plateau_factor"),
-    (["--min-learning-rate", "nan"], "min_learning_rate"),
-    (["--early-stopping-patience", "0"], "early_stopping_patience"),
-    (["--crop-padding", "99"], "crop_padding"),
-    (["--crop-padding", "-1"], "crop_padding"),
-    (["--plateau-cooldown", "-2"], "plateau_cooldown"),
-    (["--variant", "vgg"], "--variant"),
-    (["--epochs", "many"], "--epochs"),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--epochs", "0"], "epochs"),
+        (["--batch-size", "-5"], "batch_size"),
+        (["--learning-rate", "nan"], "learning_rate"),
+        (["--learning-rate", "inf"], "learning_rate"),
+        (["--seed", "-1"], "seed"),
+        (["--plateau-factor", "1.5"], "plateau_factor"),
+        (["--min-learning-rate", "nan"], "min_learning_rate"),
+        (["--early-stopping-patience", "0"], "early_stopping_patience"),
+        (["--crop-padding", "99"], "crop_padding"),
+        (["--crop-padding", "-1"], "crop_padding"),
+        (["--plateau-cooldown", "-2"], "plateau_cooldown"),
+        (["--variant", "vgg"], "--variant"),
+        (["--epochs", "many"], "--epochs"),
+    ],
+)
 def test_train_refuses_bad_numbers_before_tensorflow(flags, named, tmp_path):
     started = time.perf_counter()
     result = _cli("train", "--data", tmp_path, "--out", tmp_path / "model", *flags)
     _one_line(result, named)
-    assert time.perf_counter() - started < 30  # refused before TensorFlow (several seconds) was imported
+    assert (
+        time.perf_counter() - started < 30
+    )  # refused before TensorFlow (several seconds) was imported
 
 
-@pytest.mark.parametrize("command, flags, named", [
-    ("evaluate", ["--min-accuracy", "nan"], "min_accuracy"),
-    ("evaluate", ["--min-accuracy", "-0.1"], "min_accuracy"),
-    ("evaluate", ["--max-regression", "2"], "max_regression"),
-    ("export", ["--opset", "99"], "opset"),
-    ("verify", ["--atol", "nan"], "atol"),
-    ("verify", ["--atol", "0"], "atol"),
-    ("verify", ["--int8-max-loss", "nan"], "int8_max_loss"),
-    ("verify", ["--int8-max-loss", "-0.01"], "int8_max_loss"),
-    ("verify", ["--int8-max-loss", "2"], "int8_max_loss"),
-    ("export", ["--calibration-images", "0"], "calibration_images"),
-    ("export", ["--calibration-images", "many"], "--calibration-images"),
-])
+@pytest.mark.parametrize(
+    "command, flags, named",
+    [
+        ("evaluate", ["--min-accuracy", "nan"], "min_accuracy"),
+        ("evaluate", ["--min-accuracy", "-0.1"], "min_accuracy"),
+        ("evaluate", ["--max-regression", "2"], "max_regression"),
+        ("export", ["--opset", "99"], "opset"),
+        ("verify", ["--atol", "nan"], "atol"),
+        ("verify", ["--atol", "0"], "atol"),
+        ("verify", ["--int8-max-loss", "nan"], "int8_max_loss"),
+        ("verify", ["--int8-max-loss", "-0.01"], "int8_max_loss"),
+        ("verify", ["--int8-max-loss", "2"], "int8_max_loss"),
+        ("export", ["--calibration-images", "0"], "calibration_images"),
+        ("export", ["--calibration-images", "many"], "--calibration-images"),
+    ],
+)
 def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_path):
-    places = {"evaluate": ["--data", tmp_path, "--model", tmp_path, "--out", tmp_path / "e"],
-              "export": ["--model", tmp_path, "--out", tmp_path / "o"],
-              "verify": ["--data", tmp_path, "--model", tmp_path, "--onnx", tmp_path]}[command]
+    places = {
+        "evaluate": ["--data", tmp_path, "--model", tmp_path, "--out", tmp_path / "e"],
+        "export": ["--model", tmp_path, "--out", tmp_path / "o"],
+        "verify": ["--data", tmp_path, "--model", tmp_path, "--onnx", tmp_path],
+    }[command]
     _one_line(_cli(command, *places, *flags), named)
 
 
-@pytest.mark.parametrize("pair, named", [
-    ("min_accuracy=nan", "min_accuracy"),
-    ("epochs=0", "epochs"),
-    ("batch_size=-5", "batch_size"),
-    ("val_fraction=7", "val_fraction"),
-    ("learning_rate=inf", "learning_rate"),
-    ("parity_atol=-1", "atol"),
-    ("int8_max_loss=nan", "int8_max_loss"),
-    ("int8_max_loss=1.5", "int8_max_loss"),
-    ("variant=vgg", "variant"),
-    ("crop_padding=17", "crop_padding"),
-    ("crop_padding=-1", "crop_padding"),
-    ("plateau_patience=-2", "plateau_patience"),
-    ("seed=-3", "seed"),
-    ("sha256=abc", "sha256"),
-])
+@pytest.mark.parametrize(
+    "pair, named",
+    [
+        ("min_accuracy=nan", "min_accuracy"),
+        ("epochs=0", "epochs"),
+        ("batch_size=-5", "batch_size"),
+        ("val_fraction=7", "val_fraction"),
+        ("learning_rate=inf", "learning_rate"),
+        ("parity_atol=-1", "atol"),
+        ("int8_max_loss=nan", "int8_max_loss"),
+        ("int8_max_loss=1.5", "int8_max_loss"),
+        ("variant=vgg", "variant"),
+        ("crop_padding=17", "crop_padding"),
+        ("crop_padding=-1", "crop_padding"),
+        ("plateau_patience=-2", "plateau_patience"),
+        ("seed=-3", "seed"),
+        ("sha256=abc", "sha256"),
+    ],
+)
 def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, tmp_path):
     # The host is a closed port: the refusal names the value, so nothing was sent.
     _one_line(_cli("submit", "--host", "http://127.0.0.1:9", pair), named)
@@ -139,11 +171,17 @@ def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, t
 
 
 def test_bad_flags_give_one_line_not_the_usage(tmp_path):
-    _one_line(_cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"), "unrecognized", "--epoch")
+    _one_line(
+        _cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"),
+        "unrecognized",
+        "--epoch",
+    )
     _one_line(_cli("data"), "--out")
 
 
-# --- files that are not what they claim ------------------------------------------------------------
+# --- files that are not what they claim
+# ------------------------------------------------------------
+
 
 def _dataset_like(folder: Path, train: bytes | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,9 +207,11 @@ def _forged_header_npz(path: Path) -> bytes:
 @pytest.mark.parametrize("content", ["garbage", "truncated", "forged"])
 def test_a_broken_dataset_file_is_named(content, tmp_path):
     good = _dataset_like(tmp_path / "good")
-    data = {"garbage": b"not an npz at all",
-            "truncated": (good / "train.npz").read_bytes()[:500],
-            "forged": _forged_header_npz(tmp_path / "forged.npz")}[content]
+    data = {
+        "garbage": b"not an npz at all",
+        "truncated": (good / "train.npz").read_bytes()[:500],
+        "forged": _forged_header_npz(tmp_path / "forged.npz"),
+    }[content]
     bad = _dataset_like(tmp_path / "bad", train=data)
     result = _cli("train", "--data", bad, "--out", tmp_path / "model", "--epochs", "1")
     _one_line(result, str(bad / "train.npz"))
@@ -184,36 +224,74 @@ def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
     model.mkdir()
     (model / "model.keras").write_bytes(b"PK\x03\x04 garbage")
     data = _dataset_like(tmp_path / "ds")
-    line = _one_line(_cli("evaluate", "--data", data, "--model", model, "--out", tmp_path / "e"),
-                     str(model / "model.keras"), "not a readable Keras model")
+    line = _one_line(
+        _cli("evaluate", "--data", data, "--model", model, "--out", tmp_path / "e"),
+        str(model / "model.keras"),
+        "not a readable Keras model",
+    )
     assert "File not found" not in line
-    _one_line(_cli("export", "--model", model, "--out", tmp_path / "o"), "not a readable Keras model")
+    _one_line(
+        _cli("export", "--model", model, "--out", tmp_path / "o"), "not a readable Keras model"
+    )
     assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
 
 
 def test_a_garbage_onnx_model_is_named(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x08\x07garbage")
-    _one_line(_cli("predict", tmp_path, "--model", tmp_path / "model.onnx"), "model.onnx", "not a readable ONNX model")
-    _one_line(_cli("predict", tmp_path, "--model", tmp_path / "model.onnx", "--top-k", "0"), "--top-k")
+    _one_line(
+        _cli("predict", tmp_path, "--model", tmp_path / "model.onnx"),
+        "model.onnx",
+        "not a readable ONNX model",
+    )
+    _one_line(
+        _cli("predict", tmp_path, "--model", tmp_path / "model.onnx", "--top-k", "0"), "--top-k"
+    )
 
 
 def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp_path):
     model_dir, _ = trained
     (tmp_path / "metrics.json").write_bytes(b"\xff\xfe not json")
-    _one_line(_cli("export", "--model", model_dir, "--out", tmp_path / "o", "--metrics", tmp_path / "metrics.json"),
-              "metrics.json", "not a JSON file")
+    _one_line(
+        _cli(
+            "export",
+            "--model",
+            model_dir,
+            "--out",
+            tmp_path / "o",
+            "--metrics",
+            tmp_path / "metrics.json",
+        ),
+        "metrics.json",
+        "not a JSON file",
+    )
     for accuracy in ("NaN", "1.5", '"high"'):
         (tmp_path / "baseline.json").write_text('{"accuracy": ' + accuracy + "}")
-        _one_line(_cli("evaluate", "--data", _dataset_like(tmp_path / "ds"), "--model", model_dir,
-                       "--out", tmp_path / "e", "--baseline", tmp_path / "baseline.json"), "baseline", "accuracy")
+        _one_line(
+            _cli(
+                "evaluate",
+                "--data",
+                _dataset_like(tmp_path / "ds"),
+                "--model",
+                model_dir,
+                "--out",
+                tmp_path / "e",
+                "--baseline",
+                tmp_path / "baseline.json",
+            ),
+            "baseline",
+            "accuracy",
+        )
     assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
 
 
 def test_an_unwritable_output_is_named(small_archive, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    _one_line(_cli("data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"),
-              "output directory", str(blocker / "ds"))
+    _one_line(
+        _cli("data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"),
+        "output directory",
+        str(blocker / "ds"),
+    )
 
 
 def test_class_names_that_are_not_utf8_are_named(small_archive, tmp_path):
@@ -228,6 +306,7 @@ def test_class_names_that_are_not_utf8_are_named(small_archive, tmp_path):
 
 
 # --- loopback servers: silent, HTML, wrong archives -----------------------------------------------
+
 
 class _SilentServer:
     """Accepts connections and never answers."""
@@ -257,8 +336,17 @@ class _SilentServer:
 def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
     with _SilentServer() as url:
         started = time.perf_counter()
-        result = _cli("data", "--source", f"{url}/cifar-10-python.tar.gz", "--out", tmp_path / "ds",
-                      "--cache-dir", tmp_path / "cache", "--stall-timeout", "3")
+        result = _cli(
+            "data",
+            "--source",
+            f"{url}/cifar-10-python.tar.gz",
+            "--out",
+            tmp_path / "ds",
+            "--cache-dir",
+            tmp_path / "cache",
+            "--stall-timeout",
+            "3",
+        )
         seconds = time.perf_counter() - started
     _one_line(result, "no data for 3 s")
     assert seconds < 60, seconds  # the default deadline is 120 s; 3 s asked for here
@@ -297,16 +385,30 @@ def _serve(status: int, body: bytes, content_type: str):
     return server
 
 
-@pytest.mark.parametrize("status, body, content_type, words", [
-    (200, b"<html><body>Sign in to Kubeflow</body></html>", "text/html", ["check --host", "login page"]),
-    (200, b"{not json", "application/json", ["check --host"]),
-    (200, b"{}", "application/json", ["without a run id"]),
-    (500, b"internal error\n" * 50, "text/plain", ["HTTP 500"]),
-])
+@pytest.mark.parametrize(
+    "status, body, content_type, words",
+    [
+        (
+            200,
+            b"<html><body>Sign in to Kubeflow</body></html>",
+            "text/html",
+            ["check --host", "login page"],
+        ),
+        (200, b"{not json", "application/json", ["check --host"]),
+        (200, b"{}", "application/json", ["without a run id"]),
+        (500, b"internal error\n" * 50, "text/plain", ["HTTP 500"]),
+    ],
+)
 def test_submit_succeeds_only_with_a_run_id(status, body, content_type, words):
     server = _serve(status, body, content_type)
     try:
-        result = _cli("submit", "--host", f"http://127.0.0.1:{server.server_address[1]}", "--namespace", "team")
+        result = _cli(
+            "submit",
+            "--host",
+            f"http://127.0.0.1:{server.server_address[1]}",
+            "--namespace",
+            "team",
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -321,26 +423,70 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(small_archi
     files = members_of(small_archive)
     other = write_tar_gz(tmp_path / "other.tar.gz", {n: d for n, d in files.items()}).read_bytes()
     assert other != real
-    behaviour = Behaviour(files={"/a/cifar-10-python.tar.gz": real, "/b/cifar-10-python.tar.gz": other,
-                                 "/c/cifar-10-python.tar.gz": b"<html>login</html>"})
+    behaviour = Behaviour(
+        files={
+            "/a/cifar-10-python.tar.gz": real,
+            "/b/cifar-10-python.tar.gz": other,
+            "/c/cifar-10-python.tar.gz": b"<html>login</html>",
+        }
+    )
     cache = tmp_path / "cache"
     with LoopbackServer(behaviour) as server:
         for folder in ("a", "b"):
-            assert _cli("data", "--source", server.url(f"/{folder}/cifar-10-python.tar.gz"), "--out",
-                        tmp_path / folder, "--cache-dir", cache).returncode == 0
-        _last_line(_cli("data", "--source", server.url("/c/cifar-10-python.tar.gz"), "--out", tmp_path / "c",
-                        "--cache-dir", cache), "not a readable tar archive")
-        behaviour.files["/c/cifar-10-python.tar.gz"] = real  # the server is fixed: the next run must fetch again
-        assert _cli("data", "--source", server.url("/c/cifar-10-python.tar.gz"), "--out", tmp_path / "c",
-                    "--cache-dir", cache).returncode == 0
+            assert (
+                _cli(
+                    "data",
+                    "--source",
+                    server.url(f"/{folder}/cifar-10-python.tar.gz"),
+                    "--out",
+                    tmp_path / folder,
+                    "--cache-dir",
+                    cache,
+                ).returncode
+                == 0
+            )
+        _last_line(
+            _cli(
+                "data",
+                "--source",
+                server.url("/c/cifar-10-python.tar.gz"),
+                "--out",
+                tmp_path / "c",
+                "--cache-dir",
+                cache,
+            ),
+            "not a readable tar archive",
+        )
+        # the server is fixed: the next run must fetch again
+        behaviour.files["/c/cifar-10-python.tar.gz"] = real
+        assert (
+            _cli(
+                "data",
+                "--source",
+                server.url("/c/cifar-10-python.tar.gz"),
+                "--out",
+                tmp_path / "c",
+                "--cache-dir",
+                cache,
+            ).returncode
+            == 0
+        )
     import hashlib
 
-    recorded = {f: json.loads((tmp_path / f / "dataset.json").read_text())["source_sha256"] for f in "abc"}
-    assert recorded == {"a": SMALL_SHA256, "b": hashlib.sha256(other).hexdigest(), "c": SMALL_SHA256}
+    recorded = {
+        f: json.loads((tmp_path / f / "dataset.json").read_text())["source_sha256"] for f in "abc"
+    }
+    assert recorded == {
+        "a": SMALL_SHA256,
+        "b": hashlib.sha256(other).hexdigest(),
+        "c": SMALL_SHA256,
+    }
     assert [r["path"] for r in behaviour.requests].count("/c/cifar-10-python.tar.gz") == 2
 
 
-# --- signals: what Kubernetes sends on eviction or preemption --------------------------------------
+# --- signals: what Kubernetes sends on eviction or preemption
+# --------------------------------------
+
 
 def _terminate_when(process: subprocess.Popen, ready) -> subprocess.CompletedProcess:
     lines = []
@@ -355,39 +501,75 @@ def _terminate_when(process: subprocess.Popen, ready) -> subprocess.CompletedPro
 
 def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
     with _SilentServer() as url:
-        process = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "data", "--source",
-                                    f"{url}/cifar-10-python.tar.gz", "--out", str(tmp_path / "ds"),
-                                    "--cache-dir", str(tmp_path / "cache")],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "alexnet_kfp",
+                "data",
+                "--source",
+                f"{url}/cifar-10-python.tar.gz",
+                "--out",
+                str(tmp_path / "ds"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(3)  # inside the download's first read
         process.terminate()
         out, err = process.communicate(timeout=60)
     assert process.returncode == 143, err
-    assert err.strip().splitlines()[-1] == ("alexnet-kfp data: interrupted (terminated by SIGTERM); "
-                                            "no partial output was left")
+    assert err.strip().splitlines()[-1] == (
+        "alexnet-kfp data: interrupted (terminated by SIGTERM); no partial output was left"
+    )
     assert not (tmp_path / "ds").exists()
     _nothing_left(tmp_path)
 
 
 def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "alexnet_kfp", "train", "--data", str(small_dataset),
-                                "--out", str(tmp_path / "model"), "--epochs", "50"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_kfp",
+            "train",
+            "--data",
+            str(small_dataset),
+            "--out",
+            str(tmp_path / "model"),
+            "--epochs",
+            "50",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     result = _terminate_when(process, lambda line: line.startswith("epoch 1/50"))
     assert result.returncode == 143, result.stderr
     assert "interrupted (terminated by SIGTERM)" in result.stderr.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
 
 
-# --- the whole pipeline locally: a step that refuses its input fails the run as bad input ----------
+# --- the whole pipeline locally: a step that refuses its input fails the run as bad input
+# ----------
+
 
 def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
-    _one_line(_cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"), "--source", "nope.tar.gz")
+    _one_line(
+        _cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"),
+        "--source",
+        "nope.tar.gz",
+    )
     (tmp_path / "a-file").write_text("")
     _one_line(_cli("run", "--quick", "--runs", tmp_path / "a-file"), "--runs")
 
 
 def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_path):
-    result = _cli("run", "--source", small_archive, "--sha256", "1" * 64, "--runs", tmp_path / "runs")
+    result = _cli(
+        "run", "--source", small_archive, "--sha256", "1" * 64, "--runs", tmp_path / "runs"
+    )
     line = _last_line(result, "the data step refused its input", "sha256 mismatch", "full log")
     assert "Traceback" not in line and not list((tmp_path / "runs").rglob("train.npz"))

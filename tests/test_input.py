@@ -13,7 +13,9 @@ LABELS = np.zeros(64, np.int64)
 
 def _first_batch(crop: int, seed: int = 1) -> np.ndarray:
     keras.utils.set_random_seed(seed)
-    return next(iter(training_dataset(IMAGES, LABELS, 64, seed, augment=True, crop_padding=crop)))[0].numpy()
+    return next(iter(training_dataset(IMAGES, LABELS, 64, seed, augment=True, crop_padding=crop)))[
+        0
+    ].numpy()
 
 
 def test_random_crop_is_repeatable_and_keeps_the_contract():
@@ -21,7 +23,9 @@ def test_random_crop_is_repeatable_and_keeps_the_contract():
     first, again, other = _first_batch(4), _first_batch(4), _first_batch(4, seed=2)
     assert first.dtype == np.uint8 and first.shape == (64, 32, 32, 3)
     assert np.array_equal(first, again) and not np.array_equal(first, other)
-    assert (_first_batch(0) == 0).mean() < (first == 0).mean()  # the padding shows only with the crop
+    assert (_first_batch(0) == 0).mean() < (
+        first == 0
+    ).mean()  # the padding shows only with the crop
 
 
 def test_each_image_gets_its_own_shift_within_the_padding():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, real_error, run_locally
+from alexnet_kfp.pipeline.local_run import real_error, run_locally
+from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 
 from .real_data import SMALL_SHA256
 
@@ -16,8 +17,8 @@ def _source(small_archive) -> dict:
 
 
 def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_archive, tmp_path):
-    summary = run_locally({**QUICK, **_source(small_archive)}, tmp_path / "runs")
-    assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK["min_accuracy"]
+    summary = run_locally({**QUICK.values, **_source(small_archive)}, tmp_path / "runs")
+    assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK.values["min_accuracy"]
     assert summary["parity"]["passed"] and summary["parity"]["images"] == 1000
     assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()
     parity = json.loads(next(Path(summary["run_dir"]).rglob("parity.json")).read_text())
@@ -28,12 +29,25 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_arc
     assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
     assert summary["parity"]["int8"] == parity["int8"]
     # QUICK trains the article network; the local CPU recipe leaves random crops off
-    trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())["parameters"]
-    assert (trained["variant"], trained["epochs"], trained["crop_padding"]) == ("article", QUICK["epochs"], 0)
+    trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())[
+        "parameters"
+    ]
+    assert (trained["variant"], trained["epochs"], trained["crop_padding"]) == (
+        "article",
+        QUICK.values["epochs"],
+        0,
+    )
 
 
-def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(small_archive, tmp_path):
-    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "min_accuracy": 1.01}
+def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(
+    small_archive, tmp_path
+):
+    parameters = {
+        **_source(small_archive),
+        "limit_per_class": 20,
+        "epochs": 1,
+        "min_accuracy": 1.01,
+    }
     with pytest.raises(RuntimeError) as failure:
         run_locally(parameters, tmp_path / "runs")
     message = str(failure.value)
@@ -47,37 +61,62 @@ def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp
     with pytest.raises(RuntimeError) as failure:
         run_locally(parameters, tmp_path / "runs")
     assert "train-op" in str(failure.value)
-    assert "alexnet-kfp train: error: no GPU visible in the train pod" in str(failure.value)  # one line, as the CLI
+    assert "alexnet-kfp train: error: no GPU visible in the train pod" in str(
+        failure.value
+    )  # one line, as the CLI
     assert not list((tmp_path / "runs").rglob("model.keras"))
 
 
-def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(small_archive, tmp_path):
+def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(
+    small_archive, tmp_path
+):
     # deploy=true takes the nested If after verify; kfp.local's artifacts are local paths, which no
-    # KServe storage initializer can fetch, so the step stops with its one line before any cluster call.
-    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "min_accuracy": 0.0,
-                  "int8_max_loss": 1.0, "deploy": True}
+    # KServe storage initializer can fetch, so the step stops with its one line before any cluster
+    # call.
+    parameters = {
+        **_source(small_archive),
+        "limit_per_class": 20,
+        "epochs": 1,
+        "min_accuracy": 0.0,
+        "int8_max_loss": 1.0,
+        "deploy": True,
+    }
     with pytest.raises(RuntimeError) as failure:
         run_locally(parameters, tmp_path / "runs")
     assert "deploy-op" in str(failure.value)
     assert "alexnet-kfp deploy: error: storage URI" in str(failure.value)
     assert list((tmp_path / "runs").rglob("parity.json"))  # verify ran first
-    assert list((tmp_path / "runs").rglob("alexnet_int8/config.pbtxt"))  # the repository the step would serve
+    assert list(
+        (tmp_path / "runs").rglob("alexnet_int8/config.pbtxt")
+    )  # the repository the step would serve
     # with no variant given, a local run trains the CPU choice (LOCAL), here through export and int8
     trained = json.loads(next((tmp_path / "runs").rglob("train.json")).read_text())["parameters"]
-    assert (trained["variant"], trained["crop_padding"]) == (LOCAL["variant"], 0)
+    assert (trained["variant"], trained["crop_padding"]) == (LOCAL.values["variant"], 0)
 
 
 def test_real_error_extracts_the_last_traceback():
-    log = ("step output\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
-           "ValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
-           "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source\n"
-           "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n")
-    assert real_error(log) == ("Traceback (most recent call last):\n  File \"y.py\", line 2, in f\n"
-                               "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source")
+    log = (
+        'step output\nTraceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+        'ValueError: first\nmore\nTraceback (most recent call last):\n  File "y.py", line 2, in f\n'
+        "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source\n"
+        "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n"
+    )
+    assert real_error(log) == (
+        'Traceback (most recent call last):\n  File "y.py", line 2, in f\n'
+        "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source"
+    )
 
 
 def test_real_error_prefers_the_steps_one_line():
-    log = ("epoch 1/3: ...\n\x1b[91mTraceback (most recent call last):\x1b[0m\n  File \"x.py\"\nSystemExit\n"
-           "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator limit\n"
-           "ERROR - Task 'train-op' finished with status FAILURE\n")
-    assert real_error(log) == "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator limit"
+    log = (
+        "epoch 1/3: ...\n\x1b[91mTraceback (most recent call last):\x1b[0m\n  File "
+        '"x.py"\nSystemExit\n'
+        "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator "
+        "limit\n"
+        "ERROR - Task 'train-op' finished with status FAILURE\n"
+    )
+    assert (
+        real_error(log)
+        == "alexnet-kfp train: error: no GPU visible in the train pod: check the task's "
+        "accelerator limit"
+    )

@@ -6,28 +6,45 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.export.model_repository import MAX_BATCH_SIZE, models_in, write_model_repository
 from alexnet_kfp.files import file_digest
-from alexnet_kfp.serve.model_repository import MAX_BATCH_SIZE, models_in, write_model_repository
-from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
 
 @pytest.fixture(scope="module")
 def repository(exported, tmp_path_factory):
     out = tmp_path_factory.mktemp("repository") / "model_repository"
-    assert write_model_repository(exported, out) == {"alexnet": "alexnet/1/model.onnx",
-                                                       "alexnet_int8": "alexnet_int8/1/model.onnx"}
+    assert write_model_repository(exported, out) == {
+        "alexnet": "alexnet/1/model.onnx",
+        "alexnet_int8": "alexnet_int8/1/model.onnx",
+    }
     return out
 
 
-@pytest.mark.parametrize("name, source", [("alexnet", "model.onnx"), ("alexnet_int8", "model.int8.onnx")])
+@pytest.mark.parametrize(
+    "name, source", [("alexnet", "model.onnx"), ("alexnet_int8", "model.int8.onnx")]
+)
 def test_config_is_a_valid_triton_model_config(repository, exported, name, source):
     config = model_config_pb2.ModelConfig()
-    text_format.Parse((repository / name / "config.pbtxt").read_text(), config)  # unknown fields raise
-    assert config.name == name and config.backend == "onnxruntime" and config.max_batch_size == MAX_BATCH_SIZE
+    text_format.Parse(
+        (repository / name / "config.pbtxt").read_text(), config
+    )  # unknown fields raise
+    assert (
+        config.name == name
+        and config.backend == "onnxruntime"
+        and config.max_batch_size == MAX_BATCH_SIZE
+    )
     (image,), (probabilities,) = config.input, config.output
-    assert (image.name, image.data_type, list(image.dims)) == ("image", model_config_pb2.TYPE_UINT8, [32, 32, 3])
+    assert (image.name, image.data_type, list(image.dims)) == (
+        "image",
+        model_config_pb2.TYPE_UINT8,
+        [32, 32, 3],
+    )
     assert (probabilities.name, probabilities.data_type, list(probabilities.dims)) == (
-        "probabilities", model_config_pb2.TYPE_FP32, [10])
+        "probabilities",
+        model_config_pb2.TYPE_FP32,
+        [10],
+    )
     assert probabilities.label_filename == "labels.txt"
     assert config.dynamic_batching.max_queue_delay_microseconds > 0
     assert max(config.dynamic_batching.preferred_batch_size) <= config.max_batch_size

@@ -1,4 +1,5 @@
-"""OnnxClassifier and `alexnet-kfp predict` on real CIFAR images written as files, with no TensorFlow."""
+"""OnnxClassifier and `alexnet-kfp predict` on real CIFAR images written as files, with no
+TensorFlow."""
 
 import json
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from alexnet_kfp.data.npz import load_npz
-from alexnet_kfp.serve.onnx_classifier import OnnxClassifier, load_image
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, load_image
 
 COUNT = 12
 
@@ -29,7 +30,9 @@ def test_predict_gives_probabilities_and_names(classifier, test_images):
     probabilities = classifier.predict(test_images[0])
     assert probabilities.shape == (COUNT, 10) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
-    assert classifier.class_names[0] == "airplane" and classifier.predict(test_images[0][0]).shape == (1, 10)
+    assert classifier.class_names[0] == "airplane" and classifier.predict(
+        test_images[0][0]
+    ).shape == (1, 10)
     with pytest.raises(ValueError, match="uint8"):
         classifier.predict(test_images[0].astype(np.float32))
 
@@ -39,26 +42,43 @@ def test_unresized_png_and_jpeg_files_give_the_arrays_top1(classifier, test_imag
     expected = classifier.predict(images)
     png = [tmp_path / f"{i}.png" for i in range(COUNT)]
     jpeg = [tmp_path / f"{i}.jpg" for i in range(COUNT)]
-    for image, p, j in zip(images, png, jpeg):
+    for image, p, j in zip(images, png, jpeg, strict=True):
         Image.fromarray(image).save(p)
         Image.fromarray(image).save(j, quality=100, subsampling=0)
     from_png = classifier.predict_files(png, top_k=10)
-    assert [r.top[0][0] for r in from_png] == [classifier.class_names[i] for i in expected.argmax(1)]
+    assert [r.top[0][0] for r in from_png] == [
+        classifier.class_names[i] for i in expected.argmax(1)
+    ]
     # PNG is lossless: the probabilities themselves are identical.
-    np.testing.assert_allclose([dict(r.top)[classifier.class_names[0]] for r in from_png], expected[:, 0], rtol=1e-6)
-    # JPEG at quality 100 moves pixels by a level or two: top-1 must hold wherever the margin is clear.
+    np.testing.assert_allclose(
+        [dict(r.top)[classifier.class_names[0]] for r in from_png], expected[:, 0], rtol=1e-6
+    )
+    # JPEG at quality 100 moves pixels by a level or two: top-1 must hold wherever the margin is
+    # clear.
     top2 = np.sort(expected, 1)[:, -2:]
     clear = (top2[:, 1] - top2[:, 0]) > 0.05
     from_jpeg = [r.top[0][0] for r in classifier.predict_files(jpeg)]
     assert clear.sum() >= 3
-    assert [t for t, c in zip(from_jpeg, clear) if c] == [classifier.class_names[i] for i in expected.argmax(1)[clear]]
+    assert [t for t, c in zip(from_jpeg, clear, strict=True) if c] == [
+        classifier.class_names[i] for i in expected.argmax(1)[clear]
+    ]
 
 
-@pytest.mark.parametrize("mode, size, fmt", [
-    ("L", (32, 32), "PNG"), ("RGBA", (64, 48), "PNG"), ("P", (100, 100), "PNG"), ("CMYK", (200, 120), "JPEG"),
-    ("RGB", (17, 17), "BMP"), ("RGB", (320, 240), "WEBP"), ("LA", (40, 40), "PNG"),
-])
-def test_any_size_and_mode_becomes_a_32x32_rgb_input(classifier, test_images, tmp_path, mode, size, fmt):
+@pytest.mark.parametrize(
+    "mode, size, fmt",
+    [
+        ("L", (32, 32), "PNG"),
+        ("RGBA", (64, 48), "PNG"),
+        ("P", (100, 100), "PNG"),
+        ("CMYK", (200, 120), "JPEG"),
+        ("RGB", (17, 17), "BMP"),
+        ("RGB", (320, 240), "WEBP"),
+        ("LA", (40, 40), "PNG"),
+    ],
+)
+def test_any_size_and_mode_becomes_a_32x32_rgb_input(
+    classifier, test_images, tmp_path, mode, size, fmt
+):
     base = Image.fromarray(test_images[0][1]).resize(size, Image.Resampling.BICUBIC)
     path = tmp_path / f"image.{fmt.lower()}"
     base.convert(mode).save(path, format=fmt)
@@ -97,11 +117,15 @@ def test_predict_command_never_imports_tensorflow_or_kfp(exported, test_images, 
     script = (
         "import sys, json\n"
         "from alexnet_kfp.cli import main\n"
-        f"code = main(['predict', {str(folder)!r}, '--model', {str(exported / 'model.onnx')!r}, '--json'])\n"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules and 'kfp' not in sys.modules\n"
+        f"code = main(['predict', {str(folder)!r}, '--model', {str(exported / 'model.onnx')!r}, "
+        "'--json'])\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules and 'kfp' not in "
+        "sys.modules\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2, result.stderr  # one broken file
     report = json.loads(result.stdout)
     assert [r["error"] is None for r in report] == [True, True, True, False]

@@ -18,15 +18,30 @@ from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 
 EPOCHS = 8
-# min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each one,
-# so the rate of every epoch says whether the optimizer and the plateau counters came back.
+# min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each
+# one, so the rate of every epoch says whether the optimizer and the plateau counters came back.
 PLATEAU = ["--plateau-patience", "1", "--plateau-factor", "0.5", "--plateau-min-delta", "1.0"]
-RATES = [1e-3, 1e-3] + [1e-3 * 0.5 ** n for n in range(1, EPOCHS - 1)]
+RATES = [1e-3, 1e-3] + [1e-3 * 0.5**n for n in range(1, EPOCHS - 1)]
 
 
 def _train_command(dataset, out, checkpoint) -> list[str]:
-    return [sys.executable, "-m", "alexnet_kfp", "train", "--data", str(dataset), "--out", str(out),
-            "--epochs", str(EPOCHS), "--precision", "float32", "--checkpoint-dir", str(checkpoint), *PLATEAU]
+    return [
+        sys.executable,
+        "-m",
+        "alexnet_kfp",
+        "train",
+        "--data",
+        str(dataset),
+        "--out",
+        str(out),
+        "--epochs",
+        str(EPOCHS),
+        "--precision",
+        "float32",
+        "--checkpoint-dir",
+        str(checkpoint),
+        *PLATEAU,
+    ]
 
 
 def _epochs_done(checkpoint) -> int:
@@ -38,8 +53,12 @@ def _epochs_done(checkpoint) -> int:
 
 def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_path):
     checkpoint, out = tmp_path / "checkpoint", tmp_path / "model"
-    first = subprocess.Popen(_train_command(tiny_dataset, out, checkpoint), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    first = subprocess.Popen(
+        _train_command(tiny_dataset, out, checkpoint),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     deadline = time.monotonic() + 600
     while _epochs_done(checkpoint) < 2 and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -50,52 +69,89 @@ def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_
     saved = json.loads((checkpoint / "state.json").read_text())["history"]
     assert not out.exists()
 
-    again = subprocess.run(_train_command(tiny_dataset, out, checkpoint), capture_output=True, text=True,
-                           timeout=600)
+    again = subprocess.run(
+        _train_command(tiny_dataset, out, checkpoint), capture_output=True, text=True, timeout=600
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     history = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in history] == list(range(1, EPOCHS + 1))
     assert history[:done] == saved  # kept, not trained again
-    assert [e["lr"] for e in history] == pytest.approx(RATES)  # Adam's rate and the plateau counters came back
+    assert [e["lr"] for e in history] == pytest.approx(
+        RATES
+    )  # Adam's rate and the plateau counters came back
     record = json.loads((out / "train.json").read_text())
     assert record["checkpoint"]["resumed_after_epoch"] == done and record["epochs_run"] == EPOCHS
     assert record["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
-    assert sorted(p.name for p in checkpoint.iterdir()) == [f"best-{EPOCHS}.npz", f"state-{EPOCHS}.weights.h5",
-                                                             "state.json"]  # older epochs' files are gone
+    assert sorted(p.name for p in checkpoint.iterdir()) == [
+        f"best-{EPOCHS}.npz",
+        f"state-{EPOCHS}.weights.h5",
+        "state.json",
+    ]  # older epochs' files are gone
 
 
-def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(tiny_dataset, tmp_path):
+def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(
+    tiny_dataset, tmp_path
+):
     checkpoint = tmp_path / "checkpoint"
     config = TrainConfig(epochs=2, precision="float32")
     train(tiny_dataset, tmp_path / "two", config, checkpoint_dir=checkpoint)
-    again = train(tiny_dataset, tmp_path / "again", config, checkpoint_dir=checkpoint)  # the same budget: no training
-    record = train(tiny_dataset, tmp_path / "three", TrainConfig(epochs=3, precision="float32"),
-                   checkpoint_dir=checkpoint)
+    again = train(
+        tiny_dataset, tmp_path / "again", config, checkpoint_dir=checkpoint
+    )  # the same budget: no training
+    record = train(
+        tiny_dataset,
+        tmp_path / "three",
+        TrainConfig(epochs=3, precision="float32"),
+        checkpoint_dir=checkpoint,
+    )
     two = json.loads((tmp_path / "two" / "history.json").read_text())
     assert json.loads((tmp_path / "again" / "history.json").read_text()) == two
-    assert again["epochs_run"] == 2 and again["best_val_accuracy"] == max(e["val_accuracy"] for e in two)
-    same = [keras.saving.load_model(tmp_path / name / "model.keras").get_weights() for name in ("two", "again")]
-    assert all(np.array_equal(a, b) for a, b in zip(*same))  # the checkpoint's best epoch, not a new network
+    assert again["epochs_run"] == 2 and again["best_val_accuracy"] == max(
+        e["val_accuracy"] for e in two
+    )
+    same = [
+        keras.saving.load_model(tmp_path / name / "model.keras").get_weights()
+        for name in ("two", "again")
+    ]
+    assert all(
+        np.array_equal(a, b) for a, b in zip(*same, strict=True)
+    )  # the checkpoint's best epoch, not a new network
     three = json.loads((tmp_path / "three" / "history.json").read_text())
     assert three[:2] == two and [e["epoch"] for e in three] == [1, 2, 3]
     assert record["checkpoint"]["resumed_after_epoch"] == 2 and record["epochs_run"] == 3
-    with pytest.raises(InputError, match="has 3 epochs done, more than --epochs 2; pass --epochs 3"):
+    with pytest.raises(
+        InputError, match="has 3 epochs done, more than --epochs 2; pass --epochs 3"
+    ):
         train(tiny_dataset, tmp_path / "fewer", config, checkpoint_dir=checkpoint)
     assert not (tmp_path / "fewer").exists()
 
 
 def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tmp_path):
     checkpoint = tmp_path / "checkpoint"
-    train(tiny_dataset, tmp_path / "a", TrainConfig(epochs=1, precision="float32"), checkpoint_dir=checkpoint)
+    train(
+        tiny_dataset,
+        tmp_path / "a",
+        TrainConfig(epochs=1, precision="float32"),
+        checkpoint_dir=checkpoint,
+    )
     config = TrainConfig(epochs=2, precision="float32")
-    with pytest.raises(InputError, match=r"made by other parameters or data \(crop_padding: 4 -> 0, seed: 42 -> 7\)"):
-        train(tiny_dataset, tmp_path / "b", TrainConfig(epochs=2, seed=7, crop_padding=0, precision="float32"),
-              checkpoint_dir=checkpoint)
+    with pytest.raises(
+        InputError,
+        match=r"made by other parameters or data \(crop_padding: 4 -> 0, seed: 42 -> 7\)",
+    ):
+        train(
+            tiny_dataset,
+            tmp_path / "b",
+            TrainConfig(epochs=2, seed=7, crop_padding=0, precision="float32"),
+            checkpoint_dir=checkpoint,
+        )
     good = json.loads((checkpoint / "state.json").read_text())
     hostile = [
         "[1, 2",  # cut short
         json.dumps({**good, "weights": "../a/model.keras"}),  # a file outside the checkpoint
-        json.dumps({**good, "counters": [{"wait": 0, "model": None}]}),  # an attribute that is no counter
+        json.dumps(
+            {**good, "counters": [{"wait": 0, "model": None}]}
+        ),  # an attribute that is no counter
         json.dumps({**good, "counters": [{"wait": "0"}]}),
         json.dumps({**good, "epochs_done": 2}),  # more epochs than its history and files
         json.dumps({**good, "history": "x"}),
@@ -104,7 +160,9 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
     ]
     for n, text in enumerate(hostile):
         (checkpoint / "state.json").write_text(text)
-        with pytest.raises(InputError, match="not a training checkpoint written by alexnet-kfp train"):
+        with pytest.raises(
+            InputError, match="not a training checkpoint written by alexnet-kfp train"
+        ):
             train(tiny_dataset, tmp_path / f"c{n}", config, checkpoint_dir=checkpoint)
     (checkpoint / "state.json").write_text(json.dumps(good))
     weights = checkpoint / good["weights"]
@@ -114,4 +172,7 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
     weights.unlink()
     with pytest.raises(InputError, match="epoch 1's weights are missing or damaged"):
         train(tiny_dataset, tmp_path / "e", config, checkpoint_dir=checkpoint)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "checkpoint"]  # no model from any of them
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a",
+        "checkpoint",
+    ]  # no model from any of them

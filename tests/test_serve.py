@@ -23,11 +23,13 @@ from PIL import Image
 from tritonclient.utils import InferenceServerException
 
 from alexnet_kfp.data.npz import load_npz
-from alexnet_kfp.serve.server import MAX_IMAGES  # not kserve_model: see test_manifests.py on kserve + tritonclient
-from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+from alexnet_kfp.serve.limits import MAX_IMAGES
 
 MAX_REQUEST_BYTES = 4 * 2**20
-JSON = {"Content-Type": "application/json"}  # tritonclient's JSON bodies carry no content type; KServe needs it
+JSON = {
+    "Content-Type": "application/json"
+}  # tritonclient's JSON bodies carry no content type; KServe needs it
 
 
 def _free_port() -> int:
@@ -41,14 +43,30 @@ class Server:
         self.http_port, self.grpc_port = _free_port(), _free_port()
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "alexnet_kfp", "serve", "--model", str(model_path), "--http-port",
-             str(self.http_port), "--grpc-port", str(self.grpc_port), "--max-request-bytes", str(MAX_REQUEST_BYTES)],
-            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "alexnet_kfp",
+                "serve",
+                "--model",
+                str(model_path),
+                "--http-port",
+                str(self.http_port),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--max-request-bytes",
+                str(MAX_REQUEST_BYTES),
+            ],
+            stdout=open(log_path, "wb"),
+            stderr=subprocess.STDOUT,
+        )
         self.url = f"http://127.0.0.1:{self.http_port}"
         deadline = time.monotonic() + 120
         while not self.ready():
             assert self.process.poll() is None, f"server exited: {log_path.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, f"server not ready in 120 s: {log_path.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, (
+                f"server not ready in 120 s: {log_path.read_text()[-2000:]}"
+            )
             time.sleep(0.5)
 
     def ready(self) -> bool:
@@ -59,7 +77,9 @@ class Server:
             return False
 
     def post(self, path: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(f"{self.url}{path}", data=body, headers={**JSON, **(headers or {})})
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=body, headers={**JSON, **(headers or {})}
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, json.loads(response.read())
@@ -86,8 +106,10 @@ def images(small_dataset):
 
 
 def _clients(server):
-    return [(httpclient, httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")),
-            (grpcclient, grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}"))]
+    return [
+        (httpclient, httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")),
+        (grpcclient, grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")),
+    ]
 
 
 def _pixels(module, images):
@@ -108,12 +130,22 @@ def test_health_and_metadata_over_both_protocols(server, exported):
         assert client.is_model_ready("alexnet") and client.is_model_ready("alexnet_int8")
         metadata = client.get_model_metadata("alexnet")
         if module is grpcclient:
-            metadata = {"inputs": [{"name": i.name, "datatype": i.datatype, "shape": list(i.shape)}
-                                   for i in metadata.inputs],
-                        "outputs": [{"name": o.name, "datatype": o.datatype, "shape": list(o.shape)}
-                                    for o in metadata.outputs]}
-        assert metadata["inputs"] == [{"name": "image", "datatype": "UINT8", "shape": [-1, 32, 32, 3]}]
-        assert metadata["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}]
+            metadata = {
+                "inputs": [
+                    {"name": i.name, "datatype": i.datatype, "shape": list(i.shape)}
+                    for i in metadata.inputs
+                ],
+                "outputs": [
+                    {"name": o.name, "datatype": o.datatype, "shape": list(o.shape)}
+                    for o in metadata.outputs
+                ],
+            }
+        assert metadata["inputs"] == [
+            {"name": "image", "datatype": "UINT8", "shape": [-1, 32, 32, 3]}
+        ]
+        assert metadata["outputs"] == [
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}
+        ]
 
 
 @pytest.mark.parametrize("model, int8", [("alexnet", False), ("alexnet_int8", True)])
@@ -129,17 +161,23 @@ def test_classification_extension_names_the_top_classes(server, exported, images
     expected = classifier.predict(images[:4])
     for module, client in _clients(server):
         output = module.InferRequestedOutput("probabilities", class_count=3)
-        labels = client.infer("alexnet", [_pixels(module, images[:4])], outputs=[output]).as_numpy("probabilities")
+        labels = client.infer("alexnet", [_pixels(module, images[:4])], outputs=[output]).as_numpy(
+            "probabilities"
+        )
         assert labels.shape == (4, 3)
-        for row, probabilities in zip(labels, expected):
-            score, index, name = (row[0].decode() if isinstance(row[0], bytes) else row[0]).split(":")
-            assert int(index) == probabilities.argmax() and name == classifier.class_names[int(index)]
+        for row, probabilities in zip(labels, expected, strict=True):
+            score, index, name = (row[0].decode() if isinstance(row[0], bytes) else row[0]).split(
+                ":"
+            )
+            assert (
+                int(index) == probabilities.argmax() and name == classifier.class_names[int(index)]
+            )
             assert abs(float(score) - probabilities.max()) < 1e-5
 
 
 def test_encoded_images_are_classified_like_predict_files(server, exported, images, tmp_path):
     files = [tmp_path / f"{i}.png" for i in range(4)]
-    for path, image in zip(files, images):
+    for path, image in zip(files, images, strict=True):
         path.write_bytes(_png(image))
     expected = [r.top[0][0] for r in OnnxClassifier(exported).predict_files(files, top_k=1)]
     names = OnnxClassifier(exported).class_names
@@ -152,51 +190,151 @@ def test_encoded_images_are_classified_like_predict_files(server, exported, imag
     assert [names[i] for i in top] == expected
     # REST JSON: base64 text, through tritonclient and through a plain POST (what curl sends)
     as_text = np.array([base64.b64encode(b) for b in encoded], dtype=np.object_)
-    tensor = grpcclient.InferInput("image", [4], "BYTES")  # base64 text sent as bytes over gRPC works too
+    tensor = grpcclient.InferInput(
+        "image", [4], "BYTES"
+    )  # base64 text sent as bytes over gRPC works too
     tensor.set_data_from_numpy(as_text)
-    assert [names[i] for i in client.infer("alexnet", [tensor]).as_numpy("probabilities").argmax(1)] == expected
+    assert [
+        names[i] for i in client.infer("alexnet", [tensor]).as_numpy("probabilities").argmax(1)
+    ] == expected
     tensor = httpclient.InferInput("image", [4], "BYTES")
     tensor.set_data_from_numpy(as_text, binary_data=False)
     client = httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")
     top = client.infer("alexnet", [tensor], headers=JSON).as_numpy("probabilities").argmax(1)
     assert [names[i] for i in top] == expected
-    body = {"inputs": [{"name": "image", "shape": [4], "datatype": "BYTES", "data": [t.decode() for t in as_text]}]}
+    body = {
+        "inputs": [
+            {
+                "name": "image",
+                "shape": [4],
+                "datatype": "BYTES",
+                "data": [t.decode() for t in as_text],
+            }
+        ]
+    }
     status, answer = server.post("/v2/models/alexnet/infer", json.dumps(body).encode())
-    assert status == 200 and [names[i] for i in np.array(answer["outputs"][0]["data"]).reshape(4, 10).argmax(1)] == expected
+    assert (
+        status == 200
+        and [names[i] for i in np.array(answer["outputs"][0]["data"]).reshape(4, 10).argmax(1)]
+        == expected
+    )
     # KServe v1: TensorFlow Serving's {"b64": ...} convention
     body = {"instances": [{"image_bytes": {"b64": t.decode()}} for t in as_text]}
     status, answer = server.post("/v1/models/alexnet:predict", json.dumps(body).encode())
-    assert status == 200 and [names[i] for i in np.array(answer["predictions"]).argmax(1)] == expected
+    assert (
+        status == 200 and [names[i] for i in np.array(answer["predictions"]).argmax(1)] == expected
+    )
 
 
-@pytest.mark.parametrize("name, shape, datatype, data, says", [
-    ("image", [2, 32, 32], "UINT8", np.zeros((2, 32, 32), np.uint8), "shape [N, 32, 32, 3]"),
-    ("image", [1, 32, 32, 3], "FP32", np.zeros((1, 32, 32, 3), np.float32), "got FP32"),
-    ("pixels", [1, 32, 32, 3], "UINT8", np.zeros((1, 32, 32, 3), np.uint8), "one input named 'image'"),
-    ("image", [1], "BYTES", np.array([b"not an image"], dtype=np.object_), "image 0"),
-    ("image", [MAX_IMAGES + 1, 32, 32, 3], "UINT8", np.zeros((MAX_IMAGES + 1, 32, 32, 3), np.uint8), "1 to 1024"),
-])
-def test_bad_requests_get_a_clear_4xx_and_the_server_stays_up(server, name, shape, datatype, data, says):
+@pytest.mark.parametrize(
+    "name, shape, datatype, data, says",
+    [
+        ("image", [2, 32, 32], "UINT8", np.zeros((2, 32, 32), np.uint8), "shape [N, 32, 32, 3]"),
+        ("image", [1, 32, 32, 3], "FP32", np.zeros((1, 32, 32, 3), np.float32), "got FP32"),
+        (
+            "pixels",
+            [1, 32, 32, 3],
+            "UINT8",
+            np.zeros((1, 32, 32, 3), np.uint8),
+            "one input named 'image'",
+        ),
+        ("image", [1], "BYTES", np.array([b"not an image"], dtype=np.object_), "image 0"),
+        (
+            "image",
+            [MAX_IMAGES + 1, 32, 32, 3],
+            "UINT8",
+            np.zeros((MAX_IMAGES + 1, 32, 32, 3), np.uint8),
+            "1 to 1024",
+        ),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx_and_the_server_stays_up(
+    server, name, shape, datatype, data, says
+):
     for module, client in _clients(server):
         tensor = module.InferInput(name, shape, datatype)
         tensor.set_data_from_numpy(data, **({"binary_data": True} if module is httpclient else {}))
         with pytest.raises(InferenceServerException) as refused:
             client.infer("alexnet", [tensor])
         status = str(refused.value.status())
-        assert status in ("400", "StatusCode.INVALID_ARGUMENT") and says in refused.value.message(), refused.value
+        assert (
+            status in ("400", "StatusCode.INVALID_ARGUMENT") and says in refused.value.message()
+        ), refused.value
         assert client.is_server_ready()
 
 
-@pytest.mark.parametrize("body, says", [
-    ({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": ["%%% not base64 %%%"]}]}, "base64"),
-    ({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": [base64.b64encode(b"GIF89a...").decode()]}]},
-     "not an encoded image"),
-    ({"inputs": [{"name": "image", "shape": [2, 32, 32, 3], "datatype": "UINT8", "data": [1, 2, 3]}]}, "does not match"),
-    ({"inputs": [{"name": "image", "shape": [1, 32, 32, 3], "datatype": "UINT8", "data": [0] * 3072}],
-      "outputs": [{"name": "probabilities", "parameters": {"classification": 0}}]}, "classification"),
-    ({"inputs": [{"name": "image", "shape": [1, 32, 32, 3], "datatype": "UINT8", "data": [0] * 3072}],
-      "outputs": [{"name": "logits"}]}, "unknown output"),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [1],
+                        "datatype": "BYTES",
+                        "data": ["%%% not base64 %%%"],
+                    }
+                ]
+            },
+            "base64",
+        ),
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [1],
+                        "datatype": "BYTES",
+                        "data": [base64.b64encode(b"GIF89a...").decode()],
+                    }
+                ]
+            },
+            "not an encoded image",
+        ),
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [2, 32, 32, 3],
+                        "datatype": "UINT8",
+                        "data": [1, 2, 3],
+                    }
+                ]
+            },
+            "does not match",
+        ),
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [1, 32, 32, 3],
+                        "datatype": "UINT8",
+                        "data": [0] * 3072,
+                    }
+                ],
+                "outputs": [{"name": "probabilities", "parameters": {"classification": 0}}],
+            },
+            "classification",
+        ),
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [1, 32, 32, 3],
+                        "datatype": "UINT8",
+                        "data": [0] * 3072,
+                    }
+                ],
+                "outputs": [{"name": "logits"}],
+            },
+            "unknown output",
+        ),
+    ],
+)
 def test_bad_json_gets_400_naming_the_problem(server, body, says):
     status, answer = server.post("/v2/models/alexnet/infer", json.dumps(body).encode())
     assert status == 400 and says in answer["error"], answer
@@ -207,16 +345,27 @@ def test_bad_json_gets_400_naming_the_problem(server, body, says):
 
 def test_an_image_that_claims_gigapixels_is_refused_before_decoding(server):
     buffer = io.BytesIO()
-    Image.new("L", (5000, 5000)).save(buffer, "PNG")  # 25 KB of PNG that would decode to 25 megapixels
-    body = {"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES",
-                        "data": [base64.b64encode(buffer.getvalue()).decode()]}]}
+    Image.new("L", (5000, 5000)).save(
+        buffer, "PNG"
+    )  # 25 KB of PNG that would decode to 25 megapixels
+    body = {
+        "inputs": [
+            {
+                "name": "image",
+                "shape": [1],
+                "datatype": "BYTES",
+                "data": [base64.b64encode(buffer.getvalue()).decode()],
+            }
+        ]
+    }
     status, answer = server.post("/v2/models/alexnet/infer", json.dumps(body).encode())
     assert status == 400 and "pixels is more than" in answer["error"]
 
 
 def test_oversized_payloads_are_refused_on_both_protocols(server):
     big = np.zeros((MAX_REQUEST_BYTES // 3072 + 10, 32, 32, 3), np.uint8)
-    # declared: answered from the headers, as a client waiting for "100 Continue" (curl does) sees it
+    # declared: answered from the headers, as a client waiting for "100 Continue" (curl does) sees
+    # it
     connection = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=60)
     connection.putrequest("POST", "/v2/models/alexnet/infer")
     connection.putheader("Content-Type", "application/json")
@@ -226,8 +375,11 @@ def test_oversized_payloads_are_refused_on_both_protocols(server):
     assert response.status == 413 and "larger than" in json.loads(response.read())["error"]
     connection.close()
     # streamed (chunked, no length): counted as it arrives
-    chunked = urllib.request.Request(f"{server.url}/v2/models/alexnet/infer", headers=JSON,
-                                     data=iter([b"{" + b" " * 2**20] * 5 + [b"}"]))
+    chunked = urllib.request.Request(
+        f"{server.url}/v2/models/alexnet/infer",
+        headers=JSON,
+        data=iter([b"{" + b" " * 2**20] * 5 + [b"}"]),
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(chunked, timeout=60)
     assert refused.value.code == 413
@@ -239,7 +391,8 @@ def test_oversized_payloads_are_refused_on_both_protocols(server):
 
 
 def test_concurrent_clients_get_every_answer_right(server, exported, images):
-    """A small load on loopback (bench/serve_load.py is the measured one): no errors, right answers."""
+    """A small load on loopback (bench/serve_load.py is the measured one): no errors, right
+    answers."""
     expected = OnnxClassifier(exported).predict(images).argmax(1)
 
     def client_run(worker: int) -> int:
@@ -247,7 +400,11 @@ def test_concurrent_clients_get_every_answer_right(server, exported, images):
         wrong = 0
         for i in range(25):
             k = (worker * 25 + i) % len(images)
-            top = client.infer("alexnet", [_pixels(grpcclient, images[k:k + 1])]).as_numpy("probabilities").argmax()
+            top = (
+                client.infer("alexnet", [_pixels(grpcclient, images[k : k + 1])])
+                .as_numpy("probabilities")
+                .argmax()
+            )
             wrong += int(top != expected[k])
         return wrong
 
@@ -264,26 +421,40 @@ def test_prometheus_metrics_count_the_requests(server, images):
 
 
 def test_serve_reads_the_model_repository_and_stops_on_sigterm(exported, images, tmp_path):
-    from alexnet_kfp.serve.model_repository import write_model_repository
+    from alexnet_kfp.export.model_repository import write_model_repository
 
     write_model_repository(exported, tmp_path / "repository")
     running = Server(tmp_path / "repository", tmp_path / "server.log")
     try:
         client = grpcclient.InferenceServerClient(f"127.0.0.1:{running.grpc_port}")
-        result = client.infer("alexnet_int8", [_pixels(grpcclient, images)]).as_numpy("probabilities")
-        np.testing.assert_allclose(result, OnnxClassifier(exported, int8=True).predict(images), atol=1e-6)
+        result = client.infer("alexnet_int8", [_pixels(grpcclient, images)]).as_numpy(
+            "probabilities"
+        )
+        np.testing.assert_allclose(
+            result, OnnxClassifier(exported, int8=True).predict(images), atol=1e-6
+        )
     finally:
         code = running.stop()
     assert code == 0, (tmp_path / "server.log").read_text()[-2000:]
 
 
-@pytest.mark.parametrize("flags, says", [
-    (["--model", "/nonexistent"], "no such file"),
-    (["--http-port", "0"], "--http-port"),
-    (["--http-port", "9000", "--grpc-port", "9000"], "must differ"),
-])
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--model", "/nonexistent"], "no such file"),
+        (["--http-port", "0"], "--http-port"),
+        (["--http-port", "9000", "--grpc-port", "9000"], "must differ"),
+    ],
+)
 def test_serve_refuses_bad_arguments_in_one_line(exported, flags, says):
     arguments = ["--model", str(exported), *flags] if flags[0] != "--model" else flags
-    done = subprocess.run([sys.executable, "-m", "alexnet_kfp", "serve", *arguments], capture_output=True, text=True,
-                          timeout=60, env={**os.environ})
-    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "alexnet_kfp", "serve", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert (
+        done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    ), done.stderr

@@ -17,7 +17,16 @@ from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 from .real_data import SMALL_SHA256
 
-EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "images_per_second"}
+EPOCH_KEYS = {
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "seconds",
+    "images_per_second",
+}
 
 
 def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):
@@ -38,25 +47,38 @@ def test_history_and_train_records_are_complete(trained):
     saved = json.loads((model_dir / "train.json").read_text())
     assert saved == record
     assert saved["parameters"]["seed"] == 42 and saved["parameters"]["variant"] == "article"
-    assert saved["precision"] in ("float32", "mixed_bfloat16") and saved["saved_model_precision"] == "float32"
+    assert (
+        saved["precision"] in ("float32", "mixed_bfloat16")
+        and saved["saved_model_precision"] == "float32"
+    )
     assert saved["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
     assert history[saved["best_epoch"] - 1]["val_accuracy"] == saved["best_val_accuracy"]
     assert {"tensorflow", "keras", "numpy", "python", "alexnet-kfp"} <= set(saved["versions"])
     assert saved["dataset"]["source_sha256"] == SMALL_SHA256 and saved["images_per_second"] > 0
-    assert sorted(p.name for p in model_dir.iterdir()) == ["history.json", "model.keras", "train.json"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "history.json",
+        "model.keras",
+        "train.json",
+    ]
 
 
 def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):
     model_dir, record = trained
     model = keras.models.load_model(model_dir / "model.keras")
     val = load_npz(small_dataset / "val.npz")
-    accuracy = float((model.predict(val["x"], batch_size=300, verbose=0).argmax(1) == val["y"]).mean())
-    assert accuracy == pytest.approx(record["best_val_accuracy"], abs=0.02)  # bf16 training, fp32 saved copy
+    accuracy = float(
+        (model.predict(val["x"], batch_size=300, verbose=0).argmax(1) == val["y"]).mean()
+    )
+    assert accuracy == pytest.approx(
+        record["best_val_accuracy"], abs=0.02
+    )  # bf16 training, fp32 saved copy
 
 
 def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
     # min_delta = 1 forces a plateau: no epoch can beat the best by a whole unit of accuracy.
-    config = TrainConfig(epochs=4, plateau_patience=1, plateau_factor=0.5, plateau_min_delta=1.0, learning_rate=1e-3)
+    config = TrainConfig(
+        epochs=4, plateau_patience=1, plateau_factor=0.5, plateau_min_delta=1.0, learning_rate=1e-3
+    )
     train(tiny_dataset, tmp_path / "model", config)
     rates = [e["lr"] for e in json.loads((tmp_path / "model" / "history.json").read_text())]
     assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
@@ -67,7 +89,12 @@ def test_same_seed_same_history(tiny_dataset, tmp_path):
     for name in ("a", "b"):
         train(tiny_dataset, tmp_path / name, TrainConfig(epochs=2, precision="float32"))
         history = json.loads((tmp_path / name / "history.json").read_text())
-        histories.append([{k: v for k, v in e.items() if k not in ("seconds", "images_per_second")} for e in history])
+        histories.append(
+            [
+                {k: v for k, v in e.items() if k not in ("seconds", "images_per_second")}
+                for e in history
+            ]
+        )
     assert histories[0] == histories[1]
 
 
@@ -81,10 +108,10 @@ def test_evaluation_path_is_never_augmented(tiny_dataset):
 def test_training_path_is_augmented_and_keeps_labels(tiny_dataset):
     train_split = load_npz(tiny_dataset / "train.npz")
     x, y = train_split["x"], train_split["y"]
-    index = {img.tobytes(): label for img, label in zip(x, y)}
+    index = {img.tobytes(): label for img, label in zip(x, y, strict=True)}
     plain = list(training_dataset(x, y, 50, seed=1, augment=False).as_numpy_iterator())
     assert sorted(i.tobytes() for b in plain for i in b[0]) == sorted(i.tobytes() for i in x)
-    assert all(index[i.tobytes()] == label for b in plain for i, label in zip(*b))
+    assert all(index[i.tobytes()] == label for b in plain for i, label in zip(*b, strict=True))
     augmented = list(training_dataset(x, y, 50, seed=1, augment=True).as_numpy_iterator())
     images = np.concatenate([b[0] for b in augmented])
     assert images.dtype == np.uint8 and images.shape == x.shape
@@ -100,16 +127,48 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
 
 def test_cli_train_bad_input_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "alexnet_kfp", "train", "--data", str(tmp_path / "none"),
-                             "--out", str(tmp_path / "m"), "--epochs", "1"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_kfp",
+            "train",
+            "--data",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "m"),
+            "--epochs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error:")
 
 
 def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "alexnet_kfp", "train", "--data", str(tiny_dataset),
-                             "--out", str(tmp_path / "model"), "--require-gpu"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_kfp",
+            "train",
+            "--data",
+            str(tiny_dataset),
+            "--out",
+            str(tmp_path / "model"),
+            "--require-gpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error: no GPU visible in the train pod")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("alexnet-kfp train: error: no GPU visible in the train pod")
+    )
     assert not (tmp_path / "model").exists()

@@ -11,8 +11,11 @@ import pytest
 
 from .real_data import REPO
 
-PACKAGE_FOLDERS = {"alexnet_kfp": "alexnet_kfp", "components": "alexnet_kfp/components",
-                   "pipeline": "alexnet_kfp/pipeline"}
+PACKAGE_FOLDERS = {
+    "alexnet_kfp": "alexnet_kfp",
+    "components": "alexnet_kfp/components",
+    "pipeline": "alexnet_kfp/pipeline",
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +25,26 @@ def wheel(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     for folder in PACKAGE_FOLDERS:
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(out), str(source)], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+    )
     (built,) = out.glob("alexnet_kfp-*.whl")
     return built
 
@@ -40,14 +59,41 @@ def test_the_wheel_claims_only_the_project_namespace_and_carries_every_module(wh
 
 def test_an_installed_wheel_compiles_the_committed_pipeline_from_any_directory(wheel, tmp_path):
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
-    where = subprocess.run([sys.executable, "-c", "import alexnet_kfp.pipeline as p; print(p.__file__)"],
-                           capture_output=True, text=True, cwd=elsewhere, env=env, check=True)
-    assert where.stdout.startswith(str(site)), where.stdout  # the wheel's copy, not the repository's
-    subprocess.run([sys.executable, "-m", "alexnet_kfp", "compile", "--output", "pipeline.yaml"],
-                   cwd=elsewhere, env=env, check=True, capture_output=True, timeout=300)
+    where = subprocess.run(
+        [sys.executable, "-c", "import alexnet_kfp.pipeline as p; print(p.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        check=True,
+    )
+    assert where.stdout.startswith(str(site)), (
+        where.stdout
+    )  # the wheel's copy, not the repository's
+    subprocess.run(
+        [sys.executable, "-m", "alexnet_kfp", "compile", "--output", "pipeline.yaml"],
+        cwd=elsewhere,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert (elsewhere / "pipeline.yaml").read_bytes() == (REPO / "pipeline.yaml").read_bytes()

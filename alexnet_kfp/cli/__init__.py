@@ -15,8 +15,8 @@ from alexnet_kfp.process import setup
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    """Bad flags give one line (`alexnet-kfp train: error: ...`), exit 2, like every other bad input;
-    `--help` shows the usage."""
+    """Bad flags give one line (`alexnet-kfp train: error: ...`), exit 2, like every other bad
+    input; `--help` shows the usage."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)  # `--epoch 3` must not silently mean `--epochs 3`
@@ -32,8 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="AlexNet on CIFAR-10 as a Kubeflow pipeline: each step as a command.",
     )
     parser.add_argument("--version", action="version", version=f"alexnet-kfp {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser)
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one-line errors"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser
+    )
     for group in (data, train, evaluate, onnx, serve, pipeline):
         group.add(sub)
     return parser
@@ -49,13 +53,21 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"alexnet-kfp {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
-        print(f"alexnet-kfp {args.command}: interrupted ({e or 'Ctrl-C'}); no partial output was left",
-              file=sys.stderr)
+    except (
+        KeyboardInterrupt
+    ) as e:  # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
+        print(
+            f"alexnet-kfp {args.command}: interrupted ({e or 'Ctrl-C'}); no partial output was "
+            "left",
+            file=sys.stderr,
+        )
         return getattr(e, "exit_code", 130)
     except Exception as e:
         if args.debug:
             raise
-        print(f"alexnet-kfp {args.command}: failed: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"alexnet-kfp {args.command}: failed: {type(e).__name__}: {e} (rerun with --debug for "
+            "the traceback)",
+            file=sys.stderr,
+        )
         return 1

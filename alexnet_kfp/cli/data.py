@@ -23,8 +23,12 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def add_source_options(p, default: str | None) -> None:
-    p.add_argument("--source", default=default, help="http(s):// or file:// URL, .tar.gz path, or extracted "
-                   "cifar-10-batches-py/-bin directory (default: the official URL, checked against its md5)")
+    p.add_argument(
+        "--source",
+        default=default,
+        help="http(s):// or file:// URL, .tar.gz path, or extracted "
+        "cifar-10-batches-py/-bin directory (default: the official URL, checked against its md5)",
+    )
     checks = p.add_mutually_exclusive_group()
     checks.add_argument("--sha256", metavar="HEX", help="expected sha256 of the source archive")
     checks.add_argument("--md5", metavar="HEX", help="expected md5 of the source archive")
@@ -37,19 +41,43 @@ def add(sub) -> None:
     p = sub.add_parser(
         "data",
         help="fetch, verify, parse and split CIFAR-10 into a Dataset directory",
-        description="Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; python or binary "
-        "layout), verify its checksum, parse it without executing pickled code, and write a stratified "
-        "train/val split plus the official test batch as train.npz, val.npz, test.npz and dataset.json.",
+        description="Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; "
+        "python or binary "
+        "layout), verify its checksum, parse it without executing pickled code, and write a "
+        "stratified "
+        "train/val split plus the official test batch as train.npz, val.npz, test.npz and "
+        "dataset.json.",
     )
     add_source_options(p, OFFICIAL_URL)
-    p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION, metavar="F",
-                   help=f"share of each class held out for validation (default {DEFAULT_VAL_FRACTION})")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default {DEFAULT_SEED})")
-    p.add_argument("--limit-per-class", type=int, metavar="N",
-                   help="keep at most N images per class from the train batches and from the test batch (quick runs)")
-    p.add_argument("--cache-dir", metavar="D", help="where downloads are kept (default ~/.cache/alexnet-kfp)")
-    p.add_argument("--stall-timeout", type=float, default=DEFAULT_STALL_TIMEOUT_S, metavar="SECONDS",
-                   help="fail a download when the server sends nothing for this long, retries included "
-                   "(default: %(default)s)")
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Dataset")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=DEFAULT_VAL_FRACTION,
+        metavar="F",
+        help=f"share of each class held out for validation (default {DEFAULT_VAL_FRACTION})",
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default {DEFAULT_SEED})"
+    )
+    p.add_argument(
+        "--limit-per-class",
+        type=int,
+        metavar="N",
+        help="keep at most N images per class from the train batches and from the test batch "
+        "(quick runs)",
+    )
+    p.add_argument(
+        "--cache-dir", metavar="D", help="where downloads are kept (default ~/.cache/alexnet-kfp)"
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=DEFAULT_STALL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="fail a download when the server sends nothing for this long, retries included "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Dataset"
+    )
     p.set_defaults(func=_cmd_data)

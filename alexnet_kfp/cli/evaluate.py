@@ -12,11 +12,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate
 
-    metrics = evaluate(args.data, args.model, args.out, min_accuracy=args.min_accuracy,
-                       baseline=args.baseline, max_regression=args.max_regression)
+    metrics = evaluate(
+        args.data,
+        args.model,
+        args.out,
+        min_accuracy=args.min_accuracy,
+        baseline=args.baseline,
+        max_regression=args.max_regression,
+    )
     gate = metrics["gate"]
-    print(f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; "
-          f"gate {'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: {args.out}/report.html")
+    print(
+        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; "
+        f"gate {'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: "
+        f"{args.out}/report.html"
+    )
     return 0 if gate["passed"] else EXIT_GATE_FAILED
 
 
@@ -26,18 +35,41 @@ def add(sub) -> None:
     p = sub.add_parser(
         "evaluate",
         help="test-set metrics, pictures, an HTML report and the accuracy gate",
-        description="Evaluate a Model on the Dataset's test split: accuracy, per-class precision/recall/F1, "
-        "confusion matrices, training curves, the most confident mistakes, report.html and metrics.json. "
-        f"Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when it fails (the report is still written), "
+        description="Evaluate a Model on the Dataset's test split: accuracy, per-class "
+        "precision/recall/F1, "
+        "confusion matrices, training curves, the most confident mistakes, report.html and "
+        "metrics.json. "
+        f"Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when it fails (the report is still "
+        "written), "
         "2 on bad input.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`")
-    p.add_argument("--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`")
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Evaluation")
-    p.add_argument("--min-accuracy", type=float, default=DEFAULT_MIN_ACCURACY, metavar="F",
-                   help="the gate: test accuracy must reach this (default: %(default)s)")
-    p.add_argument("--baseline", metavar="PATH",
-                   help="the last blessed model: its metrics.json, model.keras or model.onnx (or their directory)")
-    p.add_argument("--max-regression", type=float, default=DEFAULT_MAX_REGRESSION, metavar="F",
-                   help="with --baseline: accuracy may fall at most this far below it (default: %(default)s)")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"
+    )
+    p.add_argument(
+        "--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Evaluation"
+    )
+    p.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=DEFAULT_MIN_ACCURACY,
+        metavar="F",
+        help="the gate: test accuracy must reach this (default: %(default)s)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="the last blessed model: its metrics.json, model.keras or model.onnx (or their "
+        "directory)",
+    )
+    p.add_argument(
+        "--max-regression",
+        type=float,
+        default=DEFAULT_MAX_REGRESSION,
+        metavar="F",
+        help="with --baseline: accuracy may fall at most this far below it (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_evaluate)

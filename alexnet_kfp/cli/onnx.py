@@ -1,4 +1,5 @@
-"""`alexnet-kfp export`, `verify` and `predict`: the ONNX model, its parity with Keras, and using it."""
+"""`alexnet-kfp export`, `verify` and `predict`: the ONNX model, its parity with Keras, and using
+it."""
 
 import argparse
 import sys
@@ -6,8 +7,16 @@ from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_CALIBRATION_IMAGES, DEFAULT_INT8_MAX_LOSS, DEFAULT_OPSET,
-                                INT8_FILE, check_atol, check_int8_max_loss, check_opset)
+from alexnet_kfp.export import (
+    DEFAULT_ATOL,
+    DEFAULT_CALIBRATION_IMAGES,
+    DEFAULT_INT8_MAX_LOSS,
+    DEFAULT_OPSET,
+    check_atol,
+    check_int8_max_loss,
+    check_opset,
+)
+from alexnet_kfp.inference import INT8_FILE
 from alexnet_kfp.process import import_tensorflow
 
 
@@ -20,14 +29,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.export.onnx_export import export
 
-    export_info = export(args.model, args.out, opset=args.opset, metrics_path=args.metrics, dataset_dir=args.data,
-                         int8=recipe)
-    print(f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset {export_info['opset']}, "
-          f"{export_info['conversion_seconds']:.0f} s, peak RSS {export_info['process_peak_rss_mib']} MiB")
+    export_info = export(
+        args.model,
+        args.out,
+        opset=args.opset,
+        metrics_path=args.metrics,
+        dataset_dir=args.data,
+        int8=recipe,
+    )
+    print(
+        f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset "
+        f"{export_info['opset']}, "
+        f"{export_info['conversion_seconds']:.0f} s, peak RSS "
+        f"{export_info['process_peak_rss_mib']} MiB"
+    )
     if export_info["int8"]:
         int8 = export_info["int8"]
-        print(f"wrote {args.out}/{INT8_FILE}: {int8['bytes'] / 1e6:.1f} MB, calibrated on "
-              f"{int8['calibration']['images']} training images in {int8['quantization_seconds']:.0f} s")
+        print(
+            f"wrote {args.out}/{INT8_FILE}: {int8['bytes'] / 1e6:.1f} MB, calibrated on "
+            f"{int8['calibration']['images']} training images in "
+            f"{int8['quantization_seconds']:.0f} s"
+        )
     else:
         print(f"no {INT8_FILE}: pass --data DIR (the Dataset) to calibrate one")
     return 0
@@ -40,16 +62,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from alexnet_kfp.export.parity import ParityError, verify
 
     try:
-        result = verify(args.data, args.model, args.onnx, atol=args.atol, out_dir=args.out,
-                        int8_max_loss=args.int8_max_loss)
+        result = verify(
+            args.data,
+            args.model,
+            args.onnx,
+            atol=args.atol,
+            out_dir=args.out,
+            int8_max_loss=args.int8_max_loss,
+        )
     except ParityError as e:
         print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
         return EXIT_PARITY_FAILED
-    print(f"parity passed on {result['images']} test images: max |delta p| {result['max_abs_diff']:.2g}, "
-          f"mean {result['mean_abs_diff']:.2g}, top-1 agreement {result['argmax_agreement']:.2%}")
+    print(
+        f"parity passed on {result['images']} test images: max |delta p| "
+        f"{result['max_abs_diff']:.2g}, "
+        f"mean {result['mean_abs_diff']:.2g}, top-1 agreement {result['argmax_agreement']:.2%}"
+    )
     if result["int8"]:
-        print(f"int8 passed: {result['int8']['reason']}; top-1 agreement with float32 "
-              f"{result['int8']['top1_agreement']:.2%}")
+        print(
+            f"int8 passed: {result['int8']['reason']}; top-1 agreement with float32 "
+            f"{result['int8']['top1_agreement']:.2%}"
+        )
     else:
         print(f"no {INT8_FILE} to check (export without --data)")
     return 0
@@ -58,65 +91,134 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier, expand_image_paths
+    from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, expand_image_paths
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     if not Path(args.model).exists():
-        raise InputError(f"--model {args.model}: no such file or directory (expected `alexnet-kfp export`'s "
-                         "directory or a model file in it)")
-    results = OnnxClassifier(args.model, int8=args.int8).predict_files(expand_image_paths(args.images),
-                                                                        top_k=args.top_k)
+        raise InputError(
+            f"--model {args.model}: no such file or directory (expected `alexnet-kfp export`'s "
+            "directory or a model file in it)"
+        )
+    results = OnnxClassifier(args.model, int8=args.int8).predict_files(
+        expand_image_paths(args.images), top_k=args.top_k
+    )
     for result in results:
         if result.error:
             print(f"alexnet-kfp predict: error: {result.path}: {result.error}", file=sys.stderr)
         elif not args.json:
             print(f"{result.path}: " + ", ".join(f"{name} {p:.3f}" for name, p in result.top))
     if args.json:
-        print(json.dumps([{"path": r.path, "top": [{"label": n, "probability": p} for n, p in r.top], "error": r.error}
-                          for r in results], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "path": r.path,
+                        "top": [{"label": n, "probability": p} for n, p in r.top],
+                        "error": r.error,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     return 2 if any(r.error for r in results) else 0
 
 
 def add(sub) -> None:
-    p = sub.add_parser("export", help="convert a Model to ONNX (model.onnx, model.int8.onnx, export.json)",
-                       description="Convert model.keras to model.onnx with tf2onnx: input `image` uint8 "
-                       "[N,32,32,3] raw RGB pixels, output `probabilities` float32 [N,10]; class names and "
-                       f"provenance in the model's metadata. With --data, also {INT8_FILE} (same contract, "
-                       "onnxruntime's static quantisation calibrated on training images).")
-    p.add_argument("--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`")
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the ONNX model")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)")
-    p.add_argument("--metrics", metavar="FILE", help="metrics.json from `alexnet-kfp evaluate`, to record the "
-                   "test accuracy in the model's metadata")
-    p.add_argument("--data", metavar="DIR", help=f"Dataset directory: its training split calibrates {INT8_FILE} "
-                   "(without it, only model.onnx is written)")
-    p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
-                   help="training images that calibrate the int8 model (default: %(default)s)")
+    p = sub.add_parser(
+        "export",
+        help="convert a Model to ONNX (model.onnx, model.int8.onnx, export.json)",
+        description="Convert model.keras to model.onnx with tf2onnx: input `image` uint8 "
+        "[N,32,32,3] raw RGB pixels, output `probabilities` float32 [N,10]; class names and "
+        f"provenance in the model's metadata. With --data, also {INT8_FILE} (same contract, "
+        "onnxruntime's static quantisation calibrated on training images).",
+    )
+    p.add_argument(
+        "--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="new (or empty) directory for the ONNX model"
+    )
+    p.add_argument(
+        "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="FILE",
+        help="metrics.json from `alexnet-kfp evaluate`, to record the "
+        "test accuracy in the model's metadata",
+    )
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help=f"Dataset directory: its training split calibrates {INT8_FILE} "
+        "(without it, only model.onnx is written)",
+    )
+    p.add_argument(
+        "--calibration-images",
+        type=int,
+        default=DEFAULT_CALIBRATION_IMAGES,
+        metavar="N",
+        help="training images that calibrate the int8 model (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("verify", help="prove onnxruntime matches Keras on the whole test split",
-                       description="Run Keras and onnxruntime on every test image; write parity.json; exit "
-                       f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, or "
-                       f"when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.")
+    p = sub.add_parser(
+        "verify",
+        help="prove onnxruntime matches Keras on the whole test split",
+        description="Run Keras and onnxruntime on every test image; write parity.json; exit "
+        f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, or "
+        f"when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.",
+    )
     p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory")
     p.add_argument("--model", required=True, metavar="DIR", help="Model directory (model.keras)")
-    p.add_argument("--onnx", required=True, metavar="DIR", help=f"ONNX directory (model.onnx, {INT8_FILE})")
-    p.add_argument("--atol", type=float, default=DEFAULT_ATOL, help="largest allowed |delta p| (default: %(default)s)")
-    p.add_argument("--int8-max-loss", type=float, default=DEFAULT_INT8_MAX_LOSS, metavar="FRACTION",
-                   help=f"largest test-accuracy loss allowed to {INT8_FILE} against model.onnx, as a fraction "
-                   "(default: %(default)s, one point)")
-    p.add_argument("--out", metavar="DIR", help="new directory for parity.json (default: into --onnx)")
+    p.add_argument(
+        "--onnx", required=True, metavar="DIR", help=f"ONNX directory (model.onnx, {INT8_FILE})"
+    )
+    p.add_argument(
+        "--atol",
+        type=float,
+        default=DEFAULT_ATOL,
+        help="largest allowed |delta p| (default: %(default)s)",
+    )
+    p.add_argument(
+        "--int8-max-loss",
+        type=float,
+        default=DEFAULT_INT8_MAX_LOSS,
+        metavar="FRACTION",
+        help=f"largest test-accuracy loss allowed to {INT8_FILE} against model.onnx, as a fraction "
+        "(default: %(default)s, one point)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="new directory for parity.json (default: into --onnx)"
+    )
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("predict", help="classify image files with an exported model (no TensorFlow needed)",
-                       description="Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with model.onnx. "
-                       "Unreadable files are reported one by one; the exit code is 2 if any failed.")
-    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories of them")
-    p.add_argument("--model", required=True, metavar="PATH", help="the directory `alexnet-kfp export` wrote "
-                   "(uses its model.onnx), or a model file")
-    p.add_argument("--int8", action="store_true", help=f"use the directory's {INT8_FILE}: about 4x smaller and "
-                   "3x faster on CPUs with VNNI, within 1 point of float32's accuracy (README, int8)")
-    p.add_argument("--top-k", type=int, default=3, metavar="K", help="labels per image (default: %(default)s)")
+    p = sub.add_parser(
+        "predict",
+        help="classify image files with an exported model (no TensorFlow needed)",
+        description="Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with "
+        "model.onnx. "
+        "Unreadable files are reported one by one; the exit code is 2 if any failed.",
+    )
+    p.add_argument(
+        "images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories of them"
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="PATH",
+        help="the directory `alexnet-kfp export` wrote (uses its model.onnx), or a model file",
+    )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help=f"use the directory's {INT8_FILE}: about 4x smaller and "
+        "3x faster on CPUs with VNNI, within 1 point of float32's accuracy (README, int8)",
+    )
+    p.add_argument(
+        "--top-k", type=int, default=3, metavar="K", help="labels per image (default: %(default)s)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of one line per image")
     p.set_defaults(func=_cmd_predict)

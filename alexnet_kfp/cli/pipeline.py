@@ -1,4 +1,5 @@
-"""`alexnet-kfp compile`, `run` and `submit`: the Kubeflow pipeline's faces (alexnet_kfp.pipeline)."""
+"""`alexnet-kfp compile`, `run` and `submit`: the Kubeflow pipeline's faces
+(alexnet_kfp.pipeline)."""
 
 import argparse
 import sys
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from alexnet_kfp.cli.data import add_source_options
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.train.config import VARIANTS
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
@@ -17,34 +19,70 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
 
     defaults = Placement()
-    node_selector = {} if args.no_node_selector else (
-        parse_node_selector(args.node_selector) if args.node_selector else defaults.node_selector)
-    tolerations = () if args.no_toleration else (
-        tuple(map(parse_toleration, args.toleration)) if args.toleration else defaults.tolerations)
-    placement = Placement(args.gpu_type, args.gpu_count, node_selector, tolerations, args.runtime_placement).check()
+    node_selector = (
+        {}
+        if args.no_node_selector
+        else (
+            parse_node_selector(args.node_selector)
+            if args.node_selector
+            else defaults.node_selector
+        )
+    )
+    tolerations = (
+        ()
+        if args.no_toleration
+        else (
+            tuple(map(parse_toleration, args.toleration))
+            if args.toleration
+            else defaults.tolerations
+        )
+    )
+    placement = Placement(
+        args.gpu_type, args.gpu_count, node_selector, tolerations, args.runtime_placement
+    ).check()
     compile_pipeline(Path(args.output), placement)
-    where = ("CPU only" if not placement.uses_gpu else
-             f"{placement.gpu_count} x {placement.gpu_type}, node selector {placement.node_selector or 'none'}, "
-             f"{len(placement.tolerations)} toleration(s)" + (", as run-time parameters" if placement.runtime else ""))
+    where = (
+        "CPU only"
+        if not placement.uses_gpu
+        else f"{placement.gpu_count} x {placement.gpu_type}, node selector "
+        f"{placement.node_selector or 'none'}, "
+        f"{len(placement.tolerations)} toleration(s)"
+        + (", as run-time parameters" if placement.runtime else "")
+    )
     print(f"wrote {args.output} (components run in {IMAGE}; train task: {where})")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from alexnet_kfp.data.fetch import is_url, local_path
-    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK, PipelineFailed, check_runnable, run_locally
+    from alexnet_kfp.pipeline.local_run import (
+        PipelineFailed,
+        check_runnable,
+        run_locally,
+    )
 
     check_runnable()
-    from alexnet_kfp.pipeline.parameters import check_arguments, parse_parameters, pipeline_parameters
+    from alexnet_kfp.pipeline.parameters import (
+        check_arguments,
+        parse_parameters,
+        pipeline_parameters,
+    )
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
 
-    parameters = dict(QUICK) if args.quick else {}
-    chosen = {"source": args.source, "sha256": args.sha256, "md5": args.md5, "epochs": args.epochs,
-              "variant": args.variant, "min_accuracy": args.min_accuracy, "limit_per_class": args.limit_per_class}
+    parameters = dict(QUICK.values) if args.quick else {}
+    chosen = {
+        "source": args.source,
+        "sha256": args.sha256,
+        "md5": args.md5,
+        "epochs": args.epochs,
+        "variant": args.variant,
+        "min_accuracy": args.min_accuracy,
+        "limit_per_class": args.limit_per_class,
+    }
     parameters.update({k: v for k, v in chosen.items() if v is not None})
     declared = pipeline_parameters(alexnet_pipeline)
     parameters.update(parse_parameters(args.param or [], declared))
-    check_arguments({**LOCAL, **parameters}, declared)
+    check_arguments({**LOCAL.values, **parameters}, declared)
     if parameters.get("source") and not is_url(parameters["source"]):
         try:  # the data step's own check, before any step starts; here the value came from --source
             local_path(parameters["source"])
@@ -62,12 +100,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"\nrun finished in {summary['seconds']:.0f} s: {summary['run_dir']}")
     print(f"  test accuracy  {summary['accuracy']:.4f}")
     print(f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}")
-    print(f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, "
-          f"top-1 agreement {parity.get('argmax_agreement', float('nan')):.2%} on {parity.get('images')} images")
+    print(
+        f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, "
+        f"top-1 agreement {parity.get('argmax_agreement', float('nan')):.2%} on "
+        f"{parity.get('images')} images"
+    )
     int8 = parity.get("int8") or {}
-    print(f"  int8           accuracy {int8.get('int8_accuracy', float('nan')):.4f} vs float32 "
-          f"{int8.get('float32_accuracy', float('nan')):.4f}, top-1 agreement "
-          f"{int8.get('top1_agreement', float('nan')):.2%}")
+    print(
+        f"  int8           accuracy {int8.get('int8_accuracy', float('nan')):.4f} vs float32 "
+        f"{int8.get('float32_accuracy', float('nan')):.4f}, top-1 agreement "
+        f"{int8.get('top1_agreement', float('nan')):.2%}"
+    )
     print(f"  report         {summary['report']}")
     print(f"  ONNX model     {summary['onnx_model']}")
     print(f"  int8 model     {summary['int8_model']}")
@@ -77,71 +120,155 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_submit(args: argparse.Namespace) -> int:
     from alexnet_kfp.pipeline.submit import submit
 
-    result = submit(Path(args.pipeline) if args.pipeline else None, args.host, args.namespace, args.token_env, args.experiment,
-                    args.run_name, args.param or [], upload=args.upload, timeout_s=args.timeout)
-    print(f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
-          + (f": {result['url']}" if result["url"] else ""))
+    result = submit(
+        Path(args.pipeline) if args.pipeline else None,
+        args.host,
+        args.namespace,
+        args.token_env,
+        args.experiment,
+        args.run_name,
+        args.param or [],
+        upload=args.upload,
+        timeout_s=args.timeout,
+    )
+    print(
+        f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
+        + (f": {result['url']}" if result["url"] else "")
+    )
     return 0
 
 
 def add(sub) -> None:
     from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
-    from alexnet_kfp.pipeline.local_run import LOCAL, QUICK
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
-    p = sub.add_parser("compile", help="compile the Kubeflow pipeline to YAML",
-                       description="Compile the pipeline to KFP v2 YAML. Components use the image in "
-                       "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).")
-    p.add_argument("--output", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s")
-    gpu = p.add_argument_group("the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)")
-    gpu.add_argument("--gpu-type", default=DEFAULT_GPU_TYPE, metavar="RESOURCE",
-                     help="the accelerator's extended resource name (default: %(default)s; amd.com/gpu for AMD)")
-    gpu.add_argument("--gpu-count", type=int, default=1, metavar="N",
-                     help="GPUs for the train pod; 0 compiles a CPU-only pipeline (default: %(default)s)")
-    gpu.add_argument("--node-selector", action="append", metavar="KEY=VALUE",
-                     help="node label the train pod must match (repeatable; default: "
-                     + ", ".join(f"{k}={v}" for k, v in DEFAULT_NODE_SELECTOR.items()) + ")")
+    p = sub.add_parser(
+        "compile",
+        help="compile the Kubeflow pipeline to YAML",
+        description="Compile the pipeline to KFP v2 YAML. Components use the image in "
+        "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).",
+    )
+    p.add_argument(
+        "--output", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s"
+    )
+    gpu = p.add_argument_group(
+        "the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)"
+    )
+    gpu.add_argument(
+        "--gpu-type",
+        default=DEFAULT_GPU_TYPE,
+        metavar="RESOURCE",
+        help="the accelerator's extended resource name (default: %(default)s; amd.com/gpu for AMD)",
+    )
+    gpu.add_argument(
+        "--gpu-count",
+        type=int,
+        default=1,
+        metavar="N",
+        help="GPUs for the train pod; 0 compiles a CPU-only pipeline (default: %(default)s)",
+    )
+    gpu.add_argument(
+        "--node-selector",
+        action="append",
+        metavar="KEY=VALUE",
+        help="node label the train pod must match (repeatable; default: "
+        + ", ".join(f"{k}={v}" for k, v in DEFAULT_NODE_SELECTOR.items())
+        + ")",
+    )
     gpu.add_argument("--no-node-selector", action="store_true", help="no node selector at all")
-    gpu.add_argument("--toleration", action="append", metavar="KEY[=VALUE]:EFFECT",
-                     help="a taint the train pod tolerates, as `kubectl taint` writes it (repeatable; default: "
-                     "nvidia.com/gpu:NoSchedule, any value)")
+    gpu.add_argument(
+        "--toleration",
+        action="append",
+        metavar="KEY[=VALUE]:EFFECT",
+        help="a taint the train pod tolerates, as `kubectl taint` writes it (repeatable; default: "
+        "nvidia.com/gpu:NoSchedule, any value)",
+    )
     gpu.add_argument("--no-toleration", action="store_true", help="no toleration at all")
-    gpu.add_argument("--runtime-placement", action="store_true",
-                     help="instead of constants, make the placement four run-time pipeline parameters (gpu_type, "
-                     "gpu_count, gpu_node_selector, gpu_tolerations) with the values above as defaults; needs "
-                     "a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)")
+    gpu.add_argument(
+        "--runtime-placement",
+        action="store_true",
+        help="instead of constants, make the placement four run-time pipeline parameters "
+        "(gpu_type, "
+        "gpu_count, gpu_node_selector, gpu_tolerations) with the values above as defaults; needs "
+        "a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)",
+    )
     p.set_defaults(func=_cmd_compile)
 
-    p = sub.add_parser("run", help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
-                       description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
-                       "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on "
-                       "the CPU, so its defaults differ from the compiled pipeline's (GPU): " + ", ".join(
-                           f"{key}={value}" for key, value in LOCAL.items()) + ".")
+    p = sub.add_parser(
+        "run",
+        help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
+        description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
+        "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on "
+        "the CPU, so its defaults differ from the compiled pipeline's (GPU): "
+        + ", ".join(f"{key}={value}" for key, value in LOCAL.values.items())
+        + ".",
+    )
     add_source_options(p, None)
-    p.add_argument("--quick", action="store_true", help="a laptop-sized run: " + ", ".join(
-        f"{key}={value}" for key, value in QUICK.items()))
-    p.add_argument("--epochs", type=int, help=f"default: {LOCAL['epochs']}")
-    p.add_argument("--variant", choices=VARIANTS, help=f"default: {LOCAL['variant']}")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small, fast run: "
+        + ", ".join(f"{key}={value}" for key, value in QUICK.changes(LOCAL).items()),
+    )
+    p.add_argument("--epochs", type=int, help=f"default: {LOCAL.values['epochs']}")
+    p.add_argument("--variant", choices=VARIANTS, help=f"default: {LOCAL.values['variant']}")
     p.add_argument("--min-accuracy", type=float, metavar="F")
     p.add_argument("--limit-per-class", type=int, metavar="N")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="any other pipeline parameter (repeatable)")
-    p.add_argument("--runs", default="runs", metavar="DIR", help="where run directories go (default: %(default)s)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any other pipeline parameter (repeatable)",
+    )
+    p.add_argument(
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="where run directories go (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("submit", help="submit pipeline.yaml to a Kubeflow Pipelines endpoint",
-                       description="Create a run of the compiled pipeline on Kubeflow Pipelines.")
-    p.add_argument("--host", help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook "
-                   "the in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)")
-    p.add_argument("--namespace", help="Kubeflow profile namespace (default: the notebook pod's own, or the "
-                   "kubeconfig context's, else kubeflow)")
-    p.add_argument("--token-env", metavar="NAME", help="environment variable holding a bearer token (never printed)")
+    p = sub.add_parser(
+        "submit",
+        help="submit pipeline.yaml to a Kubeflow Pipelines endpoint",
+        description="Create a run of the compiled pipeline on Kubeflow Pipelines.",
+    )
+    p.add_argument(
+        "--host",
+        help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook "
+        "the in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)",
+    )
+    p.add_argument(
+        "--namespace",
+        help="Kubeflow profile namespace (default: the notebook pod's own, or the "
+        "kubeconfig context's, else kubeflow)",
+    )
+    p.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="environment variable holding a bearer token (never printed)",
+    )
     p.add_argument("--experiment", default="alexnet-kfp", help="default: %(default)s")
     p.add_argument("--run-name", help="default: chosen by KFP")
-    p.add_argument("--pipeline", metavar="FILE", help="a compiled pipeline (e.g. from `alexnet-kfp compile "
-                   "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh "
-                   "(the same bytes as the repository's pipeline.yaml)")
-    p.add_argument("--upload", action="store_true", help="also register the package as a pipeline version")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                   help="give up when the endpoint has not answered within this, retries included (default: %(default)s)")
-    p.add_argument("param", nargs="*", metavar="KEY=VALUE", help="pipeline parameters, e.g. epochs=60")
+    p.add_argument(
+        "--pipeline",
+        metavar="FILE",
+        help="a compiled pipeline (e.g. from `alexnet-kfp compile "
+        "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh "
+        "(the same bytes as the repository's pipeline.yaml)",
+    )
+    p.add_argument(
+        "--upload", action="store_true", help="also register the package as a pipeline version"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="give up when the endpoint has not answered within this, retries included (default: "
+        "%(default)s)",
+    )
+    p.add_argument(
+        "param", nargs="*", metavar="KEY=VALUE", help="pipeline parameters, e.g. epochs=60"
+    )
     p.set_defaults(func=_cmd_submit)

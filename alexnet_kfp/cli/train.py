@@ -16,8 +16,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from alexnet_kfp.train.fit import train
 
     info = train(args.data, args.out, config, checkpoint_dir=args.checkpoint_dir)
-    print(f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch {info['best_epoch']} "
-          f"of {info['epochs_run']} ({info['precision']}, {info['images_per_second']:.0f} img/s, {info['device']})")
+    print(
+        f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch "
+        f"{info['best_epoch']} "
+        f"of {info['epochs_run']} ({info['precision']}, {info['images_per_second']:.0f} img/s, "
+        f"{info['device']})"
+    )
     return 0
 
 
@@ -32,15 +36,26 @@ def add(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train AlexNet on a Dataset directory",
-        description="Train AlexNet with the article's augmentation and plateau learning-rate decay on "
-        "val_accuracy; keep the best epoch. Writes model.keras (float32), history.json and train.json.",
+        description="Train AlexNet with the article's augmentation and plateau learning-rate "
+        "decay on "
+        "val_accuracy; keep the best epoch. Writes model.keras (float32), history.json and "
+        "train.json.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`")
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) directory for the Model")
-    p.add_argument("--checkpoint-dir", metavar="DIR",
-                   help="save the training state here after every epoch; run the same command again to continue "
-                   "an interrupted run from its last finished epoch, with a larger --epochs to extend it, or with "
-                   "--epochs set to the epochs done to write its model now (other parameters must match)")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Model"
+    )
+    p.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="save the training state here after every epoch; run the same command again to "
+        "continue "
+        "an interrupted run from its last finished epoch, with a larger --epochs to extend it, "
+        "or with "
+        "--epochs set to the epochs done to write its model now (other parameters must match)",
+    )
     for f in dataclasses.fields(TrainConfig):
         settings = {k: v for k, v in f.metadata.items() if k != "help"}
         kind = _flag_type(f.type)
@@ -49,5 +64,10 @@ def add(sub) -> None:
         else:
             settings["type"] = kind
         shown = "" if f.default is None else " (default: %(default)s)"
-        p.add_argument(f"--{f.name.replace('_', '-')}", default=f.default, help=f.metadata["help"] + shown, **settings)
+        p.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            default=f.default,
+            help=f.metadata["help"] + shown,
+            **settings,
+        )
     p.set_defaults(func=_cmd_train)

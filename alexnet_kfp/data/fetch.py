@@ -29,7 +29,9 @@ from alexnet_kfp.files import file_digest
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE_DIR = Path(os.environ.get("ALEXNET_KFP_CACHE", Path.home() / ".cache" / "alexnet-kfp"))
+DEFAULT_CACHE_DIR = Path(
+    os.environ.get("ALEXNET_KFP_CACHE", Path.home() / ".cache" / "alexnet-kfp")
+)
 _CHUNK = 1 << 20
 DEFAULT_STALL_TIMEOUT_S = 120.0  # silence (no byte received) tolerated across all attempts
 _READ_TIMEOUT_S = 30.0  # one connect or read; the stall budget caps it
@@ -49,7 +51,9 @@ class Checksum:
     def parse(cls, algorithm: str, value: str) -> "Checksum":
         value = value.strip().lower()
         if not re.fullmatch(rf"[0-9a-f]{{{_HEX_LENGTH[algorithm]}}}", value):
-            raise InputError(f"{algorithm} {value!r} is not a {_HEX_LENGTH[algorithm]}-digit hex digest")
+            raise InputError(
+                f"{algorithm} {value!r} is not a {_HEX_LENGTH[algorithm]}-digit hex digest"
+            )
         return cls(algorithm, value)
 
 
@@ -86,9 +90,13 @@ def resolve(
     """Return a local, checksum-verified path for `source` (downloading it when it is a URL)."""
     if is_url(source):
         if not 0 < stall_timeout_s < math.inf:
-            raise InputError(f"stall_timeout must be a positive number of seconds, got {stall_timeout_s}")
+            raise InputError(
+                f"stall_timeout must be a positive number of seconds, got {stall_timeout_s}"
+            )
         budget = _StallBudget(stall_timeout_s)
-        return _download_cached(source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, budget)
+        return _download_cached(
+            source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, budget
+        )
     path = local_path(source)
     if path.is_dir():
         if checksum is not None:
@@ -108,7 +116,9 @@ def local_path(source: str) -> Path:
     if scheme == "file":
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
     elif scheme and len(scheme) > 1:
-        raise InputError(f"source {source!r}: unsupported scheme {scheme!r}; use http(s)://, file:// or a path")
+        raise InputError(
+            f"source {source!r}: unsupported scheme {scheme!r}; use http(s)://, file:// or a path"
+        )
     else:
         path = Path(source)
     if not path.exists():
@@ -123,7 +133,8 @@ def cache_key(url: str, checksum: Checksum | None) -> str:
 
 
 def forget(path: Path) -> None:
-    """Drop a cached download (and its digest) that turned out unusable, so no later run reuses it."""
+    """Drop a cached download (and its digest) that turned out unusable, so no later run reuses
+    it."""
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".sha256").unlink(missing_ok=True)
 
@@ -134,7 +145,9 @@ def _download_cached(url, checksum, cache_dir, retries, backoff_s, budget) -> Pa
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise InputError(f"cache directory {cache_dir}: cannot write there ({e.strerror or e})") from None
+        raise InputError(
+            f"cache directory {cache_dir}: cannot write there ({e.strerror or e})"
+        ) from None
     dest = folder / name
     if dest.exists() and _cache_is_valid(dest, checksum):
         log.info("using cached %s (checksum verified, no download)", dest)
@@ -147,7 +160,10 @@ def _download_cached(url, checksum, cache_dir, retries, backoff_s, budget) -> Pa
         part.unlink(missing_ok=True)
         if not resumed:
             raise
-        log.warning("resumed download failed its checksum; downloading %s once more from the start", redact(url))
+        log.warning(
+            "resumed download failed its checksum; downloading %s once more from the start",
+            redact(url),
+        )
         _download_with_retries(url, part, retries, backoff_s, budget)
         _check(part, checksum, f"download of {redact(url)}")
     (folder / (name + ".sha256")).write_text(file_digest(part) + "\n")
@@ -188,18 +204,31 @@ def _download_with_retries(url, part: Path, retries, backoff_s, budget: _StallBu
             return _fetch_once(url, part, budget) or resumed
         except urllib.error.HTTPError as e:
             if e.code in _FATAL_HTTP:
-                raise InputError(f"download of {redact(url)}: HTTP {e.code} {e.reason}; check the URL and access") from e
+                raise InputError(
+                    f"download of {redact(url)}: HTTP {e.code} {e.reason}; check the URL and access"
+                ) from e
             error = f"HTTP {e.code} {e.reason}"
         except (urllib.error.URLError, OSError, http.client.HTTPException, _ShortRead) as e:
             error = str(getattr(e, "reason", None) or e) or type(e).__name__
         resumed = resumed or part.exists()
         delay = backoff_s * 2**attempt
         if budget.left() - delay <= 0:
-            raise InputError(f"download of {redact(url)}: no data for {budget.seconds:g} s ({error}); the server is "
-                             "silent or unreachable (a slow mirror may need a longer stall timeout)")
+            raise InputError(
+                f"download of {redact(url)}: no data for {budget.seconds:g} s ({error}); the "
+                "server is "
+                "silent or unreachable (a slow mirror may need a longer stall timeout)"
+            )
         if attempt == retries:
-            raise InputError(f"download of {redact(url)} failed after {retries + 1} attempts: {error}")
-        log.warning("download interrupted (%s); retrying in %.1f s (attempt %d of %d)", error, delay, attempt + 2, retries + 1)
+            raise InputError(
+                f"download of {redact(url)} failed after {retries + 1} attempts: {error}"
+            )
+        log.warning(
+            "download interrupted (%s); retrying in %.1f s (attempt %d of %d)",
+            error,
+            delay,
+            attempt + 2,
+            retries + 1,
+        )
         time.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -211,7 +240,9 @@ def _fetch_once(url, part: Path, budget: _StallBudget) -> bool:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=max(0.1, min(_READ_TIMEOUT_S, budget.left())))
+        response = urllib.request.urlopen(
+            request, timeout=max(0.1, min(_READ_TIMEOUT_S, budget.left()))
+        )
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:  # the part is as long as the file (or longer): start afresh
             part.unlink()
@@ -225,7 +256,10 @@ def _fetch_once(url, part: Path, budget: _StallBudget) -> bool:
         total = offset + int(length) if length is not None else None
         if resuming:
             log.info("resuming download of %s at byte %d", redact(url), offset)
-        with open(part, "ab" if resuming else "wb") as f, byte_progress(f"download {Path(part).stem}", total, offset) as update:
+        with (
+            open(part, "ab" if resuming else "wb") as f,
+            byte_progress(f"download {Path(part).stem}", total, offset) as update,
+        ):
             while chunk := response.read(_CHUNK):
                 budget.received()
                 f.write(chunk)

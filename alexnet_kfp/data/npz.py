@@ -27,13 +27,20 @@ def _check_headers(path: Path) -> None:
         for info in archive.infolist():
             with archive.open(info) as f:
                 version = np.lib.format.read_magic(f)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
                 shape, _, dtype = read_header(f)
                 if dtype.hasobject:
                     raise ValueError(f"member {info.filename} holds Python objects")
                 claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
                 if claimed > info.file_size:
-                    raise ValueError(f"member {info.filename} declares {claimed} bytes but holds {info.file_size}")
+                    raise ValueError(
+                        f"member {info.filename} declares {claimed} bytes but holds "
+                        f"{info.file_size}"
+                    )
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
@@ -43,7 +50,9 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise InputError(f"{path}: not a readable .npz of this project ({e}); make the Dataset again") from None
+        raise InputError(
+            f"{path}: not a readable .npz of this project ({e}); make the Dataset again"
+        ) from None
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +62,14 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{path} not found: expected a Dataset directory (made by the data step)")
     arrays = load_npz(path)
     x, y = arrays.get("x"), arrays.get("y")
-    if x is None or y is None or x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or len(x) != len(y):
-        raise InputError(f"{path}: expected x uint8 (N, 32, 32, 3) and y (N,), found {getattr(x, 'shape', None)}")
+    if (
+        x is None
+        or y is None
+        or x.dtype != np.uint8
+        or x.shape[1:] != (32, 32, 3)
+        or len(x) != len(y)
+    ):
+        raise InputError(
+            f"{path}: expected x uint8 (N, 32, 32, 3) and y (N,), found {getattr(x, 'shape', None)}"
+        )
     return x, y

@@ -12,6 +12,7 @@ import logging
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +36,15 @@ SPLITS = ("train", "val", "test")
 
 
 def read_source(path: Path) -> dict[str, bytes]:
-    """The CIFAR files of an archive (read in memory, never extracted) or of an extracted directory."""
+    """The CIFAR files of an archive (read in memory, never extracted) or of an extracted
+    directory."""
     if path.is_dir():
         for folder in (path, path / "cifar-10-batches-py", path / "cifar-10-batches-bin"):
-            files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and is_cifar_file(p.name)}
+            files = {
+                p.name: p.read_bytes()
+                for p in sorted(folder.iterdir())
+                if p.is_file() and is_cifar_file(p.name)
+            }
             if files:
                 return files
         return {}
@@ -63,7 +69,8 @@ def _checksum(sha256: str | None, md5: str | None, source: str) -> fetch.Checksu
 
 
 def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
-    """The archive's sha256; fetch.resolve has already verified it when that was the checksum given."""
+    """The archive's sha256; fetch.resolve has already verified it when that was the checksum
+    given."""
     if path.is_dir():
         return None
     if checksum is not None and checksum.algorithm == "sha256":
@@ -71,7 +78,9 @@ def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
     return file_digest(path)
 
 
-def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class: int | None) -> dict:
+def split_dataset(
+    data: Cifar10, val_fraction: float, seed: int, limit_per_class: int | None
+) -> dict:
     """{split: (x, y)}; the test split is the official test batch (optionally limited per class)."""
     rng = np.random.default_rng(seed)
     x_pool, y_pool, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
@@ -80,10 +89,16 @@ def split_dataset(data: Cifar10, val_fraction: float, seed: int, limit_per_class
         x_pool, y_pool = x_pool[keep], y_pool[keep]
         keep = pick_per_class(y_test, limit_per_class, rng)
         x_test, y_test = x_test[keep], y_test[keep]
-    check_split_sizes({f"class {name!r}": int((y_pool == c).sum()) for c, name in enumerate(data.class_names)},
-                      val_fraction)
+    check_split_sizes(
+        {f"class {name!r}": int((y_pool == c).sum()) for c, name in enumerate(data.class_names)},
+        val_fraction,
+    )
     train, val = stratified_split(y_pool, val_fraction, rng)
-    return {"train": (x_pool[train], y_pool[train]), "val": (x_pool[val], y_pool[val]), "test": (x_test, y_test)}
+    return {
+        "train": (x_pool[train], y_pool[train]),
+        "val": (x_pool[val], y_pool[val]),
+        "test": (x_test, y_test),
+    }
 
 
 def prepare_dataset(
@@ -105,18 +120,26 @@ def prepare_dataset(
     check_parameters(val_fraction, limit_per_class, seed)
     with atomic_output_dir(out_dir) as staging:
         started = time.perf_counter()
-        path = fetch.resolve(source, checksum, Path(cache_dir) if cache_dir else None, retries, backoff_s,
-                             stall_timeout_s)
+        path = fetch.resolve(
+            source,
+            checksum,
+            Path(cache_dir) if cache_dir else None,
+            retries,
+            backoff_s,
+            stall_timeout_s,
+        )
         try:
             data = load_cifar10(path)
         except InputError:
-            if fetch.is_url(source):  # a download that is no CIFAR archive (an HTML page...): never reuse it
+            if fetch.is_url(
+                source
+            ):  # a download that is no CIFAR archive (an HTML page...): never reuse it
                 fetch.forget(path)
             raise
         splits = split_dataset(data, val_fraction, seed, limit_per_class)
         for name, (x, y) in splits.items():
             save_npz(staging / f"{name}.npz", x=x, y=y)
-        dataset_info = {
+        dataset_info: dict[str, Any] = {
             "kind": "alexnet-kfp/dataset",
             "layout": data.layout,
             "class_names": data.class_names,
@@ -124,7 +147,10 @@ def prepare_dataset(
             "splits": {
                 name: {
                     "count": int(len(y)),
-                    "per_class": {data.class_names[c]: int((y == c).sum()) for c in range(len(data.class_names))},
+                    "per_class": {
+                        data.class_names[c]: int((y == c).sum())
+                        for c in range(len(data.class_names))
+                    },
                     "file": f"{name}.npz",
                     "sha256": file_digest(staging / f"{name}.npz"),
                 }
@@ -132,9 +158,19 @@ def prepare_dataset(
             },
             "source": fetch.redact(source),
             "source_sha256": _source_sha256(path, checksum),
-            "expected_checksum": None if checksum is None else {checksum.algorithm: checksum.hexdigest},
-            "parameters": {"val_fraction": val_fraction, "seed": seed, "limit_per_class": limit_per_class},
-            "versions": {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()},
+            "expected_checksum": None
+            if checksum is None
+            else {checksum.algorithm: checksum.hexdigest},
+            "parameters": {
+                "val_fraction": val_fraction,
+                "seed": seed,
+                "limit_per_class": limit_per_class,
+            },
+            "versions": {
+                "alexnet-kfp": __version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
         }
         (staging / "dataset.json").write_text(json.dumps(dataset_info, indent=2) + "\n")
     counts = ", ".join(f"{name} {dataset_info['splits'][name]['count']}" for name in SPLITS)

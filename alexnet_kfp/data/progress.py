@@ -1,9 +1,10 @@
-"""Progress for long byte streams: a tqdm bar in a terminal, a log line every 10 % in logs (pods, CI)."""
+"""Progress for long byte streams: a tqdm bar in a terminal, a log line every 10 % in logs (pods,
+CI)."""
 
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -15,10 +16,14 @@ def _megabytes(n: int) -> str:
 
 
 @contextmanager
-def byte_progress(desc: str, total: int | None, initial: int = 0) -> Iterator[Callable[[int], None]]:
+def byte_progress(
+    desc: str, total: int | None, initial: int = 0
+) -> Iterator[Callable[[int], None]]:
     """Yield an `update(n_bytes)` callable that reports progress the way the reader can see it."""
     if sys.stderr.isatty():
-        with tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc) as bar:
+        with tqdm(
+            total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc
+        ) as bar:
             yield bar.update
         return
     done = initial

@@ -11,8 +11,9 @@ import io
 import lzma
 import tarfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Any
 
 from alexnet_kfp.errors import InputError
 
@@ -23,17 +24,37 @@ MAX_TOTAL_BYTES = 1 * 2**30
 def _vet(member: tarfile.TarInfo, archive: Path) -> None:
     name = member.name
     path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or name.startswith("\\") or ":" in (path.parts[0] if path.parts else ""):
-        raise InputError(f"{archive}: member {name!r} points outside the archive (absolute path or '..'); refusing it")
+    if (
+        path.is_absolute()
+        or ".." in path.parts
+        or name.startswith("\\")
+        or ":" in (path.parts[0] if path.parts else "")
+    ):
+        raise InputError(
+            f"{archive}: member {name!r} points outside the archive (absolute path or '..'); "
+            "refusing it"
+        )
     if member.issym() or member.islnk():
-        raise InputError(f"{archive}: member {name!r} is a link to {member.linkname!r}; CIFAR archives hold none, refusing it")
+        raise InputError(
+            f"{archive}: member {name!r} is a link to {member.linkname!r}; CIFAR archives hold "
+            "none, refusing it"
+        )
     if not (member.isfile() or member.isdir()):
-        raise InputError(f"{archive}: member {name!r} is a device, fifo or other special file; refusing it")
+        raise InputError(
+            f"{archive}: member {name!r} is a device, fifo or other special file; refusing it"
+        )
     if member.size > MAX_MEMBER_BYTES:
-        raise InputError(f"{archive}: member {name!r} claims {member.size} bytes (> {MAX_MEMBER_BYTES}); refusing it")
+        raise InputError(
+            f"{archive}: member {name!r} claims {member.size} bytes (> {MAX_MEMBER_BYTES}); "
+            "refusing it"
+        )
 
 
-_DECOMPRESSORS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+_DECOMPRESSORS: dict[bytes, Callable[..., Any]] = {
+    b"\x1f\x8b": gzip.open,
+    b"BZh": bz2.open,
+    b"\xfd7zXZ\x00": lzma.open,
+}
 
 
 def _decompressed(archive: Path) -> bytes:
@@ -41,26 +62,36 @@ def _decompressed(archive: Path) -> bytes:
     (tarfile's own stream mode stops at the end-of-archive marker and never checks them)."""
     with open(archive, "rb") as f:
         magic = f.read(6)
-    opener = next((o for m, o in _DECOMPRESSORS.items() if magic.startswith(m)), open)
+    opener: Callable[..., Any] = next(
+        (o for m, o in _DECOMPRESSORS.items() if magic.startswith(m)), open
+    )
     with opener(archive, "rb") as f:
         data = f.read(MAX_TOTAL_BYTES + 1)
     if len(data) > MAX_TOTAL_BYTES:
-        raise InputError(f"{archive}: decompresses to more than {MAX_TOTAL_BYTES} bytes; refusing it")
+        raise InputError(
+            f"{archive}: decompresses to more than {MAX_TOTAL_BYTES} bytes; refusing it"
+        )
     return data
 
 
 def read_tar_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, bytes]:
-    """Return {member name: bytes} for the regular files `wanted(name)` selects, after vetting all members."""
+    """Return {member name: bytes} for the regular files `wanted(name)` selects, after vetting all
+    members."""
     files: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(_decompressed(archive)), mode="r:") as tar:
             for member in tar:
                 _vet(member, archive)
                 if member.isfile() and wanted(member.name):
-                    data = tar.extractfile(member).read()
+                    member_file = tar.extractfile(member)
+                    assert member_file is not None  # tarfile gives one for every regular file
+                    data = member_file.read()
                     if len(data) != member.size:
                         raise EOFError(f"member {member.name!r} is cut short")
                     files[member.name] = data
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError) as e:
-        raise InputError(f"{archive} is not a readable tar archive (truncated or corrupt?): {e}; download it again") from e
+        raise InputError(
+            f"{archive} is not a readable tar archive (truncated or corrupt?): {e}; download it "
+            "again"
+        ) from e
     return files

@@ -10,7 +10,9 @@ def check_parameters(val_fraction: float, limit: int | None, seed: int = 0) -> N
     if not 0.0 < val_fraction < 1.0:
         raise InputError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
     if limit is not None and limit < 2:
-        raise InputError(f"limit_per_class must be at least 2 (one image each for train and val), got {limit}")
+        raise InputError(
+            f"limit_per_class must be at least 2 (one image each for train and val), got {limit}"
+        )
     if seed < 0:
         raise InputError(f"seed must be 0 or more, got {seed}")
     if limit is not None:
@@ -23,8 +25,10 @@ def check_split_sizes(class_sizes: dict[str, int], val_fraction: float) -> None:
         n_val = int(round(n * val_fraction))
         if n_val < 1 or n_val > n - 1:
             side = "validation" if n_val < 1 else "training"
-            raise InputError(f"val_fraction {val_fraction} leaves {name} ({n} images) with no {side} image; "
-                             f"choose a val_fraction between {1 / n:.3g} and {1 - 1 / n:.3g} or more images")
+            raise InputError(
+                f"val_fraction {val_fraction} leaves {name} ({n} images) with no {side} image; "
+                f"choose a val_fraction between {1 / n:.3g} and {1 - 1 / n:.3g} or more images"
+            )
 
 
 def limit_per_class(y: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -33,8 +37,11 @@ def limit_per_class(y: np.ndarray, limit: int, rng: np.random.Generator) -> np.n
     return np.sort(np.concatenate(keep))
 
 
-def stratified_split(y: np.ndarray, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(train indices, validation indices), each shuffled, with every class split in the same proportion."""
+def stratified_split(
+    y: np.ndarray, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices), each shuffled, with every class split in the same
+    proportion."""
     check_parameters(val_fraction, None)
     train, val = [], []
     for c in np.unique(y):

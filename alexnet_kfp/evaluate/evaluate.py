@@ -22,21 +22,30 @@ from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate import plots
-from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY, check_accuracy, check_thresholds, decide
-from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
+from alexnet_kfp.evaluate.gate import (
+    DEFAULT_MAX_REGRESSION,
+    DEFAULT_MIN_ACCURACY,
+    check_accuracy,
+    check_thresholds,
+    decide,
+)
 from alexnet_kfp.evaluate.report import write_report
 from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 
 MISTAKES_SHOWN = 24
 
 
 def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray) -> float | None:
-    """Accuracy of the last blessed model: from its metrics.json, or by evaluating its .keras/.onnx here."""
+    """Accuracy of the last blessed model: from its metrics.json, or by evaluating its .keras/.onnx
+    here."""
     if baseline is None or str(baseline) == "":
         return None
     path = Path(baseline)
     if path.is_dir():
-        found = [path / n for n in ("metrics.json", "model.onnx", "model.keras") if (path / n).is_file()]
+        found = [
+            path / n for n in ("metrics.json", "model.onnx", "model.keras") if (path / n).is_file()
+        ]
         if not found:
             raise InputError(f"baseline {path}: holds no metrics.json, model.onnx or model.keras")
         path = found[0]
@@ -57,7 +66,9 @@ def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray)
 def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> dict:
     predicted = probabilities.argmax(axis=1)
     labels = list(range(len(class_names)))
-    precision, recall, f1, support = precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, predicted, labels=labels, zero_division=0
+    )
     counts = confusion_matrix(y, predicted, labels=labels)
     normalized = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     return {
@@ -66,8 +77,12 @@ def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[
         "test_images": int(len(y)),
         "class_names": class_names,
         "per_class": {
-            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                   "support": int(support[i])}
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, name in enumerate(class_names)
         },
         "confusion_matrix": counts.tolist(),
@@ -82,16 +97,30 @@ def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) ->
     if history_path.is_file():
         plots.training_curves_png(json.loads(history_path.read_text()), out / "training_curves.png")
         pictures["Training curves"] = out / "training_curves.png"
-    plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), names, out / "confusion_matrix.png", False)
-    plots.confusion_matrix_png(np.array(metrics["confusion_matrix_normalized"]), names,
-                               out / "confusion_matrix_normalized.png", True)
+    plots.confusion_matrix_png(
+        np.array(metrics["confusion_matrix"]), names, out / "confusion_matrix.png", False
+    )
+    plots.confusion_matrix_png(
+        np.array(metrics["confusion_matrix_normalized"]),
+        names,
+        out / "confusion_matrix_normalized.png",
+        True,
+    )
     pictures["Confusion matrix"] = out / "confusion_matrix.png"
     pictures["Confusion matrix, normalised"] = out / "confusion_matrix_normalized.png"
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y)
-    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:MISTAKES_SHOWN]
-    plots.confident_mistakes_png(x[worst], y[worst], predicted[worst], probabilities[worst, predicted[worst]],
-                                 names, out / "confident_mistakes.png")
+    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][
+        :MISTAKES_SHOWN
+    ]
+    plots.confident_mistakes_png(
+        x[worst],
+        y[worst],
+        predicted[worst],
+        probabilities[worst, predicted[worst]],
+        names,
+        out / "confident_mistakes.png",
+    )
     pictures["Most confident mistakes"] = out / "confident_mistakes.png"
     return pictures
 
@@ -104,7 +133,8 @@ def evaluate(
     baseline: str | Path | None = None,
     max_regression: float = DEFAULT_MAX_REGRESSION,
 ) -> dict:
-    """Evaluate the model on the test split, draw, report and decide; return metrics.json's content."""
+    """Evaluate the model on the test split, draw, report and decide; return metrics.json's
+    content."""
     check_thresholds(min_accuracy, max_regression)
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
@@ -118,12 +148,23 @@ def evaluate(
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
     train_info = read_json_if_present(model_dir / "train.json")
     metrics["gate"] = gate.as_dict()
-    metrics["model"] = {"path": str(model_path), "sha256": file_digest(model_path),
-                        "variant": train_info.get("parameters", {}).get("variant", "unknown")}
+    metrics["model"] = {
+        "path": str(model_path),
+        "sha256": file_digest(model_path),
+        "variant": train_info.get("parameters", {}).get("variant", "unknown"),
+    }
     metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
-    metrics["dataset"] = {"path": str(dataset_dir), "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256")}
-    metrics["versions"] = {"alexnet-kfp": __version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__,
-                           "numpy": np.__version__, "python": platform.python_version()}
+    metrics["dataset"] = {
+        "path": str(dataset_dir),
+        "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256"),
+    }
+    metrics["versions"] = {
+        "alexnet-kfp": __version__,
+        "keras": keras.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
     with atomic_output_dir(out_dir) as staging:
         pictures = _pictures(staging, model_dir, metrics, x, y, probabilities)
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

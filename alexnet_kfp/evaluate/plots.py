@@ -12,7 +12,9 @@ import numpy as np
 DPI = 110
 
 
-def confusion_matrix_png(matrix: np.ndarray, class_names: list[str], path: Path, normalized: bool) -> None:
+def confusion_matrix_png(
+    matrix: np.ndarray, class_names: list[str], path: Path, normalized: bool
+) -> None:
     fig, ax = plt.subplots(figsize=(8.5, 7.5))
     image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1 if normalized else None)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -21,13 +23,23 @@ def confusion_matrix_png(matrix: np.ndarray, class_names: list[str], path: Path,
     ax.set_yticks(ticks, class_names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title("Confusion matrix, rows normalised (recall on the diagonal)" if normalized
-                 else "Confusion matrix (test images)")
+    ax.set_title(
+        "Confusion matrix, rows normalised (recall on the diagonal)"
+        if normalized
+        else "Confusion matrix (test images)"
+    )
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, col), value in np.ndenumerate(matrix):
         text = f"{value:.2f}" if normalized else f"{int(value)}"
-        ax.text(col, row, text, ha="center", va="center", fontsize=8,
-                color="white" if value > threshold else "black")
+        ax.text(
+            col,
+            row,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if value > threshold else "black",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -53,14 +65,21 @@ def training_curves_png(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def confident_mistakes_png(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
-                           class_names: list[str], path: Path, columns: int = 8) -> None:
+def confident_mistakes_png(
+    images: np.ndarray,
+    true: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    class_names: list[str],
+    path: Path,
+    columns: int = 8,
+) -> None:
     """A grid of the given (already chosen) misclassified images with true and predicted labels."""
     rows = max(1, int(np.ceil(len(images) / columns)))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.3), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, t, p, c in zip(axes.flat, images, true, predicted, confidence):
+    for ax, image, t, p, c in zip(axes.flat, images, true, predicted, confidence, strict=True):
         ax.imshow(image, interpolation="nearest")
         ax.set_title(f"true {class_names[t]}\npred {class_names[p]} {c:.0%}", fontsize=8)
     fig.suptitle("Most confident mistakes on the test split")

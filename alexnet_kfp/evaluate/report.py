@@ -6,14 +6,18 @@ import html
 from pathlib import Path
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+  max-width:1100px;color:#222}
 h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
 .gate{padding:1rem 1.2rem;border-radius:8px;font-size:1.1rem;margin:1rem 0}
-.pass{background:#e6f4ea;border:1px solid #34a853} .fail{background:#fce8e6;border:1px solid #d93025}
+.pass{background:#e6f4ea;border:1px solid #34a853}
+.fail{background:#fce8e6;border:1px solid #d93025}
 .numbers{display:flex;gap:2rem;margin:1rem 0} .numbers div{font-size:.9rem;color:#555}
 .numbers b{display:block;font-size:1.6rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0} th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:right}
-th:first-child,td:first-child{text-align:left} img{max-width:100%;border:1px solid #eee;margin:.5rem 0}
+table{border-collapse:collapse;margin:1rem 0}
+th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}
+img{max-width:100%;border:1px solid #eee;margin:.5rem 0}
 """
 
 
@@ -30,20 +34,26 @@ def write_report(metrics: dict, pictures: dict[str, Path], path: Path) -> None:
         f"<td>{c['f1']:.3f}</td><td>{c['support']}</td></tr>"
         for name, c in metrics["per_class"].items()
     )
-    figures = "".join(f"<h2>{html.escape(caption)}</h2>{_embedded(png, caption)}" for caption, png in pictures.items())
+    figures = "".join(
+        f"<h2>{html.escape(caption)}</h2>{_embedded(png, caption)}"
+        for caption, png in pictures.items()
+    )
     baseline = "none" if gate["baseline_accuracy"] is None else f"{gate['baseline_accuracy']:.4f}"
+    style, verdict = ("pass", "passed") if gate["passed"] else ("fail", "failed")
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 evaluation</title><style>{_CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 evaluation</title>
+<style>{_CSS}</style></head>
 <body>
 <h1>AlexNet on CIFAR-10: evaluation</h1>
-<p class="sub">{html.escape(metrics['model']['variant'])} variant, {metrics['test_images']} test images,
-model sha256 {html.escape(metrics['model']['sha256'][:16])}...</p>
-<div class="gate {'pass' if gate['passed'] else 'fail'}"><b>Gate {'passed' if gate['passed'] else 'failed'}:</b>
-{html.escape(gate['reason'])}</div>
+<p class="sub">{html.escape(metrics["model"]["variant"])} variant,
+{metrics["test_images"]} test images,
+model sha256 {html.escape(metrics["model"]["sha256"][:16])}...</p>
+<div class="gate {style}"><b>Gate {verdict}:</b>
+{html.escape(gate["reason"])}</div>
 <div class="numbers">
-<div><b>{metrics['accuracy']:.4f}</b>test accuracy</div>
-<div><b>{metrics['macro_f1']:.4f}</b>macro F1</div>
-<div><b>{gate['min_accuracy']:.3f}</b>min_accuracy</div>
+<div><b>{metrics["accuracy"]:.4f}</b>test accuracy</div>
+<div><b>{metrics["macro_f1"]:.4f}</b>macro F1</div>
+<div><b>{gate["min_accuracy"]:.3f}</b>min_accuracy</div>
 <div><b>{baseline}</b>baseline accuracy</div>
 </div>
 <h2>Per class</h2>

@@ -32,20 +32,30 @@ def _vector(initializers: dict, node: onnx.NodeProto, width: int) -> tuple[int, 
 
 def _plain_gemm(node: onnx.NodeProto) -> bool:
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    return (node.op_type == "Gemm" and len(node.input) == 3 and attributes.get("transA", 0) == 0
-            and attributes.get("transB", 0) == 0 and attributes.get("alpha", 1.0) == 1.0
-            and attributes.get("beta", 1.0) == 1.0)
+    return (
+        node.op_type == "Gemm"
+        and len(node.input) == 3
+        and attributes.get("transA", 0) == 0
+        and attributes.get("transB", 0) == 0
+        and attributes.get("alpha", 1.0) == 1.0
+        and attributes.get("beta", 1.0) == 1.0
+    )
 
 
 def fold_dense_batchnorm(model: onnx.ModelProto) -> int:
-    """Rewrite every Gemm -> Mul(const) -> Add(const) chain as one Gemm, in place; return how many."""
+    """Rewrite every Gemm -> Mul(const) -> Add(const) chain as one Gemm, in place; return how
+    many."""
     graph = model.graph
     initializers = {i.name: i for i in graph.initializer}
     outputs = {o.name for o in graph.output}
     consumers = _consumers(graph)
     folded = 0
     for gemm in list(graph.node):
-        if not _plain_gemm(gemm) or gemm.input[1] not in initializers or gemm.input[2] not in initializers:
+        if (
+            not _plain_gemm(gemm)
+            or gemm.input[1] not in initializers
+            or gemm.input[2] not in initializers
+        ):
             continue
         weights = numpy_helper.to_array(initializers[gemm.input[1]])
         bias = numpy_helper.to_array(initializers[gemm.input[2]])
@@ -61,8 +71,12 @@ def fold_dense_batchnorm(model: onnx.ModelProto) -> int:
             continue
         add = chain[0]
         scale, shift = _vector(initializers, mul, width), _vector(initializers, add, width)
-        if scale is None or shift is None or mul.input[scale[0]] != gemm.output[0] \
-                or add.input[shift[0]] != mul.output[0]:
+        if (
+            scale is None
+            or shift is None
+            or mul.input[scale[0]] != gemm.output[0]
+            or add.input[shift[0]] != mul.output[0]
+        ):
             continue
         new_weights = (weights.astype(np.float64) * scale[1][None, :]).astype(weights.dtype)
         new_bias = (bias.astype(np.float64) * scale[1] + shift[1]).astype(bias.dtype)

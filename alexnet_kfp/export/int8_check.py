@@ -12,9 +12,14 @@ def top2_margins(probabilities: np.ndarray) -> np.ndarray:
     return top2[:, 1] - top2[:, 0]
 
 
-def compare_int8(float_p: np.ndarray, int8_p: np.ndarray, labels: np.ndarray, max_loss: float) -> dict:
+def compare_int8(
+    float_p: np.ndarray, int8_p: np.ndarray, labels: np.ndarray, max_loss: float
+) -> dict:
     float_top, int8_top = float_p.argmax(1), int8_p.argmax(1)
-    float_accuracy, int8_accuracy = float((float_top == labels).mean()), float((int8_top == labels).mean())
+    float_accuracy, int8_accuracy = (
+        float((float_top == labels).mean()),
+        float((int8_top == labels).mean()),
+    )
     flipped = float_top != int8_top
     margins = top2_margins(float_p)
     loss = float_accuracy - int8_accuracy
@@ -27,10 +32,15 @@ def compare_int8(float_p: np.ndarray, int8_p: np.ndarray, labels: np.ndarray, ma
         "max_loss": max_loss,
         "top1_agreement": float(1 - flipped.mean()),
         "max_abs_diff": float(np.abs(float_p - int8_p).max()),
-        # how close to a tie the flipped images were in float32: small margins mean rounding, not damage
+        # how close to a tie the flipped images were in float32: small margins mean rounding, not
+        # damage
         "flipped_float32_margin_max": float(margins[flipped].max()) if flipped.any() else None,
-        "flipped_float32_margin_median": float(np.median(margins[flipped])) if flipped.any() else None,
+        "flipped_float32_margin_median": float(np.median(margins[flipped]))
+        if flipped.any()
+        else None,
         "passed": bool(passed),
-        "reason": (f"int8 accuracy {int8_accuracy:.2%} vs float32 {float_accuracy:.2%}: "
-                   f"loss {100 * loss:.2f} point(s) {'<=' if passed else '>'} allowed {100 * max_loss:.2f}"),
+        "reason": (
+            f"int8 accuracy {int8_accuracy:.2%} vs float32 {float_accuracy:.2%}: "
+            f"loss {100 * loss:.2f} point(s) {'<=' if passed else '>'} allowed {100 * max_loss:.2f}"
+        ),
     }

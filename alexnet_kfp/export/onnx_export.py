@@ -26,17 +26,20 @@ import tf2onnx
 from alexnet_kfp import __version__
 from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
 from alexnet_kfp.data.npz import load_split
-from alexnet_kfp.evaluate.predict import load_keras_model
-from alexnet_kfp.export import DEFAULT_OPSET, FLOAT_FILE, INT8_FILE, check_opset
+from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.export.fold import fold_dense_batchnorm
 from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibration_sample, quantize
 from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference.probabilities import load_keras_model
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
+DEFAULT_INT8_RECIPE = Int8Recipe()  # frozen: safe to share as a default
 
 
 def _peak_rss_mib() -> float:
-    """This process's peak RSS: VmHWM (Linux's ru_maxrss also counts a parent's peak from before exec)."""
+    """This process's peak RSS: VmHWM (Linux's ru_maxrss also counts a parent's peak from before
+    exec)."""
     try:
         with open("/proc/self/status") as status:
             return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
@@ -46,7 +49,9 @@ def _peak_rss_mib() -> float:
 
 def _convert(model: keras.Model, opset: int, raw_path: Path) -> None:
     signature = (tf.TensorSpec((None, 32, 32, 3), tf.uint8, name=INPUT_NAME),)
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, optimizers={})
+    proto, _ = tf2onnx.convert.from_keras(
+        model, input_signature=signature, opset=opset, optimizers={}
+    )
     if [o.name for o in proto.graph.output] != [OUTPUT_NAME]:
         raise RuntimeError(f"unexpected ONNX outputs {[o.name for o in proto.graph.output]}")
     onnx.save(proto, raw_path)
@@ -70,26 +75,45 @@ def _finish(proto: onnx.ModelProto, properties: dict, path: Path) -> dict:
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_digest(path)}
 
 
-def _int8(float_path: Path, dataset_dir: Path, recipe: Int8Recipe, properties: dict, out_path: Path) -> dict:
-    """model.int8.onnx: calibrated on the training split, with the float model's metadata plus how."""
+def _int8(
+    float_path: Path, dataset_dir: Path, recipe: Int8Recipe, properties: dict, out_path: Path
+) -> dict:
+    """model.int8.onnx: calibrated on the training split, with the float model's metadata plus
+    how."""
     x_train, y_train = load_split(dataset_dir, "train")
-    images, indices = calibration_sample(x_train, y_train, recipe.calibration_images, seed=CALIBRATION_SEED)
+    images, indices = calibration_sample(
+        x_train, y_train, recipe.calibration_images, seed=CALIBRATION_SEED
+    )
     info = quantize(float_path, out_path, images, recipe)
-    info["calibration"] = {"split": "train", "images": int(len(images)), "seed": CALIBRATION_SEED,
-                           "indices_sha256": hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest()}
+    info["calibration"] = {
+        "split": "train",
+        "images": int(len(images)),
+        "seed": CALIBRATION_SEED,
+        "indices_sha256": hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest(),
+    }
     info["float_model_sha256"] = file_digest(float_path)
-    # the evaluated accuracy is the float model's; the int8 model's own is measured by verify (parity.json)
-    int8_properties = {**{k: v for k, v in properties.items() if k != "test_accuracy"},
-                       "float32_test_accuracy": properties["test_accuracy"], "precision": "int8",
-                       "quantization": json.dumps(info, sort_keys=True)}
+    # the evaluated accuracy is the float model's; the int8 model's own is measured by verify
+    # (parity.json)
+    int8_properties = {
+        **{k: v for k, v in properties.items() if k != "test_accuracy"},
+        "float32_test_accuracy": properties["test_accuracy"],
+        "precision": "int8",
+        "quantization": json.dumps(info, sort_keys=True),
+    }
     return {**_finish(onnx.load(out_path), int8_properties, out_path), **info}
 
 
-def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET,
-           metrics_path: str | Path | None = None, dataset_dir: str | Path | None = None,
-           int8: Int8Recipe | None = Int8Recipe()) -> dict:
-    """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json and,
-    given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same contract."""
+def export(
+    model_dir: str | Path,
+    out_dir: str | Path,
+    opset: int = DEFAULT_OPSET,
+    metrics_path: str | Path | None = None,
+    dataset_dir: str | Path | None = None,
+    int8: Int8Recipe | None = DEFAULT_INT8_RECIPE,
+) -> dict:
+    """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json
+    and, given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same
+    contract."""
     check_opset(opset)
     if int8 is not None:
         int8.check()
@@ -98,7 +122,9 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
     train_info = read_json_if_present(model_dir / "train.json")
     metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
     if dataset_dir is not None and int8 is not None:
-        load_split(Path(dataset_dir), "train")  # a bad Dataset fails here, before the minutes of conversion
+        load_split(
+            Path(dataset_dir), "train"
+        )  # a bad Dataset fails here, before the minutes of conversion
     started = time.perf_counter()
     model = load_keras_model(model_path)
     with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
@@ -109,11 +135,18 @@ def export(model_dir: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSE
         proto = onnx.load(onnx_path)
         folded = fold_dense_batchnorm(proto)
         class_names = class_names_of(train_info)
-        versions = {"alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-                    "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+        versions = {
+            "alexnet-kfp": __version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "tf2onnx": tf2onnx.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        }
         properties = {
             "class_names": json.dumps(class_names),
-            "input": "image: uint8 [batch, 32, 32, 3], RGB, NHWC, raw pixel values 0-255 (scaling is inside)",
+            "input": "image: uint8 [batch, 32, 32, 3], RGB, NHWC, raw pixel values 0-255 "
+            "(scaling is inside)",
             "output": "probabilities: float32 [batch, num_classes], softmax",
             "source_model_sha256": file_digest(model_path),
             "variant": train_info.get("parameters", {}).get("variant", "unknown"),

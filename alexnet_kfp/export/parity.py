@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_kfp import __version__
+from alexnet_kfp.artifacts import read_json_if_present
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.evaluate.predict import predict_keras, predict_onnx
-from alexnet_kfp.artifacts import read_json_if_present
-from alexnet_kfp.export import (DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, FLOAT_FILE, INT8_FILE, check_atol,
-                                check_int8_max_loss)
+from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, check_atol, check_int8_max_loss
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
 from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 
 
 class ParityError(RuntimeError):
@@ -32,15 +32,25 @@ def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
     delta = np.abs(keras_p - onnx_p)
     margin = top2_margins(keras_p)
     differ = np.flatnonzero(keras_p.argmax(1) != onnx_p.argmax(1))
-    disagreements = [{"index": int(i), "keras_class": int(keras_p[i].argmax()), "onnx_class": int(onnx_p[i].argmax()),
-                      "keras_top2_margin": float(margin[i]), "tie": bool(margin[i] <= atol)} for i in differ]
+    disagreements = [
+        {
+            "index": int(i),
+            "keras_class": int(keras_p[i].argmax()),
+            "onnx_class": int(onnx_p[i].argmax()),
+            "keras_top2_margin": float(margin[i]),
+            "tie": bool(margin[i] <= atol),
+        }
+        for i in differ
+    ]
     real = [d for d in disagreements if not d["tie"]]
     problems = []
     if delta.max() > atol:
         problems.append(f"max |delta p| {delta.max():.3g} > atol {atol:g}")
     if real:
-        problems.append(f"{len(real)} image(s) get another top-1 class although Keras's margin exceeded atol "
-                        f"(first: test image {real[0]['index']})")
+        problems.append(
+            f"{len(real)} image(s) get another top-1 class although Keras's margin exceeded atol "
+            f"(first: test image {real[0]['index']})"
+        )
     return {
         "images": int(len(keras_p)),
         "atol": atol,
@@ -49,21 +59,31 @@ def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
         "argmax_agreement": float(1 - len(differ) / len(keras_p)),
         "disagreements": disagreements,
         "passed": not problems,
-        "reason": "; ".join(problems) or f"max |delta p| {delta.max():.3g} <= atol {atol:g}, top-1 identical",
+        "reason": "; ".join(problems)
+        or f"max |delta p| {delta.max():.3g} <= atol {atol:g}, top-1 identical",
     }
 
 
 def _int8_path(onnx_dir: Path) -> Path | None:
-    """model.int8.onnx if the export made one; a missing file that export.json promises is an error."""
+    """model.int8.onnx if the export made one; a missing file that export.json promises is an
+    error."""
     path = onnx_dir / INT8_FILE
     promised = (read_json_if_present(onnx_dir / "export.json") or {}).get("int8") is not None
     if promised and not path.is_file():
-        raise InputError(f"{path} not found although {onnx_dir / 'export.json'} records it: export again")
+        raise InputError(
+            f"{path} not found although {onnx_dir / 'export.json'} records it: export again"
+        )
     return path if path.is_file() else None
 
 
-def verify(dataset_dir: str | Path, model_dir: str | Path, onnx_dir: str | Path, atol: float = DEFAULT_ATOL,
-           out_dir: str | Path | None = None, int8_max_loss: float = DEFAULT_INT8_MAX_LOSS) -> dict:
+def verify(
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    onnx_dir: str | Path,
+    atol: float = DEFAULT_ATOL,
+    out_dir: str | Path | None = None,
+    int8_max_loss: float = DEFAULT_INT8_MAX_LOSS,
+) -> dict:
     """Compare on the whole test split; write parity.json into `out_dir` (default: the ONNX dir)."""
     check_atol(atol)
     check_int8_max_loss(int8_max_loss)
@@ -76,13 +96,25 @@ def verify(dataset_dir: str | Path, model_dir: str | Path, onnx_dir: str | Path,
     x, labels = load_split(Path(dataset_dir), "test")
     float_p = predict_onnx(onnx_path, x)
     result = compare(predict_keras(keras_path, x), float_p, atol)
-    result.update({"keras_sha256": file_digest(keras_path), "onnx_sha256": file_digest(onnx_path), "int8": None})
+    result.update(
+        {
+            "keras_sha256": file_digest(keras_path),
+            "onnx_sha256": file_digest(onnx_path),
+            "int8": None,
+        }
+    )
     # "passed" and "reason" above are Keras-vs-onnxruntime parity; the int8 section has its own
     if int8_path is not None:
-        result["int8"] = {**compare_int8(float_p, predict_onnx(int8_path, x), labels, int8_max_loss),
-                          "sha256": file_digest(int8_path)}
+        result["int8"] = {
+            **compare_int8(float_p, predict_onnx(int8_path, x), labels, int8_max_loss),
+            "sha256": file_digest(int8_path),
+        }
     result["verified"] = result["passed"] and (result["int8"] is None or result["int8"]["passed"])
-    result["versions"] = {"alexnet-kfp": __version__, "numpy": np.__version__, "python": platform.python_version()}
+    result["versions"] = {
+        "alexnet-kfp": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
     text = json.dumps(result, indent=2) + "\n"
     if out_dir is None:
         (onnx_dir / "parity.json").write_text(text)
@@ -92,5 +124,7 @@ def verify(dataset_dir: str | Path, model_dir: str | Path, onnx_dir: str | Path,
     if not result["passed"]:
         raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {result['reason']}")
     if result["int8"] is not None and not result["int8"]["passed"]:
-        raise ParityError(f"int8 model {int8_path} loses too much accuracy: {result['int8']['reason']}")
+        raise ParityError(
+            f"int8 model {int8_path} loses too much accuracy: {result['int8']['reason']}"
+        )
     return result

@@ -17,18 +17,27 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                      quant_pre_process, quantize_static)
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quant_pre_process,
+    quantize_static,
+)
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import DEFAULT_CALIBRATION_IMAGES
 
 QUANT_TYPES = {"u8": QuantType.QUInt8, "s8": QuantType.QInt8}
-CALIBRATION_METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-                       "percentile": CalibrationMethod.Percentile}
+CALIBRATION_METHODS = {
+    "minmax": CalibrationMethod.MinMax,
+    "entropy": CalibrationMethod.Entropy,
+    "percentile": CalibrationMethod.Percentile,
+}
 FORMATS = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
-# The op types quantised when present: the layers (Conv, Gemm, MatMul), and the ops between them that
-# int8 tensors pass through without leaving int8.
+# The op types quantised when present: the layers (Conv, Gemm, MatMul), and the ops between them
+# that int8 tensors pass through without leaving int8.
 QUANTIZABLE = ("Conv", "Gemm", "MatMul", "MaxPool", "Relu", "Mul", "Add", "Reshape", "Transpose")
 CALIBRATION_BATCH = 64
 CALIBRATION_SEED = 0  # which training images calibrate; recorded with the model
@@ -43,20 +52,34 @@ class Int8Recipe:
     activations: str = "u8"
     weights: str = "s8"
     calibration: str = "minmax"
-    percentile: float = 99.999  # percentile calibration: the share of each tensor's values inside its range
-    moving_average: bool = True  # minmax calibration: average the batches' ranges instead of their extremes
-    calibration_images: int = DEFAULT_CALIBRATION_IMAGES  # from the training split, about as many of each class
-    preprocess: bool = False  # onnxruntime's quant_pre_process: changed nothing here (needs sympy, a dev extra)
-    float_input_scaling: bool = True  # the ops before the first Conv (x/255, mean, std) stay float32
-    keep_float: tuple[str, ...] = ()  # op types ("Gemm") or Keras layer names ("conv1") left in float32
+    # percentile calibration: the share of each tensor's values inside its range
+    percentile: float = 99.999
+    # minmax calibration: average the batches' ranges instead of their extremes
+    moving_average: bool = True
+    # from the training split, about as many of each class
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES
+    # onnxruntime's quant_pre_process: changed nothing here (needs sympy, a dev extra)
+    preprocess: bool = False
+    # the ops before the first Conv (x/255, mean, std) stay float32
+    float_input_scaling: bool = True
+    # op types ("Gemm") or Keras layer names ("conv1") left in float32
+    keep_float: tuple[str, ...] = ()
 
     def check(self) -> None:
-        for name, allowed in (("format", FORMATS), ("activations", QUANT_TYPES), ("weights", QUANT_TYPES),
-                              ("calibration", CALIBRATION_METHODS)):
+        for name, allowed in (
+            ("format", FORMATS),
+            ("activations", QUANT_TYPES),
+            ("weights", QUANT_TYPES),
+            ("calibration", CALIBRATION_METHODS),
+        ):
             if getattr(self, name) not in allowed:
-                raise InputError(f"int8 {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+                raise InputError(
+                    f"int8 {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
         if self.calibration_images < 1:
-            raise InputError(f"int8 calibration_images must be at least 1, got {self.calibration_images}")
+            raise InputError(
+                f"int8 calibration_images must be at least 1, got {self.calibration_images}"
+            )
 
 
 class _Batches(CalibrationDataReader):
@@ -76,10 +99,12 @@ class _Batches(CalibrationDataReader):
         self.position = 0
 
 
-def calibration_sample(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`count` images of the training split, nearly the same number of each class (ceil(count/classes)
-    of each, then `count` of those at random), chosen by `seed`; returns the images and their
-    indices (recorded, so the calibration can be repeated)."""
+def calibration_sample(
+    x: np.ndarray, y: np.ndarray, count: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`count` images of the training split, nearly the same number of each class
+    (ceil(count/classes) of each, then `count` of those at random), chosen by `seed`; returns the
+    images and their indices (recorded, so the calibration can be repeated)."""
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
     per_class = -(-count // len(classes))
@@ -88,8 +113,11 @@ def calibration_sample(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0) 
     return x[chosen], chosen
 
 
-def quantize(float_path: Path, out_path: Path, images: np.ndarray, recipe: Int8Recipe = Int8Recipe()) -> dict:
-    """Write the int8 model; return what was quantised and how (for the metadata and export.json)."""
+def quantize(
+    float_path: Path, out_path: Path, images: np.ndarray, recipe: Int8Recipe = Int8Recipe()
+) -> dict:
+    """Write the int8 model; return what was quantised and how (for the metadata and
+    export.json)."""
     recipe.check()
     started = time.perf_counter()
     input_name = onnx.load(float_path, load_external_data=False).graph.input[0].name
@@ -100,20 +128,35 @@ def quantize(float_path: Path, out_path: Path, images: np.ndarray, recipe: Int8R
             quant_pre_process(str(float_path), str(source))
         graph = onnx.load(source).graph
         float_ops = {node.op_type for node in graph.node}
-        excluded = [node.name for node in graph.node
-                    if any(f"/{layer}_" in node.name for layer in recipe.keep_float if layer not in float_ops)]
+        excluded = [
+            node.name
+            for node in graph.node
+            if any(
+                f"/{layer}_" in node.name for layer in recipe.keep_float if layer not in float_ops
+            )
+        ]
         if recipe.float_input_scaling:
             excluded += _before_first_conv(graph)
         with _without_preprocessing_advice():
             quantize_static(
-                str(source), str(out_path), _Batches(images, input_name),
-                quant_format=FORMATS[recipe.format], per_channel=recipe.per_channel,
-                activation_type=QUANT_TYPES[recipe.activations], weight_type=QUANT_TYPES[recipe.weights],
+                str(source),
+                str(out_path),
+                _Batches(images, input_name),
+                quant_format=FORMATS[recipe.format],
+                per_channel=recipe.per_channel,
+                activation_type=QUANT_TYPES[recipe.activations],
+                weight_type=QUANT_TYPES[recipe.weights],
                 calibrate_method=CALIBRATION_METHODS[recipe.calibration],
-                op_types_to_quantize=[op for op in QUANTIZABLE if op in float_ops and op not in recipe.keep_float],
+                op_types_to_quantize=[
+                    op for op in QUANTIZABLE if op in float_ops and op not in recipe.keep_float
+                ],
                 nodes_to_exclude=excluded,
-                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
-                               "CalibPercentile": recipe.percentile, "CalibMovingAverage": recipe.moving_average},
+                extra_options={
+                    "ActivationSymmetric": False,
+                    "WeightSymmetric": True,
+                    "CalibPercentile": recipe.percentile,
+                    "CalibMovingAverage": recipe.moving_average,
+                },
             )
     quantized = onnx.load(out_path)
     return {
@@ -126,7 +169,8 @@ def quantize(float_path: Path, out_path: Path, images: np.ndarray, recipe: Int8R
 @contextlib.contextmanager
 def _without_preprocessing_advice():
     """quantize_static logs advice to run quant_pre_process whenever it was not run; measured, it
-    changes nothing for this model (bench/int8_choices.py), so the advice is noise in the step's log."""
+    changes nothing for this model (bench/int8_choices.py), so the advice is noise in the step's
+    log."""
 
     def keep(record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Please consider pre-processing before quantization")
@@ -140,9 +184,10 @@ def _without_preprocessing_advice():
 
 
 def _before_first_conv(graph: onnx.GraphProto) -> list[str]:
-    """The input's scaling and normalisation: elementwise ops whose int8 kernels (QLinearAdd/Mul with
-    a per-channel operand) cost more than the float ones, and which feed the Conv a float input."""
-    names = []
+    """The input's scaling and normalisation: elementwise ops whose int8 kernels (QLinearAdd/Mul
+    with a per-channel operand) cost more than the float ones, and which feed the Conv a float
+    input."""
+    names: list[str] = []
     for node in graph.node:  # ONNX keeps nodes in topological order
         if node.op_type == "Conv":
             return names
@@ -154,7 +199,11 @@ def _quantized_op_types(model: onnx.ModelProto) -> dict[str, int]:
     """The layers that now hold int8 weights, by op type: QLinear*/QGemm ops (QOperator format),
     or ops fed by a DequantizeLinear of a stored tensor (QDQ format, which onnxruntime fuses)."""
     stored = {i.name for i in model.graph.initializer}
-    int8_weights = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in stored}
+    int8_weights = {
+        n.output[0]
+        for n in model.graph.node
+        if n.op_type == "DequantizeLinear" and n.input[0] in stored
+    }
     counts: dict[str, int] = {}
     for node in model.graph.node:
         qoperator = node.op_type.startswith("QLinear") or node.op_type in ("QGemm", "QAttention")

@@ -26,59 +26,91 @@ from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
 from PIL import UnidentifiedImageError
 
-from alexnet_kfp.serve.onnx_classifier import SIZE, OnnxClassifier, load_image
-from alexnet_kfp.serve.server import MAX_IMAGES, MAX_PIXELS
+from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 
 
 class AlexNetModel(Model):
-    """One exported model file, served under `name`; `threads` per inference call (None: one per core)."""
+    """One exported model file, served under `name`; `threads` per inference call (None: one per
+    core)."""
 
     def __init__(self, name: str, path, threads: int | None = None):
         super().__init__(name)
         self.path, self.threads = path, threads
-        self.classifier: OnnxClassifier | None = None
+        self._classifier: OnnxClassifier | None = None
 
     def load(self) -> bool:
-        self.classifier = OnnxClassifier(self.path, threads=self.threads)
+        self._classifier = OnnxClassifier(self.path, threads=self.threads)
         self.ready = True
         return self.ready
+
+    @property
+    def classifier(self) -> OnnxClassifier:
+        if self._classifier is None:
+            raise RuntimeError(f"model {self.name} is not loaded")
+        return self._classifier
 
     def get_input_types(self) -> list[dict]:
         return [{"name": INPUT_NAME, "datatype": "UINT8", "shape": [-1, SIZE, SIZE, 3]}]
 
     def get_output_types(self) -> list[dict]:
-        return [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.classifier.class_names)]}]
+        return [
+            {
+                "name": OUTPUT_NAME,
+                "datatype": "FP32",
+                "shape": [-1, len(self.classifier.class_names)],
+            }
+        ]
 
-    async def predict(self, payload: InferRequest | dict, headers: dict | None = None) -> InferResponse | dict:
+    async def predict(
+        self, payload: InferRequest | dict, headers: dict | None = None
+    ) -> InferResponse | dict:
         if isinstance(payload, dict):
             images, k = _v1_images(payload), None
         else:  # the whole request is checked before any inference
             images, k = _v2_images(payload), self._requested_class_count(payload)
-        probabilities = await asyncio.get_running_loop().run_in_executor(None, self.classifier.predict, images)
+        probabilities = await asyncio.get_running_loop().run_in_executor(
+            None, self.classifier.predict, images
+        )
         if isinstance(payload, dict):
             return {"predictions": probabilities.tolist()}
-        return InferResponse(model_name=self.name, infer_outputs=self._outputs(payload, probabilities, k),
-                             response_id=payload.id or str(uuid.uuid4()), use_binary_outputs=payload.use_binary_outputs)
+        return InferResponse(
+            model_name=self.name,
+            infer_outputs=self._outputs(payload, probabilities, k),
+            response_id=payload.id or str(uuid.uuid4()),
+            use_binary_outputs=payload.use_binary_outputs,
+        )
 
     def _requested_class_count(self, request: InferRequest) -> int | None:
         requested = request.request_outputs or []
         unknown = [o.name for o in requested if o.name != OUTPUT_NAME]
         if unknown:
-            raise InvalidInput(f"unknown output {unknown[0]!r}: the model's one output is {OUTPUT_NAME!r}")
-        return _class_count(requested[0].parameters if requested else None, len(self.classifier.class_names))
+            raise InvalidInput(
+                f"unknown output {unknown[0]!r}: the model's one output is {OUTPUT_NAME!r}"
+            )
+        return _class_count(
+            requested[0].parameters if requested else None, len(self.classifier.class_names)
+        )
 
-    def _outputs(self, request: InferRequest, probabilities: np.ndarray, k: int | None) -> list[InferOutput]:
+    def _outputs(
+        self, request: InferRequest, probabilities: np.ndarray, k: int | None
+    ) -> list[InferOutput]:
         if k is None:
             output = InferOutput(OUTPUT_NAME, list(probabilities.shape), "FP32")
             output.set_data_from_numpy(probabilities, binary_data=request.use_binary_outputs)
             return [output]
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         names = self.classifier.class_names
-        labels = np.array([[f"{p[i]:f}:{i}:{names[i]}".encode() for i in row] for p, row in zip(probabilities, order)],
-                          dtype=np.object_)
+        labels = np.array(
+            [
+                [f"{p[i]:f}:{i}:{names[i]}".encode() for i in row]
+                for p, row in zip(probabilities, order, strict=True)
+            ],
+            dtype=np.object_,
+        )
         output = InferOutput(OUTPUT_NAME, list(labels.shape), "BYTES")
         output.set_data_from_numpy(labels, binary_data=request.use_binary_outputs)
         return [output]
@@ -91,7 +123,9 @@ def _class_count(parameters: Any, classes: int) -> int | None:
     value = parameters["classification"]
     value = getattr(value, "int64_param", value)  # gRPC gives an InferParameter message
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= classes:
-        raise InvalidInput(f"classification must be a whole number of classes from 1 to {classes}, got {value!r}")
+        raise InvalidInput(
+            f"classification must be a whole number of classes from 1 to {classes}, got {value!r}"
+        )
     return value
 
 
@@ -103,41 +137,58 @@ def _checked_count(count: int) -> None:
 def _v2_images(request: InferRequest) -> np.ndarray:
     inputs = request.inputs
     if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
-        raise InvalidInput(f"expected one input named {INPUT_NAME!r}, got {[i.name for i in inputs]}")
+        raise InvalidInput(
+            f"expected one input named {INPUT_NAME!r}, got {[i.name for i in inputs]}"
+        )
     tensor = inputs[0]
     shape = [int(d) for d in tensor.shape]
     if tensor.datatype == "UINT8":
         if len(shape) != 4 or shape[1:] != [SIZE, SIZE, 3]:
-            raise InvalidInput(f"UINT8 {INPUT_NAME} must have shape [N, {SIZE}, {SIZE}, 3], got {shape}")
+            raise InvalidInput(
+                f"UINT8 {INPUT_NAME} must have shape [N, {SIZE}, {SIZE}, 3], got {shape}"
+            )
         _checked_count(shape[0])
         try:
             return np.ascontiguousarray(tensor.as_numpy(), dtype=np.uint8)
         except ValueError as e:  # the data does not fill the declared shape
-            raise InvalidInput(f"UINT8 {INPUT_NAME}: data does not match shape {shape} ({e})") from None
+            raise InvalidInput(
+                f"UINT8 {INPUT_NAME}: data does not match shape {shape} ({e})"
+            ) from None
     if tensor.datatype == "BYTES":
         if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
-            raise InvalidInput(f"BYTES {INPUT_NAME} must have shape [N] (one encoded image each), got {shape}")
+            raise InvalidInput(
+                f"BYTES {INPUT_NAME} must have shape [N] (one encoded image each), got {shape}"
+            )
         _checked_count(shape[0])
         try:
             files = tensor.as_numpy().reshape(-1)
         except ValueError as e:
-            raise InvalidInput(f"BYTES {INPUT_NAME}: data does not match shape {shape} ({e})") from None
+            raise InvalidInput(
+                f"BYTES {INPUT_NAME}: data does not match shape {shape} ({e})"
+            ) from None
         return np.stack([_decode(item, i) for i, item in enumerate(files)])
-    raise InvalidInput(f"{INPUT_NAME} must be UINT8 [N, {SIZE}, {SIZE}, 3] pixels or BYTES [N] encoded images, "
-                       f"got {tensor.datatype}")
+    raise InvalidInput(
+        f"{INPUT_NAME} must be UINT8 [N, {SIZE}, {SIZE}, 3] pixels or BYTES [N] encoded images, "
+        f"got {tensor.datatype}"
+    )
 
 
 def _v1_images(body: dict) -> np.ndarray:
     instances = body.get("instances")
     if not isinstance(instances, list):
-        raise InvalidInput('expected {"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image>"}')
+        raise InvalidInput(
+            'expected {"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image>"}'
+        )
     _checked_count(len(instances))
     images = []
     for i, instance in enumerate(instances):
         if isinstance(instance, dict):
             encoded = instance.get("image_bytes", instance)
             if not isinstance(encoded, dict) or not isinstance(encoded.get("b64"), str):
-                raise InvalidInput(f'instance {i}: expected {{"b64": "..."}} or {{"image_bytes": {{"b64": "..."}}}}')
+                raise InvalidInput(
+                    f'instance {i}: expected {{"b64": "..."}} or {{"image_bytes": {{"b64": '
+                    '"..."}}}}'
+                )
             images.append(_decode(encoded["b64"], i))
         else:
             try:
@@ -145,13 +196,18 @@ def _v1_images(body: dict) -> np.ndarray:
             except ValueError:
                 pixels = None
             if pixels is None or pixels.shape != (SIZE, SIZE, 3) or not _whole_bytes(pixels):
-                raise InvalidInput(f"instance {i}: expected {SIZE}x{SIZE}x3 whole numbers 0-255 or an encoded image")
+                raise InvalidInput(
+                    f"instance {i}: expected {SIZE}x{SIZE}x3 whole numbers 0-255 or an encoded "
+                    "image"
+                )
             images.append(pixels.astype(np.uint8))
     return np.stack(images)
 
 
 def _whole_bytes(pixels: np.ndarray) -> bool:
-    return pixels.dtype.kind in "iu" and pixels.size > 0 and 0 <= pixels.min() and pixels.max() <= 255
+    return (
+        pixels.dtype.kind in "iu" and pixels.size > 0 and 0 <= pixels.min() and pixels.max() <= 255
+    )
 
 
 def _decode(item: Any, index: int) -> np.ndarray:
@@ -161,7 +217,9 @@ def _decode(item: Any, index: int) -> np.ndarray:
     elif isinstance(item, (bytes, bytearray, np.bytes_)):
         raw = bytes(item)
     else:
-        raise InvalidInput(f"image {index}: expected encoded image bytes or base64 text, got {type(item).__name__}")
+        raise InvalidInput(
+            f"image {index}: expected encoded image bytes or base64 text, got {type(item).__name__}"
+        )
     try:
         return _image(raw, index)
     except InvalidInput as e:

@@ -13,13 +13,10 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.serve.model_repository import models_in
+from alexnet_kfp.export.model_repository import models_in
+from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
 
 DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
-# The server's limits (kserve_model.py applies the last two to each request).
-MAX_REQUEST_BYTES = 16 * 2**20  # 16 MiB: 1,024 raw 32x32 images are 3 MiB; a few phone photos fit
-MAX_IMAGES = 1024  # per request: larger batches gain nothing (the model's batch is 256) and hold memory
-MAX_PIXELS = 4096 * 4096  # per encoded image, checked before decoding
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +66,26 @@ class _BodyLimit:
 
     async def _refuse(self, send):
         body = json.dumps({"error": f"request body larger than {self.limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
-def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int = DEFAULT_GRPC_PORT,
-          max_request_bytes: int = MAX_REQUEST_BYTES, threads: int | None = None) -> None:
+def serve(
+    model: str | Path,
+    http_port: int = DEFAULT_HTTP_PORT,
+    grpc_port: int = DEFAULT_GRPC_PORT,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+    threads: int | None = None,
+) -> None:
     """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C.
     `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
     1 gave more requests/s under concurrent load on 2 cores: README, "Serve the model")."""
@@ -85,7 +95,9 @@ def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int 
             import kserve
             from kserve import model_server
         except ImportError as e:
-            raise InputError(f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})") from None
+            raise InputError(
+                f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})"
+            ) from None
 
         from alexnet_kfp.serve.kserve_model import AlexNetModel
     model_server.args.grpc_max_receive_message_length = max_request_bytes
@@ -96,4 +108,6 @@ def serve(model: str | Path, http_port: int = DEFAULT_HTTP_PORT, grpc_port: int 
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
-    kserve.ModelServer(http_port=http_port, grpc_port=grpc_port, workers=1, enable_docs_url=False).start(models)
+    kserve.ModelServer(
+        http_port=http_port, grpc_port=grpc_port, workers=1, enable_docs_url=False
+    ).start(models)

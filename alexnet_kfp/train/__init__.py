@@ -1,1 +1,2 @@
-"""The train step: Dataset directory -> Model directory (AlexNet, tf.data input, callbacks, devices)."""
+"""The train step: Dataset directory -> Model directory (AlexNet, tf.data input, callbacks,
+devices)."""

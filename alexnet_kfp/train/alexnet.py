@@ -43,10 +43,18 @@ def _scaled_input():
 # (filters, kernel, stride) of the five convolutions, the pool after conv 1, 2 and 5 as
 # (size, stride), the hidden FC widths and their dropout, per variant.
 _ARCHITECTURES = {
-    "article": {"convs": [(96, 11, 4), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
-             "pool": (2, 2), "fc": (4096, 4096, 1000), "dropout": 0.4},
-    "cifar": {"convs": [(96, 3, 1), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
-              "pool": (3, 2), "fc": (1024, 1024), "dropout": 0.5},
+    "article": {
+        "convs": [(96, 11, 4), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
+        "pool": (2, 2),
+        "fc": (4096, 4096, 1000),
+        "dropout": 0.4,
+    },
+    "cifar": {
+        "convs": [(96, 3, 1), (256, 5, 1), (384, 3, 1), (384, 3, 1), (256, 3, 1)],
+        "pool": (3, 2),
+        "fc": (1024, 1024),
+        "dropout": 0.5,
+    },
 }
 _POOL_AFTER = (1, 2, 5)
 
@@ -63,7 +71,8 @@ def _features(x, convs, pool, fc, dropout):
 
 
 def build_alexnet(variant: str = "article", num_classes: int = 10) -> keras.Model:
-    """The network for `variant` ("article" or "cifar"): uint8 (N, 32, 32, 3) in, float32 probabilities out."""
+    """The network for `variant` ("article" or "cifar"): uint8 (N, 32, 32, 3) in, float32
+    probabilities out."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     image, x = _scaled_input()

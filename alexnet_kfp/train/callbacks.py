@@ -10,14 +10,15 @@ log = logging.getLogger(__name__)
 
 
 class BestWeights(keras.callbacks.Callback):
-    """Remember the weights of the epoch with the best `monitor` (max); `restore()` puts them back."""
+    """Remember the weights of the epoch with the best `monitor` (max); `restore()` puts them
+    back."""
 
     def __init__(self, monitor: str = "val_accuracy"):
         super().__init__()
         self.monitor = monitor
         self.best = -math.inf
         self.best_epoch = 0
-        self.weights = None
+        self.weights: list | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -47,10 +48,24 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         seconds = time.perf_counter() - self.started
-        entry = {"epoch": epoch + 1, **{k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-                 "lr": self.learning_rate, "seconds": round(seconds, 2),
-                 "images_per_second": round(self.train_images / seconds, 1)}
+        entry = {
+            "epoch": epoch + 1,
+            **{k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "lr": self.learning_rate,
+            "seconds": round(seconds, 2),
+            "images_per_second": round(self.train_images / seconds, 1),
+        }
         self.history.append(entry)
-        log.info("epoch %d/%d: loss %.4f accuracy %.4f | val_loss %.4f val_accuracy %.4f | lr %.1e | %.1f s (%.0f img/s)",
-                 entry["epoch"], self.epochs, entry["loss"], entry["accuracy"], entry["val_loss"],
-                 entry["val_accuracy"], entry["lr"], seconds, entry["images_per_second"])
+        log.info(
+            "epoch %d/%d: loss %.4f accuracy %.4f | val_loss %.4f val_accuracy %.4f | lr %.1e | "
+            "%.1f s (%.0f img/s)",
+            entry["epoch"],
+            self.epochs,
+            entry["loss"],
+            entry["accuracy"],
+            entry["val_loss"],
+            entry["val_accuracy"],
+            entry["lr"],
+            seconds,
+            entry["images_per_second"],
+        )

@@ -1,7 +1,7 @@
 """Resumable training: after every epoch the whole training state goes to a checkpoint directory, so
-a run stopped half-way (a preempted node, a closed laptop) continues from its last finished epoch when
-started again with the same directory, and a finished run can be extended with a larger --epochs
-(or, with --epochs equal to the epochs done, written out as a model without training more).
+a run stopped half-way (a preempted node, a closed laptop) continues from its last finished epoch
+when started again with the same directory, and a finished run can be extended with a larger
+--epochs (or, with --epochs equal to the epochs done, written out as a model without training more).
 
     state.json                    the commit point: epochs done, history, the callbacks' counters,
                                   the parameters and training split that made them
@@ -41,7 +41,9 @@ def identity(config: TrainConfig, train_sha256: str | None) -> dict:
 class Checkpoint(keras.callbacks.Callback):
     """Write the training state after every epoch; `resume()` reads it back before fit."""
 
-    def __init__(self, directory: Path, made_by: dict, best: BestWeights, epoch_log: EpochLog, counted: list):
+    def __init__(
+        self, directory: Path, made_by: dict, best: BestWeights, epoch_log: EpochLog, counted: list
+    ):
         super().__init__()
         self.directory, self.made_by = Path(directory), made_by
         self.best, self.epoch_log, self.counted = best, epoch_log, counted
@@ -49,7 +51,8 @@ class Checkpoint(keras.callbacks.Callback):
 
     def resume(self, model: keras.Model, epochs: int) -> int:
         """Load the last finished epoch's state into `model` and the callbacks; return its number.
-        A budget of `epochs` below it is refused: the model would not be the one its record describes."""
+        A budget of `epochs` below it is refused: the model would not be the one its record
+        describes."""
         path = self.directory / STATE
         if not path.is_file():
             return 0
@@ -57,11 +60,15 @@ class Checkpoint(keras.callbacks.Callback):
         done = state["epochs_done"]
         if state["made_by"] != self.made_by:
             changed = _differences(state["made_by"], self.made_by)
-            raise InputError(f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
-                             "use a new --checkpoint-dir")
+            raise InputError(
+                f"checkpoint {self.directory} was made by other parameters or data ({changed}); "
+                "use a new --checkpoint-dir"
+            )
         if epochs < done:
-            raise InputError(f"checkpoint {self.directory} has {done} epochs done, more than --epochs {epochs}; "
-                             f"pass --epochs {done} to write its model without training, or more to go on")
+            raise InputError(
+                f"checkpoint {self.directory} has {done} epochs done, more than --epochs {epochs}; "
+                f"pass --epochs {done} to write its model without training, or more to go on"
+            )
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         try:
@@ -69,10 +76,14 @@ class Checkpoint(keras.callbacks.Callback):
             with np.load(self.directory / state["best_weights"], allow_pickle=False) as best:
                 weights = [best[f"arr_{i}"] for i in range(len(best.files))]
         except (OSError, ValueError, KeyError) as e:
-            raise InputError(f"checkpoint {self.directory}: epoch {done}'s weights are missing or damaged "
-                             f"({type(e).__name__}); use a new --checkpoint-dir") from None
+            raise InputError(
+                f"checkpoint {self.directory}: epoch {done}'s weights are missing or damaged "
+                f"({type(e).__name__}); use a new --checkpoint-dir"
+            ) from None
         if weights and [w.shape for w in weights] != [w.shape for w in model.get_weights()]:
-            raise InputError(f"checkpoint {self.directory}: {state['best_weights']} does not fit this network")
+            raise InputError(
+                f"checkpoint {self.directory}: {state['best_weights']} does not fit this network"
+            )
         self.best.weights = weights or None  # none: no epoch had a val_accuracy yet
         self.best.best, self.best.best_epoch = state["best"]["value"], state["best"]["epoch"]
         self.epoch_log.history = state["history"]
@@ -80,7 +91,7 @@ class Checkpoint(keras.callbacks.Callback):
         return done
 
     def on_train_begin(self, logs=None):
-        for callback, counters in zip(self.counted, self.counters):
+        for callback, counters in zip(self.counted, self.counters, strict=True):
             for name, value in counters.items():
                 setattr(callback, name, value)
 
@@ -92,11 +103,16 @@ class Checkpoint(keras.callbacks.Callback):
         with open(self.directory / best, "wb") as f:
             np.savez(f, *(self.best.weights or []))
         state = {
-            "epochs_done": done, "weights": weights, "best_weights": best, "made_by": self.made_by,
+            "epochs_done": done,
+            "weights": weights,
+            "best_weights": best,
+            "made_by": self.made_by,
             "best": {"value": self.best.best, "epoch": self.best.best_epoch},
             "history": self.epoch_log.history,
-            "counters": [{name: _plain(getattr(c, name)) for name in _COUNTERS if hasattr(c, name)}
-                         for c in self.counted],
+            "counters": [
+                {name: _plain(getattr(c, name)) for name in _COUNTERS if hasattr(c, name)}
+                for c in self.counted
+            ],
         }
         staged = self.directory / (STATE + ".partial")
         staged.write_text(json.dumps(state, indent=1) + "\n")
@@ -107,22 +123,31 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 def _read_state(path: Path) -> dict:
-    """state.json, checked to have the shape on_epoch_end writes: its file names follow from its epoch
-    count (nothing outside the directory is read) and only the known counters are set back."""
+    """state.json, checked to have the shape on_epoch_end writes: its file names follow from its
+    epoch count (nothing outside the directory is read) and only the known counters are set back."""
     number = (int, float)
     try:
         state = json.loads(path.read_text())
         done = state["epochs_done"]
         counters, best = state["counters"], state["best"]
         well_formed = (
-            type(done) is int and done >= 1 and isinstance(state["made_by"], dict)
-            and state["weights"] == f"state-{done}.weights.h5" and state["best_weights"] == f"best-{done}.npz"
-            and isinstance(state["history"], list) and len(state["history"]) == done
+            type(done) is int
+            and done >= 1
+            and isinstance(state["made_by"], dict)
+            and state["weights"] == f"state-{done}.weights.h5"
+            and state["best_weights"] == f"best-{done}.npz"
+            and isinstance(state["history"], list)
+            and len(state["history"]) == done
             and all(isinstance(e, dict) for e in state["history"])
-            and isinstance(best["value"], number) and type(best["epoch"]) is int
-            and isinstance(counters, list) and all(isinstance(c, dict) and set(c) <= set(_COUNTERS)
-                                                   and all(v is None or isinstance(v, number) for v in c.values())
-                                                   for c in counters)
+            and isinstance(best["value"], number)
+            and type(best["epoch"]) is int
+            and isinstance(counters, list)
+            and all(
+                isinstance(c, dict)
+                and set(c) <= set(_COUNTERS)
+                and all(v is None or isinstance(v, number) for v in c.values())
+                for c in counters
+            )
         )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         well_formed = False
@@ -140,7 +165,13 @@ def _plain(value):
 
 def _differences(saved: dict, now: dict) -> str:
     """'variant: article -> cifar, ...' for the parameters and data that differ."""
-    flat = lambda d: {**d.get("parameters", {}), "train split sha256": d.get("train_sha256")}  # noqa: E731
+
+    def flat(made_by: dict) -> dict:
+        return {**made_by.get("parameters", {}), "train split sha256": made_by.get("train_sha256")}
+
     before, after = flat(saved), flat(now)
-    return ", ".join(f"{k}: {before.get(k)} -> {after.get(k)}" for k in sorted(set(before) | set(after))
-                     if before.get(k) != after.get(k))
+    return ", ".join(
+        f"{k}: {before.get(k)} -> {after.get(k)}"
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    )

@@ -21,49 +21,81 @@ def _option(default, help: str, **argparse):
 class TrainConfig:
     """Everything that decides a training run; recorded in train.json."""
 
-    variant: str = _option("article", "article: the article's network (25.7 M parameters, fast); cifar: AlexNet "
-                           "kept at 32x32 resolution (7.8x the compute, more accurate; for GPU nodes)",
-                           choices=VARIANTS)
+    variant: str = _option(
+        "article",
+        "article: the article's network (fast); cifar: AlexNet kept at 32x32 resolution "
+        "(more compute, more accurate)",
+        choices=VARIANTS,
+    )
     epochs: int = _option(40, "epochs to train (the best epoch's weights are kept)")
-    batch_size: int = _option(100, "images per step (the article's)")
-    learning_rate: float = _option(1e-3, "Adam's initial learning rate (its default, the article's)")
-    precision: str = _option("auto", "auto: mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on CPUs with AMX-BF16, "
-                             "float32 otherwise", choices=PRECISIONS)
+    batch_size: int = _option(100, "images per step")
+    learning_rate: float = _option(1e-3, "Adam's initial learning rate")
+    precision: str = _option(
+        "auto",
+        "auto: mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on CPUs with AMX-BF16, float32 "
+        "otherwise",
+        choices=PRECISIONS,
+    )
     seed: int = _option(42, "random seed of weights, shuffling and augmentation")
-    plateau_factor: float = _option(0.2, "multiply the learning rate by this when val_accuracy stalls")
-    plateau_patience: int = _option(5, "epochs without a val_accuracy gain before the decay (3 fired on one "
-                                    "noisy epoch; README, accuracy study)")
+    plateau_factor: float = _option(
+        0.2, "multiply the learning rate by this when val_accuracy stalls"
+    )
+    plateau_patience: int = _option(
+        5, "epochs without a val_accuracy gain before the learning rate decays"
+    )
     plateau_min_delta: float = _option(1e-4, "a val_accuracy gain below this counts as no gain")
     plateau_cooldown: int = _option(0, "epochs after a decay before val_accuracy is watched again")
     min_learning_rate: float = _option(1e-5, "the decay stops here")
-    early_stopping_patience: int | None = _option(None, "stop after N epochs without a val_accuracy gain (default: off)",
-                                                  metavar="N")
-    augment: bool = _option(True, "the article's augmentation: horizontal flip, +-2 deg rotation, 10%% zoom")
-    crop_padding: int = _option(4, "also shift each training image by up to this many pixels (random crop of the "
-                                "image zero-padded by it; 4 is the CIFAR standard; 0: off, the article's)")
-    jit_compile: bool = _option(False, "XLA (try it on GPUs; it made training slower on the CPU measured)")
-    deterministic: bool = _option(True, "deterministic kernels: same seed + data + CPU = same history "
-                                  "(a few %% slower)")
-    require_gpu: bool = _option(False, "fail at once when no GPU is visible instead of training on the CPU")
+    early_stopping_patience: int | None = _option(
+        None, "stop after N epochs without a val_accuracy gain (default: off)", metavar="N"
+    )
+    augment: bool = _option(
+        True, "augment training images: horizontal flip, +-2 deg rotation, 10%% zoom"
+    )
+    crop_padding: int = _option(
+        4, "also shift each training image at random by up to this many pixels (0: off)"
+    )
+    jit_compile: bool = _option(False, "compile the training step with XLA")
+    deterministic: bool = _option(
+        True, "deterministic kernels: the same seed, data and machine give the same history"
+    )
+    require_gpu: bool = _option(
+        False, "fail at once when no GPU is visible instead of training on the CPU"
+    )
 
     def check(self) -> None:
         if self.variant not in VARIANTS:
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name, least in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("plateau_patience", 0),
-                            ("plateau_cooldown", 0), ("crop_padding", 0)):
+            raise InputError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        for name, least in (
+            ("epochs", 1),
+            ("batch_size", 1),
+            ("seed", 0),
+            ("plateau_patience", 0),
+            ("plateau_cooldown", 0),
+            ("crop_padding", 0),
+        ):
             if getattr(self, name) < least:
                 raise InputError(f"{name} must be at least {least}, got {getattr(self, name)}")
         if self.crop_padding > MAX_CROP_PADDING:
-            raise InputError(f"crop_padding must be at most {MAX_CROP_PADDING} pixels, got {self.crop_padding}")
+            raise InputError(
+                f"crop_padding must be at most {MAX_CROP_PADDING} pixels, got {self.crop_padding}"
+            )
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise InputError(f"early_stopping_patience must be at least 1 (or unset), got {self.early_stopping_patience}")
+            raise InputError(
+                "early_stopping_patience must be at least 1 (or unset), got "
+                f"{self.early_stopping_patience}"
+            )
         # Written so that NaN fails: every comparison with NaN is False.
         if not 0 < self.learning_rate < math.inf:
             raise InputError(f"learning_rate must be a positive number, got {self.learning_rate}")
         if not 0 < self.plateau_factor < 1:
-            raise InputError(f"plateau_factor must lie strictly between 0 and 1, got {self.plateau_factor}")
+            raise InputError(
+                f"plateau_factor must lie strictly between 0 and 1, got {self.plateau_factor}"
+            )
         for name in ("plateau_min_delta", "min_learning_rate"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise InputError(f"{name} must be a number >= 0, got {getattr(self, name)}")

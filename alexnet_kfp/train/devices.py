@@ -15,7 +15,9 @@ def gpus() -> list:
 def describe() -> str:
     found = gpus()
     if found:
-        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in found]
+        names = [
+            tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in found
+        ]
         return f"{len(found)} GPU: " + ", ".join(names)
     return f"CPU: {cpu_name()}"
 
@@ -27,10 +29,14 @@ def require_gpu() -> None:
     if gpus():
         return
     if not tf.test.is_built_with_cuda():
-        raise InputError("no GPU visible in the train pod: this TensorFlow is not a CUDA build "
-                         "(the image's CPU flavour?); build the image with TF_FLAVOUR=gpu")
-    raise InputError("no GPU visible in the train pod: check the task's accelerator limit and the node's "
-                     "NVIDIA device plugin (require_gpu=false trains on the CPU on purpose)")
+        raise InputError(
+            "no GPU visible in the train pod: this TensorFlow is not a CUDA build "
+            "(the image's CPU flavour?); build the image with TF_FLAVOUR=gpu"
+        )
+    raise InputError(
+        "no GPU visible in the train pod: check the task's accelerator limit and the node's "
+        "NVIDIA device plugin (require_gpu=false trains on the CPU on purpose)"
+    )
 
 
 def choose_precision(requested: str) -> str:

@@ -35,23 +35,41 @@ log = logging.getLogger(__name__)
 
 
 def schedule_callbacks(config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """The callbacks that count epochs without a val_accuracy gain: the plateau decay, early stopping."""
-    callbacks = [keras.callbacks.ReduceLROnPlateau(
-        monitor="val_accuracy", mode="max", factor=config.plateau_factor,
-        patience=config.plateau_patience, min_delta=config.plateau_min_delta,
-        cooldown=config.plateau_cooldown, min_lr=config.min_learning_rate, verbose=0,
-    )]
+    """The callbacks that count epochs without a val_accuracy gain: the plateau decay, early
+    stopping."""
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy",
+            mode="max",
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+            min_delta=config.plateau_min_delta,
+            cooldown=config.plateau_cooldown,
+            min_lr=config.min_learning_rate,
+            verbose=0,
+        )
+    ]
     if config.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=False,
-        ))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                mode="max",
+                patience=config.early_stopping_patience,
+                restore_best_weights=False,
+            )
+        )
     return callbacks
 
 
-def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | None = None,
-          checkpoint_dir: str | Path | None = None) -> dict:
+def train(
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    config: TrainConfig | None = None,
+    checkpoint_dir: str | Path | None = None,
+) -> dict:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json.
-    With `checkpoint_dir`, save the training state after every epoch and continue from it (checkpoint.py)."""
+    With `checkpoint_dir`, save the training state after every epoch and continue from it
+    (checkpoint.py)."""
     config = config or TrainConfig()
     config.check()
     if config.require_gpu:
@@ -64,10 +82,13 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
-        tf.config.experimental.enable_op_determinism()  # also orders tf.data's parallel random augmentation
+        # also orders tf.data's parallel random augmentation
+        tf.config.experimental.enable_op_determinism()
     precision = devices.choose_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
-    distribution = devices.strategy()  # one object: a second MirroredStrategy would not own the model
+    distribution = (
+        devices.strategy()
+    )  # one object: a second MirroredStrategy would not own the model
     with distribution.scope():
         model = build_alexnet(config.variant, num_classes=len(class_names))
         model.compile(
@@ -82,19 +103,38 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
     callbacks = [*schedule, best, epoch_log]
     train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
     resumed_from = 0
-    if checkpoint_dir is not None:  # last: it restores the counters the others reset in on_train_begin
-        checkpoint = Checkpoint(Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule)
+    if (
+        checkpoint_dir is not None
+    ):  # last: it restores the counters the others reset in on_train_begin
+        checkpoint = Checkpoint(
+            Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule
+        )
         with distribution.scope():  # the optimizer's slots are built beside the model's variables
             resumed_from = checkpoint.resume(model, config.epochs)
         callbacks.append(checkpoint)
         if resumed_from:
             log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from)
-    log.info("training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
-             model.name, model.count_params(), devices.describe(), precision, len(x_train), len(x_val), config.epochs)
+    log.info(
+        "training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
+        model.name,
+        model.count_params(),
+        devices.describe(),
+        precision,
+        len(x_train),
+        len(x_val),
+        config.epochs,
+    )
     started = time.perf_counter()
     with atomic_output_dir(model_dir) as staging:
         model.fit(
-            training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment, config.crop_padding),
+            training_dataset(
+                x_train,
+                y_train,
+                config.batch_size,
+                config.seed,
+                config.augment,
+                config.crop_padding,
+            ),
             validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
             epochs=config.epochs,
             initial_epoch=resumed_from,
@@ -112,9 +152,14 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
             "saved_model_precision": "float32",
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
-            "wall_seconds": round(time.perf_counter() - started, 1),  # this process's share when resumed
-            **({"checkpoint": {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}}
-               if checkpoint_dir is not None else {}),
+            "wall_seconds": round(
+                time.perf_counter() - started, 1
+            ),  # this process's share when resumed
+            **(
+                {"checkpoint": {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}}
+                if checkpoint_dir is not None
+                else {}
+            ),
             "class_names": class_names,
             "dataset": {
                 "path": str(dataset_dir),
@@ -122,17 +167,26 @@ def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig | 
                 "source_sha256": dataset_info.get("source_sha256"),
             },
             "versions": {
-                "alexnet-kfp": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-                "numpy": np.__version__, "python": platform.python_version(),
+                "alexnet-kfp": __version__,
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
             },
         }
         (staging / "train.json").write_text(json.dumps(train_info, indent=2) + "\n")
-    log.info("best val_accuracy %.4f at epoch %d; model written to %s", best.best, best.best_epoch, model_dir)
+    log.info(
+        "best val_accuracy %.4f at epoch %d; model written to %s",
+        best.best,
+        best.best_epoch,
+        model_dir,
+    )
     return train_info
 
 
 def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, path: Path) -> None:
-    """Save an uncompiled float32 copy: no optimizer state, loads and exports the same everywhere."""
+    """Save an uncompiled float32 copy: no optimizer state, loads and exports the same
+    everywhere."""
     keras.mixed_precision.set_global_policy("float32")
     inference = build_alexnet(config.variant, num_classes=num_classes)
     inference.set_weights(model.get_weights())

@@ -28,7 +28,9 @@ class RandomPadCrop(keras.layers.Layer):
         height, width = images.shape[1], images.shape[2]
         padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
         batch = tf.shape(images)[0]
-        offsets = keras.random.randint((2, batch), 0, 2 * p + 1, dtype="int32", seed=self.seed_generator)
+        offsets = keras.random.randint(
+            (2, batch), 0, 2 * p + 1, dtype="int32", seed=self.seed_generator
+        )
         rows = offsets[0][:, None] + tf.range(height)[None, :]
         cols = offsets[1][:, None] + tf.range(width)[None, :]
         cropped = tf.gather(padded, rows, axis=1, batch_dims=1)
@@ -36,8 +38,8 @@ class RandomPadCrop(keras.layers.Layer):
 
 
 def make_augmenter(seed: int, crop_padding: int = 0) -> keras.Sequential:
-    """The article's ImageDataGenerator(rotation_range=2, horizontal_flip=True, zoom_range=.1), as layers;
-    with `crop_padding`, random shifts of up to that many pixels after them."""
+    """The article's ImageDataGenerator(rotation_range=2, horizontal_flip=True, zoom_range=.1), as
+    layers; with `crop_padding`, random shifts of up to that many pixels after them."""
     augmentations = [
         keras.layers.RandomFlip("horizontal", seed=seed),
         keras.layers.RandomRotation(ROTATION_DEGREES / 360.0, fill_mode="nearest", seed=seed + 1),
@@ -48,10 +50,19 @@ def make_augmenter(seed: int, crop_padding: int = 0) -> keras.Sequential:
     return keras.Sequential(augmentations, name="augmentation")
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment: bool = True,
-                     crop_padding: int = 0) -> tf.data.Dataset:
-    """Shuffled every epoch, batched, augmented (back to uint8, as the model's input), prefetched."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+def training_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    seed: int,
+    augment: bool = True,
+    crop_padding: int = 0,
+) -> tf.data.Dataset:
+    """Shuffled every epoch, batched, augmented (back to uint8, as the model's input),
+    prefetched."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(
+        len(x), seed=seed, reshuffle_each_iteration=True
+    )
     ds = ds.batch(batch_size)
     if augment:
         augmenter = make_augmenter(seed, crop_padding)

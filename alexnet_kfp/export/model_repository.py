@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 
 FLOAT_MODEL, INT8_MODEL = "alexnet", "alexnet_int8"
 MAX_BATCH_SIZE = 256  # Triton's dynamic batcher groups requests up to this many images
@@ -28,7 +28,8 @@ VERSION = "1"
 
 def config_pbtxt(name: str, num_classes: int) -> str:
     """Triton's config for one exported model: onnxruntime backend, CPU instances (a KServe GPU
-    predictor overrides instance_group), dynamic batching, labels for the classification extension."""
+    predictor overrides instance_group), dynamic batching, labels for the classification
+    extension."""
     preferred = ", ".join(str(size) for size in PREFERRED_BATCH_SIZES)
     return f'''name: "{name}"
 backend: "onnxruntime"
@@ -57,7 +58,8 @@ version_policy: {{ latest: {{ num_versions: 1 }} }}
 
 
 def _place(source: Path, target: Path) -> None:
-    """A hard link when source and target share a file system (no second copy of 100 MB), else a copy."""
+    """A hard link when source and target share a file system (no second copy of 100 MB), else a
+    copy."""
     try:
         os.link(source, target)
     except OSError:
@@ -65,7 +67,8 @@ def _place(source: Path, target: Path) -> None:
 
 
 def _export_models(onnx_dir: Path) -> dict[str, Path]:
-    """The model files an export directory holds, by model name (model.int8.onnx only if exported)."""
+    """The model files an export directory holds, by model name (model.int8.onnx only if
+    exported)."""
     files = {FLOAT_MODEL: onnx_dir / FLOAT_FILE, INT8_MODEL: onnx_dir / INT8_FILE}
     return {name: path for name, path in files.items() if path.is_file()}
 
@@ -73,12 +76,16 @@ def _export_models(onnx_dir: Path) -> dict[str, Path]:
 def write_model_repository(onnx_dir: str | Path, out_dir: str | Path) -> dict:
     """Lay out the export directory's models as a Triton model repository in `out_dir` (new, or
     empty); return {model name: relative path of its model file}."""
-    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier  # onnxruntime: only when writing
+    from alexnet_kfp.inference.onnx_classifier import (
+        OnnxClassifier,
+    )  # onnxruntime: only when writing
 
     onnx_dir = Path(onnx_dir)
     sources = _export_models(onnx_dir)
     if FLOAT_MODEL not in sources:
-        raise InputError(f"{onnx_dir / FLOAT_FILE} not found: expected a directory made by the export step")
+        raise InputError(
+            f"{onnx_dir / FLOAT_FILE} not found: expected a directory made by the export step"
+        )
     written = {}
     with atomic_output_dir(out_dir) as staging:
         for name, source in sources.items():
@@ -87,7 +94,9 @@ def write_model_repository(onnx_dir: str | Path, out_dir: str | Path) -> dict:
             version_dir.mkdir(parents=True)
             _place(source, version_dir / "model.onnx")
             (staging / name / "config.pbtxt").write_text(config_pbtxt(name, len(class_names)))
-            (staging / name / "labels.txt").write_text("".join(f"{label}\n" for label in class_names))
+            (staging / name / "labels.txt").write_text(
+                "".join(f"{label}\n" for label in class_names)
+            )
             written[name] = f"{name}/{VERSION}/model.onnx"
     return written
 
@@ -105,11 +114,15 @@ def models_in(path: str | Path) -> dict[str, Path]:
         return _export_models(path)
     found = {}
     for model_dir in sorted(p for p in path.iterdir() if (p / "config.pbtxt").is_file()):
-        versions = sorted((v for v in model_dir.iterdir() if v.name.isdigit() and (v / "model.onnx").is_file()),
-                          key=lambda v: int(v.name))
+        versions = sorted(
+            (v for v in model_dir.iterdir() if v.name.isdigit() and (v / "model.onnx").is_file()),
+            key=lambda v: int(v.name),
+        )
         if versions:
             found[model_dir.name] = versions[-1] / "model.onnx"
     if not found:
-        raise InputError(f"{path}: neither a model file, an export directory (model.onnx) nor a model "
-                         "repository (<name>/config.pbtxt, <name>/<version>/model.onnx)")
+        raise InputError(
+            f"{path}: neither a model file, an export directory (model.onnx) nor a model "
+            "repository (<name>/config.pbtxt, <name>/<version>/model.onnx)"
+        )
     return found

@@ -7,16 +7,17 @@ ratio, and resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 im
 """
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 import numpy as np
 import onnxruntime
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -25,7 +26,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 @dataclass
 class FilePrediction:
     path: str
-    top: list[tuple[str, float]] = field(default_factory=list)  # (class name, probability), best first
+    top: list[tuple[str, float]] = field(
+        default_factory=list
+    )  # (class name, probability), best first
     error: str | None = None
 
 
@@ -33,11 +36,15 @@ def load_image(source: str | Path | BinaryIO, max_pixels: int | None = None) -> 
     """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
     model's input: uint8 (32, 32, 3) RGB. With `max_pixels`, a larger image is refused before it is
     decoded (a few KB of PNG can claim gigapixels)."""
-    with Image.open(source) as image:
-        if max_pixels is not None and image.width * image.height > max_pixels:
-            raise ValueError(f"{image.width}x{image.height} pixels is more than the {max_pixels:,} allowed")
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    with Image.open(source) as opened:
+        if max_pixels is not None and opened.width * opened.height > max_pixels:
+            raise ValueError(
+                f"{opened.width}x{opened.height} pixels is more than the {max_pixels:,} allowed"
+            )
+        image: Image.Image = ImageOps.exif_transpose(opened)
+        if image.mode in ("RGBA", "LA", "PA") or (
+            image.mode == "P" and "transparency" in image.info
+        ):
             rgba = image.convert("RGBA")
             image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         image = image.convert("RGB")
@@ -53,35 +60,50 @@ def model_file(path: str | Path, int8: bool = False) -> Path:
     if path.is_dir():
         chosen = path / (INT8_FILE if int8 else FLOAT_FILE)
         if not chosen.is_file():
-            raise InputError(f"{path}: no {chosen.name} in it (expected a directory made by `alexnet-kfp export`"
-                             + (" with --data" if int8 else "") + ")")
+            raise InputError(
+                f"{path}: no {chosen.name} in it (expected a directory made by `alexnet-kfp export`"
+                + (" with --data" if int8 else "")
+                + ")"
+            )
         return chosen
     if int8 and path.name != INT8_FILE:
-        raise InputError(f"{path}: int8 picks {INT8_FILE} inside an export directory; give the directory")
+        raise InputError(
+            f"{path}: int8 picks {INT8_FILE} inside an export directory; give the directory"
+        )
     return path
 
 
 class OnnxClassifier:
-    """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`; `OnnxClassifier(export_dir, int8=True)` for
-    the int8 model (about 4x smaller and 3x faster on CPUs with VNNI, README "int8")."""
+    """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`; `OnnxClassifier(export_dir,
+    int8=True)` for the int8 model (about 4x smaller and 3x faster on CPUs with VNNI, README
+    "int8")."""
 
-    def __init__(self, path: str | Path, providers: list[str] | None = None, int8: bool = False,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        providers: list[str] | None = None,
+        int8: bool = False,
+        threads: int | None = None,
+    ):
         path = model_file(path, int8)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:  # onnxruntime's default: one thread per physical core, for each call
             options.intra_op_num_threads = threads
         try:
-            self.session = onnxruntime.InferenceSession(str(path), options,
-                                                        providers=providers or ["CPUExecutionProvider"])
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=providers or ["CPUExecutionProvider"]
+            )
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/NoSuchFile kinds
-            raise InputError(f"{path}: not a readable ONNX model ({str(e).strip().splitlines()[-1][:200]})") from None
+            raise InputError(
+                f"{path}: not a readable ONNX model ({str(e).strip().splitlines()[-1][:200]})"
+            ) from None
         self.path = path
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = self.metadata.get("precision", "float32")
         self.class_names: list[str] = json.loads(self.metadata.get("class_names", "null")) or [
-            str(i) for i in range(self.session.get_outputs()[0].shape[-1])]
+            str(i) for i in range(self.session.get_outputs()[0].shape[-1])
+        ]
         self.input_name = self.session.get_inputs()[0].name
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -90,9 +112,15 @@ class OnnxClassifier:
         if images.ndim == 3:
             images = images[None]
         if images.dtype != np.uint8 or images.shape[1:] != (SIZE, SIZE, 3):
-            raise ValueError(f"expected uint8 images of shape (N, 32, 32, 3), got {images.dtype} {images.shape}")
-        return np.concatenate([self.session.run(None, {self.input_name: images[i : i + batch_size]})[0]
-                               for i in range(0, len(images), batch_size)])
+            raise ValueError(
+                f"expected uint8 images of shape (N, 32, 32, 3), got {images.dtype} {images.shape}"
+            )
+        return np.concatenate(
+            [
+                self.session.run(None, {self.input_name: images[i : i + batch_size]})[0]
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[tuple[str, float]]:
         order = np.argsort(-probabilities, kind="stable")[:k]
@@ -112,7 +140,7 @@ class OnnxClassifier:
                 result.error = f"cannot read as an image: {e}"
             results.append(result)
         if images:
-            for result, probabilities in zip(readable, self.predict(np.stack(images))):
+            for result, probabilities in zip(readable, self.predict(np.stack(images)), strict=True):
                 result.top = self.top_k(probabilities, top_k)
         return results
 
@@ -122,7 +150,9 @@ def expand_image_paths(arguments: Iterable[str | Path]) -> list[Path]:
     paths = []
     for argument in map(Path, arguments):
         if argument.is_dir():
-            paths += sorted(p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            paths += sorted(
+                p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         else:
             paths.append(argument)
     return paths

@@ -7,8 +7,8 @@ in the target namespace. `manifest_for` is the exact object sent; the tests vali
 KServe's CRD schema, since no cluster is reachable from the machines that build this project.
 """
 
+from alexnet_kfp.deploy.manifests import triton_service
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.serve.manifests import triton_service
 
 PLURAL = "inferenceservices"
 
@@ -29,16 +29,21 @@ def _namespace(manifest: dict) -> str:
 
 
 def deploy(manifest: dict) -> str:
-    """Create the InferenceService, or replace the one of that name; return "created" or "updated"."""
+    """Create the InferenceService, or replace the one of that name; return "created" or
+    "updated"."""
     try:
         from kserve import KServeClient
         from kubernetes.client.rest import ApiException
     except ImportError as e:
-        raise InputError(f"deploying needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})") from None
+        raise InputError(
+            f"deploying needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})"
+        ) from None
     try:
         api = KServeClient().api_instance
     except Exception as e:  # no in-cluster account and no kubeconfig
-        raise DeployError(f"no Kubernetes cluster to deploy to ({type(e).__name__}: {str(e).strip()[:200]})") from None
+        raise DeployError(
+            f"no Kubernetes cluster to deploy to ({type(e).__name__}: {str(e).strip()[:200]})"
+        ) from None
     group, version = manifest["apiVersion"].split("/")
     name, namespace = manifest["metadata"]["name"], _namespace(manifest)
     where = f"InferenceService {namespace}/{name}"
@@ -50,11 +55,23 @@ def deploy(manifest: dict) -> str:
                 raise
             api.create_namespaced_custom_object(group, version, namespace, PLURAL, manifest)
             return "created"
-        body = {**manifest, "metadata": {**manifest["metadata"],
-                                         "resourceVersion": current["metadata"]["resourceVersion"]}}
+        body = {
+            **manifest,
+            "metadata": {
+                **manifest["metadata"],
+                "resourceVersion": current["metadata"]["resourceVersion"],
+            },
+        }
         api.replace_namespaced_custom_object(group, version, namespace, PLURAL, name, body)
         return "updated"
     except ApiException as e:
-        hint = (": the pipeline's service account needs get/create/update on inferenceservices.serving.kserve.io "
-                "there (README, Serve the model)") if e.status == 403 else ""
+        hint = (
+            (
+                ": the pipeline's service account needs get/create/update on "
+                "inferenceservices.serving.kserve.io "
+                "there (README, Serve the model)"
+            )
+            if e.status == 403
+            else ""
+        )
         raise DeployError(f"{where}: the cluster said {e.status} {e.reason}{hint}") from None

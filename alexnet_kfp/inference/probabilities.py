@@ -1,5 +1,6 @@
 """Probabilities of a saved model on uint8 images: Keras for model.keras, onnxruntime (through
-OnnxClassifier) for model.onnx. Shared by evaluate (baselines) and parity; imports no scikit-learn."""
+OnnxClassifier) for model.onnx. Shared by evaluate (baselines) and parity; imports no
+scikit-learn."""
 
 from pathlib import Path
 
@@ -14,7 +15,9 @@ def load_keras_model(path: Path) -> keras.Model:
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras raises ValueError, OSError, zipfile errors, ... for a bad file
-        raise InputError(f"{path}: not a readable Keras model ({type(e).__name__}); train it again") from None
+        raise InputError(
+            f"{path}: not a readable Keras model ({type(e).__name__}); train it again"
+        ) from None
 
 
 def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -24,6 +27,6 @@ def predict_keras(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.
 
 def predict_onnx(model_path: Path, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Through OnnxClassifier, so that parity checks the very code path consumers use."""
-    from alexnet_kfp.serve.onnx_classifier import OnnxClassifier
+    from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
     return OnnxClassifier(model_path).predict(x, batch_size=batch_size)

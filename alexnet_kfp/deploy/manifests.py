@@ -1,0 +1,134 @@
+"""KServe InferenceService manifests for the exported model, as plain dicts (YAML on output):
+
+- `triton_service`: KServe's default way to serve `modelFormat: onnx`, the kserve-tritonserver
+  runtime loading the model repository (model_repository.py) from `storage_uri`;
+- `custom_service`: the project image running `alexnet-kfp serve` as a custom predictor, the
+  model repository fetched to /mnt/models by KServe's storage initializer (STORAGE_URI).
+Both speak the Open Inference Protocol v2 and run as a non-root user with no privileges. Resources:
+1 CPU / 1 GiB requested, 2 / 2 GiB at most; `alexnet-kfp serve` peaked at 390 MiB with both models
+answering batches of 256 (the Triton runtime's own default is 2 GiB). The tests validate both
+manifests against KServe's own InferenceService CRD schema.
+"""
+
+import re
+
+from alexnet_kfp.errors import InputError
+
+API_VERSION, KIND = "serving.kserve.io/v1beta1", "InferenceService"
+DEFAULT_NAME = "alexnet-cifar10"
+TRITON_RUNTIME = "kserve-tritonserver"
+NON_ROOT_UID = 1000  # the project image's user, and the uid the Triton runtime declares
+RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+STORAGE_SCHEMES = ("s3://", "gs://", "pvc://", "https://", "hf://", "oci://", "azure://")
+_NAME = re.compile(
+    r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
+)  # a DNS-1035 label: KServe derives Service names from it
+
+
+def _security_context() -> dict:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": NON_ROOT_UID,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def check_name(name: str) -> None:
+    if not _NAME.fullmatch(name or ""):
+        raise InputError(
+            f"InferenceService name {name!r} must be a DNS label: lower-case letters, digits and "
+            "'-', starting with a letter, at most 63 characters"
+        )
+
+
+def storage_uri_for(uri: str) -> str:
+    """A URI KServe's storage initializer can fetch. Kubeflow Pipelines names artifacts in its MinIO
+    `minio://bucket/key`; MinIO speaks S3, so that becomes `s3://bucket/key` (the InferenceService's
+    service account then needs the S3 endpoint and credentials: README, "Serve the model")."""
+    if uri.startswith("minio://"):
+        uri = "s3://" + uri[len("minio://") :]
+    if not uri.startswith(STORAGE_SCHEMES) or not uri.split("://", 1)[1].strip("/"):
+        raise InputError(
+            f"storage URI {uri!r} must start with one of {', '.join(STORAGE_SCHEMES)} (or minio://)"
+        )
+    return uri
+
+
+def _service(name: str, namespace: str | None, **predictor) -> dict:
+    check_name(name)
+    metadata = {
+        "name": name,
+        "labels": {
+            "app.kubernetes.io/name": "alexnet-kfp",
+            "app.kubernetes.io/component": "predictor",
+        },
+    }
+    if namespace:
+        metadata["namespace"] = namespace
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": metadata,
+        "spec": {"predictor": {"minReplicas": 1, **predictor}},
+    }
+
+
+def triton_service(
+    storage_uri: str, name: str = DEFAULT_NAME, namespace: str | None = None
+) -> dict:
+    """Triton (KServe's ONNX runtime) serving every model of the repository at `storage_uri`."""
+    return _service(
+        name,
+        namespace,
+        model={
+            "modelFormat": {"name": "onnx", "version": "1"},
+            "runtime": TRITON_RUNTIME,
+            "protocolVersion": "v2",
+            "storageUri": storage_uri_for(storage_uri),
+            "resources": RESOURCES,
+            "securityContext": _security_context(),
+        },
+    )
+
+
+def custom_service(
+    storage_uri: str, image: str, name: str = DEFAULT_NAME, namespace: str | None = None
+) -> dict:
+    """The project image as a custom predictor: `alexnet-kfp serve` on the REST port KServe routes
+    to."""
+    if not image:
+        raise InputError(
+            "a custom predictor needs the project image (e.g. "
+            "ghcr.io/alexnet-kfp/alexnet-kfp:0.1.0)"
+        )
+    return _service(
+        name,
+        namespace,
+        containers=[
+            {
+                "name": "kserve-container",
+                "image": image,
+                "command": [
+                    "alexnet-kfp",
+                    "serve",
+                    "--model",
+                    "/mnt/models",
+                    "--http-port",
+                    "8080",
+                    "--grpc-port",
+                    "8081",
+                ],
+                "env": [{"name": "STORAGE_URI", "value": storage_uri_for(storage_uri)}],
+                "ports": [{"name": "http1", "containerPort": 8080, "protocol": "TCP"}],
+                "readinessProbe": {
+                    "httpGet": {"path": "/v2/health/ready", "port": 8080},
+                    "periodSeconds": 5,
+                },
+                "resources": RESOURCES,
+                "securityContext": _security_context(),
+            }
+        ],
+    )
