@@ -98,8 +98,7 @@ def main() -> None:
     assert code == "0", f"the server exited with {code} on SIGTERM"
     print(
         f"custom predictor in {image}: ready, alexnet and alexnet_int8 answered over REST and "
-        "gRPC, "
-        "stopped by SIGTERM with exit code 0"
+        "gRPC, stopped by SIGTERM with exit code 0"
     )
 
 

@@ -36,6 +36,6 @@ def describe_cpu() -> str:
         return " ".join(n for n in names if n in flags) or "none"
 
     return (
-        f"{cpu_name()}, {os.cpu_count()} cores; int8: {present(INT8_FLAGS)}; "
-        f"bf16: {present(BF16_FLAGS)}"
+        f"{cpu_name()}, {os.cpu_count()} cores; int8: {present(INT8_FLAGS)}; bf16: "
+        f"{present(BF16_FLAGS)}"
     )

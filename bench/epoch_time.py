@@ -52,8 +52,7 @@ def main() -> None:
                 speed = training_images_per_second(data, precision, variant, timed=args.timed_steps)
                 print(
                     f"| {variant} | {macs / 1e6:,.0f} M | {precision} | {crop or 'off'} | "
-                    f"{speed:,.0f} | "
-                    f"{EPOCH_IMAGES / speed:,.0f} s |",
+                    f"{speed:,.0f} | {EPOCH_IMAGES / speed:,.0f} s |",
                     flush=True,
                 )
 

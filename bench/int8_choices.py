@@ -26,8 +26,8 @@ from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 DEFAULT = Int8Recipe()
 CHOICES = [
     (
-        "default: QDQ, s8 per-channel weights, u8 activations, minmax moving average, 512 images, "
-        "input scaling float32",
+        "default: QDQ, s8 per-channel weights, u8 activations, minmax moving average, 512 "
+        "images, input scaling float32",
         DEFAULT,
     ),
     ("QOperator format (QLinearConv ...)", replace(DEFAULT, format="qoperator")),
@@ -78,8 +78,7 @@ def main() -> None:
     float_bytes = float_path.stat().st_size
     print(
         f"float32: accuracy {float_accuracy:.2%}, {float_bytes / 2**20:.1f} MiB, batch 1 "
-        f"{float_latency:.2f} ms, "
-        f"batch 256 {float_throughput:,.0f} img/s\n"
+        f"{float_latency:.2f} ms, batch 256 {float_throughput:,.0f} img/s\n"
     )
     print(
         "| choice | test accuracy | Δ vs float32 | top-1 agreement | file | batch 1 latency | "
@@ -107,10 +106,9 @@ def main() -> None:
             )
             print(
                 f"| {name} | {accuracy:.2%} | {100 * (accuracy - float_accuracy):+.2f} | "
-                f"{agreement:.2%} | "
-                f"{path.stat().st_size / float_bytes:.3f}x | {latency:.2f} ms "
-                f"({latency / float_latency:.2f}x) | "
-                f"{throughput:,.0f} img/s ({throughput / float_throughput:.2f}x) |",
+                f"{agreement:.2%} | {path.stat().st_size / float_bytes:.3f}x | {latency:.2f} ms "
+                f"({latency / float_latency:.2f}x) | {throughput:,.0f} img/s "
+                f"({throughput / float_throughput:.2f}x) |",
                 flush=True,
             )
 

@@ -72,9 +72,8 @@ def main() -> None:
     ort_latency, ort_throughput = rows["onnxruntime float32"]
     print(
         f"onnxruntime float32 vs tf.function: {fast_latency / ort_latency:.2f}x at batch 1 (goal "
-        ">= 2), "
-        f"{ort_throughput / fast_throughput:.2f}x at batch 256 (goal >= 1.5), "
-        f"RSS {rss['onnxruntime float32'] / rss['keras tf.function']:.2f} (goal <= 0.25)"
+        f">= 2), {ort_throughput / fast_throughput:.2f}x at batch 256 (goal >= 1.5), RSS "
+        f"{rss['onnxruntime float32'] / rss['keras tf.function']:.2f} (goal <= 0.25)"
     )
     if "onnxruntime int8" in rows:
         int8_latency, int8_throughput = rows["onnxruntime int8"]
@@ -84,10 +83,8 @@ def main() -> None:
         size_ratio = size["onnxruntime int8"] / size["onnxruntime float32"]
         print(
             f"onnxruntime int8 vs float32: batch-1 latency {int8_latency / ort_latency:.2f}x "
-            "(goal <= 0.2), "
-            f"batch 256 {int8_throughput / ort_throughput:.2f}x (goal >= 3), "
-            f"file {size_ratio:.3f}x "
-            f"(goal <= {1 / 3.5:.3f}), RSS "
+            f"(goal <= 0.2), batch 256 {int8_throughput / ort_throughput:.2f}x (goal >= 3), file "
+            f"{size_ratio:.3f}x (goal <= {1 / 3.5:.3f}), RSS "
             f"{rss['onnxruntime int8'] / rss['onnxruntime float32']:.2f}x"
         )
 

@@ -117,8 +117,7 @@ def main() -> None:
         try:
             print(
                 f"{args.clients} clients x {args.requests} requests of one 32x32 image each, "
-                "loopback, "
-                f"server --threads {args.threads or 'default'}\n"
+                f"loopback, server --threads {args.threads or 'default'}\n"
             )
             print("| model | protocol | requests/s | p50 latency | p99 latency | errors |")
             print("|---|---|---|---|---|---|")

@@ -109,8 +109,7 @@ def resolve(host: str | None, namespace: str | None) -> Endpoint:
         return _from_kubeconfig(_kubeconfig(), namespace)
     raise InputError(
         "no Kubeflow Pipelines endpoint: tried --host, $KF_PIPELINES_ENDPOINT (unset), the "
-        "in-cluster service "
-        f"(needs $KUBERNETES_SERVICE_HOST and the token {token}: "
-        f"{'found' if token.is_file() else 'missing'}) "
-        f"and the kubeconfig {_kubeconfig()} (missing); pass --host URL"
+        f"in-cluster service (needs $KUBERNETES_SERVICE_HOST and the token {token}: "
+        f"{'found' if token.is_file() else 'missing'}) and the kubeconfig {_kubeconfig()} "
+        "(missing); pass --host URL"
     )

@@ -95,8 +95,8 @@ def submit(
         run = _within(timeout_s, send)
     except _NoAnswer:
         raise InputError(
-            f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host and "
-            "that the KFP API (not a proxy that holds the connection) is there"
+            f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host "
+            "and that the KFP API (not a proxy that holds the connection) is there"
         ) from None
     except urllib3.exceptions.MaxRetryError as e:
         raise InputError(
@@ -106,8 +106,8 @@ def submit(
         TimeoutError
     ) as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
         raise InputError(
-            f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, "
-            "the token and that this is the KFP API endpoint"
+            f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, the token "
+            "and that this is the KFP API endpoint"
         ) from None
     except ApiException as e:
         if e.status in (401, 403):
@@ -121,8 +121,8 @@ def submit(
         ) from None
     except Exception as e:  # the client could not make sense of the answer (HTML, bad JSON, ...)
         raise InputError(
-            f"{host} gave an answer that is not the Kubeflow Pipelines API's ({type(e).__name__}); "
-            "check --host (a login page in front of Kubeflow?)"
+            f"{host} gave an answer that is not the Kubeflow Pipelines API's "
+            f"({type(e).__name__}); check --host (a login page in front of Kubeflow?)"
         ) from None
     run_id = getattr(run, "run_id", None)
     if not isinstance(run_id, str) or not run_id:

@@ -11,8 +11,8 @@ from .real_data import FULL_ARCHIVE, SMALL_ARCHIVE, SMALL_SHA256
 def _require(path: Path) -> Path:
     if not path.is_file():
         pytest.fail(
-            f"{path} is missing: the tests need the real CIFAR-10 archives of ../shared/data "
-            "(or set ALEXNET_KFP_SHARED_DATA)"
+            f"{path} is missing: the tests need the real CIFAR-10 archives of ../shared/data (or "
+            "set ALEXNET_KFP_SHARED_DATA)"
         )
     return path
 

@@ -42,11 +42,9 @@ def add(sub) -> None:
         "data",
         help="fetch, verify, parse and split CIFAR-10 into a Dataset directory",
         description="Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; "
-        "python or binary "
-        "layout), verify its checksum, parse it without executing pickled code, and write a "
-        "stratified "
-        "train/val split plus the official test batch as train.npz, val.npz, test.npz and "
-        "dataset.json.",
+        "python or binary layout), verify its checksum, parse it without executing pickled code, "
+        "and write a stratified train/val split plus the official test batch as train.npz, "
+        "val.npz, test.npz and dataset.json.",
     )
     add_source_options(p, OFFICIAL_URL)
     p.add_argument(

@@ -22,8 +22,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     gate = metrics["gate"]
     print(
-        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; "
-        f"gate {'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: "
+        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; gate "
+        f"{'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: "
         f"{args.out}/report.html"
     )
     return 0 if gate["passed"] else EXIT_GATE_FAILED
@@ -36,12 +36,9 @@ def add(sub) -> None:
         "evaluate",
         help="test-set metrics, pictures, an HTML report and the accuracy gate",
         description="Evaluate a Model on the Dataset's test split: accuracy, per-class "
-        "precision/recall/F1, "
-        "confusion matrices, training curves, the most confident mistakes, report.html and "
-        "metrics.json. "
-        f"Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when it fails (the report is still "
-        "written), "
-        "2 on bad input.",
+        "precision/recall/F1, confusion matrices, training curves, the most confident mistakes, "
+        f"report.html and metrics.json. Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when "
+        "it fails (the report is still written), 2 on bad input.",
     )
     p.add_argument(
         "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"

@@ -39,8 +39,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     )
     print(
         f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset "
-        f"{export_info['opset']}, "
-        f"{export_info['conversion_seconds']:.0f} s, peak RSS "
+        f"{export_info['opset']}, {export_info['conversion_seconds']:.0f} s, peak RSS "
         f"{export_info['process_peak_rss_mib']} MiB"
     )
     if export_info["int8"]:
@@ -75,8 +74,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_PARITY_FAILED
     print(
         f"parity passed on {result['images']} test images: max |delta p| "
-        f"{result['max_abs_diff']:.2g}, "
-        f"mean {result['mean_abs_diff']:.2g}, top-1 agreement {result['argmax_agreement']:.2%}"
+        f"{result['max_abs_diff']:.2g}, mean {result['mean_abs_diff']:.2g}, top-1 agreement "
+        f"{result['argmax_agreement']:.2%}"
     )
     if result["int8"]:
         print(
@@ -168,8 +167,8 @@ def add(sub) -> None:
         "verify",
         help="prove onnxruntime matches Keras on the whole test split",
         description="Run Keras and onnxruntime on every test image; write parity.json; exit "
-        f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, or "
-        f"when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.",
+        f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, "
+        f"or when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.",
     )
     p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory")
     p.add_argument("--model", required=True, metavar="DIR", help="Model directory (model.keras)")
@@ -199,8 +198,7 @@ def add(sub) -> None:
         "predict",
         help="classify image files with an exported model (no TensorFlow needed)",
         description="Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with "
-        "model.onnx. "
-        "Unreadable files are reported one by one; the exit code is 2 if any failed.",
+        "model.onnx. Unreadable files are reported one by one; the exit code is 2 if any failed.",
     )
     p.add_argument(
         "images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories of them"

@@ -45,8 +45,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         "CPU only"
         if not placement.uses_gpu
         else f"{placement.gpu_count} x {placement.gpu_type}, node selector "
-        f"{placement.node_selector or 'none'}, "
-        f"{len(placement.tolerations)} toleration(s)"
+        f"{placement.node_selector or 'none'}, {len(placement.tolerations)} toleration(s)"
         + (", as run-time parameters" if placement.runtime else "")
     )
     print(f"wrote {args.output} (components run in {IMAGE}; train task: {where})")
@@ -101,9 +100,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"  test accuracy  {summary['accuracy']:.4f}")
     print(f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}")
     print(
-        f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, "
-        f"top-1 agreement {parity.get('argmax_agreement', float('nan')):.2%} on "
-        f"{parity.get('images')} images"
+        f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, top-1 "
+        f"agreement {parity.get('argmax_agreement', float('nan')):.2%} on {parity.get('images')} "
+        "images"
     )
     int8 = parity.get("int8") or {}
     print(
@@ -188,9 +187,8 @@ def add(sub) -> None:
         "--runtime-placement",
         action="store_true",
         help="instead of constants, make the placement four run-time pipeline parameters "
-        "(gpu_type, "
-        "gpu_count, gpu_node_selector, gpu_tolerations) with the values above as defaults; needs "
-        "a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)",
+        "(gpu_type, gpu_count, gpu_node_selector, gpu_tolerations) with the values above as "
+        "defaults; needs a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)",
     )
     p.set_defaults(func=_cmd_compile)
 
@@ -254,8 +252,8 @@ def add(sub) -> None:
         "--pipeline",
         metavar="FILE",
         help="a compiled pipeline (e.g. from `alexnet-kfp compile "
-        "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh "
-        "(the same bytes as the repository's pipeline.yaml)",
+        "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh (the "
+        "same bytes as the repository's pipeline.yaml)",
     )
     p.add_argument(
         "--upload", action="store_true", help="also register the package as a pipeline version"

@@ -94,8 +94,8 @@ def add(sub) -> None:
         "model-repository",
         help="lay out an export directory as a Triton model repository",
         description="Write the layout KServe's Triton runtime loads from /mnt/models: "
-        "alexnet/ and alexnet_int8/, each with config.pbtxt, labels.txt and 1/model.onnx. "
-        "The pipeline's export step writes it as its model_repository artifact.",
+        "alexnet/ and alexnet_int8/, each with config.pbtxt, labels.txt and 1/model.onnx. The "
+        "pipeline's export step writes it as its model_repository artifact.",
     )
     p.add_argument(
         "--onnx",

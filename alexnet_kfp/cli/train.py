@@ -18,9 +18,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     info = train(args.data, args.out, config, checkpoint_dir=args.checkpoint_dir)
     print(
         f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch "
-        f"{info['best_epoch']} "
-        f"of {info['epochs_run']} ({info['precision']}, {info['images_per_second']:.0f} img/s, "
-        f"{info['device']})"
+        f"{info['best_epoch']} of {info['epochs_run']} ({info['precision']}, "
+        f"{info['images_per_second']:.0f} img/s, {info['device']})"
     )
     return 0
 
@@ -37,9 +36,8 @@ def add(sub) -> None:
         "train",
         help="train AlexNet on a Dataset directory",
         description="Train AlexNet with the article's augmentation and plateau learning-rate "
-        "decay on "
-        "val_accuracy; keep the best epoch. Writes model.keras (float32), history.json and "
-        "train.json.",
+        "decay on val_accuracy; keep the best epoch. Writes model.keras (float32), history.json "
+        "and train.json.",
     )
     p.add_argument(
         "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"
@@ -51,10 +49,9 @@ def add(sub) -> None:
         "--checkpoint-dir",
         metavar="DIR",
         help="save the training state here after every epoch; run the same command again to "
-        "continue "
-        "an interrupted run from its last finished epoch, with a larger --epochs to extend it, "
-        "or with "
-        "--epochs set to the epochs done to write its model now (other parameters must match)",
+        "continue an interrupted run from its last finished epoch, with a larger --epochs to "
+        "extend it, or with --epochs set to the epochs done to write its model now (other "
+        "parameters must match)",
     )
     for f in dataclasses.fields(TrainConfig):
         settings = {k: v for k, v in f.metadata.items() if k != "help"}

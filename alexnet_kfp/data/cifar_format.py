@@ -66,8 +66,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         except KeyError:
             raise InputError(
                 f"{self.origin}: the pickle asks for {module}.{name}, which no CIFAR-10 batch "
-                "needs; "
-                "refusing to load it (the file may be malicious)"
+                "needs; refusing to load it (the file may be malicious)"
             ) from None
 
 

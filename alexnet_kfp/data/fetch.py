@@ -63,8 +63,8 @@ def _check(path: Path, checksum: Checksum | None, label: str) -> None:
     actual = file_digest(path, checksum.algorithm)
     if actual != checksum.hexdigest:
         raise InputError(
-            f"{label}: {checksum.algorithm} mismatch: expected {checksum.hexdigest}, got {actual}; "
-            "the file is corrupt, incomplete or not the one you meant"
+            f"{label}: {checksum.algorithm} mismatch: expected {checksum.hexdigest}, got "
+            f"{actual}; the file is corrupt, incomplete or not the one you meant"
         )
 
 
@@ -215,8 +215,7 @@ def _download_with_retries(url, part: Path, retries, backoff_s, budget: _StallBu
         if budget.left() - delay <= 0:
             raise InputError(
                 f"download of {redact(url)}: no data for {budget.seconds:g} s ({error}); the "
-                "server is "
-                "silent or unreachable (a slow mirror may need a longer stall timeout)"
+                "server is silent or unreachable (a slow mirror may need a longer stall timeout)"
             )
         if attempt == retries:
             raise InputError(

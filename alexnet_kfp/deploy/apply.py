@@ -68,8 +68,7 @@ def deploy(manifest: dict) -> str:
         hint = (
             (
                 ": the pipeline's service account needs get/create/update on "
-                "inferenceservices.serving.kserve.io "
-                "there (README, Serve the model)"
+                "inferenceservices.serving.kserve.io there (README, Serve the model)"
             )
             if e.status == 403
             else ""

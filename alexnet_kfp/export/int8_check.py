@@ -40,7 +40,7 @@ def compare_int8(
         else None,
         "passed": bool(passed),
         "reason": (
-            f"int8 accuracy {int8_accuracy:.2%} vs float32 {float_accuracy:.2%}: "
-            f"loss {100 * loss:.2f} point(s) {'<=' if passed else '>'} allowed {100 * max_loss:.2f}"
+            f"int8 accuracy {int8_accuracy:.2%} vs float32 {float_accuracy:.2%}: loss "
+            f"{100 * loss:.2f} point(s) {'<=' if passed else '>'} allowed {100 * max_loss:.2f}"
         ),
     }

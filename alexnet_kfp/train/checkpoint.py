@@ -66,8 +66,9 @@ class Checkpoint(keras.callbacks.Callback):
             )
         if epochs < done:
             raise InputError(
-                f"checkpoint {self.directory} has {done} epochs done, more than --epochs {epochs}; "
-                f"pass --epochs {done} to write its model without training, or more to go on"
+                f"checkpoint {self.directory} has {done} epochs done, more than --epochs "
+                f"{epochs}; pass --epochs {done} to write its model without training, or more to "
+                "go on"
             )
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)

@@ -23,8 +23,8 @@ class TrainConfig:
 
     variant: str = _option(
         "article",
-        "article: the article's network (fast); cifar: AlexNet kept at 32x32 resolution "
-        "(more compute, more accurate)",
+        "article: the article's network (fast); cifar: AlexNet kept at 32x32 resolution (more "
+        "compute, more accurate)",
         choices=VARIANTS,
     )
     epochs: int = _option(40, "epochs to train (the best epoch's weights are kept)")

@@ -30,8 +30,8 @@ def require_gpu() -> None:
         return
     if not tf.test.is_built_with_cuda():
         raise InputError(
-            "no GPU visible in the train pod: this TensorFlow is not a CUDA build "
-            "(the image's CPU flavour?); build the image with TF_FLAVOUR=gpu"
+            "no GPU visible in the train pod: this TensorFlow is not a CUDA build (the image's "
+            "CPU flavour?); build the image with TF_FLAVOUR=gpu"
         )
     raise InputError(
         "no GPU visible in the train pod: check the task's accelerator limit and the node's "
