@@ -2,6 +2,8 @@
 
 import argparse
 
+from alexnet_kfp.cli.options import directories, new_dir
+
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from alexnet_kfp.data.prepare import prepare_dataset
@@ -75,7 +77,5 @@ def add(sub) -> None:
         help="fail a download when the server sends nothing for this long, retries included "
         "(default: %(default)s)",
     )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Dataset"
-    )
+    directories(p, out=new_dir("Dataset"))
     p.set_defaults(func=_cmd_data)

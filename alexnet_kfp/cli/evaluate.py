@@ -3,6 +3,7 @@
 import argparse
 
 from alexnet_kfp.cli.exits import EXIT_GATE_FAILED
+from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, directories, new_dir
 from alexnet_kfp.evaluate.gate import check_thresholds
 from alexnet_kfp.process import import_tensorflow
 
@@ -40,15 +41,7 @@ def add(sub) -> None:
         f"report.html and metrics.json. Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when "
         "it fails (the report is still written), 2 on bad input.",
     )
-    p.add_argument(
-        "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"
-    )
-    p.add_argument(
-        "--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`"
-    )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Evaluation"
-    )
+    directories(p, data=DATASET_DIR, model=MODEL_DIR, out=new_dir("Evaluation"))
     p.add_argument(
         "--min-accuracy",
         type=float,

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
+from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, directories, new_dir
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import (
     DEFAULT_ATOL,
@@ -133,12 +134,7 @@ def add(sub) -> None:
         f"provenance in the model's metadata. With --data, also {INT8_FILE} (same contract, "
         "onnxruntime's static quantisation calibrated on training images).",
     )
-    p.add_argument(
-        "--model", required=True, metavar="DIR", help="Model directory from `alexnet-kfp train`"
-    )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="new (or empty) directory for the ONNX model"
-    )
+    directories(p, model=MODEL_DIR, out=new_dir("ONNX model"))
     p.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
     )
@@ -170,11 +166,8 @@ def add(sub) -> None:
         f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, "
         f"or when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="Dataset directory")
-    p.add_argument("--model", required=True, metavar="DIR", help="Model directory (model.keras)")
-    p.add_argument(
-        "--onnx", required=True, metavar="DIR", help=f"ONNX directory (model.onnx, {INT8_FILE})"
-    )
+    onnx_dir = f"ONNX directory (model.onnx, {INT8_FILE})"
+    directories(p, data=DATASET_DIR, model=MODEL_DIR, onnx=onnx_dir)
     p.add_argument(
         "--atol",
         type=float,

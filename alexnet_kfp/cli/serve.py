@@ -4,6 +4,7 @@ way."""
 import argparse
 import sys
 
+from alexnet_kfp.cli.options import directories, new_dir
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME
 
 
@@ -103,9 +104,7 @@ def add(sub) -> None:
         metavar="DIR",
         help="the export directory (model.onnx, model.int8.onnx)",
     )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="new (or empty) directory for the repository"
-    )
+    directories(p, out=new_dir("repository"))
     p.set_defaults(func=_cmd_model_repository)
 
     p = sub.add_parser(

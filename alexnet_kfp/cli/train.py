@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import types
 
+from alexnet_kfp.cli.options import DATASET_DIR, directories, new_dir
 from alexnet_kfp.process import import_tensorflow
 from alexnet_kfp.train.config import TrainConfig
 
@@ -39,12 +40,7 @@ def add(sub) -> None:
         "decay on val_accuracy; keep the best epoch. Writes model.keras (float32), history.json "
         "and train.json.",
     )
-    p.add_argument(
-        "--data", required=True, metavar="DIR", help="Dataset directory from `alexnet-kfp data`"
-    )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="new (or empty) directory for the Model"
-    )
+    directories(p, data=DATASET_DIR, out=new_dir("Model"))
     p.add_argument(
         "--checkpoint-dir",
         metavar="DIR",
