@@ -2,10 +2,14 @@
 
 import argparse
 
-from alexnet_kfp.cli.options import directories, new_dir
+from alexnet_kfp.cli.options import command, directories, new_dir, option
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
+    """Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; python or binary
+    layout), verify its checksum, parse it without executing pickled code, and write a stratified
+    train/val split plus the official test batch as train.npz, val.npz, test.npz and
+    dataset.json."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
     dataset_info = prepare_dataset(
@@ -40,42 +44,15 @@ def add(sub) -> None:
     from alexnet_kfp.data.fetch import DEFAULT_STALL_TIMEOUT_S
     from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
 
-    p = sub.add_parser(
-        "data",
-        help="fetch, verify, parse and split CIFAR-10 into a Dataset directory",
-        description="Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; "
-        "python or binary layout), verify its checksum, parse it without executing pickled code, "
-        "and write a stratified train/val split plus the official test batch as train.npz, "
-        "val.npz, test.npz and dataset.json.",
-    )
+    p = command(sub, _cmd_data, "fetch, verify, parse and split CIFAR-10 into a Dataset directory")
     add_source_options(p, OFFICIAL_URL)
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=DEFAULT_VAL_FRACTION,
-        metavar="F",
-        help=f"share of each class held out for validation (default {DEFAULT_VAL_FRACTION})",
-    )
-    p.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default {DEFAULT_SEED})"
-    )
-    p.add_argument(
-        "--limit-per-class",
-        type=int,
-        metavar="N",
-        help="keep at most N images per class from the train batches and from the test batch "
-        "(quick runs)",
-    )
-    p.add_argument(
-        "--cache-dir", metavar="D", help="where downloads are kept (default ~/.cache/alexnet-kfp)"
-    )
-    p.add_argument(
-        "--stall-timeout",
-        type=float,
-        default=DEFAULT_STALL_TIMEOUT_S,
-        metavar="SECONDS",
-        help="fail a download when the server sends nothing for this long, retries included "
-        "(default: %(default)s)",
-    )
+    held_out = "share of each class held out for validation"
+    option(p, "--val-fraction", DEFAULT_VAL_FRACTION, held_out, metavar="F")
+    option(p, "--seed", DEFAULT_SEED, "split seed")
+    limit = "keep at most N images per class from the train batches and the test batch (quick runs)"
+    p.add_argument("--limit-per-class", type=int, metavar="N", help=limit)
+    cache = "where downloads are kept (default ~/.cache/alexnet-kfp)"
+    p.add_argument("--cache-dir", metavar="DIR", help=cache)
+    stall = "fail a download when the server sends nothing for this long, retries included"
+    option(p, "--stall-timeout", DEFAULT_STALL_TIMEOUT_S, stall, metavar="SECONDS")
     directories(p, out=new_dir("Dataset"))
-    p.set_defaults(func=_cmd_data)

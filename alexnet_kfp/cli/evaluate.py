@@ -3,12 +3,16 @@
 import argparse
 
 from alexnet_kfp.cli.exits import EXIT_GATE_FAILED
-from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, directories, new_dir
+from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, command, directories, new_dir, option
 from alexnet_kfp.evaluate.gate import check_thresholds
 from alexnet_kfp.process import import_tensorflow
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a Model on the Dataset's test split: accuracy, per-class precision, recall and
+    F1, confusion matrices, training curves, the most confident mistakes, report.html and
+    metrics.json. Exit code 0 when the gate passes, {gate_failed} when it fails (the report is still
+    written), 2 on bad input."""
     check_thresholds(args.min_accuracy, args.max_regression)  # before TensorFlow is imported
     import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate
@@ -33,33 +37,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def add(sub) -> None:
     from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
 
-    p = sub.add_parser(
-        "evaluate",
-        help="test-set metrics, pictures, an HTML report and the accuracy gate",
-        description="Evaluate a Model on the Dataset's test split: accuracy, per-class "
-        "precision/recall/F1, confusion matrices, training curves, the most confident mistakes, "
-        f"report.html and metrics.json. Exit code 0 when the gate passes, {EXIT_GATE_FAILED} when "
-        "it fails (the report is still written), 2 on bad input.",
-    )
+    help_text = "test-set metrics, pictures, an HTML report and the accuracy gate"
+    p = command(sub, _cmd_evaluate, help_text, gate_failed=EXIT_GATE_FAILED)
     directories(p, data=DATASET_DIR, model=MODEL_DIR, out=new_dir("Evaluation"))
-    p.add_argument(
-        "--min-accuracy",
-        type=float,
-        default=DEFAULT_MIN_ACCURACY,
-        metavar="F",
-        help="the gate: test accuracy must reach this (default: %(default)s)",
+    gate = "the gate: test accuracy must reach this"
+    option(p, "--min-accuracy", DEFAULT_MIN_ACCURACY, gate, metavar="F")
+    baseline = (
+        "the last blessed model: its metrics.json, model.keras or model.onnx, or their directory"
     )
-    p.add_argument(
-        "--baseline",
-        metavar="PATH",
-        help="the last blessed model: its metrics.json, model.keras or model.onnx (or their "
-        "directory)",
-    )
-    p.add_argument(
-        "--max-regression",
-        type=float,
-        default=DEFAULT_MAX_REGRESSION,
-        metavar="F",
-        help="with --baseline: accuracy may fall at most this far below it (default: %(default)s)",
-    )
-    p.set_defaults(func=_cmd_evaluate)
+    p.add_argument("--baseline", metavar="PATH", help=baseline)
+    regression = "with --baseline: accuracy may fall at most this far below it"
+    option(p, "--max-regression", DEFAULT_MAX_REGRESSION, regression, metavar="F")

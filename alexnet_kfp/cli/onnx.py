@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
-from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, directories, new_dir
+from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, command, directories, new_dir, option
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import (
     DEFAULT_ATOL,
@@ -22,6 +22,10 @@ from alexnet_kfp.process import import_tensorflow
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    """Convert model.keras to model.onnx with tf2onnx: input `image` uint8 [N,32,32,3] raw RGB
+    pixels, output `probabilities` float32 [N,10]; class names and provenance in the model's
+    metadata. With --data, also {int8_file} (the same contract; onnxruntime's static
+    quantisation, calibrated on training images)."""
     from alexnet_kfp.export.quantize import Int8Recipe
 
     check_opset(args.opset)  # before TensorFlow is imported
@@ -56,6 +60,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    """Run Keras and onnxruntime on every test image and write parity.json. Exit {failed}
+    when max |delta p| > atol or a top-1 class differs beyond a tie, or when {int8_file} (if
+    exported) loses more test accuracy than --int8-max-loss."""
     check_atol(args.atol)  # before TensorFlow is imported
     check_int8_max_loss(args.int8_max_loss)
     import_tensorflow()
@@ -89,6 +96,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    """Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with model.onnx.
+    Unreadable files are reported one by one; the exit code is 2 if any failed."""
     import json
 
     from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, expand_image_paths
@@ -126,90 +135,32 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def add(sub) -> None:
-    p = sub.add_parser(
-        "export",
-        help="convert a Model to ONNX (model.onnx, model.int8.onnx, export.json)",
-        description="Convert model.keras to model.onnx with tf2onnx: input `image` uint8 "
-        "[N,32,32,3] raw RGB pixels, output `probabilities` float32 [N,10]; class names and "
-        f"provenance in the model's metadata. With --data, also {INT8_FILE} (same contract, "
-        "onnxruntime's static quantisation calibrated on training images).",
-    )
+    help_text = "convert a Model to ONNX (model.onnx, model.int8.onnx, export.json)"
+    p = command(sub, _cmd_export, help_text, int8_file=INT8_FILE)
     directories(p, model=MODEL_DIR, out=new_dir("ONNX model"))
-    p.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
-    )
-    p.add_argument(
-        "--metrics",
-        metavar="FILE",
-        help="metrics.json from `alexnet-kfp evaluate`, to record the "
-        "test accuracy in the model's metadata",
-    )
-    p.add_argument(
-        "--data",
-        metavar="DIR",
-        help=f"Dataset directory: its training split calibrates {INT8_FILE} "
-        "(without it, only model.onnx is written)",
-    )
-    p.add_argument(
-        "--calibration-images",
-        type=int,
-        default=DEFAULT_CALIBRATION_IMAGES,
-        metavar="N",
-        help="training images that calibrate the int8 model (default: %(default)s)",
-    )
-    p.set_defaults(func=_cmd_export)
+    option(p, "--opset", DEFAULT_OPSET, "ONNX opset")
+    metrics = "metrics.json from `alexnet-kfp evaluate`, to record the test accuracy in the model"
+    p.add_argument("--metrics", metavar="FILE", help=metrics)
+    calibration = f"Dataset directory whose training split calibrates {INT8_FILE} (else: none)"
+    p.add_argument("--data", metavar="DIR", help=calibration)
+    images = "training images that calibrate the int8 model"
+    option(p, "--calibration-images", DEFAULT_CALIBRATION_IMAGES, images, metavar="N")
 
-    p = sub.add_parser(
-        "verify",
-        help="prove onnxruntime matches Keras on the whole test split",
-        description="Run Keras and onnxruntime on every test image; write parity.json; exit "
-        f"{EXIT_PARITY_FAILED} when max |delta p| > atol or a top-1 class differs beyond a tie, "
-        f"or when {INT8_FILE} (if exported) loses more test accuracy than --int8-max-loss.",
-    )
+    help_text = "prove onnxruntime matches Keras on the whole test split"
+    p = command(sub, _cmd_verify, help_text, int8_file=INT8_FILE, failed=EXIT_PARITY_FAILED)
     onnx_dir = f"ONNX directory (model.onnx, {INT8_FILE})"
     directories(p, data=DATASET_DIR, model=MODEL_DIR, onnx=onnx_dir)
-    p.add_argument(
-        "--atol",
-        type=float,
-        default=DEFAULT_ATOL,
-        help="largest allowed |delta p| (default: %(default)s)",
-    )
-    p.add_argument(
-        "--int8-max-loss",
-        type=float,
-        default=DEFAULT_INT8_MAX_LOSS,
-        metavar="FRACTION",
-        help=f"largest test-accuracy loss allowed to {INT8_FILE} against model.onnx, as a fraction "
-        "(default: %(default)s, one point)",
-    )
-    p.add_argument(
-        "--out", metavar="DIR", help="new directory for parity.json (default: into --onnx)"
-    )
-    p.set_defaults(func=_cmd_verify)
+    option(p, "--atol", DEFAULT_ATOL, "largest allowed |delta p|")
+    loss = f"largest test-accuracy loss allowed to {INT8_FILE} against model.onnx (0.01: one point)"
+    option(p, "--int8-max-loss", DEFAULT_INT8_MAX_LOSS, loss, metavar="FRACTION")
+    p.add_argument("--out", metavar="DIR", help="new directory for parity.json (default: --onnx)")
 
-    p = sub.add_parser(
-        "predict",
-        help="classify image files with an exported model (no TensorFlow needed)",
-        description="Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with "
-        "model.onnx. Unreadable files are reported one by one; the exit code is 2 if any failed.",
-    )
-    p.add_argument(
-        "images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories of them"
-    )
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="PATH",
-        help="the directory `alexnet-kfp export` wrote (uses its model.onnx), or a model file",
-    )
-    p.add_argument(
-        "--int8",
-        action="store_true",
-        help=f"use the directory's {INT8_FILE}: about 4x smaller and "
-        "3x faster on CPUs with VNNI, within 1 point of float32's accuracy (README, int8)",
-    )
-    p.add_argument(
-        "--top-k", type=int, default=3, metavar="K", help="labels per image (default: %(default)s)"
-    )
+    help_text = "classify image files with an exported model (no TensorFlow needed)"
+    p = command(sub, _cmd_predict, help_text)
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders")
+    model = "the directory `alexnet-kfp export` wrote (its model.onnx), or a model file"
+    p.add_argument("--model", required=True, metavar="PATH", help=model)
+    int8 = f"use the directory's {INT8_FILE}: 4x smaller, faster on CPUs with VNNI"
+    p.add_argument("--int8", action="store_true", help=int8)
+    option(p, "--top-k", 3, "labels per image", metavar="K")
     p.add_argument("--json", action="store_true", help="print JSON instead of one line per image")
-    p.set_defaults(func=_cmd_predict)

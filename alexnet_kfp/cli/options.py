@@ -1,9 +1,37 @@
-"""Command-line options that several commands share, each written once."""
+"""Command-line building blocks that every command uses, each written once: a subcommand described
+by its handler's docstring, options typed by their default, and the required directories."""
 
 import argparse
+import inspect
+from collections.abc import Callable
 
 DATASET_DIR = "Dataset directory from `alexnet-kfp data`"
 MODEL_DIR = "Model directory from `alexnet-kfp train`"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def command(sub, handler: Handler, help_text: str, **values: object) -> argparse.ArgumentParser:
+    """The subcommand that `handler` (`_cmd_NAME`) runs; its --help shows the handler's docstring,
+    with `values` filled in where it names them in braces."""
+    name = handler.__name__.removeprefix("_cmd_").replace("_", "-")
+    description = (inspect.getdoc(handler) or "").format(**values)
+    parser = sub.add_parser(name, help=help_text, description=description)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def option(
+    parser: argparse._ActionsContainer, flag: str, default: object, help_text: str, **settings
+):
+    """An option of its default's type, whose help ends with that default."""
+    parser.add_argument(
+        flag,
+        type=type(default),
+        default=default,
+        help=f"{help_text} (default: %(default)s)",
+        **settings,
+    )
 
 
 def new_dir(what: str) -> str:

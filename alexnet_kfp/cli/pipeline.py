@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.data import add_source_options
+from alexnet_kfp.cli.options import command, option
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.train.config import VARIANTS
@@ -14,6 +15,8 @@ REPO_PIPELINE_YAML = Path("pipeline.yaml")
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
+    """Compile the pipeline to KFP v2 YAML. Components use the image in ALEXNET_KFP_IMAGE
+    (default: the project image tagged with the package version)."""
     from alexnet_kfp.components import IMAGE
     from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
@@ -53,6 +56,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    """Run data -> train -> evaluate -> gate -> export -> verify on this machine with
+    kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on the CPU, so
+    its defaults differ from the compiled pipeline's (GPU): {local}."""
     from alexnet_kfp.data.fetch import is_url, local_path
     from alexnet_kfp.pipeline.local_run import (
         PipelineFailed,
@@ -117,6 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
+    """Create a run of the compiled pipeline on Kubeflow Pipelines."""
     from alexnet_kfp.pipeline.submit import submit
 
     result = submit(
@@ -141,132 +148,60 @@ def add(sub) -> None:
     from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
-    p = sub.add_parser(
-        "compile",
-        help="compile the Kubeflow pipeline to YAML",
-        description="Compile the pipeline to KFP v2 YAML. Components use the image in "
-        "ALEXNET_KFP_IMAGE (default: the project image tagged with the package version).",
-    )
-    p.add_argument(
-        "--output", default=str(REPO_PIPELINE_YAML), metavar="FILE", help="default: %(default)s"
-    )
+    p = command(sub, _cmd_compile, "compile the Kubeflow pipeline to YAML")
+    option(p, "--output", str(REPO_PIPELINE_YAML), "the YAML file to write", metavar="FILE")
     gpu = p.add_argument_group(
         "the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)"
     )
-    gpu.add_argument(
-        "--gpu-type",
-        default=DEFAULT_GPU_TYPE,
-        metavar="RESOURCE",
-        help="the accelerator's extended resource name (default: %(default)s; amd.com/gpu for AMD)",
+    resource = "the accelerator's extended resource name (amd.com/gpu for AMD)"
+    option(gpu, "--gpu-type", DEFAULT_GPU_TYPE, resource, metavar="RESOURCE")
+    option(
+        gpu, "--gpu-count", 1, "GPUs for the train pod; 0 compiles a CPU-only pipeline", metavar="N"
     )
-    gpu.add_argument(
-        "--gpu-count",
-        type=int,
-        default=1,
-        metavar="N",
-        help="GPUs for the train pod; 0 compiles a CPU-only pipeline (default: %(default)s)",
-    )
-    gpu.add_argument(
-        "--node-selector",
-        action="append",
-        metavar="KEY=VALUE",
-        help="node label the train pod must match (repeatable; default: "
-        + ", ".join(f"{k}={v}" for k, v in DEFAULT_NODE_SELECTOR.items())
-        + ")",
-    )
+    selector = ", ".join(f"{k}={v}" for k, v in DEFAULT_NODE_SELECTOR.items())
+    label = f"node label the train pod must match (repeatable; default: {selector})"
+    gpu.add_argument("--node-selector", action="append", metavar="KEY=VALUE", help=label)
     gpu.add_argument("--no-node-selector", action="store_true", help="no node selector at all")
-    gpu.add_argument(
-        "--toleration",
-        action="append",
-        metavar="KEY[=VALUE]:EFFECT",
-        help="a taint the train pod tolerates, as `kubectl taint` writes it (repeatable; default: "
-        "nvidia.com/gpu:NoSchedule, any value)",
-    )
+    taint = "a taint the train pod tolerates, as `kubectl taint` writes it (repeatable; default: "
+    taint += "nvidia.com/gpu:NoSchedule, any value)"
+    gpu.add_argument("--toleration", action="append", metavar="KEY[=VALUE]:EFFECT", help=taint)
     gpu.add_argument("--no-toleration", action="store_true", help="no toleration at all")
-    gpu.add_argument(
-        "--runtime-placement",
-        action="store_true",
-        help="instead of constants, make the placement four run-time pipeline parameters "
-        "(gpu_type, gpu_count, gpu_node_selector, gpu_tolerations) with the values above as "
-        "defaults; needs a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)",
-    )
-    p.set_defaults(func=_cmd_compile)
+    runtime = "instead of constants, make the placement four run-time pipeline parameters "
+    runtime += "(gpu_type, gpu_count, gpu_node_selector, gpu_tolerations) with the values above as "
+    runtime += "defaults; needs a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)"
+    gpu.add_argument("--runtime-placement", action="store_true", help=runtime)
 
-    p = sub.add_parser(
-        "run",
-        help="run the whole pipeline locally (kfp.local, no cluster, no Docker)",
-        description="Run data -> train -> evaluate -> gate -> export -> verify on this machine "
-        "with kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on "
-        "the CPU, so its defaults differ from the compiled pipeline's (GPU): "
-        + ", ".join(f"{key}={value}" for key, value in LOCAL.values.items())
-        + ".",
-    )
+    local = ", ".join(f"{key}={value}" for key, value in LOCAL.values.items())
+    help_text = "run the whole pipeline locally (kfp.local, no cluster, no Docker)"
+    p = command(sub, _cmd_run, help_text, local=local)
     add_source_options(p, None)
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="a small, fast run: "
-        + ", ".join(f"{key}={value}" for key, value in QUICK.changes(LOCAL).items()),
-    )
+    quick = ", ".join(f"{key}={value}" for key, value in QUICK.changes(LOCAL).items())
+    p.add_argument("--quick", action="store_true", help=f"a small, fast run: {quick}")
     p.add_argument("--epochs", type=int, help=f"default: {LOCAL.values['epochs']}")
     p.add_argument("--variant", choices=VARIANTS, help=f"default: {LOCAL.values['variant']}")
     p.add_argument("--min-accuracy", type=float, metavar="F")
     p.add_argument("--limit-per-class", type=int, metavar="N")
-    p.add_argument(
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="any other pipeline parameter (repeatable)",
-    )
-    p.add_argument(
-        "--runs",
-        default="runs",
-        metavar="DIR",
-        help="where run directories go (default: %(default)s)",
-    )
-    p.set_defaults(func=_cmd_run)
+    other = "any other pipeline parameter (repeatable)"
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help=other)
+    option(p, "--runs", "runs", "where run directories go", metavar="DIR")
 
-    p = sub.add_parser(
-        "submit",
-        help="submit pipeline.yaml to a Kubeflow Pipelines endpoint",
-        description="Create a run of the compiled pipeline on Kubeflow Pipelines.",
-    )
-    p.add_argument(
-        "--host",
-        help="KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook "
-        "the in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)",
-    )
-    p.add_argument(
-        "--namespace",
-        help="Kubeflow profile namespace (default: the notebook pod's own, or the "
-        "kubeconfig context's, else kubeflow)",
-    )
-    p.add_argument(
-        "--token-env",
-        metavar="NAME",
-        help="environment variable holding a bearer token (never printed)",
-    )
-    p.add_argument("--experiment", default="alexnet-kfp", help="default: %(default)s")
+    p = command(sub, _cmd_submit, "submit pipeline.yaml to a Kubeflow Pipelines endpoint")
+    host = "KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook the "
+    host += "in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)"
+    p.add_argument("--host", help=host)
+    namespace = "Kubeflow profile namespace (default: the notebook pod's own, or the kubeconfig "
+    namespace += "context's, else kubeflow)"
+    p.add_argument("--namespace", help=namespace)
+    token = "environment variable holding a bearer token (never printed)"
+    p.add_argument("--token-env", metavar="NAME", help=token)
+    option(p, "--experiment", "alexnet-kfp", "the KFP experiment")
     p.add_argument("--run-name", help="default: chosen by KFP")
-    p.add_argument(
-        "--pipeline",
-        metavar="FILE",
-        help="a compiled pipeline (e.g. from `alexnet-kfp compile "
-        "--gpu-count 2`); default: the pipeline this installation carries, compiled afresh (the "
-        "same bytes as the repository's pipeline.yaml)",
-    )
-    p.add_argument(
-        "--upload", action="store_true", help="also register the package as a pipeline version"
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help="give up when the endpoint has not answered within this, retries included (default: "
-        "%(default)s)",
-    )
-    p.add_argument(
-        "param", nargs="*", metavar="KEY=VALUE", help="pipeline parameters, e.g. epochs=60"
-    )
-    p.set_defaults(func=_cmd_submit)
+    pipeline = "a compiled pipeline (e.g. from `alexnet-kfp compile --gpu-count 2`); default: the "
+    pipeline += "pipeline this installation carries, compiled afresh (pipeline.yaml's bytes)"
+    p.add_argument("--pipeline", metavar="FILE", help=pipeline)
+    upload = "also register the package as a pipeline version"
+    p.add_argument("--upload", action="store_true", help=upload)
+    timeout = "give up when the endpoint has not answered within this, retries included"
+    option(p, "--timeout", DEFAULT_TIMEOUT_S, timeout, metavar="SECONDS")
+    example = "pipeline parameters, e.g. epochs=60"
+    p.add_argument("param", nargs="*", metavar="KEY=VALUE", help=example)

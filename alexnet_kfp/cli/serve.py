@@ -4,11 +4,15 @@ way."""
 import argparse
 import sys
 
-from alexnet_kfp.cli.options import directories, new_dir
+from alexnet_kfp.cli.options import command, directories, new_dir, option
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    """Serve exported models with KServe's Python model server on onnxruntime: the Open
+    Inference Protocol v2 over REST and gRPC (also KServe v1 REST), health, readiness, metadata,
+    Prometheus metrics at /metrics. Accepts uint8 pixels or encoded image files (PNG, JPEG, ...;
+    base64 in JSON). Stops cleanly on SIGTERM or Ctrl-C. Needs the serve extra."""
     from alexnet_kfp.errors import InputError
     from alexnet_kfp.export.model_repository import models_in
 
@@ -29,6 +33,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_model_repository(args: argparse.Namespace) -> int:
+    """Write the layout KServe's Triton runtime loads from /mnt/models: alexnet/ and
+    alexnet_int8/, each with config.pbtxt, labels.txt and 1/model.onnx. The pipeline's export
+    step writes it as its model_repository artifact."""
     from alexnet_kfp.export.model_repository import write_model_repository
 
     written = write_model_repository(args.onnx, args.out)
@@ -37,6 +44,9 @@ def _cmd_model_repository(args: argparse.Namespace) -> int:
 
 
 def _cmd_manifest(args: argparse.Namespace) -> int:
+    """Print an InferenceService (YAML) serving the model repository at --storage-uri: by
+    default with KServe's Triton runtime (modelFormat onnx, protocol v2); with --custom, the
+    project image running `alexnet-kfp serve`. Apply it with kubectl."""
     import yaml
 
     from alexnet_kfp.deploy.manifests import custom_service, triton_service
@@ -53,82 +63,27 @@ def add(sub) -> None:
     from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
     from alexnet_kfp.serve.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 
-    p = sub.add_parser(
-        "serve",
-        help="serve the model over the Open Inference Protocol (REST + gRPC) with KServe",
-        description="Serve exported models with KServe's Python model server on onnxruntime: "
-        "Open Inference Protocol v2 over REST and gRPC (also KServe v1 REST), health, readiness, "
-        "metadata, Prometheus metrics at /metrics. Accepts uint8 pixels or encoded image files "
-        "(PNG, JPEG, ...; base64 in JSON). Stops cleanly on SIGTERM or Ctrl-C. Needs the serve "
-        "extra.",
-    )
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="PATH",
-        help="model.onnx, the export directory (serves "
-        "alexnet and alexnet_int8) or a Triton model repository",
-    )
-    p.add_argument(
-        "--http-port", type=int, default=DEFAULT_HTTP_PORT, help="REST port (default: %(default)s)"
-    )
-    p.add_argument(
-        "--grpc-port", type=int, default=DEFAULT_GRPC_PORT, help="gRPC port (default: %(default)s)"
-    )
-    p.add_argument(
-        "--max-request-bytes",
-        type=int,
-        default=MAX_REQUEST_BYTES,
-        metavar="N",
-        help="larger requests get HTTP 413 / gRPC RESOURCE_EXHAUSTED (default: %(default)s)",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="onnxruntime threads per request (default: one per "
-        "core, the fastest single request; 1 serves more requests/s under concurrent load)",
-    )
-    p.set_defaults(func=_cmd_serve)
+    help_text = "serve the model over the Open Inference Protocol (REST + gRPC) with KServe"
+    p = command(sub, _cmd_serve, help_text)
+    model = "model.onnx, the export directory (both models) or a Triton model repository"
+    p.add_argument("--model", required=True, metavar="PATH", help=model)
+    option(p, "--http-port", DEFAULT_HTTP_PORT, "REST port", metavar="PORT")
+    option(p, "--grpc-port", DEFAULT_GRPC_PORT, "gRPC port", metavar="PORT")
+    limit = "larger requests get HTTP 413 / gRPC RESOURCE_EXHAUSTED"
+    option(p, "--max-request-bytes", MAX_REQUEST_BYTES, limit, metavar="N")
+    threads = "onnxruntime threads per request (default: one per core; 1 serves more under load)"
+    p.add_argument("--threads", type=int, metavar="N", help=threads)
 
-    p = sub.add_parser(
-        "model-repository",
-        help="lay out an export directory as a Triton model repository",
-        description="Write the layout KServe's Triton runtime loads from /mnt/models: "
-        "alexnet/ and alexnet_int8/, each with config.pbtxt, labels.txt and 1/model.onnx. The "
-        "pipeline's export step writes it as its model_repository artifact.",
-    )
-    p.add_argument(
-        "--onnx",
-        required=True,
-        metavar="DIR",
-        help="the export directory (model.onnx, model.int8.onnx)",
-    )
+    help_text = "lay out an export directory as a Triton model repository"
+    p = command(sub, _cmd_model_repository, help_text)
+    directories(p, onnx="the export directory (model.onnx, model.int8.onnx)")
     directories(p, out=new_dir("repository"))
-    p.set_defaults(func=_cmd_model_repository)
 
-    p = sub.add_parser(
-        "manifest",
-        help="print a KServe InferenceService for the model repository",
-        description="Print an InferenceService (YAML) serving the model repository at "
-        "--storage-uri: by default with KServe's Triton runtime (modelFormat onnx, protocol v2); "
-        "with --custom, the project image running `alexnet-kfp serve`. Apply it with kubectl.",
-    )
-    p.add_argument(
-        "--storage-uri",
-        required=True,
-        metavar="URI",
-        help="where the model repository is: s3://, gs://, pvc://, https://, ... (minio:// from "
-        "Kubeflow Pipelines becomes s3://)",
-    )
-    p.add_argument(
-        "--name", default=DEFAULT_NAME, help="InferenceService name (default: %(default)s)"
-    )
+    p = command(sub, _cmd_manifest, "print a KServe InferenceService for the model repository")
+    where = "where the model repository is: s3://, gs://, pvc://, https://, ... (minio:// is s3://)"
+    p.add_argument("--storage-uri", required=True, metavar="URI", help=where)
+    option(p, "--name", DEFAULT_NAME, "InferenceService name")
     p.add_argument("--namespace", help="namespace (default: kubectl's)")
-    p.add_argument(
-        "--custom",
-        action="store_true",
-        help="a custom predictor with the project image instead of Triton",
-    )
+    custom = "a custom predictor with the project image instead of Triton"
+    p.add_argument("--custom", action="store_true", help=custom)
     p.add_argument("--image", metavar="IMAGE", help="the project image, for --custom")
-    p.set_defaults(func=_cmd_manifest)

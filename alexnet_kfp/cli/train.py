@@ -5,12 +5,15 @@ import argparse
 import dataclasses
 import types
 
-from alexnet_kfp.cli.options import DATASET_DIR, directories, new_dir
+from alexnet_kfp.cli.options import DATASET_DIR, command, directories, new_dir
 from alexnet_kfp.process import import_tensorflow
 from alexnet_kfp.train.config import TrainConfig
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    """Train AlexNet with the article's augmentation and plateau learning-rate decay on
+    val_accuracy; keep the best epoch. Writes model.keras (float32), history.json and
+    train.json."""
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     config.check()  # before TensorFlow is imported
     import_tensorflow()
@@ -33,22 +36,15 @@ def _flag_type(annotation):
 
 
 def add(sub) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train AlexNet on a Dataset directory",
-        description="Train AlexNet with the article's augmentation and plateau learning-rate "
-        "decay on val_accuracy; keep the best epoch. Writes model.keras (float32), history.json "
-        "and train.json.",
-    )
+    p = command(sub, _cmd_train, "train AlexNet on a Dataset directory")
     directories(p, data=DATASET_DIR, out=new_dir("Model"))
-    p.add_argument(
-        "--checkpoint-dir",
-        metavar="DIR",
-        help="save the training state here after every epoch; run the same command again to "
-        "continue an interrupted run from its last finished epoch, with a larger --epochs to "
-        "extend it, or with --epochs set to the epochs done to write its model now (other "
-        "parameters must match)",
+    checkpoint = "save the training state here after every epoch; run the same command again to "
+    checkpoint += (
+        "continue an interrupted run from its last finished epoch, with a larger --epochs "
     )
+    checkpoint += "to extend it, or with --epochs set to the epochs done to write its model now "
+    checkpoint += "(other parameters must match)"
+    p.add_argument("--checkpoint-dir", metavar="DIR", help=checkpoint)
     for f in dataclasses.fields(TrainConfig):
         settings = {k: v for k, v in f.metadata.items() if k != "help"}
         kind = _flag_type(f.type)
@@ -57,10 +53,5 @@ def add(sub) -> None:
         else:
             settings["type"] = kind
         shown = "" if f.default is None else " (default: %(default)s)"
-        p.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            default=f.default,
-            help=f.metadata["help"] + shown,
-            **settings,
-        )
-    p.set_defaults(func=_cmd_train)
+        flag = f"--{f.name.replace('_', '-')}"
+        p.add_argument(flag, default=f.default, help=f.metadata["help"] + shown, **settings)
