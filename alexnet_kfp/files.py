@@ -38,6 +38,14 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
         raise
 
 
+def make_directory(path: Path, named: str, exist_ok: bool = True) -> None:
+    """mkdir -p `path`, or one line that names it as `named` (a flag, a role) when refused."""
+    try:
+        path.mkdir(parents=True, exist_ok=exist_ok)
+    except OSError as e:
+        raise InputError(f"{named}: cannot write there ({e.strerror or e})") from None
+
+
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, algorithm).hexdigest()

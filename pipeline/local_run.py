@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL
 
 
@@ -90,12 +91,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
 
     parameters = {**LOCAL.values, **parameters}
     run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
-    try:
-        run_dir.mkdir(parents=True, exist_ok=False)
-    except OSError as e:
-        raise InputError(
-            f"--runs {runs_root}: cannot make a run directory there ({e.strerror or e})"
-        ) from None
+    make_directory(run_dir, f"--runs {runs_root}", exist_ok=False)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir),

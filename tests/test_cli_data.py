@@ -2,20 +2,13 @@
 errors."""
 
 import json
-import subprocess
-import sys
 
+from .cli import run_cli
 from .real_data import SMALL_SHA256
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", *args], capture_output=True, text=True, timeout=120
-    )
-
-
 def test_data_command_writes_the_dataset(small_archive, tmp_path):
-    result = _cli(
+    result = run_cli(
         "data",
         "--source",
         str(small_archive),
@@ -33,7 +26,7 @@ def test_data_command_writes_the_dataset(small_archive, tmp_path):
 
 
 def test_checksum_mismatch_exits_2_with_one_line_and_no_output(small_archive, tmp_path):
-    result = _cli(
+    result = run_cli(
         "data", "--source", str(small_archive), "--sha256", "1" * 64, "--out", str(tmp_path / "ds")
     )
     assert result.returncode == 2
@@ -43,7 +36,9 @@ def test_checksum_mismatch_exits_2_with_one_line_and_no_output(small_archive, tm
 
 
 def test_missing_source_exits_2(tmp_path):
-    result = _cli("data", "--source", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "ds"))
+    result = run_cli(
+        "data", "--source", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "ds")
+    )
     assert (
         result.returncode == 2
         and "no such file" in result.stderr
@@ -52,7 +47,7 @@ def test_missing_source_exits_2(tmp_path):
 
 
 def test_help_explains_sources_and_checksums():
-    result = _cli("data", "--help")
+    result = run_cli("data", "--help")
     assert result.returncode == 0
     for word in ("--source", "--sha256", "--md5", "--val-fraction", "--limit-per-class", "file://"):
         assert word in result.stdout

@@ -21,6 +21,13 @@ def _dataset_bytes(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in ("train.npz", "val.npz", "test.npz")}
 
 
+def _download(server, tmp_path: Path, **settings) -> dict:
+    """The Dataset tmp_path/ds made from the server's archive, through the cache in tmp_path."""
+    return prepare_dataset(
+        tmp_path / "ds", source=server.url(NAME), cache_dir=tmp_path / "cache", **settings
+    )
+
+
 @pytest.fixture(scope="module")
 def reference(small_archive, tmp_path_factory) -> dict[str, bytes]:
     """The dataset made from the plain local path: every other source must give the same bytes."""
@@ -52,13 +59,7 @@ def test_download_cut_midway_resumes_with_range(small_archive, reference, tmp_pa
     cut = len(body) // 2
     behaviour = Behaviour(files={NAME: body}, cut_first_response_at=cut)
     with LoopbackServer(behaviour) as server:
-        prepare_dataset(
-            tmp_path / "ds",
-            source=server.url(NAME),
-            sha256=SMALL_SHA256,
-            cache_dir=tmp_path / "cache",
-            backoff_s=0.01,
-        )
+        _download(server, tmp_path, sha256=SMALL_SHA256, backoff_s=0.01)
     assert [r["range"] for r in behaviour.requests] == [None, f"bytes={cut}-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
     cached = (
@@ -77,12 +78,7 @@ def test_partial_file_from_an_earlier_run_is_resumed(small_archive, reference, t
         folder = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
         folder.mkdir(parents=True)
         (folder / "cifar-10-python.tar.gz.part").write_bytes(body[:1000])
-        prepare_dataset(
-            tmp_path / "ds",
-            source=server.url(NAME),
-            sha256=SMALL_SHA256,
-            cache_dir=tmp_path / "cache",
-        )
+        _download(server, tmp_path, sha256=SMALL_SHA256)
     assert [r["range"] for r in behaviour.requests] == ["bytes=1000-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
 
@@ -93,13 +89,7 @@ def test_server_ignoring_range_restarts_cleanly(small_archive, reference, tmp_pa
         files={NAME: body}, cut_first_response_at=len(body) // 3, honour_range=False
     )
     with LoopbackServer(behaviour) as server:
-        prepare_dataset(
-            tmp_path / "ds",
-            source=server.url(NAME),
-            sha256=SMALL_SHA256,
-            cache_dir=tmp_path / "cache",
-            backoff_s=0.01,
-        )
+        _download(server, tmp_path, sha256=SMALL_SHA256, backoff_s=0.01)
     assert len(behaviour.requests) == 2
     assert _dataset_bytes(tmp_path / "ds") == reference
 
@@ -108,7 +98,7 @@ def test_http_404_fails_at_once_with_one_clear_line(tmp_path):
     behaviour = Behaviour(files={})
     with LoopbackServer(behaviour) as server:
         with pytest.raises(InputError, match="HTTP 404") as err:
-            prepare_dataset(tmp_path / "ds", source=server.url(NAME), cache_dir=tmp_path / "cache")
+            _download(server, tmp_path)
     assert len(behaviour.requests) == 1 and "\n" not in str(err.value)
     assert not (tmp_path / "ds").exists()
 
@@ -117,13 +107,7 @@ def test_server_errors_are_retried_then_reported(tmp_path):
     behaviour = Behaviour(files={}, status=503)
     with LoopbackServer(behaviour) as server:
         with pytest.raises(InputError, match="failed after 3 attempts: HTTP 503"):
-            prepare_dataset(
-                tmp_path / "ds",
-                source=server.url(NAME),
-                cache_dir=tmp_path / "cache",
-                retries=2,
-                backoff_s=0.01,
-            )
+            _download(server, tmp_path, retries=2, backoff_s=0.01)
     assert len(behaviour.requests) == 3
 
 
@@ -131,12 +115,7 @@ def test_wrong_checksum_on_download_keeps_nothing(small_archive, tmp_path):
     behaviour = Behaviour(files={NAME: small_archive.read_bytes()})
     with LoopbackServer(behaviour) as server:
         with pytest.raises(InputError, match="sha256 mismatch"):
-            prepare_dataset(
-                tmp_path / "ds",
-                source=server.url(NAME),
-                sha256="0" * 64,
-                cache_dir=tmp_path / "cache",
-            )
+            _download(server, tmp_path, sha256="0" * 64)
     assert not (tmp_path / "ds").exists()
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no staging directory left behind

@@ -7,7 +7,6 @@ import html
 import json
 import re
 import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -18,6 +17,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.evaluate import evaluate
+
+from .cli import run_cli
 
 PICTURES = (
     "confusion_matrix.png",
@@ -137,12 +138,7 @@ def test_bad_baseline_is_a_clear_error(trained, small_dataset, tmp_path):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "evaluate", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli("evaluate", *args, timeout=600)
 
 
 def test_cli_exit_codes(trained, small_dataset, tmp_path, accuracy):

@@ -5,8 +5,6 @@ The backend's rules are in kfp_backend.py, each with the file and release it com
 """
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from google.protobuf import json_format
 from kfp.kubernetes import kubernetes_executor_config_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from .cli import run_cli
 from .kfp_backend import BACKENDS, RejectedByBackend, pod_placement, root_parameter
 from .real_data import REPO
 
@@ -32,12 +31,7 @@ FIELDS_KNOWN_TO_2_2 = {
 
 def _compile(tmp_path: Path, *flags: str) -> list[dict]:
     out = tmp_path / "pipeline.yaml"
-    result = subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "compile", "--output", str(out), *flags],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli("compile", "--output", out, *flags, timeout=300)
     assert result.returncode == 0, result.stderr
     return list(yaml.safe_load_all(out.read_text()))
 
@@ -248,12 +242,7 @@ def test_a_cpu_only_compile_asks_for_no_gpu_and_does_not_require_one(tmp_path):
 )
 def test_bad_placement_flags_give_one_line(tmp_path, flags, named):
     out = tmp_path / "p.yaml"
-    result = subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "compile", "--output", str(out), *flags],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_cli("compile", "--output", out, *flags, timeout=120)
     assert result.returncode == 2 and not out.exists()
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and re.match(

@@ -6,7 +6,6 @@ import json
 import pickle
 import socket
 import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -18,16 +17,8 @@ import pytest
 from alexnet_kfp.data.npz import save_npz
 
 from .archives import members_of, write_tar_gz
+from .cli import cli_args, run_cli
 from .real_data import SMALL_SHA256
-
-
-def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _one_line(result: subprocess.CompletedProcess, *words: str) -> str:
@@ -78,7 +69,7 @@ def test_data_refuses_bad_numbers_before_any_download(flags, named, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = _cli(
+    result = run_cli(
         "data",
         "--source",
         f"http://127.0.0.1:{port}/cifar-10-python.tar.gz",
@@ -112,7 +103,7 @@ def test_data_refuses_bad_numbers_before_any_download(flags, named, tmp_path):
 )
 def test_train_refuses_bad_numbers_before_tensorflow(flags, named, tmp_path):
     started = time.perf_counter()
-    result = _cli("train", "--data", tmp_path, "--out", tmp_path / "model", *flags)
+    result = run_cli("train", "--data", tmp_path, "--out", tmp_path / "model", *flags)
     _one_line(result, named)
     assert (
         time.perf_counter() - started < 30
@@ -141,7 +132,7 @@ def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_pa
         "export": ["--model", tmp_path, "--out", tmp_path / "o"],
         "verify": ["--data", tmp_path, "--model", tmp_path, "--onnx", tmp_path],
     }[command]
-    _one_line(_cli(command, *places, *flags), named)
+    _one_line(run_cli(command, *places, *flags), named)
 
 
 @pytest.mark.parametrize(
@@ -165,18 +156,18 @@ def test_evaluate_export_verify_refuse_bad_numbers(command, flags, named, tmp_pa
 )
 def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, tmp_path):
     # The host is a closed port: the refusal names the value, so nothing was sent.
-    _one_line(_cli("submit", "--host", "http://127.0.0.1:9", pair), named)
-    _one_line(_cli("run", "--runs", tmp_path, "--param", pair), named)
+    _one_line(run_cli("submit", "--host", "http://127.0.0.1:9", pair), named)
+    _one_line(run_cli("run", "--runs", tmp_path, "--param", pair), named)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_flags_give_one_line_not_the_usage(tmp_path):
     _one_line(
-        _cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"),
+        run_cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"),
         "unrecognized",
         "--epoch",
     )
-    _one_line(_cli("data"), "--out")
+    _one_line(run_cli("data"), "--out")
 
 
 # --- files that are not what they claim
@@ -213,7 +204,7 @@ def test_a_broken_dataset_file_is_named(content, tmp_path):
         "forged": _forged_header_npz(tmp_path / "forged.npz"),
     }[content]
     bad = _dataset_like(tmp_path / "bad", train=data)
-    result = _cli("train", "--data", bad, "--out", tmp_path / "model", "--epochs", "1")
+    result = run_cli("train", "--data", bad, "--out", tmp_path / "model", "--epochs", "1")
     _one_line(result, str(bad / "train.npz"))
     assert not (tmp_path / "model").exists()
     _nothing_left(tmp_path)
@@ -225,13 +216,13 @@ def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
     (model / "model.keras").write_bytes(b"PK\x03\x04 garbage")
     data = _dataset_like(tmp_path / "ds")
     line = _one_line(
-        _cli("evaluate", "--data", data, "--model", model, "--out", tmp_path / "e"),
+        run_cli("evaluate", "--data", data, "--model", model, "--out", tmp_path / "e"),
         str(model / "model.keras"),
         "not a readable Keras model",
     )
     assert "File not found" not in line
     _one_line(
-        _cli("export", "--model", model, "--out", tmp_path / "o"), "not a readable Keras model"
+        run_cli("export", "--model", model, "--out", tmp_path / "o"), "not a readable Keras model"
     )
     assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
 
@@ -239,12 +230,12 @@ def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
 def test_a_garbage_onnx_model_is_named(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x08\x07garbage")
     _one_line(
-        _cli("predict", tmp_path, "--model", tmp_path / "model.onnx"),
+        run_cli("predict", tmp_path, "--model", tmp_path / "model.onnx"),
         "model.onnx",
         "not a readable ONNX model",
     )
     _one_line(
-        _cli("predict", tmp_path, "--model", tmp_path / "model.onnx", "--top-k", "0"), "--top-k"
+        run_cli("predict", tmp_path, "--model", tmp_path / "model.onnx", "--top-k", "0"), "--top-k"
     )
 
 
@@ -252,7 +243,7 @@ def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp
     model_dir, _ = trained
     (tmp_path / "metrics.json").write_bytes(b"\xff\xfe not json")
     _one_line(
-        _cli(
+        run_cli(
             "export",
             "--model",
             model_dir,
@@ -267,7 +258,7 @@ def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp
     for accuracy in ("NaN", "1.5", '"high"'):
         (tmp_path / "baseline.json").write_text('{"accuracy": ' + accuracy + "}")
         _one_line(
-            _cli(
+            run_cli(
                 "evaluate",
                 "--data",
                 _dataset_like(tmp_path / "ds"),
@@ -288,7 +279,9 @@ def test_an_unwritable_output_is_named(small_archive, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     _one_line(
-        _cli("data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"),
+        run_cli(
+            "data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"
+        ),
         "output directory",
         str(blocker / "ds"),
     )
@@ -301,7 +294,9 @@ def test_class_names_that_are_not_utf8_are_named(small_archive, tmp_path):
     meta[b"label_names"] = [b"\xff\xfe" + n for n in meta[b"label_names"]]
     files[meta_name] = pickle.dumps(meta, protocol=2)
     archive = write_tar_gz(tmp_path / "bad.tar.gz", files)
-    _one_line(_cli("data", "--source", archive, "--out", tmp_path / "ds"), "batches.meta", "UTF-8")
+    _one_line(
+        run_cli("data", "--source", archive, "--out", tmp_path / "ds"), "batches.meta", "UTF-8"
+    )
     assert not (tmp_path / "ds").exists()
 
 
@@ -336,7 +331,7 @@ class _SilentServer:
 def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
     with _SilentServer() as url:
         started = time.perf_counter()
-        result = _cli(
+        result = run_cli(
             "data",
             "--source",
             f"{url}/cifar-10-python.tar.gz",
@@ -356,7 +351,7 @@ def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
 def test_a_silent_server_fails_submit_within_its_timeout():
     with _SilentServer() as url:
         started = time.perf_counter()
-        result = _cli("submit", "--host", url, "--namespace", "team", "--timeout", "3")
+        result = run_cli("submit", "--host", url, "--namespace", "team", "--timeout", "3")
         seconds = time.perf_counter() - started
     _one_line(result, "did not answer within 3 s")
     assert seconds < 60, seconds
@@ -402,7 +397,7 @@ def _serve(status: int, body: bytes, content_type: str):
 def test_submit_succeeds_only_with_a_run_id(status, body, content_type, words):
     server = _serve(status, body, content_type)
     try:
-        result = _cli(
+        result = run_cli(
             "submit",
             "--host",
             f"http://127.0.0.1:{server.server_address[1]}",
@@ -431,46 +426,18 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(small_archi
         }
     )
     cache = tmp_path / "cache"
+
+    def fetch(folder: str):
+        url = server.url(f"/{folder}/cifar-10-python.tar.gz")
+        return run_cli("data", "--source", url, "--out", tmp_path / folder, "--cache-dir", cache)
+
     with LoopbackServer(behaviour) as server:
         for folder in ("a", "b"):
-            assert (
-                _cli(
-                    "data",
-                    "--source",
-                    server.url(f"/{folder}/cifar-10-python.tar.gz"),
-                    "--out",
-                    tmp_path / folder,
-                    "--cache-dir",
-                    cache,
-                ).returncode
-                == 0
-            )
-        _last_line(
-            _cli(
-                "data",
-                "--source",
-                server.url("/c/cifar-10-python.tar.gz"),
-                "--out",
-                tmp_path / "c",
-                "--cache-dir",
-                cache,
-            ),
-            "not a readable tar archive",
-        )
+            assert fetch(folder).returncode == 0
+        _last_line(fetch("c"), "not a readable tar archive")
         # the server is fixed: the next run must fetch again
         behaviour.files["/c/cifar-10-python.tar.gz"] = real
-        assert (
-            _cli(
-                "data",
-                "--source",
-                server.url("/c/cifar-10-python.tar.gz"),
-                "--out",
-                tmp_path / "c",
-                "--cache-dir",
-                cache,
-            ).returncode
-            == 0
-        )
+        assert fetch("c").returncode == 0
     import hashlib
 
     recorded = {
@@ -502,18 +469,15 @@ def _terminate_when(process: subprocess.Popen, ready) -> subprocess.CompletedPro
 def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
     with _SilentServer() as url:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "alexnet_kfp",
+            cli_args(
                 "data",
                 "--source",
                 f"{url}/cifar-10-python.tar.gz",
                 "--out",
-                str(tmp_path / "ds"),
+                tmp_path / "ds",
                 "--cache-dir",
-                str(tmp_path / "cache"),
-            ],
+                tmp_path / "cache",
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -531,18 +495,7 @@ def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
 
 def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path):
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "alexnet_kfp",
-            "train",
-            "--data",
-            str(small_dataset),
-            "--out",
-            str(tmp_path / "model"),
-            "--epochs",
-            "50",
-        ],
+        cli_args("train", "--data", small_dataset, "--out", tmp_path / "model", "--epochs", "50"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -559,16 +512,16 @@ def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path
 
 def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
     _one_line(
-        _cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"),
+        run_cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"),
         "--source",
         "nope.tar.gz",
     )
     (tmp_path / "a-file").write_text("")
-    _one_line(_cli("run", "--quick", "--runs", tmp_path / "a-file"), "--runs")
+    _one_line(run_cli("run", "--quick", "--runs", tmp_path / "a-file"), "--runs")
 
 
 def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_path):
-    result = _cli(
+    result = run_cli(
         "run", "--source", small_archive, "--sha256", "1" * 64, "--runs", tmp_path / "runs"
     )
     line = _last_line(result, "the data step refused its input", "sha256 mismatch", "full log")

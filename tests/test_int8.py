@@ -3,8 +3,6 @@ contract as model.onnx, its accuracy gated by verify, and usable wherever model.
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -20,6 +18,8 @@ from alexnet_kfp.export.parity import ParityError, verify
 from alexnet_kfp.export.quantize import Int8Recipe, calibration_sample, quantize
 from alexnet_kfp.files import file_digest
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+
+from .cli import run_cli
 
 
 def _interface(model: onnx.ModelProto) -> list:
@@ -206,20 +206,7 @@ def test_predict_int8_from_the_export_directory(exported, small_dataset, tmp_pat
     shutil.copy(exported / "model.onnx", no_int8)
 
     def predict(*args):
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "alexnet_kfp",
-                "predict",
-                tmp_path / "image.png",
-                "--json",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli("predict", tmp_path / "image.png", "--json", *args, timeout=120)
 
     for args in (
         ["--model", exported, "--int8"],

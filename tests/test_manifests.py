@@ -14,6 +14,7 @@ from alexnet_kfp.deploy.manifests import custom_service, triton_service
 from alexnet_kfp.errors import InputError
 
 from . import kserve_crd
+from .cli import run_cli
 
 URI = "s3://models/alexnet/model_repository"
 
@@ -94,29 +95,10 @@ def test_bad_names_and_uris_are_refused(call, says):
 
 
 def test_manifest_command_prints_the_same_object():
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alexnet_kfp",
-            "manifest",
-            "--storage-uri",
-            URI,
-            "--namespace",
-            "ns",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli("manifest", "--storage-uri", URI, "--namespace", "ns", timeout=60)
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout) == triton_service(URI, namespace="ns")
-    done = subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "manifest", "--storage-uri", "ftp://x/y"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli("manifest", "--storage-uri", "ftp://x/y", timeout=60)
     assert (
         done.returncode == 2
         and len(done.stderr.strip().splitlines()) == 1

@@ -4,7 +4,6 @@ the gate."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,14 @@ from alexnet_kfp.pipeline.compile import compile_pipeline
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.profiles import GPU_NODE
 
+from .cli import cli_args
 from .real_data import REPO
 
 
 def _compile(output: Path) -> bytes:
     env = {k: v for k, v in os.environ.items() if k != "ALEXNET_KFP_IMAGE"}
     subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "compile", "--output", str(output)],
+        cli_args("compile", "--output", output),
         check=True,
         capture_output=True,
         env=env,

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import keras
@@ -17,6 +16,8 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 
+from .cli import cli_args
+
 EPOCHS = 8
 # min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each
 # one, so the rate of every epoch says whether the optimizer and the plateau counters came back.
@@ -25,23 +26,20 @@ RATES = [1e-3, 1e-3] + [1e-3 * 0.5**n for n in range(1, EPOCHS - 1)]
 
 
 def _train_command(dataset, out, checkpoint) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "alexnet_kfp",
+    return cli_args(
         "train",
         "--data",
-        str(dataset),
+        dataset,
         "--out",
-        str(out),
+        out,
         "--epochs",
-        str(EPOCHS),
+        EPOCHS,
         "--precision",
         "float32",
         "--checkpoint-dir",
-        str(checkpoint),
+        checkpoint,
         *PLATEAU,
-    ]
+    )
 
 
 def _epochs_done(checkpoint) -> int:

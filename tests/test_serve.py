@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +24,8 @@ from tritonclient.utils import InferenceServerException
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.serve.limits import MAX_IMAGES
+
+from .cli import cli_args, run_cli
 
 MAX_REQUEST_BYTES = 4 * 2**20
 JSON = {
@@ -43,20 +44,17 @@ class Server:
         self.http_port, self.grpc_port = _free_port(), _free_port()
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "alexnet_kfp",
+            cli_args(
                 "serve",
                 "--model",
-                str(model_path),
+                model_path,
                 "--http-port",
-                str(self.http_port),
+                self.http_port,
                 "--grpc-port",
-                str(self.grpc_port),
+                self.grpc_port,
                 "--max-request-bytes",
-                str(MAX_REQUEST_BYTES),
-            ],
+                MAX_REQUEST_BYTES,
+            ),
             stdout=open(log_path, "wb"),
             stderr=subprocess.STDOUT,
         )
@@ -448,13 +446,7 @@ def test_serve_reads_the_model_repository_and_stops_on_sigterm(exported, images,
 )
 def test_serve_refuses_bad_arguments_in_one_line(exported, flags, says):
     arguments = ["--model", str(exported), *flags] if flags[0] != "--model" else flags
-    done = subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "serve", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-    )
+    done = run_cli("serve", *arguments, timeout=60, env={**os.environ})
     assert (
         done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
     ), done.stderr

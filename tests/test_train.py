@@ -2,8 +2,7 @@
 augmentation off the evaluation path, writes complete records, and repeats itself exactly."""
 
 import json
-import subprocess
-import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,6 +14,7 @@ from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
+from .cli import run_cli
 from .real_data import SMALL_SHA256
 
 EPOCH_KEYS = {
@@ -29,12 +29,16 @@ EPOCH_KEYS = {
 }
 
 
-def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):
-    model_dir, _ = trained
+def _accuracy(model_dir: Path, split: Path) -> float:
+    """The saved model's accuracy on a split's .npz."""
     model = keras.models.load_model(model_dir / "model.keras")
-    test = load_npz(small_dataset / "test.npz")
-    predictions = model.predict(test["x"], batch_size=200, verbose=0).argmax(axis=1)
-    accuracy = float((predictions == test["y"]).mean())
+    images = load_npz(split)
+    predictions = model.predict(images["x"], batch_size=200, verbose=0).argmax(axis=1)
+    return float((predictions == images["y"]).mean())
+
+
+def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):
+    accuracy = _accuracy(trained[0], small_dataset / "test.npz")
     assert accuracy >= 0.25, f"test accuracy {accuracy:.3f} after 6 epochs (chance is 0.10)"
 
 
@@ -64,14 +68,9 @@ def test_history_and_train_records_are_complete(trained):
 
 def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):
     model_dir, record = trained
-    model = keras.models.load_model(model_dir / "model.keras")
-    val = load_npz(small_dataset / "val.npz")
-    accuracy = float(
-        (model.predict(val["x"], batch_size=300, verbose=0).argmax(1) == val["y"]).mean()
-    )
-    assert accuracy == pytest.approx(
-        record["best_val_accuracy"], abs=0.02
-    )  # bf16 training, fp32 saved copy
+    accuracy = _accuracy(model_dir, small_dataset / "val.npz")
+    # bf16 training, fp32 saved copy
+    assert accuracy == pytest.approx(record["best_val_accuracy"], abs=0.02)
 
 
 def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
@@ -127,43 +126,16 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
 
 def test_cli_train_bad_input_exits_2(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alexnet_kfp",
-            "train",
-            "--data",
-            str(tmp_path / "none"),
-            "--out",
-            str(tmp_path / "m"),
-            "--epochs",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_cli(
+        "train", "--data", tmp_path / "none", "--out", tmp_path / "m", "--epochs", "1", timeout=300
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error:")
 
 
 def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alexnet_kfp",
-            "train",
-            "--data",
-            str(tiny_dataset),
-            "--out",
-            str(tmp_path / "model"),
-            "--require-gpu",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_cli(
+        "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--require-gpu", timeout=300
     )
     assert result.returncode == 2, result.stderr
     assert (

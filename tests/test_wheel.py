@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from .cli import cli_args
 from .real_data import REPO
 
 PACKAGE_FOLDERS = {
@@ -89,7 +90,7 @@ def test_an_installed_wheel_compiles_the_committed_pipeline_from_any_directory(w
         where.stdout
     )  # the wheel's copy, not the repository's
     subprocess.run(
-        [sys.executable, "-m", "alexnet_kfp", "compile", "--output", "pipeline.yaml"],
+        cli_args("compile", "--output", "pipeline.yaml"),
         cwd=elsewhere,
         env=env,
         check=True,

@@ -17,14 +17,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate
 
-    metrics = evaluate(
-        args.data,
-        args.model,
-        args.out,
-        min_accuracy=args.min_accuracy,
-        baseline=args.baseline,
-        max_regression=args.max_regression,
-    )
+    thresholds = {"min_accuracy": args.min_accuracy, "max_regression": args.max_regression}
+    metrics = evaluate(args.data, args.model, args.out, baseline=args.baseline, **thresholds)
     gate = metrics["gate"]
     print(
         f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; gate "

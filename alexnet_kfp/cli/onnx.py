@@ -34,28 +34,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.export.onnx_export import export
 
-    export_info = export(
-        args.model,
-        args.out,
-        opset=args.opset,
-        metrics_path=args.metrics,
-        dataset_dir=args.data,
-        int8=recipe,
-    )
+    inputs = {"metrics_path": args.metrics, "dataset_dir": args.data}
+    export_info = export(args.model, args.out, opset=args.opset, int8=recipe, **inputs)
     print(
         f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset "
         f"{export_info['opset']}, {export_info['conversion_seconds']:.0f} s, peak RSS "
         f"{export_info['process_peak_rss_mib']} MiB"
     )
-    if export_info["int8"]:
-        int8 = export_info["int8"]
-        print(
-            f"wrote {args.out}/{INT8_FILE}: {int8['bytes'] / 1e6:.1f} MB, calibrated on "
-            f"{int8['calibration']['images']} training images in "
-            f"{int8['quantization_seconds']:.0f} s"
-        )
-    else:
-        print(f"no {INT8_FILE}: pass --data DIR (the Dataset) to calibrate one")
+    int8 = export_info["int8"]
+    print(
+        f"wrote {args.out}/{INT8_FILE}: {int8['bytes'] / 1e6:.1f} MB, calibrated on "
+        f"{int8['calibration']['images']} training images in {int8['quantization_seconds']:.0f} s"
+        if int8
+        else f"no {INT8_FILE}: pass --data DIR (the Dataset) to calibrate one"
+    )
     return 0
 
 
@@ -69,14 +61,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from alexnet_kfp.export.parity import ParityError, verify
 
     try:
-        result = verify(
-            args.data,
-            args.model,
-            args.onnx,
-            atol=args.atol,
-            out_dir=args.out,
-            int8_max_loss=args.int8_max_loss,
-        )
+        limits = {"atol": args.atol, "int8_max_loss": args.int8_max_loss}
+        result = verify(args.data, args.model, args.onnx, out_dir=args.out, **limits)
     except ParityError as e:
         print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
         return EXIT_PARITY_FAILED

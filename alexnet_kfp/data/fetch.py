@@ -25,7 +25,7 @@ from pathlib import Path
 from alexnet_kfp import __version__
 from alexnet_kfp.data.progress import byte_progress
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import file_digest
+from alexnet_kfp.files import file_digest, make_directory
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +142,7 @@ def forget(path: Path) -> None:
 def _download_cached(url, checksum, cache_dir, retries, backoff_s, budget) -> Path:
     name = Path(urllib.parse.urlsplit(url).path).name or "download"
     folder = cache_dir / cache_key(url, checksum)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(
-            f"cache directory {cache_dir}: cannot write there ({e.strerror or e})"
-        ) from None
+    make_directory(folder, f"cache directory {cache_dir}")
     dest = folder / name
     if dest.exists() and _cache_is_valid(dest, checksum):
         log.info("using cached %s (checksum verified, no download)", dest)
