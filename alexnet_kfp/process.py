@@ -33,14 +33,16 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def setup(level: int = logging.INFO) -> None:
+def setup(level: int = logging.INFO, tensorflow: bool = False) -> None:
+    """Logging to stderr, SIGTERM as a clean stop; with `tensorflow`, a quiet TensorFlow import."""
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     try:
         signal.signal(signal.SIGTERM, _terminate)
-    except (
-        ValueError
-    ):  # not the main thread (a library caller's worker): leave signals to the caller
+    except ValueError:
+        # not the main thread (a library caller's worker): leave signals to the caller
         pass
+    if tensorflow:
+        import_tensorflow()
 
 
 @contextmanager

@@ -26,10 +26,9 @@ def evaluate_op(
     import shutil
     from collections import namedtuple
 
-    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
+    from alexnet_kfp.process import one_line_errors, setup
 
-    setup()
-    import_tensorflow()
+    setup(tensorflow=True)
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
     with one_line_errors("evaluate"):

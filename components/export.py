@@ -17,10 +17,9 @@ def export_op(
     """Keras -> ONNX, float32 and int8 (calibrated on the Dataset's training split); the artifact is
     the directory (model.onnx, model.int8.onnx, export.json); model_repository lays them out for
     Triton."""
-    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
+    from alexnet_kfp.process import one_line_errors, setup
 
-    setup()
-    import_tensorflow()
+    setup(tensorflow=True)
     from alexnet_kfp.export.model_repository import write_model_repository
     from alexnet_kfp.export.onnx_export import export  # after the quiet TensorFlow import
 

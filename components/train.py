@@ -22,11 +22,10 @@ def train_op(
 ):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
     With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
-    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
+    from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.train.config import TrainConfig
 
-    setup()
-    import_tensorflow()
+    setup(tensorflow=True)
     from alexnet_kfp.train.fit import train  # after the quiet TensorFlow import
 
     config = TrainConfig(

@@ -18,10 +18,9 @@ def verify_op(
 ):
     """Keras vs onnxruntime on the whole test split, and int8 vs float32 accuracy; fails the run on
     a mismatch or when int8 loses more than int8_max_loss (0.01 = one point)."""
-    from alexnet_kfp.process import import_tensorflow, one_line_errors, setup
+    from alexnet_kfp.process import one_line_errors, setup
 
-    setup()
-    import_tensorflow()
+    setup(tensorflow=True)
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
     with one_line_errors("verify", ParityError):

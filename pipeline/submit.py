@@ -102,9 +102,8 @@ def submit(
         raise InputError(
             f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network"
         ) from None
-    except (
-        TimeoutError
-    ) as e:  # kfp.Client's health check (made for the namespace "kubeflow") gave up
+    except TimeoutError as e:
+        # kfp.Client's health check (made for the namespace "kubeflow") gave up
         raise InputError(
             f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, the token "
             "and that this is the KFP API endpoint"

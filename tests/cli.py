@@ -14,3 +14,18 @@ def run_cli(*args: object, timeout: float = 300, **settings) -> subprocess.Compl
     return subprocess.run(
         cli_args(*args), capture_output=True, text=True, timeout=timeout, **settings
     )
+
+
+def run_cli_without_tensorflow(*args: object, **settings) -> subprocess.CompletedProcess:
+    """Run `alexnet-kfp ARGS...` in a process that fails unless TensorFlow, Keras and tf2onnx stay
+    unimported to its end: proof that a light path stayed light, or that a refusal came first."""
+    script = (
+        "import sys\n"
+        "from alexnet_kfp.cli import main\n"
+        f"code = main({[str(a) for a in args]!r})\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules]\n"
+        "assert not heavy, f'imported {heavy}'\n"
+        "sys.exit(code)\n"
+    )
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, **settings)

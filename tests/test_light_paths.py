@@ -2,35 +2,17 @@
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from .cli import run_cli_without_tensorflow
 from .real_data import REPO
 
 
-def _cli_without_tensorflow(
-    *args: str, env: dict | None = None, cwd=REPO
-) -> subprocess.CompletedProcess:
-    script = (
-        "import sys\n"
-        "from alexnet_kfp.cli import main\n"
-        f"code = main({list(args)!r})\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules]\n"
-        "assert not heavy, f'imported {heavy}'\n"
-        "sys.exit(code)\n"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-    )
+def _cli_without_tensorflow(*args: str, env: dict | None = None, cwd=REPO):
+    return run_cli_without_tensorflow(*args, env=env, cwd=cwd)
 
 
 def test_compile_imports_no_tensorflow(tmp_path):
@@ -82,22 +64,34 @@ def test_submit_refuses_unknown_or_mistyped_parameters():
     )
 
 
-class _Unauthorized(BaseHTTPRequestHandler):
-    seen_tokens: list = []
+class _Refusing(BaseHTTPRequestHandler):
+    """Answers every GET and POST with `status` and a JSON error, after `record()`."""
+
+    status, error = 401, "unauthorized"
 
     def log_message(self, *args):
         pass
 
-    def _deny(self):
-        self.seen_tokens.append(self.headers.get("Authorization"))
-        body = json.dumps({"error": "unauthorized"}).encode()
-        self.send_response(401)
+    def record(self) -> None:
+        raise NotImplementedError
+
+    def _refuse(self):
+        self.record()
+        body = json.dumps({"error": self.error}).encode()
+        self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = _deny
+    do_GET = do_POST = _refuse
+
+
+class _Unauthorized(_Refusing):
+    seen_tokens: list = []
+
+    def record(self) -> None:
+        self.seen_tokens.append(self.headers.get("Authorization"))
 
 
 @pytest.fixture
@@ -220,24 +214,14 @@ def test_submit_without_any_endpoint_says_what_it_tried(tmp_path):
         assert tried in lines[0]
 
 
-class _KubeProxy(BaseHTTPRequestHandler):
+class _KubeProxy(_Refusing):
     """A Kubernetes API server whose service proxy refuses us: records what reached it."""
 
+    status, error = 403, "forbidden"
     seen: list = []
 
-    def log_message(self, *args):
-        pass
-
-    def _answer(self):
+    def record(self) -> None:
         self.seen.append((self.command, self.path, self.headers.get("Authorization")))
-        body = json.dumps({"error": "forbidden"}).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
 
 
 def test_submit_with_a_kubeconfig_goes_through_the_api_server_proxy(tmp_path):

@@ -261,76 +261,26 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_stays_up(
         assert client.is_server_ready()
 
 
+def _v2(datatype: str, shape: list[int], data: list, outputs: list | None = None) -> dict:
+    """An Open Inference Protocol request body with one `image` input."""
+    body: dict = {"inputs": [{"name": "image", "shape": shape, "datatype": datatype, "data": data}]}
+    return body | ({"outputs": outputs} if outputs else {})
+
+
+_PIXELS = ("UINT8", [1, 32, 32, 3], [0] * 3072)
+
+
 @pytest.mark.parametrize(
     "body, says",
     [
+        (_v2("BYTES", [1], ["%%% not base64 %%%"]), "base64"),
+        (_v2("BYTES", [1], [base64.b64encode(b"GIF89a...").decode()]), "not an encoded image"),
+        (_v2("UINT8", [2, 32, 32, 3], [1, 2, 3]), "does not match"),
         (
-            {
-                "inputs": [
-                    {
-                        "name": "image",
-                        "shape": [1],
-                        "datatype": "BYTES",
-                        "data": ["%%% not base64 %%%"],
-                    }
-                ]
-            },
-            "base64",
-        ),
-        (
-            {
-                "inputs": [
-                    {
-                        "name": "image",
-                        "shape": [1],
-                        "datatype": "BYTES",
-                        "data": [base64.b64encode(b"GIF89a...").decode()],
-                    }
-                ]
-            },
-            "not an encoded image",
-        ),
-        (
-            {
-                "inputs": [
-                    {
-                        "name": "image",
-                        "shape": [2, 32, 32, 3],
-                        "datatype": "UINT8",
-                        "data": [1, 2, 3],
-                    }
-                ]
-            },
-            "does not match",
-        ),
-        (
-            {
-                "inputs": [
-                    {
-                        "name": "image",
-                        "shape": [1, 32, 32, 3],
-                        "datatype": "UINT8",
-                        "data": [0] * 3072,
-                    }
-                ],
-                "outputs": [{"name": "probabilities", "parameters": {"classification": 0}}],
-            },
+            _v2(*_PIXELS, [{"name": "probabilities", "parameters": {"classification": 0}}]),
             "classification",
         ),
-        (
-            {
-                "inputs": [
-                    {
-                        "name": "image",
-                        "shape": [1, 32, 32, 3],
-                        "datatype": "UINT8",
-                        "data": [0] * 3072,
-                    }
-                ],
-                "outputs": [{"name": "logits"}],
-            },
-            "unknown output",
-        ),
+        (_v2(*_PIXELS, [{"name": "logits"}]), "unknown output"),
     ],
 )
 def test_bad_json_gets_400_naming_the_problem(server, body, says):

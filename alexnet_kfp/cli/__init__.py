@@ -53,9 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"alexnet-kfp {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (
-        KeyboardInterrupt
-    ) as e:  # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
+    except KeyboardInterrupt as e:
+        # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
         print(
             f"alexnet-kfp {args.command}: interrupted ({e or 'Ctrl-C'}); no partial output was "
             "left",

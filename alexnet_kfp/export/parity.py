@@ -81,8 +81,8 @@ def verify(
     model_dir: str | Path,
     onnx_dir: str | Path,
     atol: float = DEFAULT_ATOL,
-    out_dir: str | Path | None = None,
     int8_max_loss: float = DEFAULT_INT8_MAX_LOSS,
+    out_dir: str | Path | None = None,
 ) -> dict:
     """Compare on the whole test split; write parity.json into `out_dir` (default: the ONNX dir)."""
     check_atol(atol)
