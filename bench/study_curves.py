@@ -1,5 +1,5 @@
 """Validation accuracy by epoch of several training runs in one picture (the accuracy study's figure
-in the README), each labelled by what made it (train.json) and what it reached on the test split
+in docs/training.md), each labelled by what made it (train.json) and what it reached on the test split
 (the metrics.json of `alexnet-kfp evaluate`, when given).
 
     python bench/study_curves.py --out study.png MODEL_DIR[:EVAL_DIR] ...

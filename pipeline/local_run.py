@@ -78,7 +78,7 @@ def real_error(log: str) -> str:
 
 
 def _find(run_dir: Path, name: str) -> Path | None:
-    found = sorted(run_dir.rglob(name))
+    found = sorted(p for p in run_dir.rglob(name) if not p.is_symlink())
     return found[-1] if found else None
 
 
@@ -131,7 +131,29 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
         "parameters": parameters,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _link_outputs(run_dir, runs_root)
     return summary
+
+
+# The run's main artifacts, linked at the top of its run directory under these names.
+OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "dataset.json"}
+REPORT = "report.html"
+
+
+def _link_outputs(run_dir: Path, runs_root: Path) -> None:
+    """RUN_DIR/onnx_model, model, dataset and report.html point into kfp.local's task folders, and
+    RUNS/latest to the newest run, so that the next commands need no timestamps."""
+    for name, marker in OUTPUTS.items():
+        found = _find(run_dir, marker)
+        if found:
+            (run_dir / name).symlink_to(found.parent.relative_to(run_dir), target_is_directory=True)
+    report = _find(run_dir, REPORT)
+    if report:
+        (run_dir / REPORT).symlink_to(report.relative_to(run_dir))
+    latest = runs_root / "latest"
+    staging = runs_root / f".latest-{run_dir.name}"
+    staging.symlink_to(run_dir.name, target_is_directory=True)
+    staging.replace(latest)  # atomic: `latest` always names a finished run
 
 
 def check_runnable() -> None:

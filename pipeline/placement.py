@@ -1,5 +1,5 @@
 """Where the train task runs: its GPU, node selector and tolerations, in the form every KFP backend
-reads (see the README, "The GPU node", for the table of Kubeflow releases).
+reads (docs/kubeflow.md, "The GPU node", has the table of Kubeflow releases).
 
 Two compile modes:
 - literal (default): accelerator type and count, node-selector labels and tolerations are written

@@ -28,6 +28,14 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_arc
     assert int8.is_file() and int8.parent == Path(summary["onnx_model"]).parent
     assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
     assert summary["parity"]["int8"] == parity["int8"]
+    # the next commands need no timestamps: runs/latest and the run's links to its outputs
+    latest = tmp_path / "runs" / "latest"
+    assert latest.resolve() == Path(summary["run_dir"])
+    assert (latest / "onnx_model" / "model.onnx").samefile(summary["onnx_model"])
+    assert (latest / "report.html").samefile(summary["report"])
+    assert (latest / "model" / "model.keras").is_file() and (
+        latest / "dataset" / "test.npz"
+    ).is_file()
     # QUICK trains the article network; the local CPU recipe leaves random crops off
     trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())[
         "parameters"

@@ -116,9 +116,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{int8.get('float32_accuracy', float('nan')):.4f}, top-1 agreement "
         f"{int8.get('top1_agreement', float('nan')):.2%}"
     )
-    print(f"  report         {summary['report']}")
-    print(f"  ONNX model     {summary['onnx_model']}")
-    print(f"  int8 model     {summary['int8_model']}")
+    latest = Path(args.runs) / "latest"
+    print(f"  report         {latest / 'report.html'}")
+    print(f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)")
+    print("next:")
+    print(f"  alexnet-kfp predict IMAGE... --model {latest / 'onnx_model'}")
+    print(f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra")
     return 0
 
 

@@ -2,7 +2,7 @@
 run's model repository, through KServe's Python client (its Kubernetes custom-objects API).
 
 Inside a cluster it uses the pod's service account; elsewhere the kubeconfig. What that account
-needs (README, "Serve the model"): get, create and update on inferenceservices.serving.kserve.io
+needs (docs/serving.md): get, create and update on inferenceservices.serving.kserve.io
 in the target namespace. `manifest_for` is the exact object sent; the tests validate it against
 KServe's CRD schema, since no cluster is reachable from the machines that build this project.
 """
@@ -68,7 +68,7 @@ def deploy(manifest: dict) -> str:
         hint = (
             (
                 ": the pipeline's service account needs get/create/update on "
-                "inferenceservices.serving.kserve.io there (README, Serve the model)"
+                "inferenceservices.serving.kserve.io there (docs/serving.md)"
             )
             if e.status == 403
             else ""

@@ -47,7 +47,7 @@ def check_name(name: str) -> None:
 def storage_uri_for(uri: str) -> str:
     """A URI KServe's storage initializer can fetch. Kubeflow Pipelines names artifacts in its MinIO
     `minio://bucket/key`; MinIO speaks S3, so that becomes `s3://bucket/key` (the InferenceService's
-    service account then needs the S3 endpoint and credentials: README, "Serve the model")."""
+    service account then needs the S3 endpoint and credentials: docs/serving.md)."""
     if uri.startswith("minio://"):
         uri = "s3://" + uri[len("minio://") :]
     if not uri.startswith(STORAGE_SCHEMES) or not uri.split("://", 1)[1].strip("/"):

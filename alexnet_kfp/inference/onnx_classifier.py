@@ -75,8 +75,8 @@ def model_file(path: str | Path, int8: bool = False) -> Path:
 
 class OnnxClassifier:
     """`OnnxClassifier("model.onnx").predict_files(["cat.jpg"])`; `OnnxClassifier(export_dir,
-    int8=True)` for the int8 model (about 4x smaller and 3x faster on CPUs with VNNI, README
-    "int8")."""
+    int8=True)` for the int8 model (smaller and faster on CPUs: docs/serving.md, "Which to
+    use")."""
 
     def __init__(
         self,

@@ -88,7 +88,7 @@ def serve(
 ) -> None:
     """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C.
     `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
-    1 gave more requests/s under concurrent load on 2 cores: README, "Serve the model")."""
+    fewer serve more requests per second under concurrent load: docs/serving.md)."""
     found = models_in(model)
     with _argv_for_kserve():
         try:

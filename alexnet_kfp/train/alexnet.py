@@ -5,7 +5,7 @@ normalisation are inside, so the exported ONNX model takes raw images too).
   softmax, no meaningless `input_shape` on a hidden layer, a float32 softmax for mixed precision).
 - "cifar": the same five-conv/three-FC shape kept at CIFAR resolution (3x3/1 first conv,
   overlapping 3x3/2 pools, FC 1024-1024): more compute per image, fewer parameters, more accurate.
-Parameters and multiply-accumulates of each: README, "Training" (`count_macs` measures them).
+Parameters and multiply-accumulates of each: docs/training.md (`count_macs` measures them).
 """
 
 import keras

@@ -41,7 +41,7 @@ def require_gpu() -> None:
 
 def choose_precision(requested: str) -> str:
     """`auto`: mixed_float16 on NVIDIA GPUs (tensor cores); mixed_bfloat16 on CPUs with AMX-BF16
-    (measured faster than float32 here, see the README); float32 elsewhere."""
+    (faster than float32 there: docs/training.md); float32 elsewhere."""
     if requested not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
     if requested != "auto":
