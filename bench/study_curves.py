@@ -1,6 +1,6 @@
 """Validation accuracy by epoch of several training runs in one picture (the accuracy study's figure
-in docs/training.md), each labelled by what made it (train.json) and what it reached on the test split
-(the metrics.json of `alexnet-kfp evaluate`, when given).
+in docs/training.md), each labelled by what made it (train.json) and what it reached on the test
+split (the metrics.json of `alexnet-kfp evaluate`, when given).
 
     python bench/study_curves.py --out study.png MODEL_DIR[:EVAL_DIR] ...
 

@@ -11,7 +11,8 @@ def deploy_op(
     model_repository: Input[Model], name: str, namespace: str, inference_service: Output[Artifact]
 ):
     """Create or update the InferenceService `name` (in `namespace`, empty: the pod's own) serving
-    the model repository with KServe's Triton runtime. Needs RBAC on inferenceservices (docs/serving.md)."""
+    the model repository with KServe's Triton runtime. Needs RBAC on inferenceservices
+    (docs/serving.md)."""
     from alexnet_kfp.process import one_line_errors, setup
 
     setup()

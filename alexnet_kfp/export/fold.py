@@ -3,8 +3,8 @@
 Keras's BatchNormalization after a Dense layer reaches ONNX as Gemm -> Mul(scale) -> Add(shift),
 and no onnxruntime optimiser folds it (it folds BatchNorm into Conv only). Folded, the graph has
 one op per Dense layer instead of three: for float32 two fewer passes over each activation, for
-int8 one quantisation step per layer instead of three (docs/benchmarks.md). Exact up to float rounding,
-which the parity check measures against Keras like any other difference.
+int8 one quantisation step per layer instead of three (docs/benchmarks.md). Exact up to float
+rounding, which the parity check measures against Keras like any other difference.
 """
 
 import numpy as np

@@ -3,8 +3,8 @@ quantisation, calibrated on the training split), each with its metadata, and exp
 
 tf2onnx converts *without* its own ONNX optimizers, and onnxruntime's basic (standard-ops-only)
 graph optimizer cleans the graph instead: the same graph (BatchNorm folded into Conv, kernel
-transposes folded, MatMul+Add -> Gemm) at about half the peak memory (docs/benchmarks.md, "Export memory").
-fold.py then folds the Dense layers' BatchNorm, which no onnxruntime optimizer does.
+transposes folded, MatMul+Add -> Gemm) at about half the peak memory (docs/benchmarks.md, "Export
+memory"). fold.py then folds the Dense layers' BatchNorm, which no onnxruntime optimizer does.
 The parity check is in parity.py.
 """
 

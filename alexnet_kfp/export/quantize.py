@@ -1,11 +1,11 @@
 """model.onnx -> model.int8.onnx with onnxruntime's own static quantisation, calibrated on images
 of the training split (never the test split, which judges the result).
 
-The default recipe (`Int8Recipe()`) is the one bench/int8_choices.py measured best; docs/benchmarks.md's
-"int8 choices" table has every choice tried. Nothing here is a hand-written quantiser: this module
-chooses onnxruntime's options and feeds it calibration images. The float model it starts from has
-each Dense layer's BatchNorm already folded into the layer (fold.py), so that each Dense output is
-quantised once.
+The default recipe (`Int8Recipe()`) is the one bench/int8_choices.py measured best;
+docs/benchmarks.md's "int8 choices" table has every choice tried. Nothing here is a hand-written
+quantiser: this module chooses onnxruntime's options and feeds it calibration images. The float
+model it starts from has each Dense layer's BatchNorm already folded into the layer (fold.py), so
+that each Dense output is quantised once.
 """
 
 import contextlib

@@ -4,8 +4,8 @@ v1 REST protocol, on onnxruntime through OnnxClassifier. Needs the `serve` extra
 Inputs, as Triton serving the model repository accepts them, plus encoded image files:
 - v2 `image` UINT8 [N, 32, 32, 3]: raw RGB pixels, the model's own input;
 - v2 `image` BYTES [N]: encoded image files (PNG, JPEG, ...), as raw bytes (gRPC) or base64 text
-  (REST JSON; KServe 0.21 cannot take raw image bytes over REST's binary extension: docs/serving.md). Any
-  size: resized as `alexnet-kfp predict` does;
+  (REST JSON; KServe 0.21 cannot take raw image bytes over REST's binary extension:
+  docs/serving.md). Any size: resized as `alexnet-kfp predict` does;
 - v1 `{"instances": [...]}`: each a 32x32x3 nested list, or `{"b64": "..."}` / `{"image_bytes":
   {"b64": "..."}}` (the TensorFlow Serving convention for binary values, which KServe keeps).
 Outputs: `probabilities` FP32 [N, classes]; or, when the request asks for `probabilities` with the
