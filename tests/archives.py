@@ -8,7 +8,7 @@ import numpy as np
 
 
 def members_of(archive: Path) -> dict[str, bytes]:
-    """Regular-file members of a trusted test archive (our own copy of the shared data)."""
+    """Regular-file members of a trusted test archive (our own copy of the small archive)."""
     with tarfile.open(archive) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 

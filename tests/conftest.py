@@ -1,54 +1,59 @@
-"""Shared fixtures: the real CIFAR-10 archives from ../shared/data (copied, never written to)."""
+"""Shared fixtures: the small CIFAR-10 archive every data, training and export test starts from
+(the real one when given, else one the tests generate), and what the steps make of it."""
 
 import shutil
 from pathlib import Path
 
 import pytest
 
-from .real_data import FULL_ARCHIVE, SMALL_ARCHIVE, SMALL_SHA256
+from alexnet_kfp.files import file_digest
 
-
-def _require(path: Path) -> Path:
-    if not path.is_file():
-        pytest.fail(
-            f"{path} is missing: the tests need the real CIFAR-10 archives of ../shared/data (or "
-            "set ALEXNET_KFP_SHARED_DATA)"
-        )
-    return path
+from .real_data import HOW_TO_GIVE, REAL_FULL, REAL_SMALL
+from .synthetic import write_synthetic_archive
 
 
 @pytest.fixture(scope="session")
 def small_archive(tmp_path_factory) -> Path:
-    """A private copy of the small real archive (5 x 1,000 train, 1,000 test images)."""
-    copy = tmp_path_factory.mktemp("small") / SMALL_ARCHIVE.name
-    shutil.copyfile(_require(SMALL_ARCHIVE), copy)
-    return copy
+    """A private copy of the small real archive (5 x 1,000 train, 1,000 test images) when it is
+    given (real_data.py), else a generated archive of the same layout and size."""
+    copy = tmp_path_factory.mktemp("small") / "cifar-10-small-python.tar.gz"
+    if REAL_SMALL:
+        shutil.copyfile(REAL_SMALL, copy)
+        return copy
+    return write_synthetic_archive(copy)
 
 
 @pytest.fixture(scope="session")
-def tiny_dataset(small_archive, tmp_path_factory) -> Path:
+def small_sha256(small_archive) -> str:
+    return file_digest(small_archive)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     """A Dataset of 20 images per class from the small archive, for training runs of a few seconds
     (read only by the tests)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
     out = tmp_path_factory.mktemp("tiny") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, limit_per_class=20)
+    prepare_dataset(out, source=str(small_archive), sha256=small_sha256, limit_per_class=20)
     return out
 
 
 @pytest.fixture(scope="session")
 def full_archive() -> Path:
-    """The full real archive, read in place (read-only use)."""
-    return _require(FULL_ARCHIVE)
+    """The full real archive, read in place (read-only use); skips the test without it."""
+    if not REAL_FULL:
+        pytest.skip(f"needs the real CIFAR-10: {HOW_TO_GIVE}")
+    return REAL_FULL
 
 
 @pytest.fixture(scope="session")
-def small_dataset(small_archive, tmp_path_factory) -> Path:
+def small_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     """The data step's output for the small archive (3,500 / 1,500 / 1,000 images)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
     out = tmp_path_factory.mktemp("small-dataset") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256)
+    prepare_dataset(out, source=str(small_archive), sha256=small_sha256)
     return out
 
 

@@ -1,5 +1,5 @@
 """Validate an InferenceService the way the Kubernetes API server would, offline: against the
-openAPIV3Schema of KServe's own CRD (../shared/kserve, from kserve/kserve), plus the check the API
+openAPIV3Schema of KServe's own CRD (tests/data/kserve, from kserve/kserve), plus the check the API
 server does silently: a field the schema does not know is pruned, so here it is an error (a typo
 in a manifest would otherwise vanish without a word)."""
 
@@ -8,7 +8,7 @@ import yaml
 
 from .real_data import REPO
 
-CRD = REPO.parent / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+CRD = REPO / "tests" / "data" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 RUNTIME = CRD.parent / "kserve-tritonserver.yaml"
 
 

@@ -4,16 +4,15 @@ errors."""
 import json
 
 from .cli import run_cli
-from .real_data import SMALL_SHA256
 
 
-def test_data_command_writes_the_dataset(small_archive, tmp_path):
+def test_data_command_writes_the_dataset(small_sha256, small_archive, tmp_path):
     result = run_cli(
         "data",
         "--source",
         str(small_archive),
         "--sha256",
-        SMALL_SHA256,
+        small_sha256,
         "--out",
         str(tmp_path / "ds"),
     )

@@ -12,7 +12,6 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
 
 from .http_server import Behaviour, LoopbackServer
-from .real_data import SMALL_SHA256
 
 NAME = "/cifar-10-python.tar.gz"
 
@@ -29,67 +28,69 @@ def _download(server, tmp_path: Path, **settings) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(small_archive, tmp_path_factory) -> dict[str, bytes]:
+def reference(small_sha256, small_archive, tmp_path_factory) -> dict[str, bytes]:
     """The dataset made from the plain local path: every other source must give the same bytes."""
     out = tmp_path_factory.mktemp("ref") / "ds"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256)
+    prepare_dataset(out, source=str(small_archive), sha256=small_sha256)
     return _dataset_bytes(out)
 
 
-def test_http_download_then_cache_without_network(small_archive, reference, tmp_path):
+def test_http_download_then_cache_without_network(small_sha256, small_archive, reference, tmp_path):
     behaviour = Behaviour(files={NAME: small_archive.read_bytes()})
     with LoopbackServer(behaviour) as server:
         url = server.url(NAME)
         prepare_dataset(
-            tmp_path / "a", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache"
+            tmp_path / "a", source=url, sha256=small_sha256, cache_dir=tmp_path / "cache"
         )
     assert len(behaviour.requests) == 1
     assert _dataset_bytes(tmp_path / "a") == reference
     # The server is gone: the verified cached archive must be used without any network call.
     record = prepare_dataset(
-        tmp_path / "b", source=url, sha256=SMALL_SHA256, cache_dir=tmp_path / "cache"
+        tmp_path / "b", source=url, sha256=small_sha256, cache_dir=tmp_path / "cache"
     )
     assert _dataset_bytes(tmp_path / "b") == reference
-    assert record["source_sha256"] == SMALL_SHA256
+    assert record["source_sha256"] == small_sha256
     assert not list((tmp_path / "cache").rglob("*.part"))
 
 
-def test_download_cut_midway_resumes_with_range(small_archive, reference, tmp_path):
+def test_download_cut_midway_resumes_with_range(small_sha256, small_archive, reference, tmp_path):
     body = small_archive.read_bytes()
     cut = len(body) // 2
     behaviour = Behaviour(files={NAME: body}, cut_first_response_at=cut)
     with LoopbackServer(behaviour) as server:
-        _download(server, tmp_path, sha256=SMALL_SHA256, backoff_s=0.01)
+        _download(server, tmp_path, sha256=small_sha256, backoff_s=0.01)
     assert [r["range"] for r in behaviour.requests] == [None, f"bytes={cut}-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
     cached = (
         tmp_path
         / "cache"
-        / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
+        / cache_key(server.url(NAME), Checksum("sha256", small_sha256))
         / NAME.lstrip("/")
     )
-    assert file_digest(cached) == SMALL_SHA256
+    assert file_digest(cached) == small_sha256
 
 
-def test_partial_file_from_an_earlier_run_is_resumed(small_archive, reference, tmp_path):
+def test_partial_file_from_an_earlier_run_is_resumed(
+    small_sha256, small_archive, reference, tmp_path
+):
     body = small_archive.read_bytes()
     behaviour = Behaviour(files={NAME: body})
     with LoopbackServer(behaviour) as server:
-        folder = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", SMALL_SHA256))
+        folder = tmp_path / "cache" / cache_key(server.url(NAME), Checksum("sha256", small_sha256))
         folder.mkdir(parents=True)
         (folder / "cifar-10-python.tar.gz.part").write_bytes(body[:1000])
-        _download(server, tmp_path, sha256=SMALL_SHA256)
+        _download(server, tmp_path, sha256=small_sha256)
     assert [r["range"] for r in behaviour.requests] == ["bytes=1000-"]
     assert _dataset_bytes(tmp_path / "ds") == reference
 
 
-def test_server_ignoring_range_restarts_cleanly(small_archive, reference, tmp_path):
+def test_server_ignoring_range_restarts_cleanly(small_sha256, small_archive, reference, tmp_path):
     body = small_archive.read_bytes()
     behaviour = Behaviour(
         files={NAME: body}, cut_first_response_at=len(body) // 3, honour_range=False
     )
     with LoopbackServer(behaviour) as server:
-        _download(server, tmp_path, sha256=SMALL_SHA256, backoff_s=0.01)
+        _download(server, tmp_path, sha256=small_sha256, backoff_s=0.01)
     assert len(behaviour.requests) == 2
     assert _dataset_bytes(tmp_path / "ds") == reference
 
@@ -121,8 +122,10 @@ def test_wrong_checksum_on_download_keeps_nothing(small_archive, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no staging directory left behind
 
 
-def test_file_url_path_and_directory_give_the_same_dataset(small_archive, reference, tmp_path):
-    prepare_dataset(tmp_path / "url", source=small_archive.as_uri(), sha256=SMALL_SHA256)
+def test_file_url_path_and_directory_give_the_same_dataset(
+    small_sha256, small_archive, reference, tmp_path
+):
+    prepare_dataset(tmp_path / "url", source=small_archive.as_uri(), sha256=small_sha256)
     assert _dataset_bytes(tmp_path / "url") == reference
     with tarfile.open(small_archive) as tar:
         tar.extractall(tmp_path / "extracted", filter="data")

@@ -9,9 +9,9 @@ import pytest
 
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.data.prepare import load_cifar10, prepare_dataset
+from alexnet_kfp.files import file_digest
 
 from .archives import binary_archive_from
-from .real_data import FULL_SHA256, SMALL_SHA256
 
 FILES = ("train.npz", "val.npz", "test.npz", "dataset.json")
 
@@ -25,9 +25,9 @@ def _rows(x: np.ndarray) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def seed7_dataset(small_archive, tmp_path_factory) -> Path:
+def seed7_dataset(small_sha256, small_archive, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small") / "ds"
-    prepare_dataset(out, source=str(small_archive), sha256=SMALL_SHA256, seed=7)
+    prepare_dataset(out, source=str(small_archive), sha256=small_sha256, seed=7)
     return out
 
 
@@ -80,11 +80,13 @@ def test_pixels_are_decoded_in_rgb_planes_order(small_archive):
         assert x[3, r, c, ch] == raw[3, ch * 1024 + r * 32 + c]
 
 
-def test_same_seed_gives_byte_identical_output(small_archive, seed7_dataset, tmp_path):
-    prepare_dataset(tmp_path / "again", source=str(small_archive), sha256=SMALL_SHA256, seed=7)
+def test_same_seed_gives_byte_identical_output(
+    small_sha256, small_archive, seed7_dataset, tmp_path
+):
+    prepare_dataset(tmp_path / "again", source=str(small_archive), sha256=small_sha256, seed=7)
     for name in FILES:
         assert (tmp_path / "again" / name).read_bytes() == (seed7_dataset / name).read_bytes(), name
-    prepare_dataset(tmp_path / "other", source=str(small_archive), sha256=SMALL_SHA256, seed=8)
+    prepare_dataset(tmp_path / "other", source=str(small_archive), sha256=small_sha256, seed=8)
     assert (tmp_path / "other" / "train.npz").read_bytes() != (
         seed7_dataset / "train.npz"
     ).read_bytes()
@@ -116,17 +118,18 @@ def test_limit_per_class(small_archive, tmp_path):
     assert set(record["splits"]["val"]["per_class"].values()) == {10}
 
 
-def test_dataset_json_records_provenance(seed7_dataset):
+def test_dataset_json_records_provenance(small_sha256, seed7_dataset):
     record = json.loads((seed7_dataset / "dataset.json").read_text())
     assert record["class_names"][:3] == ["airplane", "automobile", "bird"]
-    assert record["source_sha256"] == SMALL_SHA256
+    assert record["source_sha256"] == small_sha256
     assert record["parameters"] == {"val_fraction": 0.3, "seed": 7, "limit_per_class": None}
     assert {"alexnet-kfp", "numpy", "python"} <= set(record["versions"])
     assert record["splits"]["train"]["per_class"]["cat"] == 350
 
 
 def test_full_real_archive_splits_35k_15k_10k_balanced(full_archive, tmp_path):
-    record = prepare_dataset(tmp_path / "ds", source=str(full_archive), sha256=FULL_SHA256)
+    digest = file_digest(full_archive)
+    record = prepare_dataset(tmp_path / "ds", source=str(full_archive), sha256=digest)
     counts = {name: split["count"] for name, split in record["splits"].items()}
     assert counts == {"train": 35000, "val": 15000, "test": 10000}
     for split in record["splits"].values():

@@ -18,7 +18,6 @@ from alexnet_kfp.data.npz import save_npz
 
 from .archives import members_of, write_tar_gz
 from .cli import cli_args, run_cli, run_cli_without_tensorflow
-from .real_data import SMALL_SHA256
 
 
 def _one_line(result: subprocess.CompletedProcess, *words: str) -> str:
@@ -244,12 +243,12 @@ def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp
     assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
 
 
-def test_an_unwritable_output_is_named(small_archive, tmp_path):
+def test_an_unwritable_output_is_named(small_sha256, small_archive, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     _one_line(
         run_cli(
-            "data", "--source", small_archive, "--sha256", SMALL_SHA256, "--out", blocker / "ds"
+            "data", "--source", small_archive, "--sha256", small_sha256, "--out", blocker / "ds"
         ),
         "output directory",
         str(blocker / "ds"),
@@ -380,7 +379,9 @@ def test_submit_succeeds_only_with_a_run_id(status, body, content_type, words):
     assert "submitted run" not in result.stdout
 
 
-def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(small_archive, tmp_path):
+def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(
+    small_sha256, small_archive, tmp_path
+):
     from .http_server import Behaviour, LoopbackServer
 
     real = small_archive.read_bytes()
@@ -413,9 +414,9 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(small_archi
         f: json.loads((tmp_path / f / "dataset.json").read_text())["source_sha256"] for f in "abc"
     }
     assert recorded == {
-        "a": SMALL_SHA256,
+        "a": small_sha256,
         "b": hashlib.sha256(other).hexdigest(),
-        "c": SMALL_SHA256,
+        "c": small_sha256,
     }
     assert [r["path"] for r in behaviour.requests].count("/c/cifar-10-python.tar.gz") == 2
 

@@ -9,15 +9,15 @@ import pytest
 from alexnet_kfp.pipeline.local_run import real_error, run_locally
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 
-from .real_data import SMALL_SHA256
+
+@pytest.fixture
+def source(small_archive, small_sha256) -> dict:
+    """The pipeline parameters that name the small archive."""
+    return {"source": str(small_archive), "sha256": small_sha256, "md5": ""}
 
 
-def _source(small_archive) -> dict:
-    return {"source": str(small_archive), "sha256": SMALL_SHA256, "md5": ""}
-
-
-def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_archive, tmp_path):
-    summary = run_locally({**QUICK.values, **_source(small_archive)}, tmp_path / "runs")
+def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, tmp_path):
+    summary = run_locally({**QUICK.values, **source}, tmp_path / "runs")
     assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK.values["min_accuracy"]
     assert summary["parity"]["passed"] and summary["parity"]["images"] == 1000
     assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()
@@ -47,11 +47,9 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(small_arc
     )
 
 
-def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(
-    small_archive, tmp_path
-):
+def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(source, tmp_path):
     parameters = {
-        **_source(small_archive),
+        **source,
         "limit_per_class": 20,
         "epochs": 1,
         "min_accuracy": 1.01,
@@ -64,8 +62,8 @@ def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(
     assert not list((tmp_path / "runs").rglob("model.onnx"))
 
 
-def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp_path):
-    parameters = {**_source(small_archive), "limit_per_class": 20, "epochs": 1, "require_gpu": True}
+def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(source, tmp_path):
+    parameters = {**source, "limit_per_class": 20, "epochs": 1, "require_gpu": True}
     with pytest.raises(RuntimeError) as failure:
         run_locally(parameters, tmp_path / "runs")
     assert "train-op" in str(failure.value)
@@ -75,14 +73,12 @@ def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(small_archive, tmp
     assert not list((tmp_path / "runs").rglob("model.keras"))
 
 
-def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(
-    small_archive, tmp_path
-):
+def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(source, tmp_path):
     # deploy=true takes the nested If after verify; kfp.local's artifacts are local paths, which no
     # KServe storage initializer can fetch, so the step stops with its one line before any cluster
     # call.
     parameters = {
-        **_source(small_archive),
+        **source,
         "limit_per_class": 20,
         "epochs": 1,
         "min_accuracy": 0.0,

@@ -1,5 +1,5 @@
 """InferenceService manifests, validated offline against KServe's own CRD schema and runtime
-(../shared/kserve): what `alexnet-kfp manifest` prints and what the deploy step would send."""
+(tests/data/kserve): what `alexnet-kfp manifest` prints and what the deploy step would send."""
 
 import os
 import subprocess

@@ -15,7 +15,6 @@ from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.input import evaluation_dataset, training_dataset
 
 from .cli import run_cli
-from .real_data import SMALL_SHA256
 
 EPOCH_KEYS = {
     "epoch",
@@ -42,7 +41,7 @@ def test_short_real_training_beats_chance_on_the_test_split(trained, small_datas
     assert accuracy >= 0.25, f"test accuracy {accuracy:.3f} after 6 epochs (chance is 0.10)"
 
 
-def test_history_and_train_records_are_complete(trained):
+def test_history_and_train_records_are_complete(small_sha256, trained):
     model_dir, record = trained
     history = json.loads((model_dir / "history.json").read_text())
     assert [e["epoch"] for e in history] == list(range(1, 7))
@@ -58,7 +57,7 @@ def test_history_and_train_records_are_complete(trained):
     assert saved["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
     assert history[saved["best_epoch"] - 1]["val_accuracy"] == saved["best_val_accuracy"]
     assert {"tensorflow", "keras", "numpy", "python", "alexnet-kfp"} <= set(saved["versions"])
-    assert saved["dataset"]["source_sha256"] == SMALL_SHA256 and saved["images_per_second"] > 0
+    assert saved["dataset"]["source_sha256"] == small_sha256 and saved["images_per_second"] > 0
     assert sorted(p.name for p in model_dir.iterdir()) == [
         "history.json",
         "model.keras",
