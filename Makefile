@@ -21,7 +21,7 @@ RUN_FLAGS := $(if $(SOURCE),--source $(SOURCE) $(CHECKSUM),) $(if $(QUICK),--qui
 TF_FLAVOUR ?= gpu
 IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.components import IMAGE; print(IMAGE)")
 
-.PHONY: setup run test lint compile image image-check bench clean
+.PHONY: setup run test test-fast lint compile image image-check bench clean
 
 setup: $(VENV)/.run
 
@@ -50,6 +50,10 @@ run: setup
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
+
+# The tests that neither train nor serve: a few minutes.
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest -m "not slow"
 
 # ruff (lint and format), mypy, and uv.lock still matching pyproject.toml.
 lint: $(VENV)/.lint

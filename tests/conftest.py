@@ -76,3 +76,16 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exported") / "onnx"
     export(trained[0], out, dataset_dir=small_dataset)
     return out
+
+
+# `make test-fast` leaves out what trains, exports, serves or runs the pipeline: the tests that use
+# these fixtures, and these modules.
+SLOW_FIXTURES = {"trained", "exported", "small_dataset", "tiny_dataset"}
+SLOW_MODULES = {"test_local_run", "test_resume", "test_wheel", "test_serve", "test_light_paths"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
