@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alexnet_kfp.cli.exits import EXIT_CLOSED_PIPE
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, load_image
+
+from .cli import cli_args
 
 COUNT = 12
 
@@ -130,3 +133,17 @@ def test_predict_command_never_imports_tensorflow_or_kfp(exported, test_images, 
     report = json.loads(result.stdout)
     assert [r["error"] is None for r in report] == [True, True, True, False]
     assert "broken.jpg" in result.stderr and len(report[0]["top"]) == 3
+
+
+def test_predict_into_a_closed_pipe_exits_quietly(exported, test_images, tmp_path):
+    # `alexnet-kfp predict DIR | head -0`: the reader is gone before the first line
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(test_images[0]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    for output in ([], ["--json"]):
+        command = cli_args("predict", folder, "--model", exported / "model.onnx", *output)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()
+        assert process.wait(timeout=120) == EXIT_CLOSED_PIPE, output
+        assert process.stderr.read() == b"", output

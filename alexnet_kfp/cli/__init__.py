@@ -5,11 +5,12 @@ and the light subcommands stay fast. Exit codes: see exits.py.
 """
 
 import argparse
+import os
 import sys
 
 from alexnet_kfp import __version__
 from alexnet_kfp.cli import data, evaluate, onnx, pipeline, serve, train
-from alexnet_kfp.cli.exits import EXIT_BAD_INPUT
+from alexnet_kfp.cli.exits import EXIT_BAD_INPUT, EXIT_CLOSED_PIPE
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.process import setup
 
@@ -47,12 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup()
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+        return code
     except InputError as e:
         if args.debug:
             raise
         print(f"alexnet-kfp {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # stdout's reader is gone: say nothing more, and keep Python's own exit from flushing it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except KeyboardInterrupt as e:
         # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
         print(
