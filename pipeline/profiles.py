@@ -33,7 +33,7 @@ GPU_NODE = Profile(
 )
 LOCAL = Profile(
     "local",
-    "`alexnet-kfp run` and `make run`, on this machine's CPU",
+    "`alexnet-kfp run` and `make run`, on the CPU of the machine they run on",
     {**GPU_NODE.values, "epochs": 8, "crop_padding": 0, "require_gpu": False},
 )
 QUICK = Profile(
