@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import logging
 import re
 import sys
 import time
@@ -15,20 +16,47 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
+# progress (epochs, the gate); the rest (executor inputs, artifact dumps, library warnings) goes to
+# run.log only.
+_TASK = re.compile(r"(Executing task|Task) '([\w-]+)'( finished with status (\w+))?")
+_PROGRESS = re.compile(r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ )")
+
+
+def _shown(line: str) -> str | None:
+    """The line a quiet run prints for one line of kfp.local's output, or None."""
+    plain = _ANSI.sub("", line)
+    task = _TASK.search(plain)
+    if task and (task.group(1) == "Executing task" or task.group(3)):
+        return f"{task.group(2)}: {task.group(4) or 'running'}"
+    if _PROGRESS.match(plain):
+        return f"  {plain.strip()}"
+    return None
+
 
 class _Tee(io.TextIOBase):
-    def __init__(self, stream):
-        self.stream, self.copy = stream, io.StringIO()
+    """Everything to `log` and `copy`; to `stream`, every line (verbose) or the shown ones."""
 
-    def write(self, text):
+    def __init__(self, stream, log: io.TextIOBase, verbose: bool):
+        self.stream, self.log, self.verbose = stream, log, verbose
+        self.copy, self.partial = io.StringIO(), ""
+
+    def write(self, text: str) -> int:
         self.copy.write(text)
-        return self.stream.write(text)
+        self.log.write(text)
+        if self.verbose:
+            return self.stream.write(text)
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            shown = _shown(line)
+            if shown:
+                self.stream.write(shown + "\n")
+        return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
+        self.log.flush()
         self.stream.flush()
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 _STEP_ERROR = re.compile(r"alexnet-kfp (\w+): (error|interrupted)\b.*")
@@ -82,7 +110,19 @@ def _find(run_dir: Path, name: str) -> Path | None:
     return found[-1] if found else None
 
 
-def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
+@contextlib.contextmanager
+def _root_logging_to(stream):
+    """kfp.local also logs through the root logger (skipped branches, clean-up): to `stream`."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    saved = [h.setStream(stream) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, previous in zip(handlers, saved, strict=True):
+            handler.setStream(previous)
+
+
+def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False) -> dict:
     """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on
     failure."""
     from kfp import local
@@ -97,13 +137,20 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
         pipeline_root=str(run_dir),
         raise_on_error=True,
     )
-    tee = _Tee(sys.stdout)
+    log = (run_dir / "run.log").open("w")
+    tee = _Tee(sys.stdout, log, verbose)
+    # kfp.local's and the libraries' warnings: on the terminal when verbose, else in run.log
+    warnings_to = sys.stderr if verbose else log
     started = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(tee):
+        with (
+            log,
+            contextlib.redirect_stdout(tee),
+            contextlib.redirect_stderr(warnings_to),
+            _root_logging_to(warnings_to),
+        ):
             task = alexnet_pipeline(**parameters)
     except Exception as e:
-        (run_dir / "run.log").write_text(tee.copy.getvalue())
         said = real_error(tee.copy.getvalue())
         raise PipelineFailed(
             f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
@@ -111,7 +158,6 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs")) -> dict:
             said,
             run_dir / "run.log",
         ) from None
-    (run_dir / "run.log").write_text(tee.copy.getvalue())
     metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
     summary = {
         "run_dir": str(run_dir),

@@ -16,8 +16,15 @@ def source(small_archive, small_sha256) -> dict:
     return {"source": str(small_archive), "sha256": small_sha256, "md5": ""}
 
 
-def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, tmp_path):
+def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, tmp_path, capfd):
     summary = run_locally({**QUICK.values, **source}, tmp_path / "runs")
+    # quiet by default: each task, the epochs and the gate; kfp.local's dumps only in run.log
+    shown = capfd.readouterr()
+    lines = shown.out.splitlines()
+    assert "train-op: SUCCESS" in lines and "verify-op: SUCCESS" in lines
+    assert sum(line.startswith("  epoch ") for line in lines) == QUICK.values["epochs"]
+    assert len(lines) < 30 and not shown.err, shown
+    assert "executor_input" in (Path(summary["run_dir"]) / "run.log").read_text()
     assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK.values["min_accuracy"]
     assert summary["parity"]["passed"] and summary["parity"]["images"] == 1000
     assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()

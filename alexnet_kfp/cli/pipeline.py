@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except InputError as e:
             raise InputError(f"--{e}") from None
     try:
-        summary = run_locally(parameters, Path(args.runs))
+        summary = run_locally(parameters, Path(args.runs), verbose=args.verbose)
     except PipelineFailed as e:
         refusal = e.bad_input()
         if refusal:
@@ -187,6 +187,9 @@ def add(sub) -> None:
     other = "any other pipeline parameter (repeatable)"
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help=other)
     option(p, "--runs", "runs", "where run directories go", metavar="DIR")
+    everything = "show kfp.local's whole output (default: each step, the epochs and the gate; the "
+    everything += "rest is in the run's run.log)"
+    p.add_argument("--verbose", action="store_true", help=everything)
 
     p = command(sub, _cmd_submit, "submit pipeline.yaml to a Kubeflow Pipelines endpoint")
     host = "KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook the "

@@ -5,6 +5,7 @@ import math
 import time
 
 import keras
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class EpochLog(keras.callbacks.Callback):
         self.history.append(entry)
         log.info(
             "epoch %d/%d: loss %.4f accuracy %.4f | val_loss %.4f val_accuracy %.4f | lr %.1e | "
-            "%.1f s (%.0f img/s)",
+            "%.1f s (%.0f img/s)%s",
             entry["epoch"],
             self.epochs,
             entry["loss"],
@@ -68,4 +69,13 @@ class EpochLog(keras.callbacks.Callback):
             entry["lr"],
             seconds,
             entry["images_per_second"],
+            self._time_left(),
         )
+
+    def _time_left(self) -> str:
+        """' | about N min left' at this run's median epoch time; '' after the last epoch."""
+        left = self.epochs - len(self.history)
+        if left <= 0:
+            return ""
+        median = float(np.median([e["seconds"] for e in self.history]))
+        return f" | about {max(1, round(left * median / 60))} min left"
