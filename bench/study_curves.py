@@ -8,6 +8,7 @@ A dot marks each epoch that trained at a lower learning rate than the one before
 """
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -47,9 +48,7 @@ def main() -> None:
             [100 * e["val_accuracy"] for e in history],
             label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None),
         )
-        decays = [
-            e for before, e in zip(history, history[1:], strict=True) if e["lr"] < before["lr"]
-        ]
+        decays = [e for before, e in itertools.pairwise(history) if e["lr"] < before["lr"]]
         axes.plot(
             [e["epoch"] for e in decays],
             [100 * e["val_accuracy"] for e in decays],

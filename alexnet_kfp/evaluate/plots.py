@@ -79,7 +79,8 @@ def confident_mistakes_png(
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.3), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, t, p, c in zip(axes.flat, images, true, predicted, confidence, strict=True):
+    # the grid may have spare cells: they stay blank
+    for ax, image, t, p, c in zip(axes.flat, images, true, predicted, confidence, strict=False):
         ax.imshow(image, interpolation="nearest")
         ax.set_title(f"true {class_names[t]}\npred {class_names[p]} {c:.0%}", fontsize=8)
     fig.suptitle("Most confident mistakes on the test split")

@@ -92,7 +92,8 @@ class Checkpoint(keras.callbacks.Callback):
         return done
 
     def on_train_begin(self, logs=None):
-        for callback, counters in zip(self.counted, self.counters, strict=True):
+        # counters: none on a fresh start, one dict per counted callback on a resume
+        for callback, counters in zip(self.counted, self.counters, strict=False):
             for name, value in counters.items():
                 setattr(callback, name, value)
 
