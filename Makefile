@@ -23,7 +23,7 @@ QUICK_RUN := make run QUICK=1: the article network for 6 epochs on 5,000 images,
 TF_FLAVOUR ?= gpu
 IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.components import IMAGE; print(IMAGE)")
 
-.PHONY: setup run test test-fast lint compile image image-check bench clean
+.PHONY: setup run test test-fast lint compile image publish image-check bench clean
 
 setup: $(VENV)/.run
 
@@ -58,11 +58,13 @@ test: $(VENV)/.test
 test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff (lint and format), mypy, and uv.lock still matching pyproject.toml.
+# ruff (lint and format), mypy, the release workflow (actionlint), and uv.lock still matching
+# pyproject.toml.
 lint: $(VENV)/.lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/actionlint
 	$(UV) lock --check
 
 compile: setup
@@ -71,9 +73,15 @@ compile: setup
 image: setup
 	docker build --build-arg TF_FLAVOUR=$(TF_FLAVOUR) -t $(IMAGE) .
 
-# The checks CI runs on the image, each with its own private dockerd: the CPU flavour end to end,
-# and the GPU flavour (TensorFlow is a CUDA build, its CUDA/cuDNN libraries load).
-image-check: $(VENV)/.image
+# `make publish REGISTRY=ghcr.io/you`: both flavours built and pushed, and dist/pipeline.yaml
+# compiled to name the pushed GPU image by digest (FLAVOURS=cpu for the CPU flavour alone).
+publish: setup
+	bash .ci/publish $(REGISTRY)
+
+# The checks CI runs on the image, each with its own private dockerd: the CPU flavour end to end
+# (published to a registry on loopback and pulled back), and the GPU flavour (TensorFlow is a CUDA
+# build, its CUDA/cuDNN libraries load). The serve check queries with tritonclient (test group).
+image-check: $(VENV)/.image $(VENV)/.test
 	bash .ci/image-check
 	bash .ci/gpu-image-check
 
@@ -86,4 +94,4 @@ bench: $(VENV)/.test
 	$(if $(BENCH_DATA),$(BIN)/python bench/int8_choices.py $(BENCH_ONNX) $(BENCH_DATA),@echo "set BENCH_ONNX and BENCH_DATA for bench/int8_choices.py")
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs dist .pytest_cache .mypy_cache .ruff_cache

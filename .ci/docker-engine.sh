@@ -9,11 +9,14 @@ WORK=$(mktemp -d /tmp/alexnet-kfp-image-check.XXXXXX)
 DOCKERD_PID=""
 step() { echo "== ${CHECK_NAME:-image check}: $*"; }
 
+OTHER_PIDS=""  # services a check starts besides dockerd (a registry): stopped first, by PID
 cleanup() {
-    if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
-        kill "$DOCKERD_PID"
-        wait "$DOCKERD_PID" 2>/dev/null || true
-    fi
+    for pid in $OTHER_PIDS $DOCKERD_PID; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid"
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     # dockerd leaves its network namespace file (and, if killed early, overlay mounts) mounted.
     grep -o " $WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$WORK"

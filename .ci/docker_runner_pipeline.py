@@ -1,6 +1,7 @@
-"""Run the committed pipeline.yaml under kfp.local's DockerRunner with the locally built image:
-every component in its own container (no network, uid 1000, read-only root), on the small real
-archive. Usage: python .ci/docker_runner_pipeline.py SMALL_ARCHIVE WORK_DIR"""
+"""Run a compiled pipeline (default: the committed pipeline.yaml) under kfp.local's DockerRunner:
+every component in its own container of the image the pipeline names (no network, uid 1000,
+read-only root), on the small real archive.
+Usage: python .ci/docker_runner_pipeline.py SMALL_ARCHIVE WORK_DIR [PIPELINE_YAML]"""
 
 import shutil
 import sys
@@ -26,7 +27,8 @@ def main() -> None:
         pipeline_root=str(work),
         raise_on_error=True,
     )
-    pipeline = components.load_component_from_file("pipeline.yaml")
+    pipeline_yaml = sys.argv[3] if len(sys.argv) > 3 else "pipeline.yaml"
+    pipeline = components.load_component_from_file(pipeline_yaml)
     # `alexnet-kfp run --quick`'s run: the containers run on this CPU machine.
     task = pipeline(source=str(source), sha256=SMALL_SHA256, **QUICK.values)
     onnx = sorted(work.rglob("model.onnx"))
