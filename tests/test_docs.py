@@ -1,8 +1,58 @@
-"""The docs say what the code does: the run-profile table in docs/training.md is the profiles'."""
+"""The docs say what the project does. Every fenced `sh` and `python` block of README.md and docs/
+runs as written against a real exported model (and a real `alexnet-kfp serve` for the serving
+examples), in a folder holding the files the examples name; or it says on its first line what it
+needs that a test cannot have (`# needs Docker`, `# needs a Kubeflow cluster`, `# takes hours`).
+The `make` block runs as a dry run (`make -n`): the targets exist and say what they would do."""
 
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.pipeline.profiles import PROFILES
 
 from .real_data import REPO
+
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+MARKERS = ("# needs Docker", "# needs a Kubeflow cluster", "# takes ")
+SERVE_PORTS = (8080, 8081)  # the ports the serving examples name: KServe's defaults
+
+
+def _blocks() -> list[tuple[str, str, str]]:
+    """(page:line, language, code) of every sh and python block."""
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        for match in _FENCE.finditer(text):
+            if match.group(1) in ("sh", "python"):
+                line = text[: match.start()].count("\n") + 1
+                found.append((f"{page.relative_to(REPO)}:{line}", match.group(1), match.group(2)))
+    return found
+
+
+BLOCKS = _blocks()
+RUNNABLE = [b for b in BLOCKS if not b[2].startswith(MARKERS)]
+
+
+def test_every_block_runs_or_says_what_it_needs():
+    assert len(RUNNABLE) >= 8, [where for where, _, _ in RUNNABLE]
+    for where, language, code in BLOCKS:
+        first = code.splitlines()[0]
+        assert language in ("sh", "python") and (
+            first.startswith(MARKERS) or (where, language, code) in RUNNABLE
+        )
+    fences = [m.group(1) for page in PAGES for m in _FENCE.finditer(page.read_text())]
+    assert all(fences), "a fence without a language: name it (sh, python, text, ...)"
 
 
 def test_the_profile_table_is_the_profiles():
@@ -11,3 +61,80 @@ def test_the_profile_table_is_the_profiles():
         (row,) = [line for line in lines if line.startswith(f"| `{profile.name}` |")]
         values = ", ".join(f"`{key}={value}`" for key, value in profile.values.items())
         assert row == f"| `{profile.name}` | {profile.where} | {values} |"
+
+
+@pytest.fixture(scope="module")
+def folder(exported, small_dataset, tmp_path_factory) -> Path:
+    """Where the examples run: onnx_model/ and runs/latest/onnx_model (the exported model),
+    photos of the test split under the names the examples use, and a file that is no image."""
+    here = tmp_path_factory.mktemp("docs")
+    (here / "onnx_model").symlink_to(exported, target_is_directory=True)
+    (here / "runs" / "latest").mkdir(parents=True)
+    (here / "runs" / "latest" / "onnx_model").symlink_to(exported, target_is_directory=True)
+    test = load_npz(small_dataset / "test.npz")
+    for name, label in (("cat.jpg", 3), ("ship.png", 8), ("truck.png", 9)):
+        image = Image.fromarray(test["x"][np.flatnonzero(test["y"] == label)[0]])
+        image.resize((96, 96), Image.Resampling.NEAREST).save(here / name)  # a photo, not 32x32
+    (here / "notes.txt").write_text("not an image")
+    return here
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="module")
+def server(folder):
+    """`alexnet-kfp serve --model onnx_model/` on KServe's default ports, as the docs run it."""
+    busy = [port for port in SERVE_PORTS if not _port_free(port)]
+    assert not busy, f"the serving examples name ports {SERVE_PORTS}; {busy} in use here"
+    process = subprocess.Popen(
+        [Path(sys.executable).parent / "alexnet-kfp", "serve", "--model", "onnx_model/"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while _port_free(SERVE_PORTS[1]) or _port_free(SERVE_PORTS[0]):
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.5)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+
+
+def _run(language: str, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = (
+        [sys.executable, "-c", code]
+        if language == "python"
+        else ["bash", "-euo", "pipefail", "-c", code]
+    )
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("where, language, code", RUNNABLE, ids=[b[0] for b in RUNNABLE])
+def test_the_example_runs_as_written(where, language, code, folder, request):
+    if all(line.startswith("make ") for line in code.splitlines() if line.strip()):
+        for line in code.splitlines():
+            target = line.split("#")[0].split()[1:]
+            result = subprocess.run(
+                ["make", "-n", *target], cwd=REPO, capture_output=True, text=True
+            )
+            assert result.returncode == 0, (where, result.stderr)
+        return
+    if "localhost:808" in code:
+        request.getfixturevalue("server")
+    result = _run(language, code, folder)
+    assert result.returncode == 0, f"{where}:\n{code}\n{result.stdout}\n{result.stderr}"
+    assert '"error"' not in result.stdout, (where, result.stdout)  # a server's refusal, as JSON
+
+
+def test_the_onnxruntime_example_agrees_with_predict(folder):
+    (where, _, code) = next(b for b in RUNNABLE if "import onnxruntime as ort" in b[2])
+    alone = _run("python", code, folder).stdout.split()
+    predicted = _run(
+        "sh", "alexnet-kfp predict cat.jpg --model onnx_model --top-k 1 --json", folder
+    )
+    assert f'"{alone[0]}"' in predicted.stdout, (where, alone, predicted.stdout)
