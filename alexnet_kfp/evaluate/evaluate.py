@@ -10,6 +10,7 @@ passes; the caller decides what a failed gate means (the CLI exits 3, the pipeli
 
 import json
 import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -152,6 +153,15 @@ def evaluate(
         "path": str(model_path),
         "sha256": file_digest(model_path),
         "variant": train_info.get("parameters", {}).get("variant", "unknown"),
+    }
+    # which run this is, for the report's header: what trained it, on how much, and when judged
+    metrics["run"] = {
+        "variant": metrics["model"]["variant"],
+        "epochs": train_info.get("epochs_run"),
+        "best_epoch": train_info.get("best_epoch"),
+        "train_images": dataset.get("splits", {}).get("train", {}).get("count"),
+        "limit_per_class": dataset.get("parameters", {}).get("limit_per_class"),
+        "evaluated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
     metrics["dataset"] = {

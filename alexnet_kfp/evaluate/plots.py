@@ -55,8 +55,22 @@ def training_curves_png(history: list[dict], path: Path) -> None:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
-    axes[2].step(epochs, [e["lr"] for e in history], where="post", color="tab:green")
-    axes[2].set_yscale("log")
+    rates = [e["lr"] for e in history]
+    if len(set(rates)) > 1:
+        axes[2].step(epochs, rates, where="post", color="tab:green")
+        axes[2].set_yscale("log")
+    else:  # a flat line on a log axis says nothing: say it
+        axes[2].set_yticks([])
+        axes[2].set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        axes[2].text(
+            0.5,
+            0.5,
+            f"no decay:\n{rates[0]:.0e} in every epoch",
+            ha="center",
+            va="center",
+            fontsize=13,
+            transform=axes[2].transAxes,
+        )
     axes[2].set_title("Learning rate (plateau decay)")
     axes[2].set_xlabel("epoch")
     axes[2].grid(alpha=0.3)

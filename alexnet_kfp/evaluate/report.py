@@ -12,6 +12,7 @@ h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
 .gate{padding:1rem 1.2rem;border-radius:8px;font-size:1.1rem;margin:1rem 0}
 .pass{background:#e6f4ea;border:1px solid #34a853}
 .fail{background:#fce8e6;border:1px solid #d93025}
+.trial{background:#fef7e0;border:1px solid #f9ab00}
 .numbers{display:flex;gap:2rem;margin:1rem 0} .numbers div{font-size:.9rem;color:#555}
 .numbers b{display:block;font-size:1.6rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}
@@ -24,6 +25,34 @@ img{max-width:100%;border:1px solid #eee;margin:.5rem 0}
 def _embedded(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _which_run(metrics: dict) -> str:
+    """'cifar network, 8 epochs (best 7) on 35,000 training images; 10,000 test images; ...'."""
+    run = metrics.get("run", {})
+    trained = f"{html.escape(str(run.get('variant', metrics['model']['variant'])))} network"
+    if run.get("epochs"):
+        plural = "s" if run["epochs"] != 1 else ""
+        trained += f", {run['epochs']} epoch{plural} (best: {run.get('best_epoch')})"
+    if run.get("train_images"):
+        trained += f" on {run['train_images']:,} training images"
+    return (
+        f"{trained}; {metrics['test_images']:,} test images; evaluated "
+        f"{html.escape(run.get('evaluated', 'at an unknown time'))}; model sha256 "
+        f"{html.escape(metrics['model']['sha256'][:16])}..."
+    )
+
+
+def _trial_note(metrics: dict) -> str:
+    """A sample-trained model is a trial, whatever its gate said."""
+    limit = metrics.get("run", {}).get("limit_per_class")
+    if not limit:
+        return ""
+    although = ", although its gate passed" if metrics["gate"]["passed"] else ""
+    return (
+        f'<div class="gate trial"><b>A trial run, not a model to ship:</b> trained on a sample of '
+        f"{limit} images per class{although}. Train on the whole data set for a model to use.</div>"
+    )
 
 
 def write_report(metrics: dict, pictures: dict[str, Path], path: Path) -> None:
@@ -45,9 +74,8 @@ def write_report(metrics: dict, pictures: dict[str, Path], path: Path) -> None:
 <style>{_CSS}</style></head>
 <body>
 <h1>AlexNet on CIFAR-10: evaluation</h1>
-<p class="sub">{html.escape(metrics["model"]["variant"])} variant,
-{metrics["test_images"]} test images,
-model sha256 {html.escape(metrics["model"]["sha256"][:16])}...</p>
+<p class="sub">{_which_run(metrics)}</p>
+{_trial_note(metrics)}
 <div class="gate {style}"><b>Gate {verdict}:</b>
 {html.escape(gate["reason"])}</div>
 <div class="numbers">

@@ -1,0 +1,109 @@
+"""The report as a person sees it: drawn by a real browser (headless Chromium) inside a sandboxed
+iframe, as the Kubeflow UI shows an HTML artifact (kubeflow/pipelines frontend
+src/components/viewers/HTMLViewer.tsx: the page as `srcdoc` of an iframe with
+sandbox='allow-scripts'). Chromium is Debian's `chromium` package (.ci/run installs it)."""
+
+import html
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet_kfp.evaluate.evaluate import evaluate
+from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.fit import train
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="needs Chromium: apt-get install chromium")
+WIDTH, HEIGHT = 1200, 2400
+
+
+def _chromium(url: str, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--window-size={WIDTH},{HEIGHT}",
+            *flags,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _console_in_the_kubeflow_ui(report: str, tmp_path: Path) -> list[str]:
+    """What the browser's console says while `report` loads in a sandboxed iframe."""
+    page = tmp_path / "ui.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body style="margin:0"><iframe sandbox="allow-scripts" '
+        f'style="width:{WIDTH}px;height:{HEIGHT}px;border:0" srcdoc="{html.escape(report)}">'
+        "</iframe></body></html>"
+    )
+    loaded = _chromium(
+        page.as_uri(),
+        tmp_path,
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+    )
+    assert loaded.returncode == 0 and "<iframe" in loaded.stdout, loaded.stderr
+    return [line for line in loaded.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def _screenshot(report: str, tmp_path: Path) -> np.ndarray:
+    """The report drawn by the browser, grey levels, the scrollbar cut off."""
+    page, shot = tmp_path / "report.html", tmp_path / "shot.png"
+    page.write_text(report)
+    drawn = _chromium(page.as_uri(), tmp_path, "--hide-scrollbars", f"--screenshot={shot}")
+    assert shot.is_file(), drawn.stderr
+    return np.asarray(Image.open(shot).convert("L"))[:, : WIDTH - 40]
+
+
+@pytest.fixture(scope="module")
+def trial_report(tiny_dataset, tmp_path_factory) -> str:
+    """The report of a 1-epoch model of a 20-image-per-class sample, its gate passed."""
+    work = tmp_path_factory.mktemp("trial")
+    train(tiny_dataset, work / "model", TrainConfig(epochs=1, precision="float32"))
+    evaluate(tiny_dataset, work / "model", work / "evaluation", min_accuracy=0.0)
+    return (work / "evaluation" / "report.html").read_text()
+
+
+def test_the_report_loads_in_the_kubeflow_ui_without_console_errors(trial_report, tmp_path):
+    assert _console_in_the_kubeflow_ui(trial_report, tmp_path) == []
+
+
+def test_a_broken_page_shows_in_the_console(tmp_path):
+    # the check above can fail: a page whose script throws is caught
+    console = _console_in_the_kubeflow_ui("<script>undefined_name()</script>", tmp_path)
+    assert any("undefined_name" in line for line in console), console
+
+
+def test_the_report_draws_its_text_and_pictures(trial_report, tmp_path):
+    ink = _screenshot(trial_report, tmp_path) < 200  # text, tables and plots on the white page
+    assert ink[:600].mean() > 0.02 and ink[600:].mean() > 0.02, (ink[:600].mean(), ink[600:].mean())
+    blank = _screenshot("<!DOCTYPE html><html><body></body></html>", tmp_path) < 200
+    assert blank.mean() == 0  # the measure sees a page with nothing on it as empty
+
+
+def test_the_header_says_which_run_and_that_a_trial_is_not_to_ship(trial_report):
+    header = trial_report.split('<p class="sub">', 1)[1].split("</p>", 1)[0]
+    assert "article network, 1 epoch (best: 1) on 140 training images" in header
+    assert "200 test images; evaluated 20" in header
+    assert (
+        "A trial run, not a model to ship" in trial_report
+        and "although its gate passed" in trial_report
+    )
