@@ -1,9 +1,11 @@
 """OnnxClassifier: use an exported model with onnxruntime, numpy and Pillow only (no TensorFlow,
 no kfp), e.g. inside your own service.
 
-Images of any size and mode are converted to RGB (transparency composited on white, CMYK and
-palette images converted by Pillow), centre-cropped to a square so that objects keep their aspect
-ratio, and resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 image is used as is.
+Images of any size and mode are converted to 8-bit RGB (16-bit greyscale scaled down, transparency
+composited on white, CMYK and palette images converted by Pillow, EXIF rotation applied, the first
+frame of an animation), centre-cropped to a square so that objects keep their aspect ratio, and
+resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 image is used as is. Only the
+formats in FORMATS are decoded: any other file is refused before a decoder sees it.
 """
 
 import json
@@ -21,27 +23,41 @@ from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+# The decoders Pillow may use: photographs' formats. Others (EPS, which runs Ghostscript, PSD, ICO,
+# ...) are refused before they are parsed.
+FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 
 
 @dataclass
 class FilePrediction:
     path: str
-    top: list[tuple[str, float]] = field(
-        default_factory=list
-    )  # (class name, probability), best first
+    # (class name, probability), best first
+    top: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
+
+
+def _as_8_bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit greyscale as 8-bit "L": 16-bit values divided by 257 (257 * v is 8-bit v's
+    16-bit twin). Pillow's own conversion clips them at 255, turning a 16-bit photo white."""
+    if not (image.mode.startswith("I") or image.mode == "F"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    sixteen_bit = image.mode.startswith("I;16") or (image.mode == "I" and values.max() > 255)
+    if sixteen_bit:
+        values = values / 257
+    return Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
 
 
 def load_image(source: str | Path | BinaryIO, max_pixels: int | None = None) -> np.ndarray:
     """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
     model's input: uint8 (32, 32, 3) RGB. With `max_pixels`, a larger image is refused before it is
     decoded (a few KB of PNG can claim gigapixels)."""
-    with Image.open(source) as opened:
+    with Image.open(source, formats=FORMATS) as opened:
         if max_pixels is not None and opened.width * opened.height > max_pixels:
             raise ValueError(
                 f"{opened.width}x{opened.height} pixels is more than the {max_pixels:,} allowed"
             )
-        image: Image.Image = ImageOps.exif_transpose(opened)
+        image: Image.Image = _as_8_bit(ImageOps.exif_transpose(opened))
         if image.mode in ("RGBA", "LA", "PA") or (
             image.mode == "P" and "transparency" in image.info
         ):
