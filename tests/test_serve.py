@@ -400,3 +400,16 @@ def test_serve_refuses_bad_arguments_in_one_line(exported, flags, says):
     assert (
         done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
     ), done.stderr
+
+
+def test_a_second_server_on_a_busy_port_says_so_in_one_line(server, exported):
+    # the running server holds both ports: a second one is refused before KServe starts
+    for flag, port in (("--http-port", server.http_port), ("--grpc-port", server.grpc_port)):
+        with socket.socket() as spare:
+            spare.bind(("127.0.0.1", 0))
+            other = "--http-port" if flag == "--grpc-port" else "--grpc-port"
+            free = [other, spare.getsockname()[1]]
+        result = run_cli("serve", "--model", exported, flag, port, *free, timeout=120)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert f"{flag} {port}: cannot listen there" in lines[0]

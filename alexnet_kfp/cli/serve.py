@@ -2,10 +2,12 @@
 way."""
 
 import argparse
+import socket
 import sys
 
 from alexnet_kfp.cli.options import command, directories, new_dir, option
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME
+from alexnet_kfp.errors import InputError
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -13,7 +15,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     Inference Protocol v2 over REST and gRPC (also KServe v1 REST), health, readiness, metadata,
     Prometheus metrics at /metrics. Accepts uint8 pixels or encoded image files (PNG, JPEG, ...;
     base64 in JSON). Stops cleanly on SIGTERM or Ctrl-C. Needs the serve extra."""
-    from alexnet_kfp.errors import InputError
     from alexnet_kfp.export.model_repository import models_in
 
     for flag, port in (("--http-port", args.http_port), ("--grpc-port", args.grpc_port)):
@@ -26,10 +27,23 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
     models_in(args.model)  # a bad path is one line before KServe is imported
+    for flag, port in (("--http-port", args.http_port), ("--grpc-port", args.grpc_port)):
+        _check_free(flag, port)
     from alexnet_kfp.serve.server import serve
 
     serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads)
     return 0
+
+
+def _check_free(flag: str, port: int) -> None:
+    """One line for a port another program holds (KServe would fail deep in its start-up)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))  # where KServe listens
+        except OSError as e:
+            raise InputError(
+                f"{flag} {port}: cannot listen there ({e.strerror}); choose another"
+            ) from None
 
 
 def _cmd_model_repository(args: argparse.Namespace) -> int:
