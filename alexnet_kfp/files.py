@@ -3,6 +3,7 @@ sibling name, renamed into place when complete, removed on any failure, so no pa
 left), and the sha256 each record gives of what it read and wrote."""
 
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +37,28 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """`path` holds `text` or, when the disk refuses (full, read-only), what it held before: the
+    text goes to a temporary sibling first, renamed over `path` only when complete."""
+    path = Path(path)
+    staging = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
+        ) as f:
+            staging = Path(f.name)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        staging.chmod(0o644)
+        os.replace(staging, path)
+    except OSError as e:
+        if staging is not None:
+            staging.unlink(missing_ok=True)
+        kept = "the previous file is intact" if path.exists() else "nothing was written"
+        raise InputError(f"{path}: cannot write it ({e.strerror or e}); {kept}") from None
 
 
 def make_directory(path: Path, named: str, exist_ok: bool = True) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kfp import compiler
 
+from alexnet_kfp.files import write_atomically
 from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
 
@@ -32,4 +33,4 @@ def compile_pipeline(output: Path, placement: Placement | None = None) -> None:
         raw = Path(scratch) / "pipeline.yaml"
         compiler.Compiler().compile(pipeline, str(raw))
         lines = raw.read_text().split("\n")
-    output.write_text("\n".join(_stable_comment(line) for line in lines))
+    write_atomically(output, "\n".join(_stable_comment(line) for line in lines))

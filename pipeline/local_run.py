@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import make_directory
+from alexnet_kfp.files import make_directory, write_atomically
 from alexnet_kfp.pipeline.profiles import LOCAL
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -176,7 +176,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
         "seconds": round(time.perf_counter() - started, 1),
         "parameters": parameters,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomically(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     _link_outputs(run_dir, runs_root)
     return summary
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from alexnet_kfp import __version__
 from alexnet_kfp.data.progress import byte_progress
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import file_digest, make_directory
+from alexnet_kfp.files import file_digest, make_directory, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _download_cached(url, checksum, cache_dir, retries, backoff_s, budget) -> Pa
         )
         _download_with_retries(url, part, retries, backoff_s, budget)
         _check(part, checksum, f"download of {redact(url)}")
-    (folder / (name + ".sha256")).write_text(file_digest(part) + "\n")
+    write_atomically(folder / (name + ".sha256"), file_digest(part) + "\n")
     os.replace(part, dest)
     return dest
 

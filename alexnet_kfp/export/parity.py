@@ -19,7 +19,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, check_atol, check_int8_max_loss
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
-from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.files import atomic_output_dir, file_digest, write_atomically
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 
@@ -117,7 +117,7 @@ def verify(
     }
     text = json.dumps(result, indent=2) + "\n"
     if out_dir is None:
-        (onnx_dir / "parity.json").write_text(text)
+        write_atomically(onnx_dir / "parity.json", text)
     else:
         with atomic_output_dir(out_dir) as staging:
             (staging / "parity.json").write_text(text)
