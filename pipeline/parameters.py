@@ -17,6 +17,12 @@ from alexnet_kfp.data.split import check_parameters
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.gate import check_thresholds
 from alexnet_kfp.export import check_atol, check_int8_max_loss
+from alexnet_kfp.k8s_names import (
+    check_namespace,
+    check_service_name,
+    is_label_value,
+    is_qualified_name,
+)
 from alexnet_kfp.train.config import TrainConfig
 
 # Recipe parameters a pipeline compiled before them does not declare.
@@ -111,3 +117,30 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
         raise InputError(
             f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1"
         )
+    _check_kubernetes_names(values)
+
+
+def _tolerates_all(toleration: dict) -> bool:
+    """No key with operator Exists: the toleration Kubernetes lets match every taint."""
+    return not toleration.get("key") and toleration.get("operator") == "Exists"
+
+
+def _check_kubernetes_names(values: dict) -> None:
+    """The deploy step's and the run-time placement's names, by the API server's rules."""
+    if "deploy_name" in values:
+        check_service_name(values["deploy_name"], "parameter deploy_name")
+    if values.get("deploy_namespace"):
+        check_namespace(values["deploy_namespace"], "parameter deploy_namespace")
+    if "gpu_type" in values and not is_qualified_name(str(values["gpu_type"])):
+        raise InputError(f"parameter gpu_type={values['gpu_type']!r}: not a resource name")
+    selector = values.get("gpu_node_selector", {})
+    if not isinstance(selector, dict) or not all(
+        is_qualified_name(str(k)) and is_label_value(str(v)) for k, v in selector.items()
+    ):
+        raise InputError(f"parameter gpu_node_selector={selector!r}: not node labels")
+    tolerations = values.get("gpu_tolerations", [])
+    if not isinstance(tolerations, list) or not all(
+        isinstance(t, dict) and (is_qualified_name(str(t.get("key", ""))) or _tolerates_all(t))
+        for t in tolerations
+    ):
+        raise InputError(f"parameter gpu_tolerations={tolerations!r}: not tolerations")

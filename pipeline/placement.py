@@ -12,10 +12,10 @@ Two compile modes:
   with `GetStringValue()` (an int parameter resolves to "" and the GPU limit silently vanishes).
 """
 
-import re
 from dataclasses import dataclass, field
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.k8s_names import is_label_value, is_qualified_name
 
 DEFAULT_GPU_TYPE = "nvidia.com/gpu"
 DEFAULT_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}  # the NVIDIA GPU operator's node label
@@ -24,12 +24,6 @@ EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # The train pod's CPU and memory feed tf.data's augmentation and hold the data set.
 TRAIN_CPU_REQUEST, TRAIN_CPU_LIMIT = "4", "8"
 TRAIN_MEMORY_REQUEST, TRAIN_MEMORY_LIMIT = "16G", "32G"
-
-# Kubernetes names: an optional DNS-subdomain prefix and a name of at most 63 characters.
-_QUALIFIED_NAME = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class Placement:
     runtime: bool = False
 
     def check(self) -> "Placement":
-        if not _QUALIFIED_NAME.match(self.gpu_type):
+        if not is_qualified_name(self.gpu_type):
             raise InputError(
                 f"--gpu-type {self.gpu_type!r} is not a Kubernetes resource name (e.g. "
                 "nvidia.com/gpu)"
@@ -57,7 +51,7 @@ class Placement:
                 "--runtime-placement needs a GPU: drop --gpu-count 0 or the run-time mode"
             )
         for key, value in self.node_selector.items():
-            if not _QUALIFIED_NAME.match(key) or not _LABEL_VALUE.match(value):
+            if not is_qualified_name(key) or not is_label_value(value):
                 raise InputError(f"--node-selector {key}={value}: not a valid Kubernetes label")
         return self
 
@@ -82,7 +76,7 @@ def parse_toleration(text: str) -> dict:
     Without a value the toleration is `operator: Exists` (any value of KEY)."""
     taint, sep, effect = text.rpartition(":")
     key, has_value, value = taint.partition("=")
-    if not sep or not key or effect not in EFFECTS or not _QUALIFIED_NAME.match(key):
+    if not sep or not key or effect not in EFFECTS or not is_qualified_name(key):
         raise InputError(
             f"--toleration {text!r} is not KEY[=VALUE]:EFFECT with EFFECT one of "
             f"{', '.join(EFFECTS)}"

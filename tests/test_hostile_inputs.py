@@ -488,3 +488,27 @@ def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_p
     )
     line = _last_line(result, "the data step refused its input", "sha256 mismatch", "full log")
     assert "Traceback" not in line and not list((tmp_path / "runs").rglob("train.npz"))
+
+
+# --- names the Kubernetes API server would refuse ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "Team_A"], "namespace"),
+        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "team/a"], "namespace"),
+        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "a" * 64], "namespace"),
+        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "-team"], "namespace"),
+        (["manifest", "--storage-uri", "s3://b/m", "--name", "Alexnet"], "name"),
+        (["manifest", "--storage-uri", "s3://b/m", "--name", "9lives"], "name"),
+        (["run", "--param", "deploy_namespace=Team_A"], "deploy_namespace"),
+        (["run", "--param", "deploy_name=alex_net"], "deploy_name"),
+        (["compile", "--gpu-type", "nvidia.com/GPU please"], "--gpu-type"),
+        (["compile", "--node-selector", "pool=a b"], "--node-selector"),
+    ],
+)
+def test_names_kubernetes_refuses_are_refused_here_first(args, named, tmp_path):
+    result = run_cli_without_tensorflow(*args, cwd=tmp_path)
+    _one_line(result, named)
+    assert not list(tmp_path.iterdir())  # nothing compiled, no run directory

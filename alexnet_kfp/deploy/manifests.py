@@ -10,9 +10,8 @@ answering batches of 256 (the Triton runtime's own default is 2 GiB). The tests 
 manifests against KServe's own InferenceService CRD schema.
 """
 
-import re
-
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.k8s_names import check_namespace, check_service_name
 
 API_VERSION, KIND = "serving.kserve.io/v1beta1", "InferenceService"
 DEFAULT_NAME = "alexnet-cifar10"
@@ -20,9 +19,6 @@ TRITON_RUNTIME = "kserve-tritonserver"
 NON_ROOT_UID = 1000  # the project image's user, and the uid the Triton runtime declares
 RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
 STORAGE_SCHEMES = ("s3://", "gs://", "pvc://", "https://", "hf://", "oci://", "azure://")
-_NAME = re.compile(
-    r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
-)  # a DNS-1035 label: KServe derives Service names from it
 
 
 def _security_context() -> dict:
@@ -37,11 +33,7 @@ def _security_context() -> dict:
 
 
 def check_name(name: str) -> None:
-    if not _NAME.fullmatch(name or ""):
-        raise InputError(
-            f"InferenceService name {name!r} must be a DNS label: lower-case letters, digits and "
-            "'-', starting with a letter, at most 63 characters"
-        )
+    check_service_name(name)
 
 
 def storage_uri_for(uri: str) -> str:
@@ -59,6 +51,8 @@ def storage_uri_for(uri: str) -> str:
 
 def _service(name: str, namespace: str | None, **predictor) -> dict:
     check_name(name)
+    if namespace:
+        check_namespace(namespace)
     metadata = {
         "name": name,
         "labels": {
