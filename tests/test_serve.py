@@ -281,6 +281,8 @@ _PIXELS = ("UINT8", [1, 32, 32, 3], [0] * 3072)
             "classification",
         ),
         (_v2(*_PIXELS, [{"name": "logits"}]), "unknown output"),
+        (_v2("UINT8", [1, 32, 32, 3], [300] + [0] * 3071), "0-255"),
+        (_v2("UINT8", [1, 32, 32, 3], [-5] + [0] * 3071), "0-255"),
     ],
 )
 def test_bad_json_gets_400_naming_the_problem(server, body, says):
@@ -413,3 +415,19 @@ def test_a_second_server_on_a_busy_port_says_so_in_one_line(server, exported):
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1, result.stderr
         assert f"{flag} {port}: cannot listen there" in lines[0]
+
+
+def test_pixel_values_out_of_range_are_the_clients_mistake_over_grpc(server):
+    # tritonclient cannot put 300 in a UINT8 tensor; a raw request can
+    import grpc
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+
+    request = service_pb2.ModelInferRequest(model_name="alexnet")
+    tensor = request.inputs.add(name="image", datatype="UINT8", shape=[1, 32, 32, 3])
+    tensor.contents.uint_contents.extend([300] + [0] * 3071)
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request, timeout=60)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value
+    assert "0-255" in refused.value.details()
+    assert server.ready()

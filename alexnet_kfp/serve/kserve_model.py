@@ -150,7 +150,9 @@ def _v2_images(request: InferRequest) -> np.ndarray:
         _checked_count(shape[0])
         try:
             return np.ascontiguousarray(tensor.as_numpy(), dtype=np.uint8)
-        except ValueError as e:  # the data does not fill the declared shape
+        except OverflowError:  # numpy refuses 300 or -5 as uint8: the client's mistake
+            raise InvalidInput(f"UINT8 {INPUT_NAME}: values must be whole numbers 0-255") from None
+        except (ValueError, TypeError) as e:  # the data does not fill the declared shape
             raise InvalidInput(
                 f"UINT8 {INPUT_NAME}: data does not match shape {shape} ({e})"
             ) from None
