@@ -59,9 +59,12 @@ def test_an_altered_weight_fails_verify_with_a_clear_message(
 ):
     model = onnx.load(exported / "model.onnx")
     classifier = next(t for t in model.graph.initializer if sorted(t.dims) == [10, 1000])
-    weights = numpy_helper.to_array(classifier).copy()
-    weights.flat[0] += 0.5  # one weight of the final 1000 -> 10 layer
-    classifier.CopyFrom(numpy_helper.from_array(weights, classifier.name))
+    # the final 1000 -> 10 layer's bias for class 0: enough to move a saturated softmax too
+    layer = next(node for node in model.graph.node if classifier.name in node.input)
+    bias = next(t for t in model.graph.initializer if t.name == layer.input[2])
+    values = numpy_helper.to_array(bias).copy()
+    values[0] += 50.0
+    bias.CopyFrom(numpy_helper.from_array(values, bias.name))
     altered = tmp_path / "altered"
     shutil.copytree(exported, altered)
     onnx.save(model, altered / "model.onnx")
