@@ -512,3 +512,35 @@ def test_names_kubernetes_refuses_are_refused_here_first(args, named, tmp_path):
     result = run_cli_without_tensorflow(*args, cwd=tmp_path)
     _one_line(result, named)
     assert not list(tmp_path.iterdir())  # nothing compiled, no run directory
+
+
+# --- models and data that do not belong together -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "labels, says",
+    [
+        (np.array([0, 1, 12, 3]), "labels must be whole numbers 0-9"),
+        (np.array([0, 1, -1, 3]), "labels must be whole numbers 0-9"),
+        (np.array([0.0, 1.5, 2.0, 3.0]), "labels must be whole numbers 0-9"),
+        (np.array([], dtype=np.int64), "holds no image"),
+    ],
+)
+def test_train_refuses_labels_outside_the_classes_before_training(labels, says, tmp_path):
+    data = _dataset_like(tmp_path / "ds")
+    save_npz(data / "train.npz", x=np.zeros((len(labels), 32, 32, 3), np.uint8), y=labels)
+    result = run_cli("train", "--data", data, "--out", tmp_path / "model", "--epochs", "1")
+    _one_line(result, str(data / "train.npz"), says)
+    assert "epoch 1/1" not in result.stderr  # refused before the first epoch
+    assert not (tmp_path / "model").exists()
+
+
+def test_evaluate_refuses_a_data_set_of_other_classes(trained, tmp_path):
+    # the 10-class model against a 100-class data set: before, exit 0 and a passed gate
+    data = _dataset_like(tmp_path / "ds100")
+    names = [f"class{i}" for i in range(100)]
+    (data / "dataset.json").write_text(json.dumps({"class_names": names}))
+    save_npz(data / "test.npz", x=np.zeros((4, 32, 32, 3), np.uint8), y=np.array([5, 50, 99, 0]))
+    result = run_cli("evaluate", "--data", data, "--model", trained[0], "--out", tmp_path / "e")
+    _one_line(result, "predicts 10 classes, the Dataset has 100")
+    assert not (tmp_path / "e").exists()

@@ -55,8 +55,11 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
-def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x uint8 NHWC, y int64) of one split, with a clear error when the Dataset is not one."""
+def load_split(
+    dataset_dir: Path, split: str, classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x uint8 NHWC, y int64) of one split, with a clear error when the Dataset is not one; with
+    `classes`, the split must hold images and every label must name one of them."""
     path = Path(dataset_dir) / f"{split}.npz"
     if not path.is_file():
         raise InputError(f"{path} not found: expected a Dataset directory (made by the data step)")
@@ -72,4 +75,12 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(
             f"{path}: expected x uint8 (N, 32, 32, 3) and y (N,), found {getattr(x, 'shape', None)}"
         )
+    if classes is not None:
+        if not len(y):
+            raise InputError(f"{path}: the {split} split holds no image")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= classes:
+            raise InputError(
+                f"{path}: labels must be whole numbers 0-{classes - 1} (the Dataset's {classes} "
+                f"classes), found {y.min()}-{y.max()} ({y.dtype})"
+            )
     return x, y

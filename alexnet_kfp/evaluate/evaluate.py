@@ -126,6 +126,18 @@ def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) ->
     return pictures
 
 
+def _check_same_classes(model_classes: list[str], dataset_classes: list[str], model: Path) -> None:
+    """A model judged on data of other classes would pass or fail for nothing: one line instead."""
+    if len(model_classes) != len(dataset_classes) or (
+        all(model_classes) and model_classes != dataset_classes
+    ):
+        raise InputError(
+            f"{model} predicts {len(model_classes)} classes, the Dataset has "
+            f"{len(dataset_classes)} ({', '.join(dataset_classes[:3])}, ...): evaluate a model on "
+            "the data set it was trained for"
+        )
+
+
 def evaluate(
     dataset_dir: str | Path,
     model_dir: str | Path,
@@ -140,14 +152,16 @@ def evaluate(
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent
-    x, y = load_split(dataset_dir, "test")
     dataset = read_json_if_present(dataset_dir / "dataset.json")
     class_names = class_names_of(dataset)
+    train_info = read_json_if_present(model_dir / "train.json")
+    _check_same_classes(train_info.get("class_names") or class_names, class_names, model_dir)
+    x, y = load_split(dataset_dir, "test", len(class_names))
     reference = baseline_accuracy(baseline, x, y)
     probabilities = predict_keras(model_path, x)
+    _check_same_classes([""] * probabilities.shape[1], class_names, model_dir)
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
-    train_info = read_json_if_present(model_dir / "train.json")
     metrics["gate"] = gate.as_dict()
     metrics["model"] = {
         "path": str(model_path),

@@ -75,10 +75,10 @@ def train(
     if config.require_gpu:
         devices.require_gpu()
     dataset_dir = Path(dataset_dir)
-    x_train, y_train = load_split(dataset_dir, "train")
-    x_val, y_val = load_split(dataset_dir, "val")
     dataset_info = read_json_if_present(dataset_dir / "dataset.json")
     class_names = class_names_of(dataset_info)
+    x_train, y_train = load_split(dataset_dir, "train", len(class_names))
+    x_val, y_val = load_split(dataset_dir, "val", len(class_names))
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
