@@ -544,3 +544,13 @@ def test_evaluate_refuses_a_data_set_of_other_classes(trained, tmp_path):
     result = run_cli("evaluate", "--data", data, "--model", trained[0], "--out", tmp_path / "e")
     _one_line(result, "predicts 10 classes, the Dataset has 100")
     assert not (tmp_path / "e").exists()
+
+
+def test_predict_on_a_folder_without_images_says_so(tmp_path):
+    # before: nothing printed, exit 0; the folder is checked before the model is read
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "notes.txt").write_text("not an image")
+    result = run_cli_without_tensorflow(
+        "predict", tmp_path / "photos", "--model", tmp_path / "no-model.onnx"
+    )
+    _one_line(result, str(tmp_path / "photos"), "no image files")

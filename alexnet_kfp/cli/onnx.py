@@ -90,14 +90,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
+    paths = expand_image_paths(args.images)
     if not Path(args.model).exists():
         raise InputError(
             f"--model {args.model}: no such file or directory (expected `alexnet-kfp export`'s "
             "directory or a model file in it)"
         )
-    results = OnnxClassifier(args.model, int8=args.int8).predict_files(
-        expand_image_paths(args.images), top_k=args.top_k
-    )
+    results = OnnxClassifier(args.model, int8=args.int8).predict_files(paths, top_k=args.top_k)
     for result in results:
         if result.error:
             print(f"alexnet-kfp predict: error: {result.path}: {result.error}", file=sys.stderr)

@@ -162,13 +162,20 @@ class OnnxClassifier:
 
 
 def expand_image_paths(arguments: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and the image files (by suffix, sorted) of any directory given."""
+    """Files as given, and the image files (by suffix, sorted) of any directory given; a directory
+    without one is refused, so that nothing printed never means nothing found."""
     paths = []
     for argument in map(Path, arguments):
         if argument.is_dir():
-            paths += sorted(
+            found = sorted(
                 p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
+            if not found:
+                suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+                raise InputError(
+                    f"{argument}: no image files in this folder (looked for {suffixes})"
+                )
+            paths += found
         else:
             paths.append(argument)
     return paths
