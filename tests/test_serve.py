@@ -23,7 +23,7 @@ from tritonclient.utils import InferenceServerException
 
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
-from alexnet_kfp.serve.limits import MAX_IMAGES
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
 
 from .cli import cli_args, run_cli
 
@@ -431,3 +431,41 @@ def test_pixel_values_out_of_range_are_the_clients_mistake_over_grpc(server):
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value
     assert "0-255" in refused.value.details()
     assert server.ready()
+
+
+def _huge_pngs(count: int) -> list[str]:
+    """`count` PNGs of 4096x4096 pixels, a few KB each, as base64 text."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4096, 4096), (90, 120, 150)).save(buffer, "PNG")
+    return [base64.b64encode(buffer.getvalue()).decode()] * count
+
+
+def test_a_request_may_hold_only_so_many_pixels_in_all(server):
+    # five images within the per-image limit, over the per-request budget: refused before decoding
+    assert 5 * 4096 * 4096 > MAX_REQUEST_PIXELS >= 4 * 4096 * 4096
+    status, answer = server.post(
+        "/v2/models/alexnet/infer", json.dumps(_v2("BYTES", [5], _huge_pngs(5))).encode()
+    )
+    assert status == 400 and "pixels in all" in answer["error"], answer
+    assert server.ready()
+
+
+def test_health_answers_while_the_largest_allowed_request_is_worked_on(server):
+    # ordering, not timing: a health answer arrives before the large request's answer
+    body = json.dumps(_v2("BYTES", [4], _huge_pngs(4))).encode()
+    events: list[str] = []
+
+    def large() -> None:
+        status, _ = server.post("/v2/models/alexnet/infer", body)
+        events.append(f"infer {status}")
+
+    with ThreadPoolExecutor(1) as pool:
+        answered = pool.submit(large)
+        while not answered.done():
+            if server.ready():
+                events.append("health")
+            time.sleep(0.05)
+        answered.result()
+    # decoding 4 x 16.7 megapixels takes seconds on any CPU: an event loop free to answer answers
+    # many times meanwhile; one busy decoding answers only before the request arrives
+    assert events[-1] == "infer 200" and events.count("health") >= 3, events

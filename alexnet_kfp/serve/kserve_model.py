@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
-from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS
+from alexnet_kfp.inference.onnx_classifier import FORMATS, SIZE, OnnxClassifier, load_image
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
@@ -68,21 +68,23 @@ class AlexNetModel(Model):
     async def predict(
         self, payload: InferRequest | dict, headers: dict | None = None
     ) -> InferResponse | dict:
+        # decoding and inference run in a worker thread, so that health, readiness and metrics
+        # are answered while a large request is worked on; the request is checked whole first
+        work = asyncio.get_running_loop().run_in_executor
         if isinstance(payload, dict):
-            images, k = _v1_images(payload), None
-        else:  # the whole request is checked before any inference
-            images, k = _v2_images(payload), self._requested_class_count(payload)
-        probabilities = await asyncio.get_running_loop().run_in_executor(
-            None, self.classifier.predict, images
-        )
-        if isinstance(payload, dict):
+            probabilities = await work(None, self._probabilities, _v1_images, payload)
             return {"predictions": probabilities.tolist()}
+        k = self._requested_class_count(payload)
+        probabilities = await work(None, self._probabilities, _v2_images, payload)
         return InferResponse(
             model_name=self.name,
             infer_outputs=self._outputs(payload, probabilities, k),
             response_id=payload.id or str(uuid.uuid4()),
             use_binary_outputs=payload.use_binary_outputs,
         )
+
+    def _probabilities(self, images_of, payload) -> np.ndarray:
+        return self.classifier.predict(images_of(payload))
 
     def _requested_class_count(self, request: InferRequest) -> int | None:
         requested = request.request_outputs or []
@@ -168,7 +170,8 @@ def _v2_images(request: InferRequest) -> np.ndarray:
             raise InvalidInput(
                 f"BYTES {INPUT_NAME}: data does not match shape {shape} ({e})"
             ) from None
-        return np.stack([_decode(item, i) for i, item in enumerate(files)])
+        budget = _PixelBudget()
+        return np.stack([_decode(item, i, budget) for i, item in enumerate(files)])
     raise InvalidInput(
         f"{INPUT_NAME} must be UINT8 [N, {SIZE}, {SIZE}, 3] pixels or BYTES [N] encoded images, "
         f"got {tensor.datatype}"
@@ -182,7 +185,7 @@ def _v1_images(body: dict) -> np.ndarray:
             'expected {"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image>"}'
         )
     _checked_count(len(instances))
-    images = []
+    images, budget = [], _PixelBudget()
     for i, instance in enumerate(instances):
         if isinstance(instance, dict):
             encoded = instance.get("image_bytes", instance)
@@ -191,7 +194,7 @@ def _v1_images(body: dict) -> np.ndarray:
                     f'instance {i}: expected {{"b64": "..."}} or {{"image_bytes": {{"b64": '
                     '"..."}}}}'
                 )
-            images.append(_decode(encoded["b64"], i))
+            images.append(_decode(encoded["b64"], i, budget))
         else:
             try:
                 pixels = np.asarray(instance)
@@ -212,7 +215,22 @@ def _whole_bytes(pixels: np.ndarray) -> bool:
     )
 
 
-def _decode(item: Any, index: int) -> np.ndarray:
+class _PixelBudget:
+    """The pixels a request's encoded images may hold in all, spent as each header is read."""
+
+    def __init__(self, pixels: int = MAX_REQUEST_PIXELS):
+        self.left = pixels
+
+    def spend(self, pixels: int, index: int) -> None:
+        self.left -= pixels
+        if self.left < 0:
+            raise InvalidInput(
+                f"image {index}: the request's images hold more than {MAX_REQUEST_PIXELS:,} "
+                "pixels in all; send fewer or smaller images"
+            )
+
+
+def _decode(item: Any, index: int, budget: _PixelBudget) -> np.ndarray:
     """One encoded image: raw bytes, or base64 text (REST JSON cannot carry raw bytes)."""
     if isinstance(item, str):
         raw = _base64(item, index)
@@ -223,17 +241,19 @@ def _decode(item: Any, index: int) -> np.ndarray:
             f"image {index}: expected encoded image bytes or base64 text, got {type(item).__name__}"
         )
     try:
-        return _image(raw, index)
+        return _image(raw, index, budget)
     except InvalidInput as e:
         if isinstance(item, str):
             raise
         if not _is_base64_text(raw):
             raise InvalidInput(f"{e} nor base64 text of one") from None
-    return _image(_base64(raw.decode("ascii"), index), index)  # bytes that are base64 text
+    return _image(_base64(raw.decode("ascii"), index), index, budget)  # base64 text as bytes
 
 
-def _image(raw: bytes, index: int) -> np.ndarray:
+def _image(raw: bytes, index: int, budget: _PixelBudget) -> np.ndarray:
     try:
+        with Image.open(io.BytesIO(raw), formats=FORMATS) as header:  # the header only
+            budget.spend(header.width * header.height, index)
         return load_image(io.BytesIO(raw), max_pixels=MAX_PIXELS)
     except UnidentifiedImageError:
         raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
