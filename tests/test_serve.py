@@ -469,3 +469,14 @@ def test_health_answers_while_the_largest_allowed_request_is_worked_on(server):
     # decoding 4 x 16.7 megapixels takes seconds on any CPU: an event loop free to answer answers
     # many times meanwhile; one busy decoding answers only before the request arrives
     assert events[-1] == "infer 200" and events.count("health") >= 3, events
+
+
+def test_a_model_version_the_server_does_not_have_is_refused_on_both_protocols(server, images):
+    status, answer = server.post(
+        "/v2/models/alexnet/versions/7/infer", json.dumps(_v2(*_PIXELS)).encode()
+    )
+    assert status == 404 and "has no model versions" in answer["error"], (status, answer)
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("alexnet", [_pixels(grpcclient, images[:1])], model_version="7")
+    assert "no version '7'" in refused.value.message() and server.ready()

@@ -74,6 +74,10 @@ class AlexNetModel(Model):
         if isinstance(payload, dict):
             probabilities = await work(None, self._probabilities, _v1_images, payload)
             return {"predictions": probabilities.tolist()}
+        if payload.model_version:  # over gRPC KServe passes it on; this server has no versions
+            raise InvalidInput(
+                f"model {self.name} has no version {payload.model_version!r}: leave it empty"
+            )
         k = self._requested_class_count(payload)
         probabilities = await work(None, self._probabilities, _v2_images, payload)
         return InferResponse(

@@ -9,6 +9,7 @@ is bounded on both protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any bod
 import contextlib
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
 DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
 
 log = logging.getLogger(__name__)
+_VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
 
 
 @contextlib.contextmanager
@@ -65,18 +67,29 @@ class _BodyLimit:
         return await self.app(scope, replay, send)
 
     async def _refuse(self, send):
-        body = json.dumps({"error": f"request body larger than {self.limit} bytes"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _json_error(send, 413, f"request body larger than {self.limit} bytes")
+
+
+class _NoVersions:
+    """ASGI middleware: /v2/models/NAME/versions/V/... is a 404 naming the problem; KServe 0.21
+    answers it with 501, a server error for a client's request. (Over gRPC the model refuses it.)"""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and _VERSIONED.match(path):
+            error = f"{path}: this server has no model versions; use /v2/models/NAME/..."
+            return await _json_error(send, 404, error)
+        return await self.app(scope, receive, send)
+
+
+async def _json_error(send, status: int, error: str) -> None:
+    body = json.dumps({"error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def serve(
@@ -102,6 +115,7 @@ def serve(
         from alexnet_kfp.serve.kserve_model import AlexNetModel
     model_server.args.grpc_max_receive_message_length = max_request_bytes
     model_server.app.add_middleware(_BodyLimit, limit=max_request_bytes)
+    model_server.app.add_middleware(_NoVersions)
     models = []
     for name, path in found.items():
         served = AlexNetModel(name, path, threads)
