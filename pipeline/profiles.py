@@ -1,7 +1,7 @@
 """The run profiles: what a run trains by default, by where it runs. The one home of these values:
 the compiled pipeline's defaults, `alexnet-kfp run`, CI's DockerRunner check and the docs read them.
 
-Each profile lists only what differs from the pipeline's step defaults (TrainConfig, the gate, the
+Each profile lists the values it sets over the steps' own defaults (TrainConfig, the gate, the
 data step); docs/training.md says why each value was chosen.
 """
 
