@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from alexnet_kfp.data.npz import save_npz
 
@@ -197,6 +198,7 @@ def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
 
 def test_a_garbage_onnx_model_is_named(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x08\x07garbage")
+    Image.new("RGB", (32, 32)).save(tmp_path / "photo.png")  # something to classify
     _one_line(
         run_cli("predict", tmp_path, "--model", tmp_path / "model.onnx"),
         "model.onnx",

@@ -126,11 +126,14 @@ def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) ->
     return pictures
 
 
-def _check_same_classes(model_classes: list[str], dataset_classes: list[str], model: Path) -> None:
-    """A model judged on data of other classes would pass or fail for nothing: one line instead."""
-    if len(model_classes) != len(dataset_classes) or (
-        all(model_classes) and model_classes != dataset_classes
-    ):
+def _check_same_classes(
+    model_classes: list[str] | None, dataset_classes: list[str], model: Path, named: bool = True
+) -> None:
+    """A model judged on data of other classes would pass or fail for nothing: one line instead.
+    The names are compared when both sides name them (`named`), the counts always."""
+    if model_classes is None:
+        return
+    if len(model_classes) != len(dataset_classes) or (named and model_classes != dataset_classes):
         raise InputError(
             f"{model} predicts {len(model_classes)} classes, the Dataset has "
             f"{len(dataset_classes)} ({', '.join(dataset_classes[:3])}, ...): evaluate a model on "
@@ -155,11 +158,12 @@ def evaluate(
     dataset = read_json_if_present(dataset_dir / "dataset.json")
     class_names = class_names_of(dataset)
     train_info = read_json_if_present(model_dir / "train.json")
-    _check_same_classes(train_info.get("class_names") or class_names, class_names, model_dir)
+    named = bool(dataset.get("class_names"))  # else the ten label numbers stand in for names
+    _check_same_classes(train_info.get("class_names"), class_names, model_dir, named)
     x, y = load_split(dataset_dir, "test", len(class_names))
     reference = baseline_accuracy(baseline, x, y)
     probabilities = predict_keras(model_path, x)
-    _check_same_classes([""] * probabilities.shape[1], class_names, model_dir)
+    _check_same_classes([""] * probabilities.shape[1], class_names, model_dir, named=False)
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
     metrics["gate"] = gate.as_dict()
