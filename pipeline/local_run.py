@@ -184,6 +184,23 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
 # The run's main artifacts, linked at the top of its run directory under these names.
 OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "dataset.json"}
 REPORT = "report.html"
+SAMPLES = "samples"  # a few test images as PNG files, for the printed `predict` command
+
+
+def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
+    """The first test image of each of `count` classes, named by its class: something to predict."""
+    import numpy as np
+    from PIL import Image
+
+    from alexnet_kfp.artifacts import class_names_of, read_json_if_present
+    from alexnet_kfp.data.npz import load_split
+
+    x, y = load_split(dataset_dir, "test")
+    names = class_names_of(read_json_if_present(dataset_dir / "dataset.json"))
+    folder.mkdir()
+    for label in sorted(set(y.tolist()))[:count]:
+        image = x[int(np.flatnonzero(y == label)[0])]
+        Image.fromarray(image).save(folder / f"{names[label]}.png")
 
 
 def _link_outputs(run_dir: Path, runs_root: Path) -> None:
@@ -196,6 +213,8 @@ def _link_outputs(run_dir: Path, runs_root: Path) -> None:
     report = _find(run_dir, REPORT)
     if report:
         (run_dir / REPORT).symlink_to(report.relative_to(run_dir))
+    if (run_dir / "dataset").is_dir():
+        _write_samples(run_dir / "dataset", run_dir / SAMPLES)
     latest = runs_root / "latest"
     staging = runs_root / f".latest-{run_dir.name}"
     staging.symlink_to(run_dir.name, target_is_directory=True)

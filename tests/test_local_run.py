@@ -9,6 +9,8 @@ import pytest
 from alexnet_kfp.pipeline.local_run import real_error, run_locally
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 
+from .cli import run_cli
+
 
 @pytest.fixture
 def source(small_archive, small_sha256) -> dict:
@@ -43,6 +45,9 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     assert (latest / "model" / "model.keras").is_file() and (
         latest / "dataset" / "test.npz"
     ).is_file()
+    assert len(list((latest / "samples").glob("*.png"))) == 4  # what the printed predict reads
+    printed = run_cli("predict", latest / "samples", "--model", latest / "onnx_model", timeout=120)
+    assert printed.returncode == 0 and len(printed.stdout.splitlines()) == 4, printed.stderr
     # QUICK trains the article network; the local CPU recipe leaves random crops off
     trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())[
         "parameters"

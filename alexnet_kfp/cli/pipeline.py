@@ -120,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"  report         {latest / 'report.html'}")
     print(f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)")
     print("next:")
-    print(f"  alexnet-kfp predict IMAGE... --model {latest / 'onnx_model'}")
+    print(f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}")
     print(f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra")
     return 0
 
