@@ -127,17 +127,21 @@ def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) ->
 
 
 def _check_same_classes(
-    model_classes: list[str] | None, dataset_classes: list[str], model: Path, named: bool = True
+    model: Path, dataset_classes: list[str], count: int, names: list[str] | None = None
 ) -> None:
     """A model judged on data of other classes would pass or fail for nothing: one line instead.
-    The names are compared when both sides name them (`named`), the counts always."""
-    if model_classes is None:
-        return
-    if len(model_classes) != len(dataset_classes) or (named and model_classes != dataset_classes):
+    The model's class count always, its class names when both sides name them."""
+    if count != len(dataset_classes):
         raise InputError(
-            f"{model} predicts {len(model_classes)} classes, the Dataset has "
-            f"{len(dataset_classes)} ({', '.join(dataset_classes[:3])}, ...): evaluate a model on "
-            "the data set it was trained for"
+            f"{model} predicts {count} classes, the Dataset has {len(dataset_classes)} "
+            f"({', '.join(dataset_classes[:3])}, ...): evaluate a model on the data set it was "
+            "trained for"
+        )
+    if names is not None and names != dataset_classes:
+        raise InputError(
+            f"{model} was trained on {', '.join(names[:3])}, ...; the Dataset's classes are "
+            f"{', '.join(dataset_classes[:3])}, ...: evaluate a model on the data set it was "
+            "trained for"
         )
 
 
@@ -158,12 +162,14 @@ def evaluate(
     dataset = read_json_if_present(dataset_dir / "dataset.json")
     class_names = class_names_of(dataset)
     train_info = read_json_if_present(model_dir / "train.json")
-    named = bool(dataset.get("class_names"))  # else the ten label numbers stand in for names
-    _check_same_classes(train_info.get("class_names"), class_names, model_dir, named)
+    trained_on = train_info.get("class_names")
+    if trained_on:  # names compared when the Dataset names its classes (else: label numbers)
+        named = trained_on if dataset.get("class_names") else None
+        _check_same_classes(model_dir, class_names, len(trained_on), named)
     x, y = load_split(dataset_dir, "test", len(class_names))
     reference = baseline_accuracy(baseline, x, y)
     probabilities = predict_keras(model_path, x)
-    _check_same_classes([""] * probabilities.shape[1], class_names, model_dir, named=False)
+    _check_same_classes(model_dir, class_names, probabilities.shape[1])
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
     metrics["gate"] = gate.as_dict()
