@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 
 from alexnet_kfp.train.config import TrainConfig
-from alexnet_kfp.train.fit import schedule_callbacks
+from alexnet_kfp.train.schedule import schedule_callbacks
 
 # (patience, min_delta): the shipped default first, then its neighbours.
 RULES = [(5, 1e-4), (3, 1e-4), (4, 1e-4), (6, 1e-4), (3, 0.01), (5, 0.01)]

@@ -17,6 +17,7 @@ def train_op(
     seed: int,
     crop_padding: int,
     plateau_patience: int,
+    final_decay_fraction: float,
     require_gpu: bool,
     model: Output[Model],
 ):
@@ -37,6 +38,7 @@ def train_op(
         seed=seed,
         crop_padding=crop_padding,
         plateau_patience=plateau_patience,
+        final_decay_fraction=final_decay_fraction,
         require_gpu=require_gpu,
     )
     with one_line_errors("train"):

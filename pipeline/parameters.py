@@ -26,7 +26,7 @@ from alexnet_kfp.k8s_names import (
 from alexnet_kfp.train.config import TrainConfig
 
 # Recipe parameters a pipeline compiled before them does not declare.
-_RECIPE = ("crop_padding", "plateau_patience")
+_RECIPE = {"crop_padding": int, "plateau_patience": int, "final_decay_fraction": float}
 _PARSERS: dict[str, Callable[[str], object]] = {
     "STRING": str,
     "NUMBER_INTEGER": int,
@@ -96,7 +96,9 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
     check_parameters(
         values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"])
     )
-    recipe: dict[str, Any] = {name: int(values[name]) for name in _RECIPE if name in values}
+    recipe: dict[str, Any] = {
+        name: kind(values[name]) for name, kind in _RECIPE.items() if name in values
+    }
     TrainConfig(
         variant=values["variant"],
         epochs=int(values["epochs"]),

@@ -70,6 +70,7 @@ def _with_literal_placement(placement: Placement) -> GraphComponent:
         precision: str = _TRAIN.precision,
         crop_padding: int = _TRAIN.crop_padding,
         plateau_patience: int = _TRAIN.plateau_patience,
+        final_decay_fraction: float = _TRAIN.final_decay_fraction,
         require_gpu: bool = placement.uses_gpu,
         min_accuracy: float = DEFAULT_MIN_ACCURACY,
         baseline: str = "",
@@ -96,6 +97,7 @@ def _with_literal_placement(placement: Placement) -> GraphComponent:
             precision: auto (mixed on GPUs and AMX CPUs), float32, mixed_float16, mixed_bfloat16.
             crop_padding: Shift training images at random by up to N pixels (0: off).
             plateau_patience: Epochs without a validation gain before the rate decays.
+            final_decay_fraction: The last this share of the epochs trains at a decayed rate.
             require_gpu: Fail the train step at once when its pod sees no GPU.
             min_accuracy: The gate: the least test accuracy (a fraction) to export.
             baseline: A blessed model to compare with (metrics.json, .keras or .onnx).
@@ -126,6 +128,7 @@ def _with_literal_placement(placement: Placement) -> GraphComponent:
             precision=precision,
             crop_padding=crop_padding,
             plateau_patience=plateau_patience,
+            final_decay_fraction=final_decay_fraction,
             require_gpu=require_gpu,
             min_accuracy=min_accuracy,
             baseline=baseline,
@@ -164,6 +167,7 @@ def _with_runtime_placement(placement: Placement) -> GraphComponent:
         precision: str = _TRAIN.precision,
         crop_padding: int = _TRAIN.crop_padding,
         plateau_patience: int = _TRAIN.plateau_patience,
+        final_decay_fraction: float = _TRAIN.final_decay_fraction,
         require_gpu: bool = True,
         min_accuracy: float = DEFAULT_MIN_ACCURACY,
         baseline: str = "",
@@ -197,6 +201,7 @@ def _with_runtime_placement(placement: Placement) -> GraphComponent:
             precision=precision,
             crop_padding=crop_padding,
             plateau_patience=plateau_patience,
+            final_decay_fraction=final_decay_fraction,
             require_gpu=require_gpu,
             min_accuracy=min_accuracy,
             baseline=baseline,
@@ -233,6 +238,7 @@ def _dag(
     precision: str,
     crop_padding: int,
     plateau_patience: int,
+    final_decay_fraction: float,
     require_gpu: bool,
     min_accuracy: float,
     baseline: str,
@@ -265,6 +271,7 @@ def _dag(
         seed=seed,
         crop_padding=crop_padding,
         plateau_patience=plateau_patience,
+        final_decay_fraction=final_decay_fraction,
         require_gpu=require_gpu,
     )
     train.set_display_name("train AlexNet (GPU)" if uses_gpu else "train AlexNet")

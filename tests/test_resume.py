@@ -1,5 +1,5 @@
 """Resumable training (--checkpoint-dir): a run killed with SIGKILL continues from its last finished
-epoch with its learning-rate schedule intact, a finished run extends with more epochs, and a
+epoch and ends with the uninterrupted run's weights, a finished run extends with more epochs, and a
 checkpoint made by other parameters is refused."""
 
 import json
@@ -49,8 +49,24 @@ def _epochs_done(checkpoint) -> int:
         return 0
 
 
-def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_path):
+def _same_model(a, b) -> bool:
+    first, second = (keras.saving.load_model(d / "model.keras").get_weights() for d in (a, b))
+    return all(np.array_equal(x, y) for x, y in zip(first, second, strict=True))
+
+
+def _measured(history: list[dict]) -> list[dict]:
+    """An epoch's record without its timing."""
+    return [
+        {k: v for k, v in e.items() if k not in ("seconds", "images_per_second")} for e in history
+    ]
+
+
+def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path):
     checkpoint, out = tmp_path / "checkpoint", tmp_path / "model"
+    whole = tmp_path / "uninterrupted"
+    subprocess.run(
+        _train_command(tiny_dataset, whole, tmp_path / "whole.ckpt"), check=True, timeout=600
+    )
     first = subprocess.Popen(
         _train_command(tiny_dataset, out, checkpoint),
         stdout=subprocess.DEVNULL,
@@ -77,6 +93,9 @@ def test_a_killed_run_continues_after_its_last_finished_epoch(tiny_dataset, tmp_
     assert [e["lr"] for e in history] == pytest.approx(
         RATES
     )  # Adam's rate and the plateau counters came back
+    # the batches, augmentation, dropout and optimizer went on where they stopped
+    assert _measured(history) == _measured(json.loads((whole / "history.json").read_text()))
+    assert _same_model(out, whole)
     record = json.loads((out / "train.json").read_text())
     assert record["checkpoint"]["resumed_after_epoch"] == done and record["epochs_run"] == EPOCHS
     assert record["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
@@ -107,13 +126,7 @@ def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(
     assert again["epochs_run"] == 2 and again["best_val_accuracy"] == max(
         e["val_accuracy"] for e in two
     )
-    same = [
-        keras.saving.load_model(tmp_path / name / "model.keras").get_weights()
-        for name in ("two", "again")
-    ]
-    assert all(
-        np.array_equal(a, b) for a, b in zip(*same, strict=True)
-    )  # the checkpoint's best epoch, not a new network
+    assert _same_model(tmp_path / "two", tmp_path / "again")  # the checkpoint's, not a new one
     three = json.loads((tmp_path / "three" / "history.json").read_text())
     assert three[:2] == two and [e["epoch"] for e in three] == [1, 2, 3]
     assert record["checkpoint"]["resumed_after_epoch"] == 2 and record["epochs_run"] == 3

@@ -4,12 +4,13 @@ when started again with the same directory, and a finished run can be extended w
 --epochs (or, with --epochs equal to the epochs done, written out as a model without training more).
 
     state.json                    the commit point: epochs done, history, the callbacks' counters,
-                                  the parameters and training split that made them
+                                  the dropout layers' random states, the parameters and training
+                                  split that made them
     state-<epoch>.weights.h5      model and optimizer (Adam's moments, step and learning rate)
     best-<epoch>.npz              the best epoch's weights so far (BestWeights)
 
-A resumed run follows the same schedule, but it is not bit-identical to an uninterrupted one: the
-input pipeline's shuffling and augmentation streams start afresh.
+A resumed run is the uninterrupted one: the batches' order and augmentation follow from (seed,
+epoch, step) alone (input.py, augment.py), and every other random state is in the checkpoint.
 """
 
 import json
@@ -25,9 +26,9 @@ from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
 
 STATE = "state.json"
-# What a callback counts between epochs (ReduceLROnPlateau, EarlyStopping); their on_train_begin
-# resets it, so it is put back after theirs.
-_COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter")
+# What a callback counts between epochs (ReduceLROnPlateau, EarlyStopping, FinalDecay); their
+# on_train_begin resets it, so it is put back after theirs.
+_COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter", "fired_after")
 # Parameters a resumed run may change: the epoch budget (to extend a run) and how fast it may run.
 _FREE = ("epochs", "deterministic", "jit_compile", "require_gpu")
 
@@ -86,6 +87,13 @@ class Checkpoint(keras.callbacks.Callback):
                 f"checkpoint {self.directory}: {state['best_weights']} does not fit this network"
             )
         self.best.weights = weights or None  # none: no epoch had a val_accuracy yet
+        states = random_states(model)
+        if len(state["random_states"]) != len(states):
+            raise InputError(
+                f"checkpoint {self.directory}: its random states do not fit this network"
+            )
+        for variable, value in zip(states, state["random_states"], strict=True):
+            variable.assign(value)
         self.best.best, self.best.best_epoch = state["best"]["value"], state["best"]["epoch"]
         self.epoch_log.history = state["history"]
         self.counters = state["counters"]
@@ -111,6 +119,10 @@ class Checkpoint(keras.callbacks.Callback):
             "made_by": self.made_by,
             "best": {"value": self.best.best, "epoch": self.best.best_epoch},
             "history": self.epoch_log.history,
+            "random_states": [
+                [int(n) for n in keras.ops.convert_to_numpy(variable)]
+                for variable in random_states(self.model)
+            ],
             "counters": [
                 {name: _plain(getattr(c, name)) for name in _COUNTERS if hasattr(c, name)}
                 for c in self.counted
@@ -141,6 +153,11 @@ def _read_state(path: Path) -> dict:
             and isinstance(state["history"], list)
             and len(state["history"]) == done
             and all(isinstance(e, dict) for e in state["history"])
+            and isinstance(state["random_states"], list)
+            and all(
+                isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v)
+                for v in state["random_states"]
+            )
             and isinstance(best["value"], number)
             and type(best["epoch"]) is int
             and isinstance(counters, list)
@@ -156,6 +173,13 @@ def _read_state(path: Path) -> dict:
     if not well_formed:
         raise InputError(f"{path}: not a training checkpoint written by alexnet-kfp train")
     return state
+
+
+def random_states(model: keras.Model) -> list:
+    """The model's random-number states that save_weights leaves out (the dropout layers' seed
+    generators), in the network's order."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
 
 
 def _plain(value):

@@ -46,6 +46,11 @@ class TrainConfig:
     plateau_min_delta: float = _option(1e-4, "a val_accuracy gain below this counts as no gain")
     plateau_cooldown: int = _option(0, "epochs after a decay before val_accuracy is watched again")
     min_learning_rate: float = _option(1e-5, "the decay stops here")
+    final_decay_fraction: float = _option(
+        0.15,
+        "the last this share of the epochs trains at a decayed rate: if the plateau rule has not "
+        "decayed it within as many epochs when they begin, it is decayed then (0: off)",
+    )
     early_stopping_patience: int | None = _option(
         None, "stop after N epochs without a val_accuracy gain (default: off)", metavar="N"
     )
@@ -95,6 +100,10 @@ class TrainConfig:
         if not 0 < self.plateau_factor < 1:
             raise InputError(
                 f"plateau_factor must lie strictly between 0 and 1, got {self.plateau_factor}"
+            )
+        if not 0 <= self.final_decay_fraction < 1:
+            raise InputError(
+                f"final_decay_fraction must lie in [0, 1), got {self.final_decay_fraction}"
             )
         for name in ("plateau_min_delta", "min_learning_rate"):
             if not 0 <= getattr(self, name) < math.inf:

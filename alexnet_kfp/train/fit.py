@@ -4,7 +4,8 @@
 
 Adam, sparse cross-entropy, `ReduceLROnPlateau(monitor="val_accuracy")` (the article monitored
 `val_acc`, which Keras 2.3+ never reports, so its decay never fired), the best-val_accuracy weights
-restored at the end, optional early stopping. Writes `model.keras` (a float32 inference model,
+restored at the end, optional early stopping; each batch augmented inside the training step
+(training_model.py). Writes `model.keras` (a float32 inference model,
 whatever precision trained it), `history.json` (one entry per epoch) and `train.json`.
 """
 
@@ -29,36 +30,11 @@ from alexnet_kfp.train.alexnet import build_alexnet
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.checkpoint import Checkpoint, identity
 from alexnet_kfp.train.config import TrainConfig
-from alexnet_kfp.train.input import evaluation_dataset, training_dataset
+from alexnet_kfp.train.input import evaluation_dataset, steps_per_epoch, training_dataset
+from alexnet_kfp.train.schedule import decays, schedule_callbacks
+from alexnet_kfp.train.training_model import AugmentingModel
 
 log = logging.getLogger(__name__)
-
-
-def schedule_callbacks(config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """The callbacks that count epochs without a val_accuracy gain: the plateau decay, early
-    stopping."""
-    callbacks = [
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_accuracy",
-            mode="max",
-            factor=config.plateau_factor,
-            patience=config.plateau_patience,
-            min_delta=config.plateau_min_delta,
-            cooldown=config.plateau_cooldown,
-            min_lr=config.min_learning_rate,
-            verbose=0,
-        )
-    ]
-    if config.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy",
-                mode="max",
-                patience=config.early_stopping_patience,
-                restore_best_weights=False,
-            )
-        )
-    return callbacks
 
 
 def train(
@@ -82,7 +58,6 @@ def train(
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
-        # also orders tf.data's parallel random augmentation
         tf.config.experimental.enable_op_determinism()
     precision = devices.choose_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
@@ -91,6 +66,8 @@ def train(
     )  # one object: a second MirroredStrategy would not own the model
     with distribution.scope():
         model = build_alexnet(config.variant, num_classes=len(class_names))
+        if config.augment:
+            model = AugmentingModel(model, config.seed, config.crop_padding)
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss="sparse_categorical_crossentropy",
@@ -99,7 +76,7 @@ def train(
         )
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
-    schedule = schedule_callbacks(config)
+    schedule = schedule_callbacks(config, epoch_log)
     callbacks = [*schedule, best, epoch_log]
     train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
     resumed_from = 0
@@ -128,18 +105,14 @@ def train(
     with atomic_output_dir(model_dir) as staging:
         model.fit(
             training_dataset(
-                x_train,
-                y_train,
-                config.batch_size,
-                config.seed,
-                config.augment,
-                config.crop_padding,
+                x_train, y_train, config.batch_size, config.seed, resumed_from, config.epochs
             ),
+            steps_per_epoch=steps_per_epoch(len(x_train), config.batch_size),
             validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
             epochs=config.epochs,
             initial_epoch=resumed_from,
             callbacks=callbacks,
-            shuffle=False,  # tf.data shuffles (seeded) every epoch
+            shuffle=False,  # the dataset orders each epoch (seeded)
             verbose=1 if sys.stdout.isatty() else 0,
         )
         best.restore(model)
@@ -152,6 +125,7 @@ def train(
             "saved_model_precision": "float32",
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
+            "learning_rate_decays": decays(epoch_log.history, schedule[1]),
             "wall_seconds": round(
                 time.perf_counter() - started, 1
             ),  # this process's share when resumed
