@@ -8,13 +8,17 @@ when started again with the same directory, and a finished run can be extended w
                                   split that made them
     state-<epoch>.weights.h5      model and optimizer (Adam's moments, step and learning rate)
     best-<epoch>.npz              the best epoch's weights so far (BestWeights)
+    lock                          held (flock) by the run writing the directory
 
 A resumed run is the uninterrupted one: the batches' order and augmentation follow from (seed,
 epoch, step) alone (input.py, augment.py), and every other random state is in the checkpoint.
 """
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +26,7 @@ import keras
 import numpy as np
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import make_directory
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
 
@@ -31,6 +36,29 @@ STATE = "state.json"
 _COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter", "fired_after")
 # Parameters a resumed run may change: the epoch budget (to extend a run) and how fast it may run.
 _FREE = ("epochs", "deterministic", "jit_compile", "require_gpu")
+
+
+@contextlib.contextmanager
+def held(directory: Path) -> Iterator[None]:
+    """Hold the directory's lock for the whole run: a second run on it is refused at once, and a
+    path that cannot be a checkpoint directory is refused before any training. The kernel drops
+    the lock when the holder dies, so a killed run's directory can be resumed at once."""
+    make_directory(directory, f"--checkpoint-dir {directory}")
+    try:
+        lock = open(directory / "lock", "a")  # noqa: SIM115 (held until the run ends)
+    except OSError as e:
+        raise InputError(
+            f"--checkpoint-dir {directory}: cannot write there ({e.strerror})"
+        ) from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"checkpoint {directory} is being written by another training run; wait for it to "
+                "end or use another --checkpoint-dir"
+            ) from None
+        yield
 
 
 def identity(config: TrainConfig, train_sha256: str | None) -> dict:

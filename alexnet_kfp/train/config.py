@@ -89,6 +89,12 @@ class TrainConfig:
             raise InputError(
                 f"crop_padding must be at most {MAX_CROP_PADDING} pixels, got {self.crop_padding}"
             )
+        if self.jit_compile and self.deterministic:
+            # Keras would drop XLA without a word: not every op has a deterministic XLA kernel
+            raise InputError(
+                "jit_compile needs deterministic off (XLA has no deterministic kernels for every "
+                "op); pass --no-deterministic with --jit-compile"
+            )
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise InputError(
                 "early_stopping_patience must be at least 1 (or unset), got "

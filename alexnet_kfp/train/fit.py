@@ -28,7 +28,7 @@ from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
-from alexnet_kfp.train.checkpoint import Checkpoint, identity
+from alexnet_kfp.train.checkpoint import Checkpoint, held, identity
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.input import evaluation_dataset, steps_per_epoch, training_dataset
 from alexnet_kfp.train.schedule import decays, schedule_callbacks
@@ -42,15 +42,31 @@ def train(
     model_dir: str | Path,
     config: TrainConfig | None = None,
     checkpoint_dir: str | Path | None = None,
+    distribution: tf.distribute.Strategy | None = None,
 ) -> dict:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json.
     With `checkpoint_dir`, save the training state after every epoch and continue from it
-    (checkpoint.py)."""
+    (checkpoint.py). `distribution`: the devices' strategy (default: what devices.strategy picks
+    for the visible GPUs)."""
     config = config or TrainConfig()
     config.check()
+    if checkpoint_dir is None:
+        return _train(Path(dataset_dir), Path(model_dir), config, None, distribution)
+    with held(Path(checkpoint_dir)):
+        return _train(
+            Path(dataset_dir), Path(model_dir), config, Path(checkpoint_dir), distribution
+        )
+
+
+def _train(
+    dataset_dir: Path,
+    model_dir: Path,
+    config: TrainConfig,
+    checkpoint_dir: Path | None,
+    distribution: tf.distribute.Strategy | None,
+) -> dict:
     if config.require_gpu:
         devices.require_gpu()
-    dataset_dir = Path(dataset_dir)
     dataset_info = read_json_if_present(dataset_dir / "dataset.json")
     class_names = class_names_of(dataset_info)
     x_train, y_train = load_split(dataset_dir, "train", len(class_names))
@@ -61,9 +77,8 @@ def train(
         tf.config.experimental.enable_op_determinism()
     precision = devices.choose_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
-    distribution = (
-        devices.strategy()
-    )  # one object: a second MirroredStrategy would not own the model
+    # one object: a second MirroredStrategy would not own the model
+    distribution = distribution or devices.strategy()
     with distribution.scope():
         model = build_alexnet(config.variant, num_classes=len(class_names))
         if config.augment:
@@ -84,7 +99,7 @@ def train(
         checkpoint_dir is not None
     ):  # last: it restores the counters the others reset in on_train_begin
         checkpoint = Checkpoint(
-            Path(checkpoint_dir), identity(config, train_sha256), best, epoch_log, schedule
+            checkpoint_dir, identity(config, train_sha256), best, epoch_log, schedule
         )
         with distribution.scope():  # the optimizer's slots are built beside the model's variables
             resumed_from = checkpoint.resume(model, config.epochs)
@@ -122,6 +137,7 @@ def train(
             "kind": "alexnet-kfp/model",
             "parameters": asdict(config),
             "precision": precision,
+            "xla": bool(model.jit_compile),  # what Keras compiled, not only what was asked
             "saved_model_precision": "float32",
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
