@@ -19,10 +19,13 @@ def train_op(
     plateau_patience: int,
     final_decay_fraction: float,
     require_gpu: bool,
+    checkpoint_dir: str,
     model: Output[Model],
 ):
-    """Train AlexNet; the Model artifact is the directory (model.keras, history.json, train.json).
-    With require_gpu, fail at once when the pod sees no GPU instead of training on its CPU."""
+    """Train AlexNet; the Model artifact is the directory (model.keras, history.json, tensorboard/,
+    train.json). With require_gpu, fail at once when the pod sees no GPU instead of training on its
+    CPU. With checkpoint_dir (a path on a volume that outlives the pod; empty: none), save the
+    training state every epoch and continue from it when the task is retried."""
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.train.config import TrainConfig
 
@@ -42,7 +45,7 @@ def train_op(
         require_gpu=require_gpu,
     )
     with one_line_errors("train"):
-        info = train(dataset.path, model.path, config)
+        info = train(dataset.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
     model.metadata.update(
         {
             "framework": "keras",

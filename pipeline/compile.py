@@ -27,8 +27,10 @@ def _stable_comment(line: str) -> str:
     return f"{match.group(1)}{json.dumps(value, sort_keys=True)}{match.group(3)}"
 
 
-def compile_pipeline(output: Path, placement: Placement | None = None) -> None:
-    pipeline = build_pipeline(placement)
+def compile_pipeline(
+    output: Path, placement: Placement | None = None, checkpoint: bool = True
+) -> None:
+    pipeline = build_pipeline(placement, checkpoint)
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"
         compiler.Compiler().compile(pipeline, str(raw))

@@ -135,6 +135,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir),
+        workspace_root=str(run_dir / "workspace"),  # the train checkpoint; removed after the run
         raise_on_error=True,
     )
     log = (run_dir / "run.log").open("w")

@@ -7,9 +7,15 @@ The gate condition uses the evaluate step's `passed` (`accuracy >= min_accuracy`
 baseline, `accuracy >= baseline - max_regression`): one decision, made and explained once.
 
 Two pipelines, one per GPU placement mode (placement.py): `alexnet_pipeline` writes the train
-task's placement as constants (every backend from 2.2); `alexnet_pipeline_runtime_placement` adds
-four placement parameters (backends from 2.5). Their docstrings' `Args:` become the parameter
-descriptions of the Kubeflow UI's run form.
+task's placement as constants; `alexnet_pipeline_runtime_placement` adds four placement parameters
+(backends from 2.5). Their docstrings' `Args:` become the parameter descriptions of the Kubeflow
+UI's run form.
+
+The train task is retried when its pod is lost and, by default, checkpoints every epoch into the
+run's KFP workspace, a volume the retried pod mounts again, so it continues after its last
+finished epoch. The workspace needs a KFP backend from 2.15.0 (earlier ones reject the pipeline:
+docs/kubeflow.md); `checkpoint=False` compiles one that every backend from 2.2 runs, which
+retries the train task from its first epoch.
 """
 
 from collections.abc import Callable
@@ -44,18 +50,29 @@ DESCRIPTION = (
 )
 _TRAIN = replace(TrainConfig(), **GPU_NODE.values)
 _DEFAULT = Placement()
+# The run's workspace holds the train task's checkpoint: the article network's weights and Adam's
+# two moments (~310 MB) plus its best weights (~100 MB), twice while an epoch's files replace the
+# last ones.
+WORKSPACE_SIZE = "2Gi"
+CHECKPOINT_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/train-checkpoint"
+TRAIN_RETRIES = 3
 
 
-def build_pipeline(placement: Placement | None = None) -> GraphComponent:
-    """The pipeline for `placement` (default: one NVIDIA GPU, as constants)."""
+def build_pipeline(placement: Placement | None = None, checkpoint: bool = True) -> GraphComponent:
+    """The pipeline for `placement` (default: one NVIDIA GPU, as constants); with `checkpoint`,
+    the train task keeps its checkpoint in the run's workspace."""
     placement = (placement or _DEFAULT).check()
-    if placement.runtime:
-        return _with_runtime_placement(placement)
-    return _with_literal_placement(placement)
+    build = _with_runtime_placement if placement.runtime else _with_literal_placement
+    pipeline_func = build(placement, CHECKPOINT_DIR if checkpoint else "")
+    config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=WORKSPACE_SIZE))
+    return dsl.pipeline(
+        name=PIPELINE_NAME,
+        description=DESCRIPTION,
+        pipeline_config=config if checkpoint else None,
+    )(pipeline_func)
 
 
-def _with_literal_placement(placement: Placement) -> GraphComponent:
-    @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
+def _with_literal_placement(placement: Placement, checkpoint_dir: str) -> Callable:
     def alexnet_pipeline(
         source: str = OFFICIAL_URL,
         sha256: str = "",
@@ -115,6 +132,7 @@ def _with_literal_placement(placement: Placement) -> GraphComponent:
         return _dag(
             place,
             placement.uses_gpu,
+            checkpoint_dir,
             source=source,
             sha256=sha256,
             md5=md5,
@@ -152,7 +170,7 @@ _RUNTIME_ARGS = """
 """
 
 
-def _with_runtime_placement(placement: Placement) -> GraphComponent:
+def _with_runtime_placement(placement: Placement, checkpoint_dir: str) -> Callable:
     def alexnet_pipeline_runtime_placement(
         source: str = OFFICIAL_URL,
         sha256: str = "",
@@ -188,6 +206,7 @@ def _with_runtime_placement(placement: Placement) -> GraphComponent:
         return _dag(
             place,
             True,
+            checkpoint_dir,
             source=source,
             sha256=sha256,
             md5=md5,
@@ -214,16 +233,15 @@ def _with_runtime_placement(placement: Placement) -> GraphComponent:
         )
 
     # alexnet_pipeline's parameters are described once, in its docstring.
-    shared_doc = alexnet_pipeline.pipeline_func.__doc__.rstrip()
-    alexnet_pipeline_runtime_placement.__doc__ = shared_doc + _RUNTIME_ARGS
-    return dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)(
-        alexnet_pipeline_runtime_placement
-    )
+    shared_doc = _with_literal_placement(placement, checkpoint_dir).__doc__ or ""
+    alexnet_pipeline_runtime_placement.__doc__ = shared_doc.rstrip() + _RUNTIME_ARGS
+    return alexnet_pipeline_runtime_placement
 
 
 def _dag(
     place_train: Callable[[dsl.PipelineTask], None],
     uses_gpu: bool,
+    checkpoint_dir: str,
     *,
     source: str,
     sha256: str,
@@ -273,8 +291,16 @@ def _dag(
         plateau_patience=plateau_patience,
         final_decay_fraction=final_decay_fraction,
         require_gpu=require_gpu,
+        checkpoint_dir=checkpoint_dir,
     )
     train.set_display_name("train AlexNet (GPU)" if uses_gpu else "train AlexNet")
+    # a lost pod (a preempted or drained GPU node) is retried; with a checkpoint it goes on
+    train.set_retry(
+        num_retries=TRAIN_RETRIES,
+        backoff_duration="60s",
+        backoff_factor=2,
+        backoff_max_duration="600s",
+    )
     set_train_resources(train)
     place_train(train)
 

@@ -11,6 +11,18 @@ backend/src/v2/driver/resolve.go (`resolvePodSpecInputRuntimeParameter`), releas
 - The Kubernetes executor config is parsed strictly by 2.2.0 and 2.3.0: `nodeSelectorJson` and
   `tolerationJson` are unknown fields there and fail the task. 2.4.1 knows the fields but ignores
   them (nothing is set). From 2.5.0 on they are resolved from the bound pipeline parameter.
+
+The train task's checkpoint in the run's workspace and its retries:
+
+- backend/src/apiserver/template/v2_template.go parses the platform spec with a strict
+  `protojson.Unmarshal` (2.2.0-2.17.0), and api/v2alpha1/pipeline_spec.proto's `PipelineConfig`
+  has a `workspace` field only from 2.14.0: older backends refuse to take the pipeline at all.
+- 2.14.x makes the workspace's PVC (argocompiler/argo.go) but neither mounts it nor resolves
+  `{{$.workspace_path}}`; from 2.15.0, driver/resolve.go replaces it with /kfp-workspace
+  (component.WorkspaceMountPath) and driver/driver.go (`needsWorkspaceMount`) mounts the PVC in
+  every pod whose parameters name it, the retried ones included.
+- argocompiler/container.go turns a task's `retryPolicy` into Argo's retryStrategy from 2.5.0;
+  2.2.0-2.4.1 parse the field (it is in their proto) and ignore it.
 """
 
 import re
@@ -25,6 +37,10 @@ class RejectedByBackend(Exception):
 
 def _version(backend: str) -> tuple[int, ...]:
     return tuple(int(part) for part in backend.split("."))
+
+
+def at_least(backend: str, release: str) -> bool:
+    return _version(backend) >= _version(release)
 
 
 def root_parameter(spec: dict, task: str, placeholder: str) -> str | None:
@@ -55,10 +71,50 @@ def _parameter(spec: dict, binding: dict, arguments: dict):
     )
 
 
+WORKSPACE_MOUNT_PATH = "/kfp-workspace"
+
+
+def accept(documents: list[dict], backend: str) -> None:
+    """Raise RejectedByBackend when `backend` refuses the pipeline when it is uploaded."""
+    platform = documents[1] if len(documents) > 1 else {}
+    config = platform.get("platforms", {}).get("kubernetes", {}).get("pipelineConfig", {})
+    if "workspace" in config and _version(backend) < (2, 14, 0):
+        raise RejectedByBackend(f"backend {backend}: unknown field pipelineConfig.workspace")
+
+
+def constant_in_pod(documents: list[dict], task: str, name: str, backend: str) -> str:
+    """The value of root task `task`'s constant parameter `name` as its container receives it."""
+    accept(documents, backend)
+    value = documents[0]["root"]["dag"]["tasks"][task]["inputs"]["parameters"][name][
+        "runtimeValue"
+    ]["constant"]
+    if _version(backend) >= (2, 15, 0):
+        value = value.replace("{{$.workspace_path}}", WORKSPACE_MOUNT_PATH)
+    return value
+
+
+def workspace_size(documents: list[dict], backend: str) -> str | None:
+    """The size of the run's workspace volume that `backend` makes and mounts (None: none)."""
+    accept(documents, backend)
+    platform = documents[1] if len(documents) > 1 else {}
+    config = platform.get("platforms", {}).get("kubernetes", {}).get("pipelineConfig", {})
+    if "workspace" not in config or _version(backend) < (2, 15, 0):
+        return None
+    return config["workspace"]["size"]
+
+
+def retries(documents: list[dict], task: str, backend: str) -> int:
+    """How often `backend` runs root task `task` again after its pod fails."""
+    accept(documents, backend)
+    policy = documents[0]["root"]["dag"]["tasks"][task].get("retryPolicy", {})
+    return int(policy.get("maxRetryCount", 0)) if _version(backend) >= (2, 5, 0) else 0
+
+
 def pod_placement(
     documents: list[dict], task: str, backend: str, arguments: dict | None = None
 ) -> dict:
     """{limits, nodeSelector, tolerations} that `backend` gives the pod of root task `task`."""
+    accept(documents, backend)
     arguments = arguments or {}
     spec = documents[0]
     executor = spec["components"][spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]][

@@ -13,7 +13,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from .cli import run_cli
-from .kfp_backend import BACKENDS, RejectedByBackend, pod_placement, root_parameter
+from .kfp_backend import BACKENDS, RejectedByBackend, at_least, pod_placement, root_parameter
 from .real_data import REPO
 
 GPU = {"nvidia.com/gpu": "1"}
@@ -41,8 +41,14 @@ def committed() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def portable(tmp_path_factory) -> list[dict]:
+    """The pipeline without the workspace checkpoint: what backends before 2.15 run."""
+    return _compile(tmp_path_factory.mktemp("portable"), "--no-checkpoint")
+
+
+@pytest.fixture(scope="module")
 def runtime(tmp_path_factory) -> list[dict]:
-    return _compile(tmp_path_factory.mktemp("runtime"), "--runtime-placement")
+    return _compile(tmp_path_factory.mktemp("runtime"), "--runtime-placement", "--no-checkpoint")
 
 
 def _tasks(spec: dict):
@@ -79,17 +85,22 @@ def _placeholders(spec: dict):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_committed_pipeline_gets_the_gpu_node_on_every_backend(committed, backend):
+def test_the_gpu_node_is_had_on_every_backend_that_takes_the_pipeline(committed, portable, backend):
     # driver.go initPodSpecPatch (accelerator: legacy type/count up to 2.3.0, resourceType/Count
     # from 2.4.1) and extendPodSpecPatch (nodeSelector labels, plain tolerations), tags 2.2.0-2.17.0
-    placement = pod_placement(committed, "train-op", backend)
-    assert placement == {"limits": GPU, "nodeSelector": SELECTOR, "tolerations": [TOLERATION]}
+    expected = {"limits": GPU, "nodeSelector": SELECTOR, "tolerations": [TOLERATION]}
+    assert pod_placement(portable, "train-op", backend) == expected
+    if at_least(backend, "2.15.0"):  # the committed one keeps its checkpoint in the run's workspace
+        assert pod_placement(committed, "train-op", backend) == expected
+    else:
+        with pytest.raises(RejectedByBackend, match="pipelineConfig.workspace"):
+            pod_placement(committed, "train-op", backend)
 
 
-def test_the_committed_spec_carries_nothing_a_2_2_to_2_4_backend_rejects_or_drops(committed):
+def test_the_portable_spec_carries_nothing_a_2_2_to_2_4_backend_rejects_or_drops(portable):
     # 2.2.0/2.3.0 parse KubernetesExecutorConfig strictly (unknown nodeSelectorJson/tolerationJson
     # fail the task); 2.4.1 ignores them; 2.2.0/2.3.0 driver.go reads only accelerator.type/count
-    spec, platform = committed
+    spec, platform = portable
     assert not list(_placeholders(spec)), (
         "backends 2.2/2.3 ignore placeholders; 2.4+ need STRING parameters"
     )
@@ -189,6 +200,7 @@ def test_placement_is_chosen_at_compile_time_without_editing_python(tmp_path):
         "dedicated=ml:NoSchedule",
         "--toleration",
         "amd.com/gpu:NoExecute",
+        "--no-checkpoint",
     )
     for backend in BACKENDS:
         assert pod_placement(documents, "train-op", backend) == {
@@ -199,7 +211,7 @@ def test_placement_is_chosen_at_compile_time_without_editing_python(tmp_path):
                 {"key": "amd.com/gpu", "operator": "Exists", "effect": "NoExecute"},
             ],
         }
-    bare = _compile(tmp_path, "--no-node-selector", "--no-toleration")
+    bare = _compile(tmp_path, "--no-node-selector", "--no-toleration", "--no-checkpoint")
     assert pod_placement(bare, "train-op", "2.2.0") == {
         "limits": GPU,
         "nodeSelector": {},

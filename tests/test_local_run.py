@@ -49,14 +49,22 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     printed = run_cli("predict", latest / "samples", "--model", latest / "onnx_model", timeout=120)
     assert printed.returncode == 0 and len(printed.stdout.splitlines()) == 4, printed.stderr
     # QUICK trains the article network; the local CPU recipe leaves random crops off
-    trained = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())[
-        "parameters"
-    ]
+    record = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())
+    trained = record["parameters"]
     assert (trained["variant"], trained["epochs"], trained["crop_padding"]) == (
         "article",
         QUICK.values["epochs"],
         0,
     )
+    # the train task checkpointed into kfp.local's workspace (removed with the run's end)
+    workspace = Path(summary["run_dir"]) / "workspace"
+    assert record["checkpoint"] == {
+        "path": str(workspace / "train-checkpoint"),
+        "resumed_after_epoch": 0,
+    }
+    assert not workspace.exists()
+    # what docs/local-run.md tells a user to open in TensorBoard
+    assert list((latest / "model" / "tensorboard" / "validation").glob("events.out.tfevents.*"))
 
 
 def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(source, tmp_path):

@@ -63,7 +63,7 @@ def test_yaml_parses_strictly_into_kfp_protos(documents):
 def test_train_gets_cpu_and_memory_for_its_input_pipeline(documents):
     spec, _ = documents
     resources = spec["deploymentSpec"]["executors"]["exec-train-op"]["container"]["resources"]
-    assert (resources["resourceCpuRequest"], resources["resourceCpuLimit"]) == ("4", "8")
+    assert (resources["resourceCpuRequest"], resources["resourceCpuLimit"]) == ("2", "8")
     assert (resources["resourceMemoryRequest"], resources["resourceMemoryLimit"]) == ("16G", "32G")
     assert (resources["cpuLimit"], resources["memoryLimit"]) == (
         8.0,

@@ -11,6 +11,7 @@ import time
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.train.config import TrainConfig
@@ -52,6 +53,18 @@ def _epochs_done(checkpoint) -> int:
 def _same_model(a, b) -> bool:
     first, second = (keras.saving.load_model(d / "model.keras").get_weights() for d in (a, b))
     return all(np.array_equal(x, y) for x, y in zip(first, second, strict=True))
+
+
+def _scalars(run_dir, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of one scalar in a TensorBoard run directory's event files."""
+    points = []
+    for path in sorted(run_dir.glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag == tag:
+                    points.append((event.step, float(tf.make_ndarray(value.tensor))))
+    return points
 
 
 def _measured(history: list[dict]) -> list[dict]:
@@ -96,11 +109,19 @@ def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path):
     # the batches, augmentation, dropout and optimizer went on where they stopped
     assert _measured(history) == _measured(json.loads((whole / "history.json").read_text()))
     assert _same_model(out, whole)
+    # TensorBoard shows every epoch, the ones before the kill included
+    assert _scalars(out / "tensorboard" / "validation", "epoch_accuracy") == [
+        (e["epoch"], pytest.approx(e["val_accuracy"])) for e in history
+    ]
+    assert [v for _, v in _scalars(out / "tensorboard" / "train", "epoch_learning_rate")] == (
+        pytest.approx(RATES)
+    )
     record = json.loads((out / "train.json").read_text())
     assert record["checkpoint"]["resumed_after_epoch"] == done and record["epochs_run"] == EPOCHS
     assert record["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
     assert sorted(p.name for p in checkpoint.iterdir()) == [
         f"best-{EPOCHS}.npz",
+        "lock",
         f"state-{EPOCHS}.weights.h5",
         "state.json",
     ]  # older epochs' files are gone

@@ -61,8 +61,13 @@ def test_history_and_train_records_are_complete(small_sha256, trained):
     assert sorted(p.name for p in model_dir.iterdir()) == [
         "history.json",
         "model.keras",
+        "tensorboard",
         "train.json",
     ]
+    # the plateau may or may not have fired in 6 epochs; the final decay (after epoch 5) did if not
+    decays = saved["learning_rate_decays"]
+    assert decays and all(d["rule"] in ("plateau", "final") for d in decays)
+    assert decays[-1]["after_epoch"] <= 6 - 1 and saved["xla"] is False
 
 
 def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):

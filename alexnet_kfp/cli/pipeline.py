@@ -43,7 +43,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     placement = Placement(
         args.gpu_type, args.gpu_count, node_selector, tolerations, args.runtime_placement
     ).check()
-    compile_pipeline(Path(args.output), placement)
+    compile_pipeline(Path(args.output), placement, checkpoint=not args.no_checkpoint)
     where = (
         "CPU only"
         if not placement.uses_gpu
@@ -51,6 +51,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         f"{placement.node_selector or 'none'}, {len(placement.tolerations)} toleration(s)"
         + (", as run-time parameters" if placement.runtime else "")
     )
+    where += "; no checkpoint" if args.no_checkpoint else "; checkpoint in the run's workspace"
     print(f"wrote {args.output} (components run in {IMAGE}; train task: {where})")
     return 0
 
@@ -153,6 +154,9 @@ def add(sub) -> None:
 
     p = command(sub, _cmd_compile, "compile the Kubeflow pipeline to YAML")
     option(p, "--output", str(REPO_PIPELINE_YAML), "the YAML file to write", metavar="FILE")
+    keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
+    keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
+    p.add_argument("--no-checkpoint", action="store_true", help=keep)
     gpu = p.add_argument_group(
         "the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)"
     )

@@ -5,8 +5,8 @@
 Adam, sparse cross-entropy, `ReduceLROnPlateau(monitor="val_accuracy")` (the article monitored
 `val_acc`, which Keras 2.3+ never reports, so its decay never fired), the best-val_accuracy weights
 restored at the end, optional early stopping; each batch augmented inside the training step
-(training_model.py). Writes `model.keras` (a float32 inference model,
-whatever precision trained it), `history.json` (one entry per epoch) and `train.json`.
+(training_model.py). Writes `model.keras` (a float32 inference model, whatever precision trained
+it), `history.json` (one entry per epoch), `tensorboard/` and `train.json`.
 """
 
 import json
@@ -32,6 +32,7 @@ from alexnet_kfp.train.checkpoint import Checkpoint, held, identity
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.input import evaluation_dataset, steps_per_epoch, training_dataset
 from alexnet_kfp.train.schedule import decays, schedule_callbacks
+from alexnet_kfp.train.tensorboard import write_tensorboard_logs
 from alexnet_kfp.train.training_model import AugmentingModel
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def _train(
         best.restore(model)
         _save_float32(model, config, len(class_names), staging / "model.keras")
         (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
+        write_tensorboard_logs(epoch_log.history, staging / "tensorboard")
         train_info = {
             "kind": "alexnet-kfp/model",
             "parameters": asdict(config),
