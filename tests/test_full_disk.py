@@ -1,9 +1,13 @@
 """A full disk leaves the previous file intact and says so in one line: the compiled pipeline and
-the JSON records are written to a temporary sibling, then renamed. The disk is a real 32 KiB tmpfs
+the JSON records are written to a temporary sibling, then renamed; a trained model that does not
+fit is kept elsewhere, and the line says where. The disk is a real 32 KiB tmpfs
 (mounting it needs root, as CI has; elsewhere the tests are skipped)."""
 
+import json
 import os
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +47,25 @@ def test_a_record_that_does_not_fit_leaves_nothing(full_disk):
     assert sorted(p.name for p in full_disk.iterdir()) == ["pipeline.yaml"]
     write_atomically(full_disk / "summary.json", "{}\n")  # what fits is written whole
     assert (full_disk / "summary.json").read_text() == "{}\n"
+
+
+def test_a_trained_model_that_does_not_fit_is_kept_elsewhere(full_disk, tiny_dataset, tmp_path):
+    # without a checkpoint: written under the system's temporary directory, and said where
+    train = ["train", "--data", tiny_dataset, "--epochs", "1", "--precision", "float32"]
+    result = run_cli(*train, "--out", full_disk / "model", timeout=600)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and "No space left on device" in lines[-1], result.stderr
+    rescued = Path(lines[-1].rsplit("it was written to ", 1)[1])
+    try:
+        assert json.loads((rescued / "train.json").read_text())["epochs_run"] == 1
+        assert (rescued / "model.keras").is_file() and (rescued / "history.json").is_file()
+    finally:
+        shutil.rmtree(rescued)
+    assert sorted(p.name for p in full_disk.iterdir()) == ["pipeline.yaml"]  # no partial model
+    # with a checkpoint: named, with the command that writes the model without training
+    checkpoint = tmp_path / "ckpt"
+    kept = run_cli(*train, "--out", full_disk / "m", "--checkpoint-dir", checkpoint, timeout=600)
+    assert kept.returncode == 2 and f"trained state is kept in {checkpoint}" in kept.stderr
+    assert "--epochs 1 to write it without training" in kept.stderr
+    again = run_cli(*train, "--out", tmp_path / "m", "--checkpoint-dir", checkpoint, timeout=600)
+    assert again.returncode == 0 and (tmp_path / "m" / "model.keras").is_file(), again.stderr

@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, model_path, log_path):
+    def __init__(self, model_path, log_path, *flags):
         self.http_port, self.grpc_port = _free_port(), _free_port()
         self.log_path = log_path
         self.process = subprocess.Popen(
@@ -54,6 +54,7 @@ class Server:
                 self.grpc_port,
                 "--max-request-bytes",
                 MAX_REQUEST_BYTES,
+                *flags,
             ),
             stdout=open(log_path, "wb"),
             stderr=subprocess.STDOUT,
@@ -362,6 +363,63 @@ def test_concurrent_clients_get_every_answer_right(server, exported, images):
         assert sum(pool.map(client_run, range(8))) == 0
 
 
+def _answers(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def test_address_chooses_where_both_protocols_listen(server, exported, images, tmp_path):
+    # 127.0.0.2 is this machine too: the default server (every address, as KServe in a pod)
+    # answers there; one told --address 127.0.0.1 does not, on either protocol
+    assert _answers("127.0.0.2", server.http_port) and _answers("127.0.0.2", server.grpc_port)
+    running = Server(exported, tmp_path / "server.log", "--address", "127.0.0.1")
+    try:
+        assert not _answers("127.0.0.2", running.http_port)
+        assert not _answers("127.0.0.2", running.grpc_port)
+        client = grpcclient.InferenceServerClient(f"127.0.0.1:{running.grpc_port}")
+        assert client.infer("alexnet", [_pixels(grpcclient, images[:1])]).as_numpy(
+            "probabilities"
+        ).shape == (1, 10)
+    finally:
+        assert running.stop() == 0
+
+
+def test_a_mixed_load_of_bad_and_good_requests_leaves_the_good_ones_right(server, exported, images):
+    """Eight clients at once, every other request malformed in a different way, over both
+    protocols: every good one gets the right answer, every bad one a 4xx, and nothing in between."""
+    expected = OnnxClassifier(exported).predict(images).argmax(1)
+    bad_bodies = [
+        b"{not json",
+        json.dumps(_v2("UINT8", [1, 32, 32, 3], [300] + [0] * 3071)).encode(),
+        json.dumps(_v2("BYTES", [1], ["%%% not base64 %%%"])).encode(),
+        json.dumps(_v2("UINT8", [2, 32, 32, 3], [1, 2, 3])).encode(),
+        json.dumps(_v2("FP32", [1, 32, 32, 3], [0.5] * 3072)).encode(),
+    ]
+
+    def client_run(worker: int) -> tuple[int, int]:
+        grpc = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+        wrong = not_refused = 0
+        for i in range(12):
+            k = (worker * 12 + i) % len(images)
+            if i % 2:
+                status, _ = server.post("/v2/models/alexnet/infer", bad_bodies[k % len(bad_bodies)])
+                not_refused += int(not 400 <= status < 500)
+                continue
+            if worker % 2:
+                top = grpc.infer("alexnet", [_pixels(grpcclient, images[k : k + 1])])
+            else:
+                http = httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")
+                top = http.infer("alexnet", [_pixels(httpclient, images[k : k + 1])])
+            wrong += int(top.as_numpy("probabilities").argmax() != expected[k])
+        return wrong, not_refused
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(client_run, range(8)))
+    assert [sum(r[0] for r in results), sum(r[1] for r in results)] == [0, 0]
+    assert server.ready()
+
+
 def test_prometheus_metrics_count_the_requests(server, images):
     client = httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")
     client.infer("alexnet_int8", [_pixels(httpclient, images[:2])])
@@ -394,6 +452,8 @@ def test_serve_reads_the_model_repository_and_stops_on_sigterm(exported, images,
         (["--model", "/nonexistent"], "no such file"),
         (["--http-port", "0"], "--http-port"),
         (["--http-port", "9000", "--grpc-port", "9000"], "must differ"),
+        (["--address", "localhost:8080"], "not an IP address"),
+        (["--address", "192.0.2.1"], "not an address of this host"),  # TEST-NET-1: nobody's
     ],
 )
 def test_serve_refuses_bad_arguments_in_one_line(exported, flags, says):

@@ -2,6 +2,7 @@
 way."""
 
 import argparse
+import ipaddress
 import socket
 import sys
 
@@ -27,19 +28,43 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
     models_in(args.model)  # a bad path is one line before KServe is imported
+    address = _check_address(args.address)
     for flag, port in (("--http-port", args.http_port), ("--grpc-port", args.grpc_port)):
-        _check_free(flag, port)
+        _check_free(flag, port, address)
     from alexnet_kfp.serve.server import serve
 
-    serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads)
+    serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads, address)
     return 0
 
 
-def _check_free(flag: str, port: int) -> None:
-    """One line for a port another program holds (KServe would fail deep in its start-up)."""
-    with socket.socket() as probe:
+def _check_address(address: str) -> str:
+    """An IP address of this host, as written ("" for every address), or one line."""
+    if address == "":
+        return address
+    try:
+        family = (
+            socket.AF_INET6 if ":" in ipaddress.ip_address(address).compressed else socket.AF_INET
+        )
+    except ValueError:
+        raise InputError(
+            f"--address {address!r}: not an IP address (e.g. 127.0.0.1 or ::1)"
+        ) from None
+    with socket.socket(family) as probe:
         try:
-            probe.bind(("0.0.0.0", port))  # where KServe listens
+            probe.bind((address, 0))
+        except OSError as e:
+            raise InputError(
+                f"--address {address}: not an address of this host ({e.strerror})"
+            ) from None
+    return address
+
+
+def _check_free(flag: str, port: int, address: str) -> None:
+    """One line for a port another program holds (KServe would fail deep in its start-up)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((address or "0.0.0.0", port))  # where KServe will listen
         except OSError as e:
             raise InputError(
                 f"{flag} {port}: cannot listen there ({e.strerror}); choose another"
@@ -87,6 +112,9 @@ def add(sub) -> None:
     option(p, "--max-request-bytes", MAX_REQUEST_BYTES, limit, metavar="N")
     threads = "onnxruntime threads per request (default: one per core; 1 serves more under load)"
     p.add_argument("--threads", type=int, metavar="N", help=threads)
+    where = "listen on this IP address only, e.g. 127.0.0.1 for this machine alone (default: every "
+    where += "address, as KServe listens in a pod)"
+    p.add_argument("--address", default="", metavar="IP", help=where)
 
     help_text = "lay out an export directory as a Triton model repository"
     p = command(sub, _cmd_model_repository, help_text)

@@ -19,7 +19,12 @@ import sklearn
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from alexnet_kfp import __version__
-from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.artifacts import (
+    check_same_classes,
+    dataset_classes_for,
+    keras_model_path,
+    read_json_if_present,
+)
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate import plots
@@ -37,9 +42,11 @@ from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 MISTAKES_SHOWN = 24
 
 
-def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray) -> float | None:
+def baseline_accuracy(
+    baseline: str | Path | None, x: np.ndarray, y: np.ndarray, class_names: list[str]
+) -> float | None:
     """Accuracy of the last blessed model: from its metrics.json, or by evaluating its .keras/.onnx
-    here."""
+    here (a model of other classes than the data set's is refused)."""
     if baseline is None or str(baseline) == "":
         return None
     path = Path(baseline)
@@ -60,7 +67,9 @@ def baseline_accuracy(baseline: str | Path | None, x: np.ndarray, y: np.ndarray)
         return check_accuracy(accuracy, f"baseline {path}")
     if path.suffix in (".keras", ".onnx"):
         predict = predict_keras if path.suffix == ".keras" else predict_onnx
-        return float((predict(path, x).argmax(axis=1) == y).mean())
+        probabilities = predict(path, x)
+        check_same_classes(f"baseline {path}", class_names, probabilities.shape[1])
+        return float((probabilities.argmax(axis=1) == y).mean())
     raise InputError(f"baseline {path}: expected metrics.json, model.keras or model.onnx")
 
 
@@ -126,25 +135,6 @@ def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) ->
     return pictures
 
 
-def _check_same_classes(
-    model: Path, dataset_classes: list[str], count: int, names: list[str] | None = None
-) -> None:
-    """A model judged on data of other classes would pass or fail for nothing: one line instead.
-    The model's class count always, its class names when both sides name them."""
-    if count != len(dataset_classes):
-        raise InputError(
-            f"{model} predicts {count} classes, the Dataset has {len(dataset_classes)} "
-            f"({', '.join(dataset_classes[:3])}, ...): evaluate a model on the data set it was "
-            "trained for"
-        )
-    if names is not None and names != dataset_classes:
-        raise InputError(
-            f"{model} was trained on {', '.join(names[:3])}, ...; the Dataset's classes are "
-            f"{', '.join(dataset_classes[:3])}, ...: evaluate a model on the data set it was "
-            "trained for"
-        )
-
-
 def evaluate(
     dataset_dir: str | Path,
     model_dir: str | Path,
@@ -159,17 +149,13 @@ def evaluate(
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent
+    class_names = dataset_classes_for(model_dir, dataset_dir)
     dataset = read_json_if_present(dataset_dir / "dataset.json")
-    class_names = class_names_of(dataset)
     train_info = read_json_if_present(model_dir / "train.json")
-    trained_on = train_info.get("class_names")
-    if trained_on:  # names compared when the Dataset names its classes (else: label numbers)
-        named = trained_on if dataset.get("class_names") else None
-        _check_same_classes(model_dir, class_names, len(trained_on), named)
     x, y = load_split(dataset_dir, "test", len(class_names))
-    reference = baseline_accuracy(baseline, x, y)
+    reference = baseline_accuracy(baseline, x, y, class_names)
     probabilities = predict_keras(model_path, x)
-    _check_same_classes(model_dir, class_names, probabilities.shape[1])
+    check_same_classes(model_dir, class_names, probabilities.shape[1])
     metrics = compute_metrics(y, probabilities, class_names)
     gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
     metrics["gate"] = gate.as_dict()

@@ -24,7 +24,12 @@ import tensorflow as tf
 import tf2onnx
 
 from alexnet_kfp import __version__
-from alexnet_kfp.artifacts import class_names_of, keras_model_path, read_json_if_present
+from alexnet_kfp.artifacts import (
+    class_names_of,
+    dataset_classes_for,
+    keras_model_path,
+    read_json_if_present,
+)
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.export.fold import fold_dense_batchnorm
@@ -122,9 +127,9 @@ def export(
     train_info = read_json_if_present(model_dir / "train.json")
     metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
     if dataset_dir is not None and int8 is not None:
-        load_split(
-            Path(dataset_dir), "train"
-        )  # a bad Dataset fails here, before the minutes of conversion
+        # a bad Dataset, or one of other classes, fails here, before the minutes of conversion
+        classes = dataset_classes_for(model_dir, Path(dataset_dir))
+        load_split(Path(dataset_dir), "train", len(classes))
     started = time.perf_counter()
     model = load_keras_model(model_path)
     with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from alexnet_kfp import __version__
-from alexnet_kfp.artifacts import read_json_if_present
+from alexnet_kfp.artifacts import check_same_classes, dataset_classes_for, read_json_if_present
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, check_atol, check_int8_max_loss
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
 from alexnet_kfp.files import atomic_output_dir, file_digest, write_atomically
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 
 
@@ -93,7 +94,11 @@ def verify(
         if not path.is_file():
             raise InputError(f"{path} not found: expected a directory made by the {made_by} step")
     int8_path = _int8_path(onnx_dir)
-    x, labels = load_split(Path(dataset_dir), "test")
+    classes = dataset_classes_for(Path(model_dir), Path(dataset_dir))
+    for exported in (onnx_path, int8_path):
+        if exported is not None:  # the exported models' own contract and classes, before any work
+            check_same_classes(exported, classes, len(OnnxClassifier(exported).class_names))
+    x, labels = load_split(Path(dataset_dir), "test", len(classes))
     float_p = predict_onnx(onnx_path, x)
     result = compare(predict_keras(keras_path, x), float_p, atol)
     result.update(

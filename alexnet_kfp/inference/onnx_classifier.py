@@ -115,11 +115,10 @@ class OnnxClassifier:
                 f"{path}: not a readable ONNX model ({str(e).strip().splitlines()[-1][:200]})"
             ) from None
         self.path = path
+        classes = _check_contract(self.session, path)
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = self.metadata.get("precision", "float32")
-        self.class_names: list[str] = json.loads(self.metadata.get("class_names", "null")) or [
-            str(i) for i in range(self.session.get_outputs()[0].shape[-1])
-        ]
+        self.class_names = _class_names(self.metadata, classes, path)
         self.input_name = self.session.get_inputs()[0].name
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -159,6 +158,52 @@ class OnnxClassifier:
             for result, probabilities in zip(readable, self.predict(np.stack(images)), strict=True):
                 result.top = self.top_k(probabilities, top_k)
         return results
+
+
+def _describe(arguments) -> str:
+    return ", ".join(f"{a.type.removeprefix('tensor(').rstrip(')')} {a.shape}" for a in arguments)
+
+
+def _check_contract(session: onnxruntime.InferenceSession, path: Path) -> int:
+    """The number of classes of a model that takes one uint8 input (N, 32, 32, 3) and gives one
+    float (N, classes): any other model is refused before it is run, in one line saying what it
+    takes and gives."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    fits = (
+        len(inputs) == 1
+        and inputs[0].type == "tensor(uint8)"
+        and len(inputs[0].shape) == 4
+        and list(inputs[0].shape[1:]) == [SIZE, SIZE, 3]
+        and len(outputs) == 1
+        and outputs[0].type == "tensor(float)"
+        and len(outputs[0].shape) == 2
+        and isinstance(outputs[0].shape[1], int)
+        and outputs[0].shape[1] >= 1
+    )
+    if not fits:
+        raise InputError(
+            f"{path}: not a model of alexnet-kfp's contract: it takes {_describe(inputs)} and "
+            f"gives {_describe(outputs)}; expected uint8 [N, {SIZE}, {SIZE}, 3] in, float "
+            "[N, classes] out (a model made by `alexnet-kfp export`)"
+        )
+    return outputs[0].shape[1]
+
+
+def _class_names(metadata: dict, classes: int, path: Path) -> list[str]:
+    """The class names the model carries (metadata "class_names"), else "0", "1", ..."""
+    try:
+        names = json.loads(metadata.get("class_names", "null"))
+    except ValueError:
+        names = ""
+    if names is None:
+        return [str(i) for i in range(classes)]
+    if not (
+        isinstance(names, list) and len(names) == classes and all(isinstance(n, str) for n in names)
+    ):
+        raise InputError(
+            f"{path}: its class_names metadata is not a list of {classes} names, one per output"
+        )
+    return names
 
 
 def expand_image_paths(arguments: Iterable[str | Path]) -> list[Path]:

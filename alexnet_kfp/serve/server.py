@@ -18,6 +18,7 @@ from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
 
 DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
+ALL_ADDRESSES = ""  # KServe's own choice: REST on 0.0.0.0, gRPC on [::] (what a pod needs)
 
 log = logging.getLogger(__name__)
 _VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
@@ -92,16 +93,49 @@ async def _json_error(send, status: int, error: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _listen_on(address: str) -> None:
+    """Make KServe's servers listen on `address` only. KServe 0.x hard-codes its addresses (REST:
+    uvicorn.Config(host="0.0.0.0") in RESTServer.__init__; gRPC: add_insecure_port("[::]:port")
+    in GRPCServer.start), so its REST server class is replaced by one that sets the host, and the
+    gRPC server's add_insecure_port is given the address."""
+    from kserve import model_server
+    from kserve.protocol.grpc import server as grpc_server
+    from kserve.protocol.rest.server import RESTServer
+
+    class _AddressedRESTServer(RESTServer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.config.host = address
+
+    model_server.RESTServer = _AddressedRESTServer
+    aio = grpc_server.aio
+    host = f"[{address}]" if ":" in address else address
+
+    class _AddressedAio:
+        def __getattr__(self, name):
+            return getattr(aio, name)
+
+        def server(self, *args, **kwargs):
+            made = aio.server(*args, **kwargs)
+            add = made.add_insecure_port
+            made.add_insecure_port = lambda listen: add(f"{host}:{listen.rsplit(':', 1)[1]}")
+            return made
+
+    grpc_server.aio = _AddressedAio()
+
+
 def serve(
     model: str | Path,
     http_port: int = DEFAULT_HTTP_PORT,
     grpc_port: int = DEFAULT_GRPC_PORT,
     max_request_bytes: int = MAX_REQUEST_BYTES,
     threads: int | None = None,
+    address: str = ALL_ADDRESSES,
 ) -> None:
     """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C.
     `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
-    fewer serve more requests per second under concurrent load: docs/serving.md)."""
+    fewer serve more requests per second under concurrent load: docs/serving.md). `address`: the
+    one address to listen on (default: every address, as KServe does in a pod)."""
     found = models_in(model)
     with _argv_for_kserve():
         try:
@@ -113,6 +147,8 @@ def serve(
             ) from None
 
         from alexnet_kfp.serve.kserve_model import AlexNetModel
+    if address != ALL_ADDRESSES:
+        _listen_on(address)
     model_server.args.grpc_max_receive_message_length = max_request_bytes
     model_server.app.add_middleware(_BodyLimit, limit=max_request_bytes)
     model_server.app.add_middleware(_NoVersions)

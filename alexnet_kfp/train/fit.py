@@ -12,8 +12,11 @@ it), `history.json` (one entry per epoch), `tensorboard/` and `train.json`.
 import json
 import logging
 import platform
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +27,7 @@ import tensorflow as tf
 from alexnet_kfp import __version__
 from alexnet_kfp.artifacts import class_names_of, read_json_if_present
 from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
@@ -132,9 +136,6 @@ def _train(
             verbose=1 if sys.stdout.isatty() else 0,
         )
         best.restore(model)
-        _save_float32(model, config, len(class_names), staging / "model.keras")
-        (staging / "history.json").write_text(json.dumps(epoch_log.history, indent=2) + "\n")
-        write_tensorboard_logs(epoch_log.history, staging / "tensorboard")
         train_info = {
             "kind": "alexnet-kfp/model",
             "parameters": asdict(config),
@@ -166,7 +167,19 @@ def _train(
                 "python": platform.python_version(),
             },
         }
-        (staging / "train.json").write_text(json.dumps(train_info, indent=2) + "\n")
+
+        def write(directory: Path) -> None:
+            _save_float32(model, config, len(class_names), directory / "model.keras")
+            history = json.dumps(epoch_log.history, indent=2) + "\n"
+            (directory / "history.json").write_text(history)
+            write_tensorboard_logs(epoch_log.history, directory / "tensorboard")
+            (directory / "train.json").write_text(json.dumps(train_info, indent=2) + "\n")
+
+        try:
+            write(staging)
+        except OSError as e:  # a full or read-only disk: hours of training are not thrown away
+            done = len(epoch_log.history)
+            raise _kept_elsewhere(e, model_dir, checkpoint_dir, done, write) from None
     log.info(
         "best val_accuracy %.4f at epoch %d; model written to %s",
         best.best,
@@ -174,6 +187,36 @@ def _train(
         model_dir,
     )
     return train_info
+
+
+def _kept_elsewhere(
+    error: OSError,
+    model_dir: Path,
+    checkpoint_dir: Path | None,
+    epochs_done: int,
+    write: Callable[[Path], None],
+) -> InputError:
+    """The one line for a model directory that could not be written, after the trained model was
+    kept: in the checkpoint (named, with the command that writes it without training), else in a
+    new directory under the system's temporary directory."""
+    reason = error.strerror or str(error)
+    if checkpoint_dir is not None:
+        return InputError(
+            f"{model_dir}: cannot write the model ({reason}); the trained state is kept in "
+            f"{checkpoint_dir}: run the same command with a new --out and --epochs {epochs_done} "
+            "to write it without training"
+        )
+    rescue = Path(tempfile.mkdtemp(prefix="alexnet-kfp-model-"))
+    try:
+        write(rescue)
+    except OSError as second:
+        shutil.rmtree(rescue, ignore_errors=True)
+        return InputError(
+            f"{model_dir}: cannot write the model ({reason}), nor under {rescue.parent} "
+            f"({second.strerror or second}); the trained model is lost: free space and train "
+            "again (--checkpoint-dir keeps the training state on the way)"
+        )
+    return InputError(f"{model_dir}: cannot write the model ({reason}); it was written to {rescue}")
 
 
 def _save_float32(model: keras.Model, config: TrainConfig, num_classes: int, path: Path) -> None:
