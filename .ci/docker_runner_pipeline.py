@@ -3,6 +3,7 @@ every component in its own container of the image the pipeline names (no network
 read-only root), on the small real archive.
 Usage: python .ci/docker_runner_pipeline.py SMALL_ARCHIVE WORK_DIR [PIPELINE_YAML]"""
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -20,11 +21,15 @@ def main() -> None:
     work.chmod(0o777)  # the containers run as uid 1000 and write their outputs here
     source = work / archive.name  # DockerRunner mounts only the pipeline root into the containers
     shutil.copyfile(archive, source)
+    workspace = work / "workspace"  # the train task's checkpoint, mounted at /kfp-workspace
+    workspace.mkdir()
+    workspace.chmod(0o777)
     local.init(
         runner=local.DockerRunner(
             network_mode="none", user="1000", read_only=True, tmpfs={"/tmp": ""}
         ),
         pipeline_root=str(work),
+        workspace_root=str(workspace),
         raise_on_error=True,
     )
     pipeline_yaml = sys.argv[3] if len(sys.argv) > 3 else "pipeline.yaml"
@@ -34,6 +39,8 @@ def main() -> None:
     onnx = sorted(work.rglob("model.onnx"))
     parity = sorted(work.rglob("parity.json"))
     assert onnx and parity, "the export branch did not run"
+    trained = json.loads(next(work.rglob("train.json")).read_text())
+    assert trained["checkpoint"]["path"] == "/kfp-workspace/train-checkpoint", trained["checkpoint"]
     print(
         f"DockerRunner pipeline finished: test accuracy {task.output:.4f}, {onnx[-1]}, {parity[-1]}"
     )

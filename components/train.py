@@ -26,11 +26,15 @@ def train_op(
     train.json). With require_gpu, fail at once when the pod sees no GPU instead of training on its
     CPU. With checkpoint_dir (a path on a volume that outlives the pod; empty: none), save the
     training state every epoch and continue from it when the task is retried."""
+    from pathlib import Path
+
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.train.config import TrainConfig
 
     setup(tensorflow=True)
-    from alexnet_kfp.train.fit import train  # after the quiet TensorFlow import
+    # after the quiet TensorFlow import
+    from alexnet_kfp.train.checkpoint import unwritable
+    from alexnet_kfp.train.fit import train
 
     config = TrainConfig(
         variant=variant,
@@ -44,8 +48,13 @@ def train_op(
         final_decay_fraction=final_decay_fraction,
         require_gpu=require_gpu,
     )
+    checkpoint = Path(checkpoint_dir) if checkpoint_dir else None
+    if checkpoint is not None and (problem := unwritable(checkpoint)):
+        # a volume the pod's user may not write (no fsGroup): train, as without a workspace
+        print(f"train: no checkpoint: {problem}; a retried task starts from epoch 1", flush=True)
+        checkpoint = None
     with one_line_errors("train"):
-        info = train(dataset.path, model.path, config, checkpoint_dir=checkpoint_dir or None)
+        info = train(dataset.path, model.path, config, checkpoint_dir=checkpoint)
     model.metadata.update(
         {
             "framework": "keras",

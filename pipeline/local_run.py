@@ -127,7 +127,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
     failure."""
     from kfp import local
 
-    from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+    from alexnet_kfp.pipeline.pipeline import build_pipeline
 
     parameters = {**LOCAL.values, **parameters}
     run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
@@ -150,7 +150,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
         ):
-            task = alexnet_pipeline(**parameters)
+            task = build_pipeline(retries=False)(**parameters)
     except Exception as e:
         said = real_error(tee.copy.getvalue())
         raise PipelineFailed(

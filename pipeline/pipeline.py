@@ -58,12 +58,16 @@ CHECKPOINT_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/train-checkpoint"
 TRAIN_RETRIES = 3
 
 
-def build_pipeline(placement: Placement | None = None, checkpoint: bool = True) -> GraphComponent:
+def build_pipeline(
+    placement: Placement | None = None, checkpoint: bool = True, retries: bool = True
+) -> GraphComponent:
     """The pipeline for `placement` (default: one NVIDIA GPU, as constants); with `checkpoint`,
-    the train task keeps its checkpoint in the run's workspace."""
+    the train task keeps its checkpoint in the run's workspace; with `retries`, the data and train
+    tasks are retried (kfp.local honours them too, sleeping between attempts: a local run, whose
+    failures are its input's, goes without)."""
     placement = (placement or _DEFAULT).check()
     build = _with_runtime_placement if placement.runtime else _with_literal_placement
-    pipeline_func = build(placement, CHECKPOINT_DIR if checkpoint else "")
+    pipeline_func = build(placement, CHECKPOINT_DIR if checkpoint else "", retries)
     config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=WORKSPACE_SIZE))
     return dsl.pipeline(
         name=PIPELINE_NAME,
@@ -72,7 +76,7 @@ def build_pipeline(placement: Placement | None = None, checkpoint: bool = True) 
     )(pipeline_func)
 
 
-def _with_literal_placement(placement: Placement, checkpoint_dir: str) -> Callable:
+def _with_literal_placement(placement: Placement, checkpoint_dir: str, retries: bool) -> Callable:
     def alexnet_pipeline(
         source: str = OFFICIAL_URL,
         sha256: str = "",
@@ -133,6 +137,7 @@ def _with_literal_placement(placement: Placement, checkpoint_dir: str) -> Callab
             place,
             placement.uses_gpu,
             checkpoint_dir,
+            retries,
             source=source,
             sha256=sha256,
             md5=md5,
@@ -170,7 +175,7 @@ _RUNTIME_ARGS = """
 """
 
 
-def _with_runtime_placement(placement: Placement, checkpoint_dir: str) -> Callable:
+def _with_runtime_placement(placement: Placement, checkpoint_dir: str, retries: bool) -> Callable:
     def alexnet_pipeline_runtime_placement(
         source: str = OFFICIAL_URL,
         sha256: str = "",
@@ -207,6 +212,7 @@ def _with_runtime_placement(placement: Placement, checkpoint_dir: str) -> Callab
             place,
             True,
             checkpoint_dir,
+            retries,
             source=source,
             sha256=sha256,
             md5=md5,
@@ -233,7 +239,7 @@ def _with_runtime_placement(placement: Placement, checkpoint_dir: str) -> Callab
         )
 
     # alexnet_pipeline's parameters are described once, in its docstring.
-    shared_doc = _with_literal_placement(placement, checkpoint_dir).__doc__ or ""
+    shared_doc = _with_literal_placement(placement, checkpoint_dir, retries).__doc__ or ""
     alexnet_pipeline_runtime_placement.__doc__ = shared_doc.rstrip() + _RUNTIME_ARGS
     return alexnet_pipeline_runtime_placement
 
@@ -242,6 +248,7 @@ def _dag(
     place_train: Callable[[dsl.PipelineTask], None],
     uses_gpu: bool,
     checkpoint_dir: str,
+    retries: bool,
     *,
     source: str,
     sha256: str,
@@ -275,9 +282,9 @@ def _dag(
         seed=seed,
         limit_per_class=limit_per_class,
     )
-    data.set_display_name("data: fetch, verify, split").set_retry(
-        num_retries=3, backoff_duration="30s", backoff_factor=2
-    )
+    data.set_display_name("data: fetch, verify, split")
+    if retries:  # a download that failed half-way
+        data.set_retry(num_retries=3, backoff_duration="30s", backoff_factor=2)
 
     train = train_op(
         dataset=data.outputs["dataset"],
@@ -294,13 +301,13 @@ def _dag(
         checkpoint_dir=checkpoint_dir,
     )
     train.set_display_name("train AlexNet (GPU)" if uses_gpu else "train AlexNet")
-    # a lost pod (a preempted or drained GPU node) is retried; with a checkpoint it goes on
-    train.set_retry(
-        num_retries=TRAIN_RETRIES,
-        backoff_duration="60s",
-        backoff_factor=2,
-        backoff_max_duration="600s",
-    )
+    if retries:  # a lost pod (a preempted or drained GPU node); with a checkpoint it goes on
+        train.set_retry(
+            num_retries=TRAIN_RETRIES,
+            backoff_duration="60s",
+            backoff_factor=2,
+            backoff_max_duration="600s",
+        )
     set_train_resources(train)
     place_train(train)
 

@@ -15,6 +15,7 @@ import pytest
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.onnx_export import export
 from alexnet_kfp.export.parity import verify
+from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 
@@ -24,6 +25,7 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 dataset, out, checkpoint, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -105,6 +107,15 @@ def test_a_checkpoint_being_written_is_refused_in_one_line(tiny_dataset, tmp_pat
                 tiny_dataset, tmp_path / "model", TrainConfig(epochs=1), checkpoint_dir=checkpoint
             )
     assert not (tmp_path / "model").exists()
+
+
+def test_the_train_component_can_tell_a_volume_it_cannot_write(tmp_path):
+    # components/train.py trains without a checkpoint then (a workspace without fsGroup)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "cannot write" in (unwritable(blocker) or "")
+    assert "cannot write" in (unwritable(blocker / "ckpt") or "")
+    assert unwritable(tmp_path / "new" / "ckpt") is None and (tmp_path / "new" / "ckpt").is_dir()
 
 
 @pytest.mark.parametrize("kind", ["a file", "inside a file"])

@@ -188,6 +188,9 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
         json.dumps({**good, "epochs_done": 2}),  # more epochs than its history and files
         json.dumps({**good, "history": "x"}),
         json.dumps({**good, "best": {"value": "high", "epoch": 1}}),
+        json.dumps({**good, "random_states": [[1]]}),  # a seed state is two integers
+        json.dumps({**good, "random_states": [["1", 2]]}),
+        json.dumps({**good, "counters": [{"fired_after": "yes"}]}),
         json.dumps([good]),
     ]
     for n, text in enumerate(hostile):
@@ -196,6 +199,9 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
             InputError, match="not a training checkpoint written by alexnet-kfp train"
         ):
             train(tiny_dataset, tmp_path / f"c{n}", config, checkpoint_dir=checkpoint)
+    (checkpoint / "state.json").write_text(json.dumps({**good, "random_states": []}))
+    with pytest.raises(InputError, match="its random states do not fit this network"):
+        train(tiny_dataset, tmp_path / "r", config, checkpoint_dir=checkpoint)
     (checkpoint / "state.json").write_text(json.dumps(good))
     weights = checkpoint / good["weights"]
     weights.write_bytes(weights.read_bytes()[:1000])  # a disk that filled up

@@ -61,6 +61,17 @@ def held(directory: Path) -> Iterator[None]:
         yield
 
 
+def unwritable(directory: Path) -> str | None:
+    """Why `directory` cannot hold a checkpoint (None: it can): made if missing, and its lock file
+    opened for writing, as a run would."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "lock", "a"):
+            return None
+    except OSError as e:
+        return f"cannot write {directory} ({e.strerror or e})"
+
+
 def identity(config: TrainConfig, train_sha256: str | None) -> dict:
     """What must match for a checkpoint to be continued."""
     parameters = {k: v for k, v in asdict(config).items() if k not in _FREE}
