@@ -19,13 +19,14 @@ from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 
+from .cli import run_cli
+
 # Two logical CPU devices must be made before TensorFlow touches a device: a process of its own.
 _MIRRORED = """
 import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 dataset, out, checkpoint, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -87,8 +88,11 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
 
 
 def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):
-    config = TrainConfig(epochs=1, precision="float32", jit_compile=True, deterministic=False)
-    record = train(tiny_dataset, tmp_path / "model", config)
+    # a process of its own: op determinism, once on in a process (other tests), stays on
+    flags = ["--epochs", "1", "--precision", "float32", "--jit-compile", "--no-deterministic"]
+    done = run_cli("train", "--data", tiny_dataset, "--out", tmp_path / "model", *flags)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((tmp_path / "model" / "train.json").read_text())
     assert record["xla"] and 0 < record["best_val_accuracy"] <= 1
     # Keras drops XLA without a word when op determinism is on: refused instead
     with pytest.raises(InputError, match="jit_compile needs deterministic off"):
