@@ -25,7 +25,7 @@ import keras
 
 from alexnet_kfp.train.callbacks import EpochLog
 from alexnet_kfp.train.config import TrainConfig
-from alexnet_kfp.train.schedule import schedule_callbacks
+from alexnet_kfp.train.schedule import final_decay_of, schedule_callbacks
 
 # name -> TrainConfig fields (a callable of the budget for rules that depend on it); the default
 # first, then what it replaced, then the alternatives.
@@ -61,7 +61,7 @@ def first_decay(val_accuracy: list[float], config: TrainConfig) -> tuple[int, st
             callback.on_epoch_end(epoch, {"val_accuracy": value})
         epoch_log.history.append({"epoch": epoch + 1, "lr": epoch_log.learning_rate})
         if _rate(model) < config.learning_rate:
-            return epoch + 1, "final" if schedule[1].fired_after else "plateau"
+            return epoch + 1, "final" if final_decay_of(schedule).fired_after else "plateau"
     return None
 
 

@@ -45,7 +45,7 @@ def held(directory: Path) -> Iterator[None]:
     the lock when the holder dies, so a killed run's directory can be resumed at once."""
     make_directory(directory, f"--checkpoint-dir {directory}")
     try:
-        lock = open(directory / "lock", "a")  # noqa: SIM115 (held until the run ends)
+        lock = open(directory / "lock", "a")  # held until the run ends
     except OSError as e:
         raise InputError(
             f"--checkpoint-dir {directory}: cannot write there ({e.strerror})"

@@ -144,7 +144,7 @@ def _train(
             "saved_model_precision": "float32",
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
-            "learning_rate_decays": decays(epoch_log.history, schedule[1]),
+            "learning_rate_decays": decays(epoch_log.history, schedule),
             "wall_seconds": round(
                 time.perf_counter() - started, 1
             ),  # this process's share when resumed

@@ -83,9 +83,15 @@ def schedule_callbacks(config: TrainConfig, epoch_log: EpochLog) -> list[keras.c
     return callbacks
 
 
-def decays(history: list[dict], final_decay: FinalDecay) -> list[dict]:
+def final_decay_of(schedule: list[keras.callbacks.Callback]) -> FinalDecay:
+    """The FinalDecay among schedule_callbacks' callbacks."""
+    return next(c for c in schedule if isinstance(c, FinalDecay))
+
+
+def decays(history: list[dict], schedule: list[keras.callbacks.Callback]) -> list[dict]:
     """Each decay the run's epochs trained after: the epoch after which it fired, the rule, the new
     rate (read from the rate each epoch started with)."""
+    final_decay = final_decay_of(schedule)
     return [
         {
             "after_epoch": previous["epoch"],
