@@ -9,7 +9,7 @@ formats in FORMATS are decoded: any other file is refused before a decoder sees 
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -48,15 +48,23 @@ def _as_8_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
 
 
-def load_image(source: str | Path | BinaryIO, max_pixels: int | None = None) -> np.ndarray:
+def load_image(
+    source: str | Path | BinaryIO,
+    max_pixels: int | None = None,
+    admit: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
     model's input: uint8 (32, 32, 3) RGB. With `max_pixels`, a larger image is refused before it is
-    decoded (a few KB of PNG can claim gigapixels)."""
+    decoded (a few KB of PNG can claim gigapixels); `admit` is given the pixel count read from the
+    header, before decoding, to refuse it by raising (a server's budget for a whole request)."""
     with Image.open(source, formats=FORMATS) as opened:
-        if max_pixels is not None and opened.width * opened.height > max_pixels:
+        pixels = opened.width * opened.height
+        if max_pixels is not None and pixels > max_pixels:
             raise ValueError(
                 f"{opened.width}x{opened.height} pixels is more than the {max_pixels:,} allowed"
             )
+        if admit is not None:
+            admit(pixels)
         image: Image.Image = _as_8_bit(ImageOps.exif_transpose(opened))
         if image.mode in ("RGBA", "LA", "PA") or (
             image.mode == "P" and "transparency" in image.info

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
-from alexnet_kfp.inference.onnx_classifier import FORMATS, SIZE, OnnxClassifier, load_image
+from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
 from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
@@ -256,9 +256,11 @@ def _decode(item: Any, index: int, budget: _PixelBudget) -> np.ndarray:
 
 def _image(raw: bytes, index: int, budget: _PixelBudget) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(raw), formats=FORMATS) as header:  # the header only
-            budget.spend(header.width * header.height, index)
-        return load_image(io.BytesIO(raw), max_pixels=MAX_PIXELS)
+        return load_image(
+            io.BytesIO(raw), max_pixels=MAX_PIXELS, admit=lambda pixels: budget.spend(pixels, index)
+        )
+    except InvalidInput:  # the request's pixel budget, already one line
+        raise
     except UnidentifiedImageError:
         raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
     except Exception as e:  # Pillow's errors for truncated or oversized images, and our pixel limit
