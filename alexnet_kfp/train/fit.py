@@ -100,9 +100,8 @@ def _train(
     callbacks = [*schedule, best, epoch_log]
     train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
     resumed_from = 0
-    if (
-        checkpoint_dir is not None
-    ):  # last: it restores the counters the others reset in on_train_begin
+    # the checkpoint comes last: it restores the counters the others reset in on_train_begin
+    if checkpoint_dir is not None:
         checkpoint = Checkpoint(
             checkpoint_dir, identity(config, train_sha256), best, epoch_log, schedule
         )
@@ -145,9 +144,8 @@ def _train(
             "device": devices.describe(),
             **_outcome(epoch_log.history, best),
             "learning_rate_decays": decays(epoch_log.history, schedule),
-            "wall_seconds": round(
-                time.perf_counter() - started, 1
-            ),  # this process's share when resumed
+            # this process's share when resumed
+            "wall_seconds": round(time.perf_counter() - started, 1),
             **(
                 {"checkpoint": {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}}
                 if checkpoint_dir is not None
