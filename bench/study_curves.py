@@ -4,7 +4,9 @@ split (the metrics.json of `alexnet-kfp evaluate`, when given).
 
     python bench/study_curves.py --out study.png MODEL_DIR[:EVAL_DIR] ...
 
-A dot marks each epoch that trained at a lower learning rate than the one before.
+A marker on each epoch that trained at a lower learning rate than the one before: a dot where the
+plateau rule decayed it, a square where the final decay did (train.json's learning_rate_decays;
+runs recorded before it have dots only).
 """
 
 import argparse
@@ -28,9 +30,24 @@ def _label(model_dir: Path, eval_dir: Path | None) -> str:
         f"{variant}, seed {p['seed']}, patience {p['plateau_patience']}, crop "
         f"{p.get('crop_padding', 0)}"
     )
+    if p.get("final_decay_fraction"):
+        label += f", final {p['final_decay_fraction']:g}"
     if eval_dir:
         label += f": test {json.loads((eval_dir / 'metrics.json').read_text())['accuracy']:.2%}"
     return label
+
+
+def _decays(model_dir: Path, history: list[dict]) -> dict[str, set[int]]:
+    """The first epoch at each lower rate, by marker: "o" the plateau rule's, "s" the final's."""
+    recorded = json.loads((model_dir / "train.json").read_text()).get("learning_rate_decays")
+    if recorded is None:  # a run from before train.json listed its decays
+        lowered = {e["epoch"] for b, e in itertools.pairwise(history) if e["lr"] < b["lr"]}
+        return {"o": lowered}
+    by_rule = {"plateau": "o", "final": "s"}
+    markers: dict[str, set[int]] = {"o": set(), "s": set()}
+    for decay in recorded:
+        markers[by_rule.get(decay["rule"], "o")].add(decay["after_epoch"] + 1)
+    return markers
 
 
 def main() -> None:
@@ -48,17 +65,19 @@ def main() -> None:
             [100 * e["val_accuracy"] for e in history],
             label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None),
         )
-        decays = [e for before, e in itertools.pairwise(history) if e["lr"] < before["lr"]]
-        axes.plot(
-            [e["epoch"] for e in decays],
-            [100 * e["val_accuracy"] for e in decays],
-            "o",
-            color=line.get_color(),
-        )
+        for marker, epochs_after in _decays(Path(model_dir), history).items():
+            decayed = [e for e in history if e["epoch"] in epochs_after]
+            axes.plot(
+                [e["epoch"] for e in decayed],
+                [100 * e["val_accuracy"] for e in decayed],
+                marker,
+                color=line.get_color(),
+            )
     axes.set(
         xlabel="epoch",
         ylabel="validation accuracy (%)",
-        title="CIFAR-10 validation accuracy by epoch (dots: first epoch at a lower learning rate)",
+        title="CIFAR-10 validation accuracy by epoch (first epoch at a lower learning rate: "
+        "dot plateau, square final)",
     )
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
