@@ -80,11 +80,15 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
     whole, resumed = _state(tmp_path / "whole.ckpt", 3), _state(tmp_path / "ckpt", 3)
     assert len(whole) > 50 and whole.keys() == resumed.keys()
     assert all(np.array_equal(whole[k], resumed[k]) for k in whole)  # weights and Adam's state
+    # validation too: unsynchronized, each replica kept its own BatchNorm statistics, the
+    # checkpoint only the first's, and the resumed epoch's val_loss differed
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
     trained = [
-        [{k: e[k] for k in ("loss", "accuracy", "lr")} for e in json.loads(h.read_text())]
+        [{k: e[k] for k in keys} for e in json.loads(h.read_text())]
         for h in (tmp_path / "whole" / "history.json", tmp_path / "resumed" / "history.json")
     ]
     assert trained[0] == trained[1]
+    assert json.loads((tmp_path / "resumed" / "train.json").read_text())["replicas"] == 2
 
 
 def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):

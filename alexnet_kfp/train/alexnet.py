@@ -19,15 +19,15 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
-def _conv_block(x, filters: int, kernel: int, strides: int, name: str):
+def _conv_block(x, filters: int, kernel: int, strides: int, name: str, synchronized: bool):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn", synchronized=synchronized)(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def _dense_block(x, units: int, dropout: float, name: str):
+def _dense_block(x, units: int, dropout: float, name: str, synchronized: bool):
     x = layers.Dense(units, name=f"{name}_dense")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn", synchronized=synchronized)(x)
     x = layers.Activation("relu", name=f"{name}_relu")(x)
     return layers.Dropout(dropout, name=f"{name}_dropout")(x)
 
@@ -59,24 +59,28 @@ _ARCHITECTURES = {
 _POOL_AFTER = (1, 2, 5)
 
 
-def _features(x, convs, pool, fc, dropout):
+def _features(x, convs, pool, fc, dropout, synchronized):
     for i, (filters, kernel, strides) in enumerate(convs, start=1):
-        x = _conv_block(x, filters, kernel, strides, f"conv{i}")
+        x = _conv_block(x, filters, kernel, strides, f"conv{i}", synchronized)
         if i in _POOL_AFTER:
             x = layers.MaxPooling2D(pool[0], pool[1], padding="same", name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(fc, start=1):
-        x = _dense_block(x, units, dropout, f"fc{i}")
+        x = _dense_block(x, units, dropout, f"fc{i}", synchronized)
     return x
 
 
-def build_alexnet(variant: str = "article", num_classes: int = 10) -> keras.Model:
+def build_alexnet(
+    variant: str = "article", num_classes: int = 10, synchronized_batch_norm: bool = False
+) -> keras.Model:
     """The network for `variant` ("article" or "cifar"): uint8 (N, 32, 32, 3) in, float32
-    probabilities out."""
+    probabilities out. `synchronized_batch_norm` for training over several replicas: BatchNorm
+    takes the global batch's statistics, so every replica keeps the same moving statistics
+    (unsynchronized, each keeps its own and the saved model holds only the first replica's)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     image, x = _scaled_input()
-    x = _features(x, **_ARCHITECTURES[variant])
+    x = _features(x, **_ARCHITECTURES[variant], synchronized=synchronized_batch_norm)
     logits = layers.Dense(num_classes, name="classifier")(x)
     probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     return keras.Model(image, probabilities, name=f"alexnet_{variant}")

@@ -85,7 +85,11 @@ def _train(
     # one object: a second MirroredStrategy would not own the model
     distribution = distribution or devices.strategy()
     with distribution.scope():
-        model = build_alexnet(config.variant, num_classes=len(class_names))
+        model = build_alexnet(
+            config.variant,
+            num_classes=len(class_names),
+            synchronized_batch_norm=distribution.num_replicas_in_sync > 1,
+        )
         if config.augment:
             model = AugmentingModel(model, config.seed, config.crop_padding)
         model.compile(
@@ -142,6 +146,7 @@ def _train(
             "xla": bool(model.jit_compile),  # what Keras compiled, not only what was asked
             "saved_model_precision": "float32",
             "device": devices.describe(),
+            "replicas": distribution.num_replicas_in_sync,  # BatchNorm synchronized when > 1
             **_outcome(epoch_log.history, best),
             "learning_rate_decays": decays(epoch_log.history, schedule),
             # this process's share when resumed
