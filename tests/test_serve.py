@@ -508,6 +508,13 @@ def test_a_request_may_hold_only_so_many_pixels_in_all(server):
     )
     assert status == 400 and "pixels in all" in answer["error"], answer
     assert "not a readable image" not in answer["error"], answer  # one reason, said once
+    # raw bytes over gRPC: images, so not retried as base64 text either
+    tensor = grpcclient.InferInput("image", [5], "BYTES")
+    tensor.set_data_from_numpy(np.array([base64.b64decode(p) for p in _huge_pngs(5)], np.object_))
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("alexnet", [tensor])
+    assert refused.value.message().endswith("send fewer or smaller images"), refused.value
     assert server.ready()
 
 

@@ -49,22 +49,15 @@ def _as_8_bit(image: Image.Image) -> Image.Image:
 
 
 def load_image(
-    source: str | Path | BinaryIO,
-    max_pixels: int | None = None,
-    admit: Callable[[int], None] | None = None,
+    source: str | Path | BinaryIO, admit: Callable[[int, int], None] | None = None
 ) -> np.ndarray:
     """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
-    model's input: uint8 (32, 32, 3) RGB. With `max_pixels`, a larger image is refused before it is
-    decoded (a few KB of PNG can claim gigapixels); `admit` is given the pixel count read from the
-    header, before decoding, to refuse it by raising (a server's budget for a whole request)."""
+    model's input: uint8 (32, 32, 3) RGB. `admit` is given the width and height read from the
+    header, before anything is decoded, to refuse the image by raising (a few KB of PNG can claim
+    gigapixels: a server's limits per image and per request)."""
     with Image.open(source, formats=FORMATS) as opened:
-        pixels = opened.width * opened.height
-        if max_pixels is not None and pixels > max_pixels:
-            raise ValueError(
-                f"{opened.width}x{opened.height} pixels is more than the {max_pixels:,} allowed"
-            )
         if admit is not None:
-            admit(pixels)
+            admit(opened.width, opened.height)
         image: Image.Image = _as_8_bit(ImageOps.exif_transpose(opened))
         if image.mode in ("RGBA", "LA", "PA") or (
             image.mode == "P" and "transparency" in image.info

@@ -219,16 +219,24 @@ def _whole_bytes(pixels: np.ndarray) -> bool:
     )
 
 
+class _OverBudget(InvalidInput):
+    """A request whose images hold more pixels in all than the server decodes for one request."""
+
+
 class _PixelBudget:
-    """The pixels a request's encoded images may hold in all, spent as each header is read."""
+    """What a request's encoded images may hold, checked as each header is read: MAX_PIXELS each,
+    MAX_REQUEST_PIXELS in all."""
 
     def __init__(self, pixels: int = MAX_REQUEST_PIXELS):
         self.left = pixels
 
-    def spend(self, pixels: int, index: int) -> None:
-        self.left -= pixels
+    def admit(self, width: int, height: int, index: int) -> None:
+        """Refuse an image larger than the limit per image, then spend its pixels."""
+        if width * height > MAX_PIXELS:
+            raise ValueError(f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed")
+        self.left -= width * height
         if self.left < 0:
-            raise InvalidInput(
+            raise _OverBudget(
                 f"image {index}: the request's images hold more than {MAX_REQUEST_PIXELS:,} "
                 "pixels in all; send fewer or smaller images"
             )
@@ -247,7 +255,7 @@ def _decode(item: Any, index: int, budget: _PixelBudget) -> np.ndarray:
     try:
         return _image(raw, index, budget)
     except InvalidInput as e:
-        if isinstance(item, str):
+        if isinstance(item, str) or isinstance(e, _OverBudget):  # an image, just too many pixels
             raise
         if not _is_base64_text(raw):
             raise InvalidInput(f"{e} nor base64 text of one") from None
@@ -256,10 +264,8 @@ def _decode(item: Any, index: int, budget: _PixelBudget) -> np.ndarray:
 
 def _image(raw: bytes, index: int, budget: _PixelBudget) -> np.ndarray:
     try:
-        return load_image(
-            io.BytesIO(raw), max_pixels=MAX_PIXELS, admit=lambda pixels: budget.spend(pixels, index)
-        )
-    except InvalidInput:  # the request's pixel budget, already one line
+        return load_image(io.BytesIO(raw), admit=lambda w, h: budget.admit(w, h, index))
+    except _OverBudget:  # already one line
         raise
     except UnidentifiedImageError:
         raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
