@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 _RENAMED = {"seed": "article"}
 
 
-def _label(model_dir: Path, eval_dir: Path | None) -> str:
-    p = json.loads((model_dir / "train.json").read_text())["parameters"]
+def _label(train_info: dict, eval_dir: Path | None) -> str:
+    p = train_info["parameters"]
     variant = _RENAMED.get(p["variant"], p["variant"])
     label = (
         f"{variant}, seed {p['seed']}, patience {p['plateau_patience']}, crop "
@@ -37,9 +37,9 @@ def _label(model_dir: Path, eval_dir: Path | None) -> str:
     return label
 
 
-def _decays(model_dir: Path, history: list[dict]) -> dict[str, set[int]]:
+def _decays(train_info: dict, history: list[dict]) -> dict[str, set[int]]:
     """The first epoch at each lower rate, by marker: "o" the plateau rule's, "s" the final's."""
-    recorded = json.loads((model_dir / "train.json").read_text()).get("learning_rate_decays")
+    recorded = train_info.get("learning_rate_decays")
     if recorded is None:  # a run from before train.json listed its decays
         lowered = {e["epoch"] for b, e in itertools.pairwise(history) if e["lr"] < b["lr"]}
         return {"o": lowered}
@@ -59,13 +59,14 @@ def main() -> None:
     for run in args.runs:
         model_dir, _, eval_dir = run.partition(":")
         history = json.loads((Path(model_dir) / "history.json").read_text())
+        train_info = json.loads((Path(model_dir) / "train.json").read_text())
         epochs = [e["epoch"] for e in history]
         (line,) = axes.plot(
             epochs,
             [100 * e["val_accuracy"] for e in history],
-            label=_label(Path(model_dir), Path(eval_dir) if eval_dir else None),
+            label=_label(train_info, Path(eval_dir) if eval_dir else None),
         )
-        for marker, epochs_after in _decays(Path(model_dir), history).items():
+        for marker, epochs_after in _decays(train_info, history).items():
             decayed = [e for e in history if e["epoch"] in epochs_after]
             axes.plot(
                 [e["epoch"] for e in decayed],
