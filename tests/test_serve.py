@@ -23,7 +23,7 @@ from tritonclient.utils import InferenceServerException
 
 from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
-from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS
 
 from .cli import cli_args, run_cli
 
@@ -311,6 +311,36 @@ def test_an_image_that_claims_gigapixels_is_refused_before_decoding(server):
     }
     status, answer = server.post("/v2/models/alexnet/infer", json.dumps(body).encode())
     assert status == 400 and "pixels is more than" in answer["error"]
+
+
+def _encoded(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        (b"GIF89a...", "image 0: not an encoded image (PNG, JPEG, ...) nor base64 text of one"),
+        (_encoded(Image.new("RGB", (32, 32), (9, 9, 9)))[:60], "image 0: not a readable image ("),
+        (
+            _encoded(Image.new("L", (5000, 5000))),
+            f"image 0: not a readable image (5000x5000 pixels is more than the {MAX_PIXELS:,} allowed)",
+        ),
+    ],
+    ids=["not an image", "a truncated PNG", "a PNG claiming 25 megapixels"],
+)
+def test_raw_bytes_over_grpc_are_refused_for_one_reason(server, raw, says):
+    # only bytes that are no image at all are worth reading as base64 text, and saying so
+    tensor = grpcclient.InferInput("image", [1], "BYTES")
+    tensor.set_data_from_numpy(np.array([raw], np.object_))
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("alexnet", [tensor])
+    message = refused.value.message()
+    assert says in message and message.count("image 0") == 1, message
+    assert ("base64" in message) == ("base64" in says), message
 
 
 def test_oversized_payloads_are_refused_on_both_protocols(server):

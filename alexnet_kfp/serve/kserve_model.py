@@ -223,6 +223,10 @@ class _OverBudget(InvalidInput):
     """A request whose images hold more pixels in all than the server decodes for one request."""
 
 
+class _NotAnImage(InvalidInput):
+    """Bytes that no allowed image format recognises: the only ones worth reading as base64 text."""
+
+
 class _PixelBudget:
     """What a request's encoded images may hold, checked as each header is read: MAX_PIXELS each,
     MAX_REQUEST_PIXELS in all."""
@@ -254,8 +258,8 @@ def _decode(item: Any, index: int, budget: _PixelBudget) -> np.ndarray:
         )
     try:
         return _image(raw, index, budget)
-    except InvalidInput as e:
-        if isinstance(item, str) or isinstance(e, _OverBudget):  # an image, just too many pixels
+    except _NotAnImage as e:  # an image refused for its size or damage is not retried
+        if isinstance(item, str):
             raise
         if not _is_base64_text(raw):
             raise InvalidInput(f"{e} nor base64 text of one") from None
@@ -268,7 +272,7 @@ def _image(raw: bytes, index: int, budget: _PixelBudget) -> np.ndarray:
     except _OverBudget:  # already one line
         raise
     except UnidentifiedImageError:
-        raise InvalidInput(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
+        raise _NotAnImage(f"image {index}: not an encoded image (PNG, JPEG, ...)") from None
     except Exception as e:  # Pillow's errors for truncated or oversized images, and our pixel limit
         raise InvalidInput(f"image {index}: not a readable image ({e})") from None
 
