@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
 import keras
 import numpy as np
@@ -43,14 +44,7 @@ def held(directory: Path) -> Iterator[None]:
     """Hold the directory's lock for the whole run: a second run on it is refused at once, and a
     path that cannot be a checkpoint directory is refused before any training. The kernel drops
     the lock when the holder dies, so a killed run's directory can be resumed at once."""
-    make_directory(directory, f"--checkpoint-dir {directory}")
-    try:
-        lock = open(directory / "lock", "a")  # held until the run ends
-    except OSError as e:
-        raise InputError(
-            f"--checkpoint-dir {directory}: cannot write there ({e.strerror})"
-        ) from None
-    with lock:
+    with _lock_file(directory, f"--checkpoint-dir {directory}") as lock:  # held until the run ends
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -62,14 +56,22 @@ def held(directory: Path) -> Iterator[None]:
 
 
 def unwritable(directory: Path) -> str | None:
-    """Why `directory` cannot hold a checkpoint (None: it can): made if missing, and its lock file
-    opened for writing, as a run would."""
+    """Why `directory` cannot hold a checkpoint (None: it can), found as a run would find it."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / "lock", "a"):
-            return None
+        _lock_file(directory, str(directory)).close()
+    except InputError as e:
+        return str(e)
+    return None
+
+
+def _lock_file(directory: Path, named: str) -> TextIO:
+    """The directory's lock file opened for appending, the directory made if missing; or one line
+    that names the directory as `named` when either is refused."""
+    make_directory(directory, named)
+    try:
+        return open(directory / "lock", "a")
     except OSError as e:
-        return f"cannot write {directory} ({e.strerror or e})"
+        raise InputError(f"{named}: cannot write there ({e.strerror or e})") from None
 
 
 def identity(config: TrainConfig, train_sha256: str | None) -> dict:
