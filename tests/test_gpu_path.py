@@ -6,6 +6,7 @@ import fcntl
 import json
 import subprocess
 import sys
+import zipfile
 
 import h5py
 import keras
@@ -89,6 +90,15 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
     ]
     assert trained[0] == trained[1]
     assert json.loads((tmp_path / "resumed" / "train.json").read_text())["replicas"] == 2
+    # the saved model is the plain inference network (BatchNorm synchronized only while training):
+    # it loads, exports and verifies on one device, as the export pod does
+    with zipfile.ZipFile(tmp_path / "resumed" / "model.keras") as saved:
+        assert '"synchronized": true' not in saved.read("config.json").decode()
+    export(tmp_path / "resumed", tmp_path / "onnx", int8=None)
+    parity = verify(
+        tiny_dataset, tmp_path / "resumed", tmp_path / "onnx", out_dir=tmp_path / "parity"
+    )
+    assert parity["passed"]
 
 
 def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):
