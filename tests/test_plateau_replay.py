@@ -16,6 +16,7 @@ DOCS_ROWS = {
     "article-seed4-final-decay": "`article` seed 4, current code",
     "article-seed0-final-decay": "`article` seed 0, current code",
     "article-seed1-final-decay": "`article` seed 1, current code",
+    "article-seed2-final-decay": "`article` seed 2, current code",
     "cifar-seed0-e8-final-decay": "`cifar` seed 0, `make run`'s budget",
 }
 
