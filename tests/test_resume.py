@@ -1,6 +1,7 @@
 """Resumable training (--checkpoint-dir): a run killed with SIGKILL continues from its last finished
-epoch and ends with the uninterrupted run's weights, a finished run extends with more epochs, and a
-checkpoint made by other parameters is refused."""
+epoch and ends with the uninterrupted run's weights and learning-rate decays (plateau or final,
+killed before or after them), a finished run extends with more epochs, and a checkpoint made by
+other parameters is refused."""
 
 import json
 import os
@@ -23,10 +24,23 @@ EPOCHS = 8
 # min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each
 # one, so the rate of every epoch says whether the optimizer and the plateau counters came back.
 PLATEAU = ["--plateau-patience", "1", "--plateau-factor", "0.5", "--plateau-min-delta", "1.0"]
-RATES = [1e-3, 1e-3] + [1e-3 * 0.5**n for n in range(1, EPOCHS - 1)]
+# a plateau rule that cannot fire: the final decay, after epoch 6 of 8, is the only one
+FINAL = ["--plateau-patience", "100", "--final-decay-fraction", "0.25"]
+FINAL_RATES = [1e-3] * 6 + [2e-4] * 2
+# flags, the rate of each epoch, the rule of each decay, the epoch after which the run is killed
+SCHEDULES = {
+    "a plateau decay every epoch": (
+        PLATEAU,
+        [1e-3, 1e-3] + [1e-3 * 0.5**n for n in range(1, EPOCHS - 1)],
+        ["plateau"] * (EPOCHS - 2),
+        2,
+    ),
+    "the final decay after the kill": (FINAL, FINAL_RATES, ["final"], 2),
+    "the final decay before the kill": (FINAL, FINAL_RATES, ["final"], 7),
+}
 
 
-def _train_command(dataset, out, checkpoint) -> list[str]:
+def _train_command(dataset, out, checkpoint, schedule: list[str]) -> list[str]:
     return cli_args(
         "train",
         "--data",
@@ -39,7 +53,7 @@ def _train_command(dataset, out, checkpoint) -> list[str]:
         "float32",
         "--checkpoint-dir",
         checkpoint,
-        *PLATEAU,
+        *schedule,
     )
 
 
@@ -74,38 +88,48 @@ def _measured(history: list[dict]) -> list[dict]:
     ]
 
 
-def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path, schedule):
+    flags, rates, rules, kill_after = SCHEDULES[schedule]
     checkpoint, out = tmp_path / "checkpoint", tmp_path / "model"
     whole = tmp_path / "uninterrupted"
     subprocess.run(
-        _train_command(tiny_dataset, whole, tmp_path / "whole.ckpt"), check=True, timeout=600
+        _train_command(tiny_dataset, whole, tmp_path / "whole.ckpt", flags),
+        check=True,
+        timeout=600,
     )
     first = subprocess.Popen(
-        _train_command(tiny_dataset, out, checkpoint),
+        _train_command(tiny_dataset, out, checkpoint, flags),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     deadline = time.monotonic() + 600
-    while _epochs_done(checkpoint) < 2 and first.poll() is None and time.monotonic() < deadline:
+    while (
+        _epochs_done(checkpoint) < kill_after
+        and first.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.005)
     first.send_signal(signal.SIGKILL)
     first.wait()
     done = _epochs_done(checkpoint)
-    assert 2 <= done < EPOCHS, f"the kill came after epoch {done}"
+    assert kill_after <= done < EPOCHS, f"the kill came after epoch {done}"
     saved = json.loads((checkpoint / "state.json").read_text())["history"]
     assert not out.exists()
 
     again = subprocess.run(
-        _train_command(tiny_dataset, out, checkpoint), capture_output=True, text=True, timeout=600
+        _train_command(tiny_dataset, out, checkpoint, flags),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert again.returncode == 0, again.stderr[-2000:]
     history = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in history] == list(range(1, EPOCHS + 1))
     assert history[:done] == saved  # kept, not trained again
-    assert [e["lr"] for e in history] == pytest.approx(
-        RATES
-    )  # Adam's rate and the plateau counters came back
+    # Adam's rate and the schedule's counters came back
+    assert [e["lr"] for e in history] == pytest.approx(rates)
     # the batches, augmentation, dropout and optimizer went on where they stopped
     assert _measured(history) == _measured(json.loads((whole / "history.json").read_text()))
     assert _same_model(out, whole)
@@ -114,9 +138,10 @@ def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path):
         (e["epoch"], pytest.approx(e["val_accuracy"])) for e in history
     ]
     assert [v for _, v in _scalars(out / "tensorboard" / "train", "epoch_learning_rate")] == (
-        pytest.approx(RATES)
+        pytest.approx(rates)
     )
     record = json.loads((out / "train.json").read_text())
+    assert [d["rule"] for d in record["learning_rate_decays"]] == rules
     assert record["checkpoint"]["resumed_after_epoch"] == done and record["epochs_run"] == EPOCHS
     assert record["best_val_accuracy"] == max(e["val_accuracy"] for e in history)
     assert sorted(p.name for p in checkpoint.iterdir()) == [

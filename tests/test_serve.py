@@ -326,7 +326,8 @@ def _encoded(image: Image.Image) -> bytes:
         (_encoded(Image.new("RGB", (32, 32), (9, 9, 9)))[:60], "image 0: not a readable image ("),
         (
             _encoded(Image.new("L", (5000, 5000))),
-            f"image 0: not a readable image (5000x5000 pixels is more than the {MAX_PIXELS:,} allowed)",
+            "image 0: not a readable image (5000x5000 pixels is more than the "
+            f"{MAX_PIXELS:,} allowed)",
         ),
     ],
     ids=["not an image", "a truncated PNG", "a PNG claiming 25 megapixels"],
