@@ -117,10 +117,25 @@ def _pixels(module, images):
     return tensor
 
 
-def _png(image: np.ndarray, size: int = 96) -> bytes:
+def _encoded(image: Image.Image) -> bytes:
+    """`image` as the bytes of a PNG file."""
     buffer = io.BytesIO()
-    Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC).save(buffer, "PNG")
+    image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _png(image: np.ndarray, size: int = 96) -> bytes:
+    return _encoded(Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def _grpc_refusal(server, raw: list[bytes]) -> str:
+    """What the server says, over gRPC, to a request of these raw encoded images it refuses."""
+    tensor = grpcclient.InferInput("image", [len(raw)], "BYTES")
+    tensor.set_data_from_numpy(np.array(raw, np.object_))
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("alexnet", [tensor])
+    return refused.value.message()
 
 
 def test_health_and_metadata_over_both_protocols(server, exported):
@@ -295,28 +310,19 @@ def test_bad_json_gets_400_naming_the_problem(server, body, says):
 
 
 def test_an_image_that_claims_gigapixels_is_refused_before_decoding(server):
-    buffer = io.BytesIO()
-    Image.new("L", (5000, 5000)).save(
-        buffer, "PNG"
-    )  # 25 KB of PNG that would decode to 25 megapixels
+    png = _encoded(Image.new("L", (5000, 5000)))  # 25 KB that would decode to 25 megapixels
     body = {
         "inputs": [
             {
                 "name": "image",
                 "shape": [1],
                 "datatype": "BYTES",
-                "data": [base64.b64encode(buffer.getvalue()).decode()],
+                "data": [base64.b64encode(png).decode()],
             }
         ]
     }
     status, answer = server.post("/v2/models/alexnet/infer", json.dumps(body).encode())
     assert status == 400 and "pixels is more than" in answer["error"]
-
-
-def _encoded(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -334,12 +340,7 @@ def _encoded(image: Image.Image) -> bytes:
 )
 def test_raw_bytes_over_grpc_are_refused_for_one_reason(server, raw, says):
     # only bytes that are no image at all are worth reading as base64 text, and saying so
-    tensor = grpcclient.InferInput("image", [1], "BYTES")
-    tensor.set_data_from_numpy(np.array([raw], np.object_))
-    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
-    with pytest.raises(InferenceServerException) as refused:
-        client.infer("alexnet", [tensor])
-    message = refused.value.message()
+    message = _grpc_refusal(server, [raw])
     assert says in message and message.count("image 0") == 1, message
     assert ("base64" in message) == ("base64" in says), message
 
@@ -526,9 +527,9 @@ def test_pixel_values_out_of_range_are_the_clients_mistake_over_grpc(server):
 
 def _huge_pngs(count: int) -> list[str]:
     """`count` PNGs of 4096x4096 pixels, a few KB each, as base64 text."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (4096, 4096), (90, 120, 150)).save(buffer, "PNG")
-    return [base64.b64encode(buffer.getvalue()).decode()] * count
+    return [
+        base64.b64encode(_encoded(Image.new("RGB", (4096, 4096), (90, 120, 150)))).decode()
+    ] * count
 
 
 def test_a_request_may_hold_only_so_many_pixels_in_all(server):
@@ -540,12 +541,8 @@ def test_a_request_may_hold_only_so_many_pixels_in_all(server):
     assert status == 400 and "pixels in all" in answer["error"], answer
     assert "not a readable image" not in answer["error"], answer  # one reason, said once
     # raw bytes over gRPC: images, so not retried as base64 text either
-    tensor = grpcclient.InferInput("image", [5], "BYTES")
-    tensor.set_data_from_numpy(np.array([base64.b64decode(p) for p in _huge_pngs(5)], np.object_))
-    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
-    with pytest.raises(InferenceServerException) as refused:
-        client.infer("alexnet", [tensor])
-    assert refused.value.message().endswith("send fewer or smaller images"), refused.value
+    message = _grpc_refusal(server, [base64.b64decode(p) for p in _huge_pngs(5)])
+    assert message.endswith("send fewer or smaller images"), message
     assert server.ready()
 
 
