@@ -23,9 +23,10 @@ def train_op(
     model: Output[Model],
 ):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, tensorboard/,
-    train.json). With require_gpu, fail at once when the pod sees no GPU instead of training on its
-    CPU. With checkpoint_dir (a path on a volume that outlives the pod; empty: none), save the
-    training state every epoch and continue from it when the task is retried."""
+    train.json). Every argument but the artifacts and checkpoint_dir is a TrainConfig field of the
+    same name. With checkpoint_dir (a path on a volume that outlives the pod; empty: none), save
+    the training state every epoch and continue from it when the task is retried."""
+    arguments = dict(locals())  # first, while the task's inputs are all there is
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
@@ -36,18 +37,7 @@ def train_op(
     from alexnet_kfp.train.checkpoint import unwritable
     from alexnet_kfp.train.fit import train
 
-    config = TrainConfig(
-        variant=variant,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        precision=precision,
-        seed=seed,
-        crop_padding=crop_padding,
-        plateau_patience=plateau_patience,
-        final_decay_fraction=final_decay_fraction,
-        require_gpu=require_gpu,
-    )
+    config = TrainConfig.of(arguments)
     checkpoint = Path(checkpoint_dir) if checkpoint_dir else None
     if checkpoint is not None and (problem := unwritable(checkpoint)):
         # a volume the pod's user may not write (no fsGroup): train, as without a workspace

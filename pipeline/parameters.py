@@ -1,148 +1,286 @@
-"""A run's pipeline parameters: `key=value` pairs typed by the pipeline's own declaration (the
-pipeline object's inputs for `run`, a compiled spec's for `submit`), then checked by the steps' own
-checks, so that a bad name, type or value (NaN, a fraction of 7, zero epochs) fails before anything
-is sent or started. The steps repeat these checks inside the cluster."""
+"""The pipeline's parameters, each declared once: its name, type, default, help, the steps that take
+(and check) it, and what a local or quick run sets instead of the default.
 
-import json
-import math
-import re
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+Made from this table: both pipeline functions' signatures and `Args:` (the descriptions in the
+Kubeflow UI's run form), `alexnet-kfp run`'s flags, the parameter lists of `run --help` and
+`submit --help`, the run profiles (profiles.py) and docs/parameters.md. A training knob takes its
+type, default and help from its `TrainConfig` field. The components keep explicit signatures (a
+lightweight component ships its own source); a test holds them to this table.
 
-import yaml
+Free of kfp and TensorFlow: the CLI reads it to build its flags.
+"""
 
-from alexnet_kfp.data.fetch import Checksum
-from alexnet_kfp.data.split import check_parameters
-from alexnet_kfp.errors import InputError
-from alexnet_kfp.evaluate.gate import check_thresholds
-from alexnet_kfp.export import check_atol, check_int8_max_loss
-from alexnet_kfp.k8s_names import (
-    check_namespace,
-    check_service_name,
-    is_label_value,
-    is_qualified_name,
-)
+import dataclasses
+from dataclasses import dataclass
+
+from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
+from alexnet_kfp.deploy.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
+from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
+from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS
+from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.train.config import TrainConfig
 
-# Recipe parameters a pipeline compiled before them does not declare.
-_RECIPE = {"crop_padding": int, "plateau_patience": int, "final_decay_fraction": float}
-_PARSERS: dict[str, Callable[[str], object]] = {
-    "STRING": str,
-    "NUMBER_INTEGER": int,
-    "NUMBER_DOUBLE": float,
-    "BOOLEAN": lambda v: {"true": True, "false": False}[v.lower()],
-    "STRUCT": json.loads,
-    "LIST": json.loads,
-}
-# kfp's own names for the pipeline object's input types, in the compiled spec's terms.
-_SPEC_TYPES = {
-    "String": "STRING",
-    "Integer": "NUMBER_INTEGER",
-    "Float": "NUMBER_DOUBLE",
-    "Boolean": "BOOLEAN",
-    "Dict": "STRUCT",
-    "List": "LIST",
-}
+# The steps a parameter goes to. "pipeline" is the DAG itself (the deploy switch); "placement" the
+# train task's GPU node, as run-time parameters (placement.py).
+STEPS = ("data", "train", "evaluate", "verify", "deploy", "pipeline", "placement")
 
 
-def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
-    """{name: (KFP parameter type, default)} of a pipeline object's inputs."""
-    return {
-        name: (_SPEC_TYPES[spec.type], spec.default)
-        for name, spec in pipeline.component_spec.inputs.items()
-    }
+class _Same:
+    """The marker of a profile that keeps the value of the one it builds on."""
+
+    def __repr__(self) -> str:
+        return "same"
 
 
-def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
-    """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
-    try:
-        spec = next(
-            yaml.safe_load_all(pipeline_yaml.read_text())
-        )  # the second document is the platform config
-        inputs = spec["root"]["inputDefinitions"]["parameters"]
-    except (yaml.YAMLError, ValueError, KeyError, TypeError, StopIteration) as e:
-        raise InputError(
-            f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})"
-        ) from None
-    return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
+SAME = _Same()
 
 
-def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) -> dict:
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise InputError(f"parameter {pair!r} is not key=value")
-        if key not in declared:
-            raise InputError(
-                f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}"
-            )
-        kind = declared[key][0]
-        try:
-            values[key] = _PARSERS[kind](raw)
-        except (ValueError, KeyError) as e:
-            raise InputError(f"parameter {key}={raw!r}: not a valid {kind.lower()} ({e})") from None
-    return values
+@dataclass(frozen=True)
+class Parameter:
+    """One pipeline parameter. `base` is the step's own default (the value a step given nothing
+    uses), `default` the compiled pipeline's (the GPU node's); `local` and `quick` what `run` and
+    `run --quick` set instead; `arg` the component's argument name where it differs."""
+
+    name: str
+    type: type
+    default: object
+    help: str
+    steps: tuple[str, ...]
+    arg: str = ""
+    choices: tuple = ()
+    base: object = SAME
+    local: object = SAME
+    quick: object = SAME
+
+    @property
+    def argument(self) -> str:
+        return self.arg or self.name
+
+    @property
+    def described(self) -> str:
+        """The help as a sentence, for the UI's run form and the docs: the choices named."""
+        text = self.help[:1].upper() + self.help[1:]
+        if not all(choice in self.help for choice in self.choices):
+            text += f" (one of: {', '.join(self.choices)})"
+        return text + "."
 
 
-def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
-    """The steps' checks on the values a run will see (the given ones over the declared
-    defaults)."""
-    values = {name: default for name, (_, default) in declared.items()} | arguments
-    for name, value in values.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InputError(f"parameter {name}={value}: not a finite number")
-    check_parameters(
-        values["val_fraction"], int(values["limit_per_class"]) or None, int(values["seed"])
+def _train(name: str, default: object = SAME, local: object = SAME, quick: object = SAME):
+    """A training knob: type, step default and help from its TrainConfig field."""
+    field = TrainConfig.__dataclass_fields__[name]
+    assert isinstance(field.type, type)  # TrainConfig's pipeline knobs are plain types
+    return Parameter(
+        name,
+        field.type,
+        field.default if default is SAME else default,
+        field.metadata["help"],
+        ("train",),
+        choices=tuple(field.metadata.get("choices", ())),
+        base=field.default,
+        local=local,
+        quick=quick,
     )
-    recipe: dict[str, Any] = {
-        name: kind(values[name]) for name, kind in _RECIPE.items() if name in values
+
+
+_DEFAULT_PLACEMENT = Placement()
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "source",
+        str,
+        OFFICIAL_URL,
+        "the CIFAR-10 archive: an http(s):// or file:// URL, a .tar.gz path or an extracted "
+        "cifar-10-batches-py/-bin directory (in a pod: a path the pod reads)",
+        ("data",),
+    ),
+    Parameter(
+        "sha256", str, "", "the archive's expected SHA-256 (hex); empty: not checked", ("data",)
+    ),
+    Parameter(
+        "md5",
+        str,
+        "",
+        "the archive's expected MD5 (hex); the official URL's is always checked",
+        ("data",),
+    ),
+    Parameter(
+        "val_fraction",
+        float,
+        DEFAULT_VAL_FRACTION,
+        "share of each class's training images held out for validation",
+        ("data",),
+    ),
+    Parameter(
+        "seed",
+        int,
+        DEFAULT_SEED,
+        "random seed of the split, initial weights, shuffling and augmentation",
+        ("data", "train"),
+    ),
+    Parameter(
+        "limit_per_class",
+        int,
+        0,
+        "keep at most this many images per class (0: all)",
+        ("data",),
+        quick=500,
+    ),
+    _train("variant", default="cifar", quick="article"),
+    _train("epochs", default=100, local=8, quick=6),
+    _train("batch_size"),
+    _train("learning_rate"),
+    _train("precision"),
+    _train("crop_padding", local=0),
+    _train("plateau_patience"),
+    _train("final_decay_fraction"),
+    _train("require_gpu", default=True, local=False),
+    Parameter(
+        "min_accuracy",
+        float,
+        DEFAULT_MIN_ACCURACY,
+        "the gate: the least test accuracy (a fraction) to export",
+        ("evaluate",),
+        quick=0.2,
+    ),
+    Parameter(
+        "baseline",
+        str,
+        "",
+        "a blessed model to compare with (metrics.json, .keras or .onnx); empty: none",
+        ("evaluate",),
+    ),
+    Parameter(
+        "max_regression",
+        float,
+        DEFAULT_MAX_REGRESSION,
+        "with a baseline: how far test accuracy may fall below it",
+        ("evaluate",),
+    ),
+    Parameter(
+        "parity_atol",
+        float,
+        DEFAULT_ATOL,
+        "largest probability difference allowed, Keras vs onnxruntime",
+        ("verify",),
+        arg="atol",
+    ),
+    Parameter(
+        "int8_max_loss",
+        float,
+        DEFAULT_INT8_MAX_LOSS,
+        "most test accuracy (a fraction) int8 may lose against float32",
+        ("verify",),
+    ),
+    Parameter(
+        "deploy",
+        bool,
+        False,
+        "after verify, create or update a KServe InferenceService",
+        ("pipeline",),
+    ),
+    Parameter(
+        "deploy_name",
+        str,
+        DEFAULT_SERVICE_NAME,
+        "the InferenceService's name",
+        ("deploy",),
+        arg="name",
+    ),
+    Parameter(
+        "deploy_namespace",
+        str,
+        "",
+        "the InferenceService's namespace; empty: the run's own",
+        ("deploy",),
+        arg="namespace",
+    ),
+)
+
+# `alexnet-kfp compile --runtime-placement` adds these (backends from 2.5.0: placement.py).
+PLACEMENT_PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "gpu_type",
+        str,
+        _DEFAULT_PLACEMENT.gpu_type,
+        "the train pod's accelerator resource, e.g. nvidia.com/gpu or amd.com/gpu",
+        ("placement",),
+    ),
+    Parameter(
+        "gpu_count",
+        str,
+        str(_DEFAULT_PLACEMENT.gpu_count),
+        "GPUs for the train pod (a string: the backend reads this value as one)",
+        ("placement",),
+    ),
+    Parameter(
+        "gpu_node_selector",
+        dict,
+        dict(_DEFAULT_PLACEMENT.node_selector),
+        'node labels the train pod must match, e.g. {"pool": "gpu"}',
+        ("placement",),
+    ),
+    Parameter(
+        "gpu_tolerations",
+        list,
+        [dict(t) for t in _DEFAULT_PLACEMENT.tolerations],
+        "taints the train pod tolerates, as Kubernetes toleration objects",
+        ("placement",),
+    ),
+)
+
+ALL_PARAMETERS = {p.name: p for p in PARAMETERS + PLACEMENT_PARAMETERS}
+
+
+def parameters_for(placement: Placement) -> tuple[Parameter, ...]:
+    """The pipeline's parameters for `placement`: the run-time ones appended in that mode; a
+    CPU-only pipeline does not require a GPU by default."""
+    if placement.runtime:
+        return PARAMETERS + PLACEMENT_PARAMETERS
+    if placement.uses_gpu:
+        return PARAMETERS
+    return tuple(
+        dataclasses.replace(p, default=False) if p.name == "require_gpu" else p for p in PARAMETERS
+    )
+
+
+def step_inputs(step: str, values: dict) -> dict:
+    """The arguments of `step`'s component, by its own names, from the pipeline's values."""
+    return {
+        p.argument: values[p.name] for p in PARAMETERS + PLACEMENT_PARAMETERS if step in p.steps
     }
-    TrainConfig(
-        variant=values["variant"],
-        epochs=int(values["epochs"]),
-        batch_size=int(values["batch_size"]),
-        learning_rate=values["learning_rate"],
-        precision=values["precision"],
-        seed=int(values["seed"]),
-        **recipe,
-    ).check()
-    check_thresholds(values["min_accuracy"], values["max_regression"])
-    check_atol(values["parity_atol"])
-    if "int8_max_loss" in values:  # a pipeline compiled before the int8 model has no such parameter
-        check_int8_max_loss(values["int8_max_loss"])
-    for algorithm in ("sha256", "md5"):
-        if values.get(algorithm):
-            Checksum.parse(algorithm, values[algorithm])
-    if "gpu_count" in values and not re.fullmatch(r"[1-9][0-9]*", str(values["gpu_count"])):
-        raise InputError(
-            f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1"
-        )
-    _check_kubernetes_names(values)
 
 
-def _tolerates_all(toleration: dict) -> bool:
-    """No key with operator Exists: the toleration Kubernetes lets match every taint."""
-    return not toleration.get("key") and toleration.get("operator") == "Exists"
+def step_values(step: str, values: dict) -> dict:
+    """The values `step` takes, by the pipeline's names, cast to their declared types (a compiled
+    spec gives whole numbers of a float parameter as ints), leaving out the ones not given."""
+    return {
+        name: _cast(ALL_PARAMETERS[name], value)
+        for name, value in values.items()
+        if name in ALL_PARAMETERS and step in ALL_PARAMETERS[name].steps
+    }
 
 
-def _check_kubernetes_names(values: dict) -> None:
-    """The deploy step's and the run-time placement's names, by the API server's rules."""
-    if "deploy_name" in values:
-        check_service_name(values["deploy_name"], "parameter deploy_name")
-    if values.get("deploy_namespace"):
-        check_namespace(values["deploy_namespace"], "parameter deploy_namespace")
-    if "gpu_type" in values and not is_qualified_name(str(values["gpu_type"])):
-        raise InputError(f"parameter gpu_type={values['gpu_type']!r}: not a resource name")
-    selector = values.get("gpu_node_selector", {})
-    if not isinstance(selector, dict) or not all(
-        is_qualified_name(str(k)) and is_label_value(str(v)) for k, v in selector.items()
+def _cast(parameter: Parameter, value: object) -> object:
+    if (
+        parameter.type in (int, float)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     ):
-        raise InputError(f"parameter gpu_node_selector={selector!r}: not node labels")
-    tolerations = values.get("gpu_tolerations", [])
-    if not isinstance(tolerations, list) or not all(
-        isinstance(t, dict) and (is_qualified_name(str(t.get("key", ""))) or _tolerates_all(t))
-        for t in tolerations
-    ):
-        raise InputError(f"parameter gpu_tolerations={tolerations!r}: not tolerations")
+        return parameter.type(value)
+    return value
+
+
+def docstring(summary: str, parameters: tuple[Parameter, ...]) -> str:
+    """A pipeline function's docstring, whose `Args:` KFP turns into the parameters'
+    descriptions."""
+    args = "\n".join(f"    {p.name}: {p.described}" for p in parameters)
+    return f"{summary}\n\nArgs:\n{args}\n"
+
+
+def profile_values(profile: str) -> dict[str, object]:
+    """What a profile sets over the steps' own defaults: "gpu-node" (the compiled pipeline),
+    "local" (`run`, building on gpu-node) or "quick" (`run --quick`, building on local)."""
+    values = {p.name: p.default for p in PARAMETERS if p.base is not SAME and p.default != p.base}
+    for layer in ("local", "quick")[: ("gpu-node", "local", "quick").index(profile)]:
+        values |= {p.name: getattr(p, layer) for p in PARAMETERS if getattr(p, layer) is not SAME}
+    return values

@@ -1,5 +1,6 @@
-"""The run profiles: what a run trains by default, by where it runs. The one home of these values:
-the compiled pipeline's defaults, `alexnet-kfp run`, CI's DockerRunner check and the docs read them.
+"""The run profiles: what a run trains by default, by where it runs. The values are declared with
+each parameter (parameters.py: its default and its `local` and `quick` columns); the compiled
+pipeline's defaults, `alexnet-kfp run`, CI's DockerRunner check and the docs read them here.
 
 Each profile lists the values it sets over the steps' own defaults (TrainConfig, the gate, the
 data step); docs/training.md says why each value was chosen.
@@ -8,6 +9,8 @@ data step); docs/training.md says why each value was chosen.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from alexnet_kfp.pipeline.parameters import profile_values
 
 
 @dataclass(frozen=True)
@@ -29,22 +32,16 @@ class Profile:
 GPU_NODE = Profile(
     "gpu-node",
     "the compiled pipeline.yaml, on a Kubeflow GPU node",
-    {"variant": "cifar", "epochs": 100},
+    profile_values("gpu-node"),
 )
 LOCAL = Profile(
     "local",
     "`alexnet-kfp run` and `make run`, on the CPU of the machine they run on",
-    {**GPU_NODE.values, "epochs": 8, "crop_padding": 0, "require_gpu": False},
+    profile_values("local"),
 )
 QUICK = Profile(
     "quick",
     "`alexnet-kfp run --quick`: a 5,000-image sample, a few minutes",
-    {
-        **LOCAL.values,
-        "variant": "article",
-        "epochs": 6,
-        "limit_per_class": 500,
-        "min_accuracy": 0.2,
-    },
+    profile_values("quick"),
 )
 PROFILES = (GPU_NODE, LOCAL, QUICK)

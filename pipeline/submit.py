@@ -15,9 +15,9 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline import endpoint
+from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters, parse_parameters
 from alexnet_kfp.pipeline.compile import compile_pipeline
 from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
-from alexnet_kfp.pipeline.parameters import check_arguments, declared_parameters, parse_parameters
 
 
 def submit(

@@ -11,12 +11,29 @@ MODEL_DIR = "Model directory from `alexnet-kfp train`"
 Handler = Callable[[argparse.Namespace], int]
 
 
-def command(sub, handler: Handler, help_text: str, **values: object) -> argparse.ArgumentParser:
+class _KeepEpilog(argparse.HelpFormatter):
+    """Wraps the description and options as usual; prints the epilog (a list) line for line."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line + "\n" for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
+def command(
+    sub, handler: Handler, help_text: str, epilog: str | None = None, **values: object
+) -> argparse.ArgumentParser:
     """The subcommand that `handler` (`_cmd_NAME`) runs; its --help shows the handler's docstring,
-    with `values` filled in where it names them in braces."""
+    with `values` filled in where it names them in braces, and `epilog` (kept as written) last."""
     name = handler.__name__.removeprefix("_cmd_").replace("_", "-")
     description = (inspect.getdoc(handler) or "").format(**values)
-    parser = sub.add_parser(name, help=help_text, description=description)
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=_KeepEpilog if epilog else argparse.HelpFormatter,
+    )
     parser.set_defaults(func=handler)
     return parser
 

@@ -5,11 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from alexnet_kfp.cli.data import add_source_options
 from alexnet_kfp.cli.options import command, option
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.pipeline.parameters import PARAMETERS, PLACEMENT_PARAMETERS
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
-from alexnet_kfp.train.config import VARIANTS
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
 
@@ -68,7 +67,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
     check_runnable()
-    from alexnet_kfp.pipeline.parameters import (
+    from alexnet_kfp.pipeline.arguments import (
         check_arguments,
         parse_parameters,
         pipeline_parameters,
@@ -76,15 +75,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
 
     parameters = dict(QUICK.values) if args.quick else {}
-    chosen = {
-        "source": args.source,
-        "sha256": args.sha256,
-        "md5": args.md5,
-        "epochs": args.epochs,
-        "variant": args.variant,
-        "min_accuracy": args.min_accuracy,
-        "limit_per_class": args.limit_per_class,
-    }
+    chosen = {p.name: getattr(args, p.name) for p in PARAMETERS}
     parameters.update({k: v for k, v in chosen.items() if v is not None})
     declared = pipeline_parameters(alexnet_pipeline)
     parameters.update(parse_parameters(args.param or [], declared))
@@ -181,21 +172,24 @@ def add(sub) -> None:
     local = ", ".join(f"{key}={value}" for key, value in LOCAL.values.items())
     help_text = "run the whole pipeline locally (kfp.local, no cluster, no Docker)"
     p = command(sub, _cmd_run, help_text, local=local)
-    add_source_options(p, None)
     quick = ", ".join(f"{key}={value}" for key, value in QUICK.changes(LOCAL).items())
     p.add_argument("--quick", action="store_true", help=f"a small, fast run: {quick}")
-    p.add_argument("--epochs", type=int, help=f"default: {LOCAL.values['epochs']}")
-    p.add_argument("--variant", choices=VARIANTS, help=f"default: {LOCAL.values['variant']}")
-    p.add_argument("--min-accuracy", type=float, metavar="F")
-    p.add_argument("--limit-per-class", type=int, metavar="N")
-    other = "any other pipeline parameter (repeatable)"
+    other = "any pipeline parameter as KEY=VALUE (repeatable; the flags below are the same)"
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help=other)
     option(p, "--runs", "runs", "where run directories go", metavar="DIR")
     everything = "show kfp.local's whole output (default: each step, the epochs and the gate; the "
     everything += "rest is in the run's run.log)"
     p.add_argument("--verbose", action="store_true", help=everything)
+    _parameter_flags(
+        p.add_argument_group("pipeline parameters (default: the pipeline's, or local's)")
+    )
 
-    p = command(sub, _cmd_submit, "submit pipeline.yaml to a Kubeflow Pipelines endpoint")
+    p = command(
+        sub,
+        _cmd_submit,
+        "submit pipeline.yaml to a Kubeflow Pipelines endpoint",
+        epilog=_parameter_list(),
+    )
     host = "KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook the "
     host += "in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)"
     p.add_argument("--host", help=host)
@@ -215,3 +209,35 @@ def add(sub) -> None:
     option(p, "--timeout", DEFAULT_TIMEOUT_S, timeout, metavar="SECONDS")
     example = "pipeline parameters, e.g. epochs=60"
     p.add_argument("param", nargs="*", metavar="KEY=VALUE", help=example)
+
+
+_METAVARS = {str: "TEXT", int: "N", float: "F"}
+
+
+def _parameter_flags(group) -> None:
+    """One flag per pipeline parameter, from the table: --learning-rate 3e-4 is
+    --param learning_rate=3e-4. Unset flags leave the profile's or the pipeline's default."""
+    local = LOCAL.values
+    for parameter in PARAMETERS:
+        default = local.get(parameter.name, parameter.default)
+        shown = "empty" if default == "" else default
+        settings: dict = {"help": f"{parameter.help} (default: {shown})".replace("%", "%%")}
+        if parameter.type is bool:
+            settings["action"] = argparse.BooleanOptionalAction
+        elif parameter.choices:
+            settings.update(type=parameter.type, choices=parameter.choices)
+        else:
+            settings.update(type=parameter.type, metavar=_METAVARS[parameter.type])
+        group.add_argument(f"--{parameter.name.replace('_', '-')}", **settings)
+
+
+def _parameter_list() -> str:
+    """`submit --help`'s list of the pipeline's parameters, from the table."""
+    lines = ["pipeline parameters (KEY=VALUE; default: the compiled pipeline's):"]
+    for parameter in PARAMETERS + PLACEMENT_PARAMETERS:
+        lines.append(
+            f"  {parameter.name} ({parameter.type.__name__}, default {parameter.default!r})"
+        )
+        lines.append(f"      {parameter.described}")
+    lines.append("  (the last four only in a pipeline compiled with --runtime-placement)")
+    return "\n".join(lines).replace("%", "%%")

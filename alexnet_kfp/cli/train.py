@@ -54,4 +54,5 @@ def add(sub) -> None:
             settings["type"] = kind
         shown = "" if f.default is None else " (default: %(default)s)"
         flag = f"--{f.name.replace('_', '-')}"
-        p.add_argument(flag, default=f.default, help=f.metadata["help"] + shown, **settings)
+        help_text = f.metadata["help"].replace("%", "%%") + shown  # argparse formats help with %
+        p.add_argument(flag, default=f.default, help=help_text, **settings)

@@ -56,7 +56,7 @@ def load_cifar10(path: Path) -> Cifar10:
     return parse_cifar10(read_source(path), str(path))
 
 
-def _checksum(sha256: str | None, md5: str | None, source: str) -> fetch.Checksum | None:
+def checksum_for(sha256: str | None, md5: str | None, source: str) -> fetch.Checksum | None:
     if sha256 and md5:
         raise InputError("give sha256 or md5, not both")
     if sha256:
@@ -116,7 +116,7 @@ def prepare_dataset(
 ) -> dict:
     """Fetch, verify, parse and split CIFAR-10 into `out_dir`; return what dataset.json records."""
     out_dir = Path(out_dir)
-    checksum = _checksum(sha256, md5, source)
+    checksum = checksum_for(sha256, md5, source)
     check_parameters(val_fraction, limit_per_class, seed)
     with atomic_output_dir(out_dir) as staging:
         started = time.perf_counter()

@@ -32,8 +32,8 @@ class TrainConfig:
     learning_rate: float = _option(1e-3, "Adam's initial learning rate")
     precision: str = _option(
         "auto",
-        "auto: mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on CPUs with AMX-BF16, float32 "
-        "otherwise",
+        "auto (mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on CPUs with AMX-BF16, else "
+        "float32), float32, mixed_float16 or mixed_bfloat16",
         choices=PRECISIONS,
     )
     seed: int = _option(42, "random seed of weights, shuffling and augmentation")
@@ -55,7 +55,7 @@ class TrainConfig:
         None, "stop after N epochs without a val_accuracy gain (default: off)", metavar="N"
     )
     augment: bool = _option(
-        True, "augment training images: horizontal flip, +-2 deg rotation, 10%% zoom"
+        True, "augment training images: horizontal flip, +-2 deg rotation, 10% zoom"
     )
     crop_padding: int = _option(
         4, "also shift each training image at random by up to this many pixels (0: off)"
@@ -67,6 +67,12 @@ class TrainConfig:
     require_gpu: bool = _option(
         False, "fail at once when no GPU is visible instead of training on the CPU"
     )
+
+    @classmethod
+    def of(cls, arguments: dict) -> "TrainConfig":
+        """The configuration of those `arguments` that name a field (the train component passes its
+        own, so that a new knob is one more argument, not one more line)."""
+        return cls(**{k: v for k, v in arguments.items() if k in cls.__dataclass_fields__})
 
     def check(self) -> None:
         if self.variant not in VARIANTS:

@@ -1,0 +1,156 @@
+"""A run's pipeline parameters: `key=value` pairs typed by the pipeline's own declaration (the
+pipeline object's inputs for `run`, a compiled spec's for `submit`), then checked by the steps' own
+checks, so that a bad name, type or value (NaN, a fraction of 7, zero epochs) fails before anything
+is sent or started. The steps repeat these checks inside the cluster."""
+
+import json
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from alexnet_kfp.data.prepare import checksum_for
+from alexnet_kfp.data.split import check_parameters
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate.gate import check_thresholds
+from alexnet_kfp.export import check_atol, check_int8_max_loss
+from alexnet_kfp.k8s_names import (
+    check_namespace,
+    check_service_name,
+    is_label_value,
+    is_qualified_name,
+)
+from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, step_values
+from alexnet_kfp.train.config import TrainConfig
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "STRING": str,
+    "NUMBER_INTEGER": int,
+    "NUMBER_DOUBLE": float,
+    "BOOLEAN": lambda v: {"true": True, "false": False}[v.lower()],
+    "STRUCT": json.loads,
+    "LIST": json.loads,
+}
+# kfp's own names for the pipeline object's input types, in the compiled spec's terms.
+_SPEC_TYPES = {
+    "String": "STRING",
+    "Integer": "NUMBER_INTEGER",
+    "Float": "NUMBER_DOUBLE",
+    "Boolean": "BOOLEAN",
+    "Dict": "STRUCT",
+    "List": "LIST",
+}
+
+
+def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
+    """{name: (KFP parameter type, default)} of a pipeline object's inputs."""
+    return {
+        name: (_SPEC_TYPES[spec.type], spec.default)
+        for name, spec in pipeline.component_spec.inputs.items()
+    }
+
+
+def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
+    """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
+    try:
+        spec = next(
+            yaml.safe_load_all(pipeline_yaml.read_text())
+        )  # the second document is the platform config
+        inputs = spec["root"]["inputDefinitions"]["parameters"]
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, StopIteration) as e:
+        raise InputError(
+            f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})"
+        ) from None
+    return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
+
+
+def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise InputError(f"parameter {pair!r} is not key=value")
+        if key not in declared:
+            raise InputError(
+                f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}"
+            )
+        kind = declared[key][0]
+        try:
+            values[key] = _PARSERS[kind](raw)
+        except (ValueError, KeyError) as e:
+            raise InputError(f"parameter {key}={raw!r}: not a valid {kind.lower()} ({e})") from None
+    return values
+
+
+def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
+    """The steps' checks on the values a run will see (the given ones over the declared defaults),
+    each step given the parameters the table says it takes. A parameter the pipeline does not
+    declare (compiled before it existed) is checked at the table's default, which its step uses."""
+    values = (
+        {name: p.default for name, p in ALL_PARAMETERS.items()}
+        | {name: default for name, (_, default) in declared.items()}
+        | arguments
+    )
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"parameter {name}={value}: not a finite number")
+    for step, check in _STEP_CHECKS.items():
+        check(step_values(step, values))
+
+
+def _check_data(values: dict) -> None:
+    check_parameters(values["val_fraction"], values["limit_per_class"] or None, values["seed"])
+    checksum_for(values["sha256"], values["md5"], values["source"])
+
+
+def _check_verify(values: dict) -> None:
+    check_atol(values["parity_atol"])
+    check_int8_max_loss(values["int8_max_loss"])
+
+
+def _check_evaluate(values: dict) -> None:
+    check_thresholds(values["min_accuracy"], values["max_regression"])
+
+
+def _check_deploy(values: dict) -> None:
+    check_service_name(values["deploy_name"], "parameter deploy_name")
+    if values["deploy_namespace"]:
+        check_namespace(values["deploy_namespace"], "parameter deploy_namespace")
+
+
+def _check_placement(values: dict) -> None:
+    """The run-time placement, by the API server's rules."""
+    if not re.fullmatch(r"[1-9][0-9]*", str(values["gpu_count"])):
+        raise InputError(
+            f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1"
+        )
+    if not is_qualified_name(str(values["gpu_type"])):
+        raise InputError(f"parameter gpu_type={values['gpu_type']!r}: not a resource name")
+    selector = values["gpu_node_selector"]
+    if not isinstance(selector, dict) or not all(
+        is_qualified_name(str(k)) and is_label_value(str(v)) for k, v in selector.items()
+    ):
+        raise InputError(f"parameter gpu_node_selector={selector!r}: not node labels")
+    tolerations = values["gpu_tolerations"]
+    if not isinstance(tolerations, list) or not all(
+        isinstance(t, dict) and (is_qualified_name(str(t.get("key", ""))) or _tolerates_all(t))
+        for t in tolerations
+    ):
+        raise InputError(f"parameter gpu_tolerations={tolerations!r}: not tolerations")
+
+
+_STEP_CHECKS: dict[str, Callable[[dict], None]] = {
+    "data": _check_data,
+    "train": lambda values: TrainConfig(**values).check(),
+    "evaluate": _check_evaluate,
+    "verify": _check_verify,
+    "deploy": _check_deploy,
+    "placement": _check_placement,
+}
+
+
+def _tolerates_all(toleration: dict) -> bool:
+    """No key with operator Exists: the toleration Kubernetes lets match every taint."""
+    return not toleration.get("key") and toleration.get("operator") == "Exists"
