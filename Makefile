@@ -67,8 +67,11 @@ lint: $(VENV)/.lint
 	$(BIN)/actionlint
 	$(UV) lock --check
 
+# pipeline.yaml and docs/parameters.md, both made from the code (tests fail when either is stale).
 compile: setup
 	$(BIN)/alexnet-kfp compile
+	$(BIN)/python -m alexnet_kfp.pipeline.parameters > docs/parameters.md.tmp
+	mv docs/parameters.md.tmp docs/parameters.md
 
 image: setup
 	docker build --build-arg TF_FLAVOUR=$(TF_FLAVOUR) -t $(IMAGE) .

@@ -115,25 +115,24 @@ def _check_evaluate(values: dict) -> None:
 
 
 def _check_deploy(values: dict) -> None:
-    check_service_name(values["deploy_name"], "parameter deploy_name")
-    if values["deploy_namespace"]:
-        check_namespace(values["deploy_namespace"], "parameter deploy_namespace")
+    name, namespace = values["deploy_name"], values["deploy_namespace"]
+    check_service_name(name, "parameter deploy_name")
+    if namespace:
+        check_namespace(namespace, "parameter deploy_namespace")
 
 
 def _check_placement(values: dict) -> None:
     """The run-time placement, by the API server's rules."""
-    if not re.fullmatch(r"[1-9][0-9]*", str(values["gpu_count"])):
-        raise InputError(
-            f"parameter gpu_count={values['gpu_count']!r}: must be a whole number of GPUs, e.g. 1"
-        )
-    if not is_qualified_name(str(values["gpu_type"])):
-        raise InputError(f"parameter gpu_type={values['gpu_type']!r}: not a resource name")
-    selector = values["gpu_node_selector"]
+    accelerator, count = values["gpu_type"], values["gpu_count"]
+    selector, tolerations = values["gpu_node_selector"], values["gpu_tolerations"]
+    if not re.fullmatch(r"[1-9][0-9]*", str(count)):
+        raise InputError(f"parameter gpu_count={count!r}: must be a whole number of GPUs, e.g. 1")
+    if not is_qualified_name(str(accelerator)):
+        raise InputError(f"parameter gpu_type={accelerator!r}: not a resource name")
     if not isinstance(selector, dict) or not all(
         is_qualified_name(str(k)) and is_label_value(str(v)) for k, v in selector.items()
     ):
         raise InputError(f"parameter gpu_node_selector={selector!r}: not node labels")
-    tolerations = values["gpu_tolerations"]
     if not isinstance(tolerations, list) or not all(
         isinstance(t, dict) and (is_qualified_name(str(t.get("key", ""))) or _tolerates_all(t))
         for t in tolerations

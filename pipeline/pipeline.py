@@ -70,7 +70,7 @@ def build_pipeline(
 
     def place(train: dsl.PipelineTask, values: dict) -> None:
         if placement.runtime:
-            place_at_run_time(train, **step_inputs("placement", values))
+            place_at_run_time(train, *step_inputs("placement", values).values())
         else:
             place_literally(train, placement)
 

@@ -107,14 +107,14 @@ def place_literally(task, placement: Placement) -> None:
         )
 
 
-def place_at_run_time(task, gpu_type, gpu_count, gpu_node_selector, gpu_tolerations) -> None:
-    """Pipeline channels in the spec (STRING type and count, a dict and a list): backends >=
+def place_at_run_time(task, accelerator, count, node_selector, tolerations) -> None:
+    """Pipeline channels in the spec (STRING accelerator and count, a dict and a list): backends >=
     2.5.0."""
     from kfp import kubernetes
 
-    task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
-    kubernetes.add_node_selector_json(task, gpu_node_selector)
-    kubernetes.add_toleration_json(task, gpu_tolerations)
+    task.set_accelerator_type(accelerator).set_accelerator_limit(count)
+    kubernetes.add_node_selector_json(task, node_selector)
+    kubernetes.add_toleration_json(task, tolerations)
 
 
 def set_train_resources(task) -> None:
