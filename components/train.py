@@ -17,6 +17,7 @@ def train_op(
     seed: int,
     crop_padding: int,
     plateau_patience: int,
+    plateau_factor: float,
     final_decay_fraction: float,
     require_gpu: bool,
     checkpoint_dir: str,

@@ -133,6 +133,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _train("precision"),
     _train("crop_padding", local=0),
     _train("plateau_patience"),
+    _train("plateau_factor"),
     _train("final_decay_fraction"),
     _train("require_gpu", default=True, local=False),
     Parameter(
