@@ -58,12 +58,13 @@ test: $(VENV)/.test
 test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff (lint and format), mypy, the release workflow (actionlint), and uv.lock still matching
-# pyproject.toml.
+# ruff (lint and format), mypy, the packages' layering (import-linter), the workflows
+# (actionlint), and uv.lock still matching pyproject.toml.
 lint: $(VENV)/.lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	bash .ci/lint-imports
 	$(BIN)/actionlint
 	$(UV) lock --check
 

@@ -1,0 +1,1 @@
+"""The deploy step: KServe InferenceService manifests (manifests.py) and applying one (apply.py)."""
