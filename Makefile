@@ -54,9 +54,9 @@ run: setup
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
-# The tests that neither train nor serve: a few minutes.
+# The unit tier: the tests that neither train, serve nor run the pipeline.
 test-fast: $(VENV)/.test
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m unit
 
 # ruff (lint and format), mypy, the packages' layering (import-linter), the workflows
 # (actionlint), and uv.lock still matching pyproject.toml.

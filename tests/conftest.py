@@ -78,14 +78,16 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
     return out
 
 
-# `make test-fast` leaves out what trains, exports, serves or runs the pipeline: the tests that use
-# these fixtures, and these modules.
-SLOW_FIXTURES = {"trained", "exported", "small_dataset", "tiny_dataset"}
-SLOW_MODULES = {"test_local_run", "test_resume", "test_wheel", "test_serve", "test_light_paths"}
+# Every test names its tier with a marker of its own (pyproject.toml lists them): `make test-fast`
+# runs the unit tier. Collection fails on a test that names none, or more than one.
+TIERS = ("unit", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        module = item.module.__name__.rpartition(".")[2] if item.module else ""
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
+        named = [tier for tier in TIERS if item.get_closest_marker(tier)]
+        if len(named) != 1:
+            raise pytest.UsageError(
+                f"{item.nodeid}: mark it with exactly one of pytest.mark.unit, .integration or "
+                f".e2e (it has {named or 'none'})"
+            )

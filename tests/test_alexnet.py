@@ -6,6 +6,8 @@ import pytest
 
 from alexnet_kfp.train.alexnet import build_alexnet, count_macs
 
+pytestmark = pytest.mark.unit
+
 # The figures the docstring and README quote.
 EXPECTED = {"article": (25_730_466, 46_378_768), "cifar": (8_983_818, 363_374_592)}
 

@@ -3,7 +3,11 @@ errors."""
 
 import json
 
+import pytest
+
 from .cli import run_cli
+
+pytestmark = pytest.mark.unit
 
 
 def test_data_command_writes_the_dataset(small_sha256, small_archive, tmp_path):

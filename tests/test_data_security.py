@@ -15,6 +15,8 @@ from alexnet_kfp.errors import InputError
 
 from .archives import members_of, write_tar_gz
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def members(small_archive) -> dict[str, bytes]:

@@ -13,6 +13,8 @@ from alexnet_kfp.files import file_digest
 
 from .http_server import Behaviour, LoopbackServer
 
+pytestmark = pytest.mark.unit
+
 NAME = "/cifar-10-python.tar.gz"
 
 

@@ -13,6 +13,8 @@ from alexnet_kfp.files import file_digest
 
 from .archives import binary_archive_from
 
+pytestmark = pytest.mark.unit
+
 FILES = ("train.npz", "val.npz", "test.npz", "dataset.json")
 
 

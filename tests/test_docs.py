@@ -44,6 +44,7 @@ BLOCKS = _blocks()
 RUNNABLE = [b for b in BLOCKS if not b[2].startswith(MARKERS)]
 
 
+@pytest.mark.unit
 def test_every_block_runs_or_says_what_it_needs():
     assert len(RUNNABLE) >= 8, [where for where, _, _ in RUNNABLE]
     for where, language, code in BLOCKS:
@@ -55,6 +56,7 @@ def test_every_block_runs_or_says_what_it_needs():
     assert all(fences), "a fence without a language: name it (sh, python, text, ...)"
 
 
+@pytest.mark.unit
 def test_the_profile_table_is_the_profiles():
     lines = (REPO / "docs" / "training.md").read_text().splitlines()
     for profile in PROFILES:
@@ -114,6 +116,7 @@ def _run(language: str, code: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("where, language, code", RUNNABLE, ids=[b[0] for b in RUNNABLE])
 def test_the_example_runs_as_written(where, language, code, folder, request):
     if all(line.startswith("make ") for line in code.splitlines() if line.strip()):
@@ -131,6 +134,7 @@ def test_the_example_runs_as_written(where, language, code, folder, request):
     assert '"error"' not in result.stdout, (where, result.stdout)  # a server's refusal, as JSON
 
 
+@pytest.mark.integration
 def test_the_onnxruntime_example_agrees_with_predict(folder):
     (where, _, code) = next(b for b in RUNNABLE if "import onnxruntime as ort" in b[2])
     alone = _run("python", code, folder).stdout.split()

@@ -27,6 +27,8 @@ PICTURES = (
     "confident_mistakes.png",
 )
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def evaluation(trained, small_dataset, tmp_path_factory):

@@ -14,6 +14,7 @@ from alexnet_kfp.export.parity import ParityError, compare, verify
 from alexnet_kfp.files import file_digest
 
 
+@pytest.mark.integration
 def test_exported_model_has_the_documented_interface(exported, trained):
     model = onnx.load(exported / "model.onnx")
     onnx.checker.check_model(model, full_check=True)
@@ -33,6 +34,7 @@ def test_exported_model_has_the_documented_interface(exported, trained):
     assert "uint8" in props["input"] and props["variant"] == "article"
 
 
+@pytest.mark.integration
 def test_export_json_records_the_conversion(exported):
     record = json.loads((exported / "export.json").read_text())
     assert record["opset"] == 17 and record["bytes"] == (exported / "model.onnx").stat().st_size
@@ -40,6 +42,7 @@ def test_export_json_records_the_conversion(exported):
     assert record["conversion_seconds"] > 0 and record["process_peak_rss_mib"] > 0
 
 
+@pytest.mark.integration
 def test_test_accuracy_is_recorded_when_known(trained, tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps({"accuracy": 0.4321}))
     export(trained[0], tmp_path / "onnx", metrics_path=tmp_path / "metrics.json")
@@ -47,6 +50,7 @@ def test_test_accuracy_is_recorded_when_known(trained, tmp_path):
     assert json.loads(props["test_accuracy"]) == 0.4321
 
 
+@pytest.mark.integration
 def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset, tmp_path):
     result = verify(small_dataset, trained[0], exported, out_dir=tmp_path / "parity")
     assert result["passed"] and result["images"] == 1000
@@ -54,6 +58,7 @@ def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset,
     assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
 
 
+@pytest.mark.integration
 def test_an_altered_weight_fails_verify_with_a_clear_message(
     exported, trained, small_dataset, tmp_path
 ):
@@ -75,6 +80,7 @@ def test_an_altered_weight_fails_verify_with_a_clear_message(
     assert json.loads((tmp_path / "parity" / "parity.json").read_text())["passed"] is False
 
 
+@pytest.mark.unit
 def test_ties_are_not_counted_as_disagreements():
     keras_p = np.array([[0.50000, 0.49999, 0.00001], [0.9, 0.05, 0.05]], np.float32)
     onnx_p = np.array([[0.49999, 0.50000, 0.00001], [0.9, 0.05, 0.05]], np.float32)
@@ -86,6 +92,7 @@ def test_ties_are_not_counted_as_disagreements():
     assert not real["passed"] and "another top-1 class" in real["reason"]
 
 
+@pytest.mark.unit
 def test_export_without_a_model_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="made by the train step"):
         export(tmp_path, tmp_path / "onnx")

@@ -4,9 +4,12 @@ keeps the numbers and leaves alone what it must not touch."""
 import numpy as np
 import onnx
 import onnxruntime
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from alexnet_kfp.export.fold import fold_dense_batchnorm
+
+pytestmark = pytest.mark.unit
 
 RNG = np.random.default_rng(0)
 

@@ -82,6 +82,7 @@ def own_contract(tmp_path_factory) -> str:
 KINDS = ["float NCHW", "uint8 224x224", "class index out", "3 names, 10 outputs"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_python_api_refuses_a_foreign_model_and_takes_its_own(foreign, own_contract, kind):
     with pytest.raises(InputError, match=str(foreign[kind])):
@@ -92,6 +93,7 @@ def test_the_python_api_refuses_a_foreign_model_and_takes_its_own(foreign, own_c
     assert classifier.predict(image).shape == (1, 10)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", KINDS)
 def test_predict_refuses_a_foreign_model_in_one_line(foreign, tmp_path, kind):
     image = tmp_path / "cat.png"
@@ -101,6 +103,7 @@ def test_predict_refuses_a_foreign_model_in_one_line(foreign, tmp_path, kind):
     _one_line(result, str(foreign[kind]), *words)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", ["float NCHW", "class index out"])
 def test_serve_and_model_repository_refuse_it_before_starting(foreign, tmp_path, kind):
     # the model is loaded before a port is opened: the ports given are never used
@@ -123,6 +126,7 @@ def _untrained_model_dir(folder, input_shape=(32, 32, 3)):
     return folder
 
 
+@pytest.mark.integration
 def test_evaluate_refuses_a_foreign_baseline_before_judging(tiny_dataset, foreign, tmp_path):
     model = _untrained_model_dir(tmp_path / "model")
     for baseline in (foreign["uint8 224x224"], _untrained_model_dir(tmp_path / "big", (64, 64, 3))):
@@ -144,6 +148,7 @@ def _dataset_of_other_classes(tiny_dataset, folder):
     return folder
 
 
+@pytest.mark.integration
 def test_verify_and_export_refuse_data_of_other_classes(exported, trained, tiny_dataset, tmp_path):
     other = _dataset_of_other_classes(tiny_dataset, tmp_path / "three-classes")
     verify = run_cli(

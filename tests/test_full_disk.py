@@ -32,6 +32,7 @@ def full_disk(tmp_path):
     subprocess.run(["umount", str(disk)], check=True)
 
 
+@pytest.mark.unit
 def test_compile_onto_a_full_disk_keeps_the_previous_pipeline(full_disk):
     result = run_cli("compile", "--output", full_disk / "pipeline.yaml", timeout=300)
     lines = result.stderr.strip().splitlines()
@@ -41,6 +42,7 @@ def test_compile_onto_a_full_disk_keeps_the_previous_pipeline(full_disk):
     assert sorted(p.name for p in full_disk.iterdir()) == ["pipeline.yaml"]  # no partial file
 
 
+@pytest.mark.unit
 def test_a_record_that_does_not_fit_leaves_nothing(full_disk):
     with pytest.raises(InputError, match="nothing was written"):
         write_atomically(full_disk / "summary.json", "x" * 100_000)
@@ -49,6 +51,7 @@ def test_a_record_that_does_not_fit_leaves_nothing(full_disk):
     assert (full_disk / "summary.json").read_text() == "{}\n"
 
 
+@pytest.mark.integration
 def test_a_trained_model_that_does_not_fit_is_kept_elsewhere(full_disk, tiny_dataset, tmp_path):
     # without a checkpoint: written under the system's temporary directory, and said where
     train = ["train", "--data", tiny_dataset, "--epochs", "1", "--precision", "float32"]

@@ -1,6 +1,10 @@
 """The gate's decision and its reason, at and around the thresholds."""
 
+import pytest
+
 from alexnet_kfp.evaluate.gate import decide
+
+pytestmark = pytest.mark.unit
 
 
 def test_passes_at_the_threshold_and_fails_just_below():

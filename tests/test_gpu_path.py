@@ -49,6 +49,7 @@ def _mirrored(dataset, out, checkpoint, epochs):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.integration
 def test_mixed_float16_trains_a_float32_model_that_exports_and_verifies(tiny_dataset, tmp_path):
     record = train(
         tiny_dataset, tmp_path / "model", TrainConfig(epochs=2, precision="mixed_float16")
@@ -74,6 +75,7 @@ def _state(checkpoint, epoch: int) -> dict:
     return arrays
 
 
+@pytest.mark.integration
 def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_path):
     _mirrored(tiny_dataset, tmp_path / "whole", tmp_path / "whole.ckpt", 3)
     _mirrored(tiny_dataset, tmp_path / "first", tmp_path / "ckpt", 2)
@@ -101,6 +103,7 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
     assert parity["passed"]
 
 
+@pytest.mark.integration
 def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):
     # a process of its own: op determinism, once on in a process (other tests), stays on
     flags = ["--epochs", "1", "--precision", "float32", "--jit-compile", "--no-deterministic"]
@@ -113,6 +116,7 @@ def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):
         train(tiny_dataset, tmp_path / "again", TrainConfig(epochs=1, jit_compile=True))
 
 
+@pytest.mark.integration
 def test_a_checkpoint_being_written_is_refused_in_one_line(tiny_dataset, tmp_path):
     checkpoint = tmp_path / "ckpt"
     checkpoint.mkdir()
@@ -127,6 +131,7 @@ def test_a_checkpoint_being_written_is_refused_in_one_line(tiny_dataset, tmp_pat
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.unit
 def test_the_train_component_can_tell_a_volume_it_cannot_write(tmp_path):
     # components/train.py trains without a checkpoint then (a workspace without fsGroup)
     blocker = tmp_path / "file"
@@ -136,6 +141,7 @@ def test_the_train_component_can_tell_a_volume_it_cannot_write(tmp_path):
     assert unwritable(tmp_path / "new" / "ckpt") is None and (tmp_path / "new" / "ckpt").is_dir()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", ["a file", "inside a file"])
 def test_a_path_that_cannot_be_a_checkpoint_is_refused_before_training(
     tiny_dataset, tmp_path, kind

@@ -16,6 +16,8 @@ from .cli import run_cli
 from .kfp_backend import BACKENDS, RejectedByBackend, at_least, pod_placement, root_parameter
 from .real_data import REPO
 
+pytestmark = pytest.mark.unit
+
 GPU = {"nvidia.com/gpu": "1"}
 SELECTOR = {"nvidia.com/gpu.present": "true"}
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}

@@ -50,6 +50,7 @@ def _nothing_left(folder: Path) -> None:
 # --- numbers the steps would misread: NaN, infinities, out of range, empty splits ---------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "command, flags, named",
     [
@@ -104,6 +105,7 @@ def test_bad_numbers_are_refused_before_any_work(command, flags, named, tmp_path
     assert not (tmp_path / "ds").exists()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "pair, named",
     [
@@ -130,6 +132,7 @@ def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, t
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.unit
 def test_bad_flags_give_one_line_not_the_usage(tmp_path):
     _one_line(
         run_cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"),
@@ -164,6 +167,7 @@ def _forged_header_npz(path: Path) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("content", ["garbage", "truncated", "forged"])
 def test_a_broken_dataset_file_is_named(content, tmp_path):
     good = _dataset_like(tmp_path / "good")
@@ -179,6 +183,7 @@ def test_a_broken_dataset_file_is_named(content, tmp_path):
     _nothing_left(tmp_path)
 
 
+@pytest.mark.unit
 def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
     model = tmp_path / "model"
     model.mkdir()
@@ -196,6 +201,7 @@ def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
     assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
 
 
+@pytest.mark.unit
 def test_a_garbage_onnx_model_is_named(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x08\x07garbage")
     Image.new("RGB", (32, 32)).save(tmp_path / "photo.png")  # something to classify
@@ -209,6 +215,7 @@ def test_a_garbage_onnx_model_is_named(tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp_path):
     model_dir, _ = trained
     (tmp_path / "metrics.json").write_bytes(b"\xff\xfe not json")
@@ -245,6 +252,7 @@ def test_metrics_and_baselines_that_are_not_json_or_not_an_accuracy(trained, tmp
     assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.unit
 def test_an_unwritable_output_is_named(small_sha256, small_archive, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -257,6 +265,7 @@ def test_an_unwritable_output_is_named(small_sha256, small_archive, tmp_path):
     )
 
 
+@pytest.mark.unit
 def test_class_names_that_are_not_utf8_are_named(small_archive, tmp_path):
     files = members_of(small_archive)
     meta_name = next(n for n in files if n.endswith("batches.meta"))
@@ -304,6 +313,7 @@ def _fetch_from(url: str, tmp_path: Path) -> list:
     return ["data", "--source", source, "--out", tmp_path / "ds", "--cache-dir", tmp_path / "cache"]
 
 
+@pytest.mark.unit
 def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
     with _SilentServer() as url:
         started = time.perf_counter()
@@ -318,6 +328,7 @@ def test_a_silent_server_fails_the_data_step_within_its_stall_timeout(tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
+@pytest.mark.unit
 def test_a_silent_server_fails_submit_within_its_timeout():
     with _SilentServer() as url:
         started = time.perf_counter()
@@ -350,6 +361,7 @@ def _serve(status: int, body: bytes, content_type: str):
     return server
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "status, body, content_type, words",
     [
@@ -381,6 +393,7 @@ def test_submit_succeeds_only_with_a_run_id(status, body, content_type, words):
     assert "submitted run" not in result.stdout
 
 
+@pytest.mark.unit
 def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(
     small_sha256, small_archive, tmp_path
 ):
@@ -438,6 +451,7 @@ def _terminate_when(process: subprocess.Popen, ready) -> subprocess.CompletedPro
     return subprocess.CompletedProcess(process.args, process.returncode, out, "".join(lines) + err)
 
 
+@pytest.mark.unit
 def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
     with _SilentServer() as url:
         process = subprocess.Popen(
@@ -457,6 +471,7 @@ def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
     _nothing_left(tmp_path)
 
 
+@pytest.mark.integration
 def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path):
     process = subprocess.Popen(
         cli_args("train", "--data", small_dataset, "--out", tmp_path / "model", "--epochs", "50"),
@@ -474,6 +489,7 @@ def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path
 # ----------
 
 
+@pytest.mark.unit
 def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
     _one_line(
         run_cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"),
@@ -484,6 +500,7 @@ def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
     _one_line(run_cli("run", "--quick", "--runs", tmp_path / "a-file"), "--runs")
 
 
+@pytest.mark.unit
 def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_path):
     result = run_cli(
         "run", "--source", small_archive, "--sha256", "1" * 64, "--runs", tmp_path / "runs"
@@ -495,6 +512,7 @@ def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_p
 # --- names the Kubernetes API server would refuse ------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "args, named",
     [
@@ -519,6 +537,7 @@ def test_names_kubernetes_refuses_are_refused_here_first(args, named, tmp_path):
 # --- models and data that do not belong together -------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "labels, says",
     [
@@ -537,6 +556,7 @@ def test_train_refuses_labels_outside_the_classes_before_training(labels, says, 
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.integration
 def test_evaluate_refuses_a_data_set_of_other_classes(trained, tmp_path):
     # the 10-class model against a 100-class data set: before, exit 0 and a passed gate
     data = _dataset_like(tmp_path / "ds100")
@@ -548,6 +568,7 @@ def test_evaluate_refuses_a_data_set_of_other_classes(trained, tmp_path):
     assert not (tmp_path / "e").exists()
 
 
+@pytest.mark.unit
 def test_predict_on_a_folder_without_images_says_so(tmp_path):
     # before: nothing printed, exit 0; the folder is checked before the model is read
     (tmp_path / "photos").mkdir()

@@ -10,6 +10,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.inference.onnx_classifier import FORMATS, load_image
 
+pytestmark = pytest.mark.unit
+
 RNG = np.random.default_rng(0)
 PHOTO = RNG.integers(0, 256, (48, 40, 3), dtype=np.uint8)  # not square: the crop matters
 GREY = RNG.integers(0, 256, (48, 40), dtype=np.uint8)

@@ -1,7 +1,11 @@
 """What each package holds. Which package may import which (the layers, no cycles, the light
 `predict` path) is import-linter's contract in pyproject.toml, checked by `make lint`."""
 
+import pytest
+
 from .real_data import REPO
+
+pytestmark = pytest.mark.unit
 
 
 def test_serve_holds_the_server_only():

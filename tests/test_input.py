@@ -9,6 +9,8 @@ import tensorflow as tf
 from alexnet_kfp.train.augment import augment, step_seed
 from alexnet_kfp.train.input import steps_per_epoch, training_dataset
 
+pytestmark = pytest.mark.unit
+
 IMAGES = np.random.default_rng(0).integers(1, 256, (64, 32, 32, 3), dtype=np.uint8)  # no zero pixel
 LABELS = np.arange(64) % 10
 

@@ -29,6 +29,7 @@ def _interface(model: onnx.ModelProto) -> list:
     ]
 
 
+@pytest.mark.integration
 def test_int8_model_keeps_the_contract_and_records_how_it_was_made(exported):
     float_model, int8_model = (
         onnx.load(exported / "model.onnx"),
@@ -68,6 +69,7 @@ def test_int8_model_keeps_the_contract_and_records_how_it_was_made(exported):
     )
 
 
+@pytest.mark.integration
 def test_dense_batchnorm_is_folded_into_the_dense_layers(exported):
     model = onnx.load(exported / "model.onnx")
     producers = {o: n.op_type for n in model.graph.node for o in n.output}
@@ -78,6 +80,7 @@ def test_dense_batchnorm_is_folded_into_the_dense_layers(exported):
     assert json.loads((exported / "export.json").read_text())["dense_batchnorms_folded"] == 3
 
 
+@pytest.mark.integration
 def test_calibration_reads_the_training_split_only(trained, small_dataset, tmp_path):
     train_only = tmp_path / "dataset"
     train_only.mkdir()
@@ -91,6 +94,7 @@ def test_calibration_reads_the_training_split_only(trained, small_dataset, tmp_p
     ] == "train"
 
 
+@pytest.mark.integration
 def test_calibration_sample_is_balanced_repeatable_and_seeded(small_dataset):
     x, y = load_split(small_dataset, "train")
     images, indices = calibration_sample(x, y, 100, seed=0)
@@ -108,6 +112,7 @@ def test_calibration_sample_is_balanced_repeatable_and_seeded(small_dataset):
     assert np.array_equal(images, x[indices])
 
 
+@pytest.mark.integration
 def test_verify_records_int8_accuracy_and_agreement(exported, trained, small_dataset, tmp_path):
     result = verify(small_dataset, trained[0], exported, out_dir=tmp_path / "parity")
     int8 = result["int8"]
@@ -146,6 +151,7 @@ def _sabotaged_int8(exported, small_dataset, tmp_path):
     return altered
 
 
+@pytest.mark.integration
 def test_an_int8_model_that_loses_too_much_fails_verify(exported, trained, small_dataset, tmp_path):
     altered = _sabotaged_int8(exported, small_dataset, tmp_path)
     with pytest.raises(
@@ -161,6 +167,7 @@ def test_an_int8_model_that_loses_too_much_fails_verify(exported, trained, small
     )["verified"]
 
 
+@pytest.mark.integration
 def test_an_int8_model_promised_but_missing_is_a_clear_error(
     exported, trained, small_dataset, tmp_path
 ):
@@ -173,6 +180,7 @@ def test_an_int8_model_promised_but_missing_is_a_clear_error(
         verify(small_dataset, trained[0], altered, out_dir=tmp_path / "parity")
 
 
+@pytest.mark.unit
 def test_the_loss_limit_is_inclusive_and_checked():
     float_p = np.eye(10, dtype=np.float32)[np.arange(100) % 10]
     labels = np.arange(100) % 10
@@ -185,6 +193,7 @@ def test_the_loss_limit_is_inclusive_and_checked():
             check_int8_max_loss(bad)
 
 
+@pytest.mark.integration
 def test_consumers_pick_either_model(exported, small_dataset):
     x = load_npz(small_dataset / "test.npz")["x"][:200]
     float32, int8 = OnnxClassifier(exported), OnnxClassifier(exported, int8=True)
@@ -196,6 +205,7 @@ def test_consumers_pick_either_model(exported, small_dataset):
         OnnxClassifier(exported / "model.onnx", int8=True)
 
 
+@pytest.mark.integration
 def test_predict_int8_from_the_export_directory(exported, small_dataset, tmp_path):
     from PIL import Image
 

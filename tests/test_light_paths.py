@@ -10,6 +10,8 @@ import pytest
 from .cli import run_cli_without_tensorflow
 from .real_data import REPO
 
+pytestmark = pytest.mark.integration
+
 
 def _cli_without_tensorflow(*args: str, env: dict | None = None, cwd=REPO):
     return run_cli_without_tensorflow(*args, env=env, cwd=cwd)

@@ -11,6 +11,8 @@ from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 
 from .cli import run_cli
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def source(small_archive, small_sha256) -> dict:

@@ -16,6 +16,8 @@ from alexnet_kfp.errors import InputError
 from . import kserve_crd
 from .cli import run_cli
 
+pytestmark = pytest.mark.unit
+
 URI = "s3://models/alexnet/model_repository"
 
 

@@ -21,6 +21,7 @@ def repository(exported, tmp_path_factory):
     return out
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "name, source", [("alexnet", "model.onnx"), ("alexnet_int8", "model.int8.onnx")]
 )
@@ -56,6 +57,7 @@ def test_config_is_a_valid_triton_model_config(repository, exported, name, sourc
     assert file_digest(repository / name / "1" / "model.onnx") == file_digest(exported / source)
 
 
+@pytest.mark.integration
 def test_serve_finds_the_same_models_in_every_layout(repository, exported):
     from_repository, from_export = models_in(repository), models_in(exported)
     assert sorted(from_repository) == sorted(from_export) == ["alexnet", "alexnet_int8"]
@@ -64,6 +66,7 @@ def test_serve_finds_the_same_models_in_every_layout(repository, exported):
     assert list(models_in(exported / "model.int8.onnx")) == ["alexnet"]
 
 
+@pytest.mark.unit
 def test_a_directory_without_models_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="neither a model file, an export directory"):
         models_in(tmp_path)

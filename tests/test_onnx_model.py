@@ -15,6 +15,8 @@ from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, load_image
 
 from .cli import cli_args
 
+pytestmark = pytest.mark.integration
+
 COUNT = 12
 
 

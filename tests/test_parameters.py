@@ -26,6 +26,8 @@ from alexnet_kfp.pipeline.placement import Placement
 from .cli import run_cli
 from .real_data import REPO
 
+pytestmark = pytest.mark.unit
+
 _KFP_TYPES = {
     str: "String",
     int: "Integer",

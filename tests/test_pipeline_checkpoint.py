@@ -17,6 +17,8 @@ from .kfp_backend import (
 )
 from .real_data import REPO
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def committed() -> list[dict]:

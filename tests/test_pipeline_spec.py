@@ -19,6 +19,8 @@ from alexnet_kfp.pipeline.profiles import GPU_NODE
 from .cli import cli_args
 from .real_data import REPO
 
+pytestmark = pytest.mark.unit
+
 
 def _compile(output: Path) -> bytes:
     env = {k: v for k, v in os.environ.items() if k != "ALEXNET_KFP_IMAGE"}

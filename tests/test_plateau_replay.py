@@ -5,7 +5,11 @@ runs' validation accuracy, decide every cell."""
 import subprocess
 import sys
 
+import pytest
+
 from .real_data import REPO
+
+pytestmark = pytest.mark.unit
 
 # each recorded history, and the row that shows it in the docs
 DOCS_ROWS = {

@@ -82,16 +82,19 @@ def trial_report(tiny_dataset, tmp_path_factory) -> str:
     return (work / "evaluation" / "report.html").read_text()
 
 
+@pytest.mark.integration
 def test_the_report_loads_in_the_kubeflow_ui_without_console_errors(trial_report, tmp_path):
     assert _console_in_the_kubeflow_ui(trial_report, tmp_path) == []
 
 
+@pytest.mark.unit
 def test_a_broken_page_shows_in_the_console(tmp_path):
     # the check above can fail: a page whose script throws is caught
     console = _console_in_the_kubeflow_ui("<script>undefined_name()</script>", tmp_path)
     assert any("undefined_name" in line for line in console), console
 
 
+@pytest.mark.integration
 def test_the_report_draws_its_text_and_pictures(trial_report, tmp_path):
     ink = _screenshot(trial_report, tmp_path) < 200  # text, tables and plots on the white page
     assert ink[:600].mean() > 0.02 and ink[600:].mean() > 0.02, (ink[:600].mean(), ink[600:].mean())
@@ -99,6 +102,7 @@ def test_the_report_draws_its_text_and_pictures(trial_report, tmp_path):
     assert blank.mean() == 0  # the measure sees a page with nothing on it as empty
 
 
+@pytest.mark.integration
 def test_the_header_says_which_run_and_that_a_trial_is_not_to_ship(trial_report):
     header = trial_report.split('<p class="sub">', 1)[1].split("</p>", 1)[0]
     assert "article network, 1 epoch (best: 1) on 140 training images" in header

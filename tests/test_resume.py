@@ -20,6 +20,8 @@ from alexnet_kfp.train.fit import train
 
 from .cli import cli_args
 
+pytestmark = pytest.mark.integration
+
 EPOCHS = 8
 # min_delta 1 makes every epoch after the first a plateau: patience 1 halves the rate after each
 # one, so the rate of every epoch says whether the optimizer and the plateau counters came back.

@@ -18,6 +18,7 @@ def _rates(model_dir) -> list[float]:
     return [e["lr"] for e in json.loads((model_dir / "history.json").read_text())]
 
 
+@pytest.mark.integration
 def test_a_run_that_never_stalls_ends_at_a_decayed_rate(tiny_dataset, tmp_path):
     # patience 100: the plateau rule cannot fire within 4 epochs, as in a run that keeps creeping up
     config = TrainConfig(epochs=4, plateau_patience=100, final_decay_fraction=0.25)
@@ -32,6 +33,7 @@ def test_a_run_that_never_stalls_ends_at_a_decayed_rate(tiny_dataset, tmp_path):
     assert _rates(tmp_path / "off") == pytest.approx([1e-3] * 4)
 
 
+@pytest.mark.integration
 def test_a_plateau_that_fired_in_time_is_left_alone(tiny_dataset, tmp_path):
     # min_delta 1: every epoch after the first is a plateau, so patience 1 decays after each one
     plateau = dict(plateau_patience=1, plateau_min_delta=1.0, plateau_factor=0.5)
@@ -47,6 +49,7 @@ def test_a_plateau_that_fired_in_time_is_left_alone(tiny_dataset, tmp_path):
     assert [d["rule"] for d in runs[0.25]["learning_rate_decays"]] == ["plateau", "plateau"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("epochs", "fraction", "final"),
     [(30, 0.15, 5), (8, 0.15, 2), (100, 0.15, 15), (1, 0.15, 1), (10, 0.0, 0), (20, 0.1, 2)],
@@ -55,6 +58,7 @@ def test_the_final_epochs_follow_from_the_budget(epochs, fraction, final):
     assert final_epochs(TrainConfig(epochs=epochs, final_decay_fraction=fraction)) == final
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("fraction", [-0.1, 1.0, float("nan")])
 def test_a_fraction_outside_0_1_is_refused(fraction):
     with pytest.raises(InputError, match="final_decay_fraction must lie in"):

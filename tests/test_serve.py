@@ -27,6 +27,8 @@ from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS
 
 from .cli import cli_args, run_cli
 
+pytestmark = pytest.mark.integration
+
 MAX_REQUEST_BYTES = 4 * 2**20
 JSON = {
     "Content-Type": "application/json"

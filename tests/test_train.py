@@ -36,11 +36,13 @@ def _accuracy(model_dir: Path, split: Path) -> float:
     return float((predictions == images["y"]).mean())
 
 
+@pytest.mark.integration
 def test_short_real_training_beats_chance_on_the_test_split(trained, small_dataset):
     accuracy = _accuracy(trained[0], small_dataset / "test.npz")
     assert accuracy >= 0.25, f"test accuracy {accuracy:.3f} after 6 epochs (chance is 0.10)"
 
 
+@pytest.mark.integration
 def test_history_and_train_records_are_complete(small_sha256, trained):
     model_dir, record = trained
     history = json.loads((model_dir / "history.json").read_text())
@@ -70,6 +72,7 @@ def test_history_and_train_records_are_complete(small_sha256, trained):
     assert decays[-1]["after_epoch"] <= 6 - 1 and saved["xla"] is False
 
 
+@pytest.mark.integration
 def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):
     model_dir, record = trained
     accuracy = _accuracy(model_dir, small_dataset / "val.npz")
@@ -77,6 +80,7 @@ def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):
     assert accuracy == pytest.approx(record["best_val_accuracy"], abs=0.02)
 
 
+@pytest.mark.integration
 def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
     # min_delta = 1 forces a plateau: no epoch can beat the best by a whole unit of accuracy.
     config = TrainConfig(
@@ -87,6 +91,7 @@ def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
     assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
 
 
+@pytest.mark.integration
 def test_same_seed_same_history(tiny_dataset, tmp_path):
     histories = []
     for name in ("a", "b"):
@@ -101,6 +106,7 @@ def test_same_seed_same_history(tiny_dataset, tmp_path):
     assert histories[0] == histories[1]
 
 
+@pytest.mark.integration
 def test_evaluation_path_is_never_augmented(tiny_dataset):
     val = load_npz(tiny_dataset / "val.npz")
     batches = list(evaluation_dataset(val["x"], val["y"], 32).as_numpy_iterator())
@@ -108,12 +114,14 @@ def test_evaluation_path_is_never_augmented(tiny_dataset):
     np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), val["y"])
 
 
+@pytest.mark.unit
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="made by the data step"):
         train(tmp_path / "nothing", tmp_path / "model", TrainConfig(epochs=1))
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.unit
 def test_cli_train_bad_input_exits_2(tmp_path):
     result = run_cli(
         "train", "--data", tmp_path / "none", "--out", tmp_path / "m", "--epochs", "1", timeout=300
@@ -122,6 +130,7 @@ def test_cli_train_bad_input_exits_2(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error:")
 
 
+@pytest.mark.integration
 def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
     result = run_cli(
         "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--require-gpu", timeout=300

@@ -12,6 +12,8 @@ import pytest
 from .cli import cli_args
 from .real_data import REPO
 
+pytestmark = pytest.mark.e2e
+
 PACKAGE_FOLDERS = {
     "alexnet_kfp": "alexnet_kfp",
     "components": "alexnet_kfp/components",
