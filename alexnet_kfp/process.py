@@ -2,6 +2,7 @@
 plain log lines on stderr, SIGTERM handled like Ctrl-C, and TensorFlow imported without its C++
 start-up notices (which would otherwise stand before every one-line error and in every pod log)."""
 
+import json
 import logging
 import os
 import signal
@@ -9,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 
@@ -45,22 +47,53 @@ def setup(level: int = logging.INFO, tensorflow: bool = False) -> None:
         import_tensorflow()
 
 
+# A directory where each step that fails writes why (FailureRecord), for `alexnet-kfp run`, which
+# otherwise sees only the steps' console text; unset (as in a cluster), nothing is written.
+FAILURE_RECORDS = "ALEXNET_KFP_FAILURE_RECORDS"
+# What a failure record's `kind` says: the step refused its input, was stopped by a signal, failed
+# otherwise (a fault, not the input), or the gate rejected the model.
+REFUSED, INTERRUPTED, FAILED, REJECTED = "refused", "interrupted", "failed", "rejected"
+
+
+def record_failure(step: str, kind: str, said: str, reason: str) -> None:
+    """$ALEXNET_KFP_FAILURE_RECORDS/<step>.json: {"step", "kind", "said": the line the step
+    printed, "reason": that line's own reason} (written whole, then renamed); a record that
+    cannot be written never hides the failure itself."""
+    folder = os.environ.get(FAILURE_RECORDS)
+    if not folder:
+        return
+    record = {"step": step, "kind": kind, "said": said, "reason": reason}
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        staging = Path(folder) / f".{step}.{os.getpid()}.json"
+        staging.write_text(json.dumps(record) + "\n")
+        staging.replace(Path(folder) / f"{step}.json")
+    except OSError:
+        pass
+
+
 @contextmanager
 def one_line_errors(step: str, *also: type[Exception]) -> Iterator[None]:
     """For a Kubeflow component's body: a bad input (or one of `also`, e.g. a failed parity check)
     ends the pod with the same one line the CLI prints (`alexnet-kfp train: error: ...`), not a
-    traceback; SIGTERM exits 143 after cleanup."""
+    traceback; SIGTERM exits 143 after cleanup. Each failure is also recorded (record_failure)."""
     refused: tuple[type[Exception], ...] = (InputError, *also)
     try:
         yield
     except refused as e:
-        raise SystemExit(f"alexnet-kfp {step}: error: {e}") from None
+        said = f"alexnet-kfp {step}: error: {e}"
+        record_failure(step, REFUSED, said, str(e))
+        raise SystemExit(said) from None
     except KeyboardInterrupt as e:
-        print(
-            f"alexnet-kfp {step}: interrupted ({e or 'Ctrl-C'}); no partial output was left",
-            file=sys.stderr,
-        )
+        reason = str(e) or "Ctrl-C"
+        said = f"alexnet-kfp {step}: interrupted ({reason}); no partial output was left"
+        record_failure(step, INTERRUPTED, said, reason)
+        print(said, file=sys.stderr)
         raise SystemExit(getattr(e, "exit_code", 130)) from None
+    except Exception as e:  # a fault: the traceback stays in the log
+        reason = f"{type(e).__name__}: {e}"
+        record_failure(step, FAILED, f"alexnet-kfp {step}: failed: {reason}", reason)
+        raise
 
 
 def import_tensorflow() -> None:

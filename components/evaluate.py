@@ -55,4 +55,8 @@ def evaluate_op(
 @component
 def reject_op(reason: str):
     """The Else branch of the gate: fail the run, saying why."""
-    raise SystemExit(f"model rejected by the evaluation gate: {reason}")
+    from alexnet_kfp.process import REJECTED, record_failure
+
+    said = f"model rejected by the evaluation gate: {reason}"
+    record_failure("gate", REJECTED, said, reason)
+    raise SystemExit(said)

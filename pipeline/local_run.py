@@ -1,12 +1,14 @@
 """`alexnet-kfp run`: the whole pipeline on this machine with kfp.local's SubprocessRunner (no
-cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. kfp.local only streams a failing
-step's output, so we keep a copy and show the step's real error in one block at the end."""
+cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. Each failing step records why in
+the run's failures/ folder (process.record_failure): the run ends with that one line, not with
+whatever kfp.local printed last."""
 
 import contextlib
 import importlib.util
 import io
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import make_directory, write_atomically
 from alexnet_kfp.pipeline.profiles import LOCAL
+from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
@@ -59,55 +62,57 @@ class _Tee(io.TextIOBase):
         self.stream.flush()
 
 
-_STEP_ERROR = re.compile(r"alexnet-kfp (\w+): (error|interrupted)\b.*")
-
-
 class PipelineFailed(RuntimeError):
-    """A step failed; `said` is what it said (its one line, or its traceback), `log` the whole
-    log."""
+    """A step failed; `said` is what it said (its record's one line, else the log's tail), `log`
+    the whole log, `record` the step's failure record when it wrote one."""
 
-    def __init__(self, message: str, said: str, log: Path):
+    def __init__(self, message: str, said: str, log: Path, record: dict | None = None):
         super().__init__(message)
-        self.said, self.log = said, log
+        self.said, self.log, self.record = said, log, record
 
     def bad_input(self) -> str | None:
         """The step's one-line error when it refused its input (so the run fails as bad input)."""
-        match = _STEP_ERROR.fullmatch(self.said)
-        return (
-            f"the {match.group(1)} step refused its input: {self.said.split(': error: ', 1)[1]}"
-            if (match and match.group(2) == "error")
-            else None
-        )
+        if not self.record or self.record.get("kind") != REFUSED:
+            return None
+        return f"the {self.record['step']} step refused its input: {self.record['reason']}"
 
 
-def real_error(log: str) -> str:
-    """What the failing step said: its one-line error (components print the CLI's line), else the
-    gate's rejection, else the last Python traceback, else the log's tail."""
-    lines = [_ANSI.sub("", line) for line in log.splitlines()]
-    said = [m.group(0) for m in map(_STEP_ERROR.search, lines) if m]
-    if said:
-        return said[-1]
-    starts = [
-        i
-        for i, line in enumerate(lines)
-        if line.lstrip().startswith("Traceback (most recent call last)")
-    ]
-    rejected = [line for line in lines if "rejected by the evaluation gate" in line]
-    if rejected and not starts:
-        return rejected[-1].strip()
-    if not starts:
-        return "\n".join(lines[-15:])
-    block = [lines[starts[-1]]]
-    for line in lines[starts[-1] + 1 :]:
-        block.append(line)
-        if line and not line[0].isspace():  # the exception line closes the traceback
-            break
-    return "\n".join(block)
+def failure_record(folder: Path) -> dict | None:
+    """The last failure a step recorded in `folder` (process.record_failure), or None."""
+    records = []
+    for path in folder.glob("*.json"):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and all(
+            isinstance(record.get(key), str) for key in ("step", "kind", "said", "reason")
+        ):
+            records.append((path.stat().st_mtime_ns, record))
+    return max(records, key=lambda item: item[0])[1] if records else None
+
+
+def _tail(log: str, lines: int = 15) -> str:
+    return "\n".join(_ANSI.sub("", line) for line in log.splitlines()[-lines:])
 
 
 def _find(run_dir: Path, name: str) -> Path | None:
     found = sorted(p for p in run_dir.rglob(name) if not p.is_symlink())
     return found[-1] if found else None
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """`name`=`value` in this process's environment (the steps' subprocesses inherit it)."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = saved
 
 
 @contextlib.contextmanager
@@ -142,6 +147,7 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
     tee = _Tee(sys.stdout, log, verbose)
     # kfp.local's and the libraries' warnings: on the terminal when verbose, else in run.log
     warnings_to = sys.stderr if verbose else log
+    failures = run_dir / "failures"  # each failing step writes why here (process.record_failure)
     started = time.perf_counter()
     try:
         with (
@@ -149,15 +155,18 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
             contextlib.redirect_stdout(tee),
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
+            _environment(FAILURE_RECORDS, str(failures)),
         ):
             task = build_pipeline(retries=False)(**parameters)
     except Exception as e:
-        said = real_error(tee.copy.getvalue())
+        record = failure_record(failures)
+        said = record["said"] if record else _tail(tee.copy.getvalue())
         raise PipelineFailed(
             f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
             f"full log: {run_dir / 'run.log'}",
             said,
             run_dir / "run.log",
+            record,
         ) from None
     metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
     summary = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_kfp.pipeline.local_run import real_error, run_locally
+from alexnet_kfp.pipeline.local_run import run_locally
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 
 from .cli import run_cli
@@ -118,31 +118,3 @@ def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(s
     # with no variant given, a local run trains the CPU choice (LOCAL), here through export and int8
     trained = json.loads(next((tmp_path / "runs").rglob("train.json")).read_text())["parameters"]
     assert (trained["variant"], trained["crop_padding"]) == (LOCAL.values["variant"], 0)
-
-
-def test_real_error_extracts_the_last_traceback():
-    log = (
-        'step output\nTraceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
-        'ValueError: first\nmore\nTraceback (most recent call last):\n  File "y.py", line 2, in f\n'
-        "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source\n"
-        "\x1b[91mERROR\x1b[0m - Task 'data-op' finished with status FAILURE\n"
-    )
-    assert real_error(log) == (
-        'Traceback (most recent call last):\n  File "y.py", line 2, in f\n'
-        "    raise InputError('bad')\nalexnet_kfp.errors.InputError: bad source"
-    )
-
-
-def test_real_error_prefers_the_steps_one_line():
-    log = (
-        "epoch 1/3: ...\n\x1b[91mTraceback (most recent call last):\x1b[0m\n  File "
-        '"x.py"\nSystemExit\n'
-        "alexnet-kfp train: error: no GPU visible in the train pod: check the task's accelerator "
-        "limit\n"
-        "ERROR - Task 'train-op' finished with status FAILURE\n"
-    )
-    assert (
-        real_error(log)
-        == "alexnet-kfp train: error: no GPU visible in the train pod: check the task's "
-        "accelerator limit"
-    )
