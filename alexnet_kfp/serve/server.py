@@ -1,20 +1,20 @@
 """`alexnet-kfp serve`: KServe's own Python model server (REST and gRPC Open Inference Protocol,
 health, readiness, model metadata, Prometheus metrics at /metrics) with the exported models.
 
-KServe reads its own flags from sys.argv when imported; ours (--http-port, --model, ...) must not
-reach that parser, so kserve is imported with sys.argv set to the program name only. Request size
-is bounded on both protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any body is parsed.
+KServe is configured through its documented surfaces: its own flags (it parses them from sys.argv
+when imported; ours, --http-port and the rest, never reach it) and `kserve.ModelServer`'s
+arguments. What has no documented hook is in kserve_adapter.py. Request size is bounded on both
+protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any body is parsed.
 """
 
-import contextlib
 import json
 import logging
 import re
-import sys
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
+from alexnet_kfp.serve.kserve_adapter import check_internals, kserve_flags, listen_on, rest_app
 from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
 
 DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
@@ -22,16 +22,6 @@ ALL_ADDRESSES = ""  # KServe's own choice: REST on 0.0.0.0, gRPC on [::] (what a
 
 log = logging.getLogger(__name__)
 _VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
-
-
-@contextlib.contextmanager
-def _argv_for_kserve():
-    saved = sys.argv
-    sys.argv = saved[:1]
-    try:
-        yield
-    finally:
-        sys.argv = saved
 
 
 class _BodyLimit:
@@ -93,37 +83,6 @@ async def _json_error(send, status: int, error: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _listen_on(address: str) -> None:
-    """Make KServe's servers listen on `address` only. KServe 0.x hard-codes its addresses (REST:
-    uvicorn.Config(host="0.0.0.0") in RESTServer.__init__; gRPC: add_insecure_port("[::]:port")
-    in GRPCServer.start), so its REST server class is replaced by one that sets the host, and the
-    gRPC server's add_insecure_port is given the address."""
-    from kserve import model_server
-    from kserve.protocol.grpc import server as grpc_server
-    from kserve.protocol.rest.server import RESTServer
-
-    class _AddressedRESTServer(RESTServer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.config.host = address
-
-    model_server.RESTServer = _AddressedRESTServer
-    aio = grpc_server.aio
-    host = f"[{address}]" if ":" in address else address
-
-    class _AddressedAio:
-        def __getattr__(self, name):
-            return getattr(aio, name)
-
-        def server(self, *args, **kwargs):
-            made = aio.server(*args, **kwargs)
-            add = made.add_insecure_port
-            made.add_insecure_port = lambda listen: add(f"{host}:{listen.rsplit(':', 1)[1]}")
-            return made
-
-    grpc_server.aio = _AddressedAio()
-
-
 def serve(
     model: str | Path,
     http_port: int = DEFAULT_HTTP_PORT,
@@ -137,21 +96,22 @@ def serve(
     fewer serve more requests per second under concurrent load: docs/serving.md). `address`: the
     one address to listen on (default: every address, as KServe does in a pod)."""
     found = models_in(model)
-    with _argv_for_kserve():
+    # KServe's own flag for the gRPC limit: its gRPC server reads the parsed flags
+    with kserve_flags(f"--grpc_max_receive_message_length={max_request_bytes}"):
         try:
             import kserve
-            from kserve import model_server
         except ImportError as e:
             raise InputError(
                 f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})"
             ) from None
 
         from alexnet_kfp.serve.kserve_model import AlexNetModel
+    check_internals()
     if address != ALL_ADDRESSES:
-        _listen_on(address)
-    model_server.args.grpc_max_receive_message_length = max_request_bytes
-    model_server.app.add_middleware(_BodyLimit, limit=max_request_bytes)
-    model_server.app.add_middleware(_NoVersions)
+        listen_on(address)
+    app = rest_app()
+    app.add_middleware(_BodyLimit, limit=max_request_bytes)
+    app.add_middleware(_NoVersions)
     models = []
     for name, path in found.items():
         served = AlexNetModel(name, path, threads)

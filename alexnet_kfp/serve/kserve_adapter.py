@@ -1,0 +1,104 @@
+"""The one place that reaches into KServe beyond its documented API, written for KServe 0.21.
+
+KServe is configured the documented way elsewhere: its own command-line flags (which it parses
+from sys.argv when imported, as a custom model server's `python model.py --flag` does) and
+`kserve.ModelServer`'s arguments. Two needs have no documented hook in 0.21, so they live here:
+listening on one address (KServe hard-codes 0.0.0.0 for REST and [::] for gRPC) and the REST app
+that our request guards wrap. `check_internals()` names what is missing on another KServe, and
+tests/test_kserve_adapter.py fails on a version this module was not written for.
+"""
+
+import contextlib
+import importlib.metadata
+import sys
+
+WRITTEN_FOR = "0.21"
+
+
+class KServeChanged(RuntimeError):
+    """The installed KServe lacks an internal this module relies on."""
+
+
+def installed_version() -> str:
+    return importlib.metadata.version("kserve")
+
+
+@contextlib.contextmanager
+def kserve_flags(*flags: str):
+    """sys.argv as KServe's parser, run when kserve.model_server is first imported, should read it:
+    KServe's own flags only (ours, --http-port and the rest, must not reach it)."""
+    saved = sys.argv
+    sys.argv = [saved[0], *flags]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def check_internals() -> None:
+    """Every internal used here still exists, or one line naming it and the version."""
+    from kserve import model_server
+    from kserve.protocol.grpc import server as grpc_server
+    from kserve.protocol.rest.server import RESTServer
+
+    missing = [
+        name
+        for name, present in (
+            ("kserve.model_server.app", hasattr(model_server, "app")),
+            ("kserve.model_server.RESTServer", hasattr(model_server, "RESTServer")),
+            ("kserve.protocol.grpc.server.aio", hasattr(grpc_server, "aio")),
+            (
+                "RESTServer.__init__ setting self.config",
+                "config" in RESTServer.__init__.__code__.co_names,
+            ),
+        )
+        if not present
+    ]
+    if missing:
+        raise KServeChanged(
+            f"KServe {installed_version()} lacks {', '.join(missing)}; this server was written "
+            f"for KServe {WRITTEN_FOR} (pip install 'kserve=={WRITTEN_FOR}.*')"
+        )
+
+
+def _sets_config(rest_server: type) -> bool:
+    """Whether RESTServer.__init__ assigns self.config (the uvicorn config listen_on changes)."""
+    return "config" in rest_server.__init__.__code__.co_names  # type: ignore[misc]
+
+
+def rest_app():
+    """The FastAPI app KServe's REST server serves (module-level in KServe 0.21)."""
+    from kserve import model_server
+
+    return model_server.app
+
+
+def listen_on(address: str) -> None:
+    """Make KServe's servers listen on `address` only. KServe 0.21 hard-codes its addresses (REST:
+    uvicorn.Config(host="0.0.0.0") in RESTServer.__init__; gRPC: add_insecure_port("[::]:port")
+    in GRPCServer.start), so its REST server class is replaced by one that sets the host, and the
+    gRPC server's add_insecure_port is given the address."""
+    from kserve import model_server
+    from kserve.protocol.grpc import server as grpc_server
+    from kserve.protocol.rest.server import RESTServer
+
+    class _AddressedRESTServer(RESTServer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.config.host = address
+
+    model_server.RESTServer = _AddressedRESTServer
+    aio = grpc_server.aio
+    host = f"[{address}]" if ":" in address else address
+
+    class _AddressedAio:
+        def __getattr__(self, name):
+            return getattr(aio, name)
+
+        def server(self, *args, **kwargs):
+            made = aio.server(*args, **kwargs)
+            add = made.add_insecure_port
+            made.add_insecure_port = lambda listen: add(f"{host}:{listen.rsplit(':', 1)[1]}")
+            return made
+
+    grpc_server.aio = _AddressedAio()
