@@ -15,19 +15,14 @@ def data_op(
     limit_per_class: int,
     dataset: Output[Dataset],
 ):
-    """Fetch, verify, parse and split CIFAR-10 (limit_per_class 0 = all images)."""
+    """Fetch, verify, parse and split CIFAR-10 (limit_per_class 0 = all images). Every argument
+    but the artifact is a DataConfig field of the same name."""
+    arguments = dict(locals())  # first, while the task's inputs are all there is
+    from alexnet_kfp.data.config import DataConfig
     from alexnet_kfp.data.prepare import prepare_dataset
     from alexnet_kfp.process import one_line_errors, setup
 
     setup()
     with one_line_errors("data"):
-        info = prepare_dataset(
-            dataset.path,
-            source=source,
-            sha256=sha256 or None,
-            md5=md5 or None,
-            val_fraction=val_fraction,
-            seed=seed,
-            limit_per_class=limit_per_class or None,
-        )
+        info = prepare_dataset(dataset.path, DataConfig.of(arguments))
     dataset.metadata.update({name: split["count"] for name, split in info["splits"].items()})

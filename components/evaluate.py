@@ -22,24 +22,20 @@ def evaluate_op(
 ) -> NamedTuple(  # type: ignore[valid-type] # KFP's form: the pod runs this function alone
     "GateOutputs", [("accuracy", float), ("passed", bool), ("reason", str)]
 ):
-    """Metrics, pictures and report; returns the gate's decision for the pipeline's dsl.If."""
+    """Metrics, pictures and report; returns the gate's decision for the pipeline's dsl.If. Every
+    argument but the artifacts is a GateConfig field of the same name."""
+    arguments = dict(locals())  # first, while the task's inputs are all there is
     import shutil
     from collections import namedtuple
 
+    from alexnet_kfp.evaluate.gate import GateConfig
     from alexnet_kfp.process import one_line_errors, setup
 
     setup(tensorflow=True)
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
     with one_line_errors("evaluate"):
-        result = evaluate(
-            dataset.path,
-            model.path,
-            evaluation.path,
-            min_accuracy=min_accuracy,
-            baseline=baseline or None,
-            max_regression=max_regression,
-        )
+        result = evaluate(dataset.path, model.path, evaluation.path, GateConfig.of(arguments))
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("macro_f1", result["macro_f1"])
     for name, per_class in result["per_class"].items():

@@ -17,20 +17,19 @@ def verify_op(
     parity_report: Output[Artifact],
 ):
     """Keras vs onnxruntime on the whole test split, and int8 vs float32 accuracy; fails the run on
-    a mismatch or when int8 loses more than int8_max_loss (0.01 = one point)."""
+    a mismatch or when int8 loses more than int8_max_loss (0.01 = one point). Every argument but
+    the artifacts is a VerifyConfig field of the same name."""
+    arguments = dict(locals())  # first, while the task's inputs are all there is
+    from alexnet_kfp.export import VerifyConfig
     from alexnet_kfp.process import one_line_errors, setup
 
     setup(tensorflow=True)
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
     with one_line_errors("verify", ParityError):
+        config = VerifyConfig.of(arguments)
         result = verify(
-            dataset.path,
-            model.path,
-            onnx_model.path,
-            atol=atol,
-            out_dir=parity_report.path,
-            int8_max_loss=int8_max_loss,
+            dataset.path, model.path, onnx_model.path, config, out_dir=parity_report.path
         )
     for key in ("max_abs_diff", "mean_abs_diff", "argmax_agreement"):
         parity.log_metric(key, result[key])

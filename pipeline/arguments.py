@@ -11,18 +11,19 @@ from pathlib import Path
 
 import yaml
 
-from alexnet_kfp.data.prepare import checksum_for
-from alexnet_kfp.data.split import check_parameters
+from alexnet_kfp.config import StepConfig
+from alexnet_kfp.data.config import DataConfig
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.evaluate.gate import check_thresholds
-from alexnet_kfp.export import check_atol, check_int8_max_loss
+from alexnet_kfp.evaluate.gate import GateConfig
+from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.k8s_names import (
     check_namespace,
     check_service_name,
     is_label_value,
     is_qualified_name,
 )
-from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, step_values
+from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, step_arguments, step_values
+from alexnet_kfp.pipeline.placement import EFFECTS
 from alexnet_kfp.train.config import TrainConfig
 
 _PARSERS: dict[str, Callable[[str], object]] = {
@@ -85,9 +86,10 @@ def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) 
 
 
 def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
-    """The steps' checks on the values a run will see (the given ones over the declared defaults),
-    each step given the parameters the table says it takes. A parameter the pipeline does not
-    declare (compiled before it existed) is checked at the table's default, which its step uses."""
+    """The steps' checks on the values a run will see (the given ones over the declared defaults):
+    each step's configuration made of the parameters the table says it takes, and checked. A
+    parameter the pipeline does not declare (compiled before it existed) is checked at the table's
+    default, which its step uses."""
     values = (
         {name: p.default for name, p in ALL_PARAMETERS.items()}
         | {name: default for name, (_, default) in declared.items()}
@@ -96,22 +98,10 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"parameter {name}={value}: not a finite number")
-    for step, check in _STEP_CHECKS.items():
-        check(step_values(step, values))
-
-
-def _check_data(values: dict) -> None:
-    check_parameters(values["val_fraction"], values["limit_per_class"] or None, values["seed"])
-    checksum_for(values["sha256"], values["md5"], values["source"])
-
-
-def _check_verify(values: dict) -> None:
-    check_atol(values["parity_atol"])
-    check_int8_max_loss(values["int8_max_loss"])
-
-
-def _check_evaluate(values: dict) -> None:
-    check_thresholds(values["min_accuracy"], values["max_regression"])
+    for step, config in _STEP_CONFIGS.items():
+        config.of(step_arguments(step, values)).check()
+    _check_deploy(step_values("deploy", values))
+    _check_placement(step_values("placement", values))
 
 
 def _check_deploy(values: dict) -> None:
@@ -133,23 +123,31 @@ def _check_placement(values: dict) -> None:
         is_qualified_name(str(k)) and is_label_value(str(v)) for k, v in selector.items()
     ):
         raise InputError(f"parameter gpu_node_selector={selector!r}: not node labels")
-    if not isinstance(tolerations, list) or not all(
-        isinstance(t, dict) and (is_qualified_name(str(t.get("key", ""))) or _tolerates_all(t))
-        for t in tolerations
-    ):
-        raise InputError(f"parameter gpu_tolerations={tolerations!r}: not tolerations")
+    if not isinstance(tolerations, list) or not all(map(_is_toleration, tolerations)):
+        raise InputError(
+            f"parameter gpu_tolerations={tolerations!r}: not Kubernetes tolerations (key, operator "
+            f"Equal or Exists, effect one of {', '.join(EFFECTS)} or empty)"
+        )
 
 
-_STEP_CHECKS: dict[str, Callable[[dict], None]] = {
-    "data": _check_data,
-    "train": lambda values: TrainConfig(**values).check(),
-    "evaluate": _check_evaluate,
-    "verify": _check_verify,
-    "deploy": _check_deploy,
-    "placement": _check_placement,
+def _is_toleration(toleration: object) -> bool:
+    """A toleration the API server accepts: a qualified key (none only with operator Exists, which
+    then tolerates every taint), a known operator and effect."""
+    if not isinstance(toleration, dict):
+        return False
+    operator = toleration.get("operator", "Equal")
+    key = str(toleration.get("key", ""))
+    return (
+        (is_qualified_name(key) or (not key and operator == "Exists"))
+        and operator in ("Equal", "Exists")
+        and toleration.get("effect", "") in ("", *EFFECTS)
+    )
+
+
+# The steps whose configuration checks their parameters.
+_STEP_CONFIGS: dict[str, type[StepConfig]] = {
+    "data": DataConfig,
+    "train": TrainConfig,
+    "evaluate": GateConfig,
+    "verify": VerifyConfig,
 }
-
-
-def _tolerates_all(toleration: dict) -> bool:
-    """No key with operator Exists: the toleration Kubernetes lets match every taint."""
-    return not toleration.get("key") and toleration.get("operator") == "Exists"

@@ -3,9 +3,11 @@
 
 Made from this table: both pipeline functions' signatures and `Args:` (the descriptions in the
 Kubeflow UI's run form), `alexnet-kfp run`'s flags, the parameter lists of `run --help` and
-`submit --help`, the run profiles (profiles.py) and docs/parameters.md. A training knob takes its
-type, default and help from its `TrainConfig` field. The components keep explicit signatures (a
-lightweight component ships its own source); a test holds them to this table.
+`submit --help`, the run profiles (profiles.py) and docs/parameters.md. The components keep
+explicit signatures (a lightweight component ships its own source); a test holds them to this
+table. A parameter that a
+step's configuration has (TrainConfig, DataConfig, GateConfig, VerifyConfig) takes its type, step
+default and help from that field: one wording everywhere.
 
 Free of kfp and TensorFlow: the CLI reads it to build its flags.
 """
@@ -13,11 +15,12 @@ Free of kfp and TensorFlow: the CLI reads it to build its flags.
 import dataclasses
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from alexnet_kfp.data.prepare import DEFAULT_SEED, DEFAULT_VAL_FRACTION, OFFICIAL_URL
+from alexnet_kfp.data.config import DataConfig
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
-from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
-from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS
+from alexnet_kfp.evaluate.gate import GateConfig
+from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.train.config import TrainConfig
 
@@ -66,66 +69,54 @@ class Parameter:
         return text + "."
 
 
-def _train(name: str, default: object = SAME, local: object = SAME, quick: object = SAME):
-    """A training knob: type, step default and help from its TrainConfig field."""
-    field = TrainConfig.__dataclass_fields__[name]
-    assert isinstance(field.type, type)  # TrainConfig's pipeline knobs are plain types
+def _field(
+    config: Any,
+    field_name: str,
+    steps: tuple[str, ...],
+    name: str = "",
+    default: object = SAME,
+    **columns: Any,
+) -> Parameter:
+    """A parameter that is a field of a step's configuration: its type, step default and help come
+    from the field (`name` when the pipeline calls it otherwise, `default` when the pipeline's
+    differs from the step's)."""
+    field = config.__dataclass_fields__[field_name]
+    assert isinstance(field.type, type)  # the pipeline's knobs are plain types
     return Parameter(
-        name,
+        name or field_name,
         field.type,
         field.default if default is SAME else default,
-        field.metadata["help"],
-        ("train",),
+        str(columns.pop("help", field.metadata["help"])),
+        steps,
+        arg=field_name if name else "",
         choices=tuple(field.metadata.get("choices", ())),
         base=field.default,
-        local=local,
-        quick=quick,
+        **columns,
     )
+
+
+def _data(name: str, **columns: Any) -> Parameter:
+    return _field(DataConfig, name, ("data",), **columns)
+
+
+def _train(name: str, **columns: Any) -> Parameter:
+    return _field(TrainConfig, name, ("train",), **columns)
 
 
 _DEFAULT_PLACEMENT = Placement()
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter(
-        "source",
-        str,
-        OFFICIAL_URL,
-        "the CIFAR-10 archive: an http(s):// or file:// URL, a .tar.gz path or an extracted "
-        "cifar-10-batches-py/-bin directory (in a pod: a path the pod reads)",
-        ("data",),
-    ),
-    Parameter(
-        "sha256", str, "", "the archive's expected SHA-256 (hex); empty: not checked", ("data",)
-    ),
-    Parameter(
-        "md5",
-        str,
-        "",
-        "the archive's expected MD5 (hex); the official URL's is always checked",
-        ("data",),
-    ),
-    Parameter(
-        "val_fraction",
-        float,
-        DEFAULT_VAL_FRACTION,
-        "share of each class's training images held out for validation",
-        ("data",),
-    ),
-    Parameter(
+    _data("source"),
+    _data("sha256"),
+    _data("md5"),
+    _data("val_fraction"),
+    _field(
+        DataConfig,
         "seed",
-        int,
-        DEFAULT_SEED,
-        "random seed of the split, initial weights, shuffling and augmentation",
         ("data", "train"),
+        help="random seed of the split, initial weights, shuffling and augmentation",
     ),
-    Parameter(
-        "limit_per_class",
-        int,
-        0,
-        "keep at most this many images per class (0: all)",
-        ("data",),
-        quick=500,
-    ),
+    _data("limit_per_class", quick=500),
     _train("variant", default="cifar", quick="article"),
     _train("epochs", default=100, local=8, quick=6),
     _train("batch_size"),
@@ -136,43 +127,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     _train("plateau_factor"),
     _train("final_decay_fraction"),
     _train("require_gpu", default=True, local=False),
-    Parameter(
-        "min_accuracy",
-        float,
-        DEFAULT_MIN_ACCURACY,
-        "the gate: the least test accuracy (a fraction) to export",
-        ("evaluate",),
-        quick=0.2,
-    ),
-    Parameter(
-        "baseline",
-        str,
-        "",
-        "a blessed model to compare with (metrics.json, .keras or .onnx); empty: none",
-        ("evaluate",),
-    ),
-    Parameter(
-        "max_regression",
-        float,
-        DEFAULT_MAX_REGRESSION,
-        "with a baseline: how far test accuracy may fall below it",
-        ("evaluate",),
-    ),
-    Parameter(
-        "parity_atol",
-        float,
-        DEFAULT_ATOL,
-        "largest probability difference allowed, Keras vs onnxruntime",
-        ("verify",),
-        arg="atol",
-    ),
-    Parameter(
-        "int8_max_loss",
-        float,
-        DEFAULT_INT8_MAX_LOSS,
-        "most test accuracy (a fraction) int8 may lose against float32",
-        ("verify",),
-    ),
+    _field(GateConfig, "min_accuracy", ("evaluate",), quick=0.2),
+    _field(GateConfig, "baseline", ("evaluate",)),
+    _field(GateConfig, "max_regression", ("evaluate",)),
+    _field(VerifyConfig, "atol", ("verify",), name="parity_atol"),
+    _field(VerifyConfig, "int8_max_loss", ("verify",)),
     Parameter(
         "deploy",
         bool,
@@ -259,6 +218,14 @@ def step_values(step: str, values: dict) -> dict:
         name: _cast(ALL_PARAMETERS[name], value)
         for name, value in values.items()
         if name in ALL_PARAMETERS and step in ALL_PARAMETERS[name].steps
+    }
+
+
+def step_arguments(step: str, values: dict) -> dict:
+    """step_values by the step's own names (its component's arguments, its configuration's
+    fields)."""
+    return {
+        ALL_PARAMETERS[name].argument: value for name, value in step_values(step, values).items()
     }
 
 

@@ -3,8 +3,16 @@
 import argparse
 
 from alexnet_kfp.cli.exits import EXIT_GATE_FAILED
-from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, command, directories, new_dir, option
-from alexnet_kfp.evaluate.gate import check_thresholds
+from alexnet_kfp.cli.options import (
+    DATASET_DIR,
+    MODEL_DIR,
+    command,
+    config_flags,
+    config_from,
+    directories,
+    new_dir,
+)
+from alexnet_kfp.evaluate.gate import GateConfig
 from alexnet_kfp.process import import_tensorflow
 
 
@@ -13,12 +21,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     F1, confusion matrices, training curves, the most confident mistakes, report.html and
     metrics.json. Exit code 0 when the gate passes, {gate_failed} when it fails (the report is still
     written), 2 on bad input."""
-    check_thresholds(args.min_accuracy, args.max_regression)  # before TensorFlow is imported
+    gate_config = config_from(GateConfig, args)  # checked before TensorFlow is imported
     import_tensorflow()
     from alexnet_kfp.evaluate.evaluate import evaluate
 
-    thresholds = {"min_accuracy": args.min_accuracy, "max_regression": args.max_regression}
-    metrics = evaluate(args.data, args.model, args.out, baseline=args.baseline, **thresholds)
+    metrics = evaluate(args.data, args.model, args.out, gate_config)
     gate = metrics["gate"]
     print(
         f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; gate "
@@ -29,16 +36,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def add(sub) -> None:
-    from alexnet_kfp.evaluate.gate import DEFAULT_MAX_REGRESSION, DEFAULT_MIN_ACCURACY
-
     help_text = "test-set metrics, pictures, an HTML report and the accuracy gate"
     p = command(sub, _cmd_evaluate, help_text, gate_failed=EXIT_GATE_FAILED)
     directories(p, data=DATASET_DIR, model=MODEL_DIR, out=new_dir("Evaluation"))
-    gate = "the gate: test accuracy must reach this"
-    option(p, "--min-accuracy", DEFAULT_MIN_ACCURACY, gate, metavar="F")
-    baseline = (
-        "the last blessed model: its metrics.json, model.keras or model.onnx, or their directory"
-    )
-    p.add_argument("--baseline", metavar="PATH", help=baseline)
-    regression = "with --baseline: accuracy may fall at most this far below it"
-    option(p, "--max-regression", DEFAULT_MAX_REGRESSION, regression, metavar="F")
+    config_flags(p, GateConfig)

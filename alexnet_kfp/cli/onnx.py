@@ -6,17 +6,18 @@ import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.exits import EXIT_PARITY_FAILED
-from alexnet_kfp.cli.options import DATASET_DIR, MODEL_DIR, command, directories, new_dir, option
-from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import (
-    DEFAULT_ATOL,
-    DEFAULT_CALIBRATION_IMAGES,
-    DEFAULT_INT8_MAX_LOSS,
-    DEFAULT_OPSET,
-    check_atol,
-    check_int8_max_loss,
-    check_opset,
+from alexnet_kfp.cli.options import (
+    DATASET_DIR,
+    MODEL_DIR,
+    command,
+    config_flags,
+    config_from,
+    directories,
+    new_dir,
+    option,
 )
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.export import ExportConfig, VerifyConfig
 from alexnet_kfp.inference import INT8_FILE
 from alexnet_kfp.process import import_tensorflow
 
@@ -26,16 +27,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     pixels, output `probabilities` float32 [N,10]; class names and provenance in the model's
     metadata. With --data, also {int8_file} (the same contract; onnxruntime's static
     quantisation, calibrated on training images)."""
-    from alexnet_kfp.export.quantize import Int8Recipe
-
-    check_opset(args.opset)  # before TensorFlow is imported
-    recipe = Int8Recipe(calibration_images=args.calibration_images)
-    recipe.check()
+    config = config_from(ExportConfig, args)  # checked before TensorFlow is imported
     import_tensorflow()
     from alexnet_kfp.export.onnx_export import export
+    from alexnet_kfp.export.quantize import Int8Recipe
 
+    recipe = Int8Recipe(calibration_images=config.calibration_images)
     inputs = {"metrics_path": args.metrics, "dataset_dir": args.data}
-    export_info = export(args.model, args.out, opset=args.opset, int8=recipe, **inputs)
+    export_info = export(args.model, args.out, opset=config.opset, int8=recipe, **inputs)
     print(
         f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset "
         f"{export_info['opset']}, {export_info['conversion_seconds']:.0f} s, peak RSS "
@@ -55,14 +54,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     """Run Keras and onnxruntime on every test image and write parity.json. Exit {failed}
     when max |delta p| > atol or a top-1 class differs beyond a tie, or when {int8_file} (if
     exported) loses more test accuracy than --int8-max-loss."""
-    check_atol(args.atol)  # before TensorFlow is imported
-    check_int8_max_loss(args.int8_max_loss)
+    config = config_from(VerifyConfig, args)  # checked before TensorFlow is imported
     import_tensorflow()
     from alexnet_kfp.export.parity import ParityError, verify
 
     try:
-        limits = {"atol": args.atol, "int8_max_loss": args.int8_max_loss}
-        result = verify(args.data, args.model, args.onnx, out_dir=args.out, **limits)
+        result = verify(args.data, args.model, args.onnx, config, out_dir=args.out)
     except ParityError as e:
         print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
         return EXIT_PARITY_FAILED
@@ -123,21 +120,17 @@ def add(sub) -> None:
     help_text = "convert a Model to ONNX (model.onnx, model.int8.onnx, export.json)"
     p = command(sub, _cmd_export, help_text, int8_file=INT8_FILE)
     directories(p, model=MODEL_DIR, out=new_dir("ONNX model"))
-    option(p, "--opset", DEFAULT_OPSET, "ONNX opset")
+    config_flags(p, ExportConfig)
     metrics = "metrics.json from `alexnet-kfp evaluate`, to record the test accuracy in the model"
     p.add_argument("--metrics", metavar="FILE", help=metrics)
     calibration = f"Dataset directory whose training split calibrates {INT8_FILE} (else: none)"
     p.add_argument("--data", metavar="DIR", help=calibration)
-    images = "training images that calibrate the int8 model"
-    option(p, "--calibration-images", DEFAULT_CALIBRATION_IMAGES, images, metavar="N")
 
     help_text = "prove onnxruntime matches Keras on the whole test split"
     p = command(sub, _cmd_verify, help_text, int8_file=INT8_FILE, failed=EXIT_PARITY_FAILED)
     onnx_dir = f"ONNX directory (model.onnx, {INT8_FILE})"
     directories(p, data=DATASET_DIR, model=MODEL_DIR, onnx=onnx_dir)
-    option(p, "--atol", DEFAULT_ATOL, "largest allowed |delta p|")
-    loss = f"largest test-accuracy loss allowed to {INT8_FILE} against model.onnx (0.01: one point)"
-    option(p, "--int8-max-loss", DEFAULT_INT8_MAX_LOSS, loss, metavar="FRACTION")
+    config_flags(p, VerifyConfig)
     p.add_argument("--out", metavar="DIR", help="new directory for parity.json (default: --onnx)")
 
     help_text = "classify image files with an exported model (no TensorFlow needed)"

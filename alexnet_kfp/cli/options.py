@@ -1,14 +1,21 @@
 """Command-line building blocks that every command uses, each written once: a subcommand described
-by its handler's docstring, options typed by their default, and the required directories."""
+by its handler's docstring, one flag per field of a step's configuration, options typed by their
+default, and the required directories."""
 
 import argparse
+import dataclasses
 import inspect
+import types
 from collections.abc import Callable
+from typing import TypeVar
+
+from alexnet_kfp.config import StepConfig
 
 DATASET_DIR = "Dataset directory from `alexnet-kfp data`"
 MODEL_DIR = "Model directory from `alexnet-kfp train`"
 
 Handler = Callable[[argparse.Namespace], int]
+C = TypeVar("C", bound=StepConfig)
 
 
 class _KeepEpilog(argparse.HelpFormatter):
@@ -60,3 +67,35 @@ def directories(parser: argparse.ArgumentParser, **helps: str) -> None:
     """Required DIR options, in order: directories(p, data=DATASET_DIR, out=new_dir("Model"))."""
     for name, help_text in helps.items():
         parser.add_argument(f"--{name}", required=True, metavar="DIR", help=help_text)
+
+
+def _flag_type(annotation):
+    """int for `int | None`, the annotation itself otherwise."""
+    if isinstance(annotation, types.UnionType):
+        return next(a for a in annotation.__args__ if a is not type(None))
+    return annotation
+
+
+def config_flags(
+    parser: argparse._ActionsContainer, config: type[StepConfig], *, skip: tuple = ()
+) -> None:
+    """One flag per field of the step configuration `config` (a dataclass of config.option
+    fields): typed by the field, its help and default shown, booleans as --x/--no-x."""
+    for f in dataclasses.fields(config):  # type: ignore[arg-type] # StepConfigs are dataclasses
+        if f.name in skip:
+            continue
+        settings = {k: v for k, v in f.metadata.items() if k not in ("help", "flag")}
+        kind = _flag_type(f.type)
+        if kind is bool:
+            settings["action"] = argparse.BooleanOptionalAction
+        else:
+            settings["type"] = kind
+        shown = "" if f.default in (None, "") else " (default: %(default)s)"
+        help_text = f.metadata["help"].replace("%", "%%") + shown  # argparse formats help with %
+        flag = f.metadata.get("flag") or f"--{f.name.replace('_', '-')}"
+        parser.add_argument(flag, dest=f.name, default=f.default, help=help_text, **settings)
+
+
+def config_from(config: type[C], args: argparse.Namespace) -> C:
+    """The step configuration of the parsed flags (config_flags'), checked."""
+    return config.of(vars(args)).check()

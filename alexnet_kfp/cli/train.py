@@ -2,10 +2,15 @@
 from the field's type, default and help, so a new training option needs no CLI code."""
 
 import argparse
-import dataclasses
-import types
 
-from alexnet_kfp.cli.options import DATASET_DIR, command, directories, new_dir
+from alexnet_kfp.cli.options import (
+    DATASET_DIR,
+    command,
+    config_flags,
+    config_from,
+    directories,
+    new_dir,
+)
 from alexnet_kfp.process import import_tensorflow
 from alexnet_kfp.train.config import TrainConfig
 
@@ -14,8 +19,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     """Train AlexNet with the article's augmentation and plateau learning-rate decay on
     val_accuracy; keep the best epoch. Writes model.keras (float32), history.json and
     train.json."""
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    config.check()  # before TensorFlow is imported
+    config = config_from(TrainConfig, args)  # checked before TensorFlow is imported
     import_tensorflow()
     from alexnet_kfp.train.fit import train
 
@@ -28,13 +32,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flag_type(annotation):
-    """int for `int | None`, the annotation itself otherwise."""
-    if isinstance(annotation, types.UnionType):
-        return next(a for a in annotation.__args__ if a is not type(None))
-    return annotation
-
-
 def add(sub) -> None:
     p = command(sub, _cmd_train, "train AlexNet on a Dataset directory")
     directories(p, data=DATASET_DIR, out=new_dir("Model"))
@@ -45,14 +42,4 @@ def add(sub) -> None:
     checkpoint += "to extend it, or with --epochs set to the epochs done to write its model now "
     checkpoint += "(other parameters must match)"
     p.add_argument("--checkpoint-dir", metavar="DIR", help=checkpoint)
-    for f in dataclasses.fields(TrainConfig):
-        settings = {k: v for k, v in f.metadata.items() if k != "help"}
-        kind = _flag_type(f.type)
-        if kind is bool:
-            settings["action"] = argparse.BooleanOptionalAction
-        else:
-            settings["type"] = kind
-        shown = "" if f.default is None else " (default: %(default)s)"
-        flag = f"--{f.name.replace('_', '-')}"
-        help_text = f.metadata["help"].replace("%", "%%") + shown  # argparse formats help with %
-        p.add_argument(flag, default=f.default, help=help_text, **settings)
+    config_flags(p, TrainConfig)

@@ -1,6 +1,6 @@
 """The data step: source archive -> verified, parsed, stratified Dataset directory.
 
-    prepare_dataset(out_dir, source=OFFICIAL_URL, ...)
+    prepare_dataset(out_dir, DataConfig(source=..., sha256=...))
 
 writes `train.npz`, `val.npz`, `test.npz` (`x`: uint8 NHWC (N, 32, 32, 3), `y`: int64 labels)
 and `dataset.json` (class names, counts, source and checksum, parameters, versions). The output
@@ -19,19 +19,16 @@ import numpy as np
 from alexnet_kfp import __version__
 from alexnet_kfp.data import fetch
 from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
+from alexnet_kfp.data.config import DataConfig
 from alexnet_kfp.data.npz import save_npz
 from alexnet_kfp.data.safe_archive import read_tar_members
-from alexnet_kfp.data.split import check_parameters, check_split_sizes, stratified_split
+from alexnet_kfp.data.split import check_split_sizes, stratified_split
 from alexnet_kfp.data.split import limit_per_class as pick_per_class
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir, file_digest
 
 log = logging.getLogger(__name__)
 
-OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
-DEFAULT_SEED = 42
-DEFAULT_VAL_FRACTION = 0.3  # the article's train_test_split(test_size=0.3)
 SPLITS = ("train", "val", "test")
 
 
@@ -54,18 +51,6 @@ def read_source(path: Path) -> dict[str, bytes]:
 def load_cifar10(path: Path) -> Cifar10:
     """Parse a local archive or directory of either official layout."""
     return parse_cifar10(read_source(path), str(path))
-
-
-def checksum_for(sha256: str | None, md5: str | None, source: str) -> fetch.Checksum | None:
-    if sha256 and md5:
-        raise InputError("give sha256 or md5, not both")
-    if sha256:
-        return fetch.Checksum.parse("sha256", sha256)
-    if md5:
-        return fetch.Checksum.parse("md5", md5)
-    if source == OFFICIAL_URL:
-        return fetch.Checksum("md5", OFFICIAL_MD5)
-    return None
 
 
 def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
@@ -101,32 +86,23 @@ def split_dataset(
     }
 
 
-def prepare_dataset(
-    out_dir: str | Path,
-    source: str = OFFICIAL_URL,
-    sha256: str | None = None,
-    md5: str | None = None,
-    val_fraction: float = DEFAULT_VAL_FRACTION,
-    seed: int = DEFAULT_SEED,
-    limit_per_class: int | None = None,
-    cache_dir: str | Path | None = None,
-    retries: int = 4,
-    backoff_s: float = 1.0,
-    stall_timeout_s: float = fetch.DEFAULT_STALL_TIMEOUT_S,
-) -> dict:
-    """Fetch, verify, parse and split CIFAR-10 into `out_dir`; return what dataset.json records."""
+def prepare_dataset(out_dir: str | Path, config: DataConfig | None = None, **values) -> dict:
+    """Fetch, verify, parse and split CIFAR-10 into `out_dir` as `config` (or a DataConfig of
+    `values`: prepare_dataset(out, source=..., sha256=...)) says; return what dataset.json
+    records."""
     out_dir = Path(out_dir)
-    checksum = checksum_for(sha256, md5, source)
-    check_parameters(val_fraction, limit_per_class, seed)
+    config = (config or DataConfig(**values)).check()
+    checksum = config.checksum()
+    source, limit = config.source, config.limit_per_class or None
     with atomic_output_dir(out_dir) as staging:
         started = time.perf_counter()
         path = fetch.resolve(
             source,
             checksum,
-            Path(cache_dir) if cache_dir else None,
-            retries,
-            backoff_s,
-            stall_timeout_s,
+            Path(config.cache_dir) if config.cache_dir else None,
+            config.retries,
+            config.backoff_s,
+            config.stall_timeout_s,
         )
         try:
             data = load_cifar10(path)
@@ -136,7 +112,7 @@ def prepare_dataset(
             ):  # a download that is no CIFAR archive (an HTML page...): never reuse it
                 fetch.forget(path)
             raise
-        splits = split_dataset(data, val_fraction, seed, limit_per_class)
+        splits = split_dataset(data, config.val_fraction, config.seed, limit)
         for name, (x, y) in splits.items():
             save_npz(staging / f"{name}.npz", x=x, y=y)
         dataset_info: dict[str, Any] = {
@@ -162,9 +138,9 @@ def prepare_dataset(
             if checksum is None
             else {checksum.algorithm: checksum.hexdigest},
             "parameters": {
-                "val_fraction": val_fraction,
-                "seed": seed,
-                "limit_per_class": limit_per_class,
+                "val_fraction": config.val_fraction,
+                "seed": config.seed,
+                "limit_per_class": limit,
             },
             "versions": {
                 "alexnet-kfp": __version__,

@@ -29,10 +29,8 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate import plots
 from alexnet_kfp.evaluate.gate import (
-    DEFAULT_MAX_REGRESSION,
-    DEFAULT_MIN_ACCURACY,
+    GateConfig,
     check_accuracy,
-    check_thresholds,
     decide,
 )
 from alexnet_kfp.evaluate.report import write_report
@@ -139,13 +137,14 @@ def evaluate(
     dataset_dir: str | Path,
     model_dir: str | Path,
     out_dir: str | Path,
-    min_accuracy: float = DEFAULT_MIN_ACCURACY,
-    baseline: str | Path | None = None,
-    max_regression: float = DEFAULT_MAX_REGRESSION,
+    gate_config: GateConfig | None = None,
+    **values,
 ) -> dict:
-    """Evaluate the model on the test split, draw, report and decide; return metrics.json's
-    content."""
-    check_thresholds(min_accuracy, max_regression)
+    """Evaluate the model on the test split, draw, report and decide by `gate_config` (or a
+    GateConfig of `values`: evaluate(..., min_accuracy=0.7)); return metrics.json's content."""
+    gate_config = (gate_config or GateConfig(**values)).check()
+    min_accuracy, max_regression = gate_config.min_accuracy, gate_config.max_regression
+    baseline = gate_config.baseline or None
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent

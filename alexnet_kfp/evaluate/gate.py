@@ -3,6 +3,7 @@
 import math
 from dataclasses import asdict, dataclass
 
+from alexnet_kfp.config import StepConfig, option
 from alexnet_kfp.errors import InputError
 
 # The gate's defaults, for the CLI, the function and the pipeline alike: a model must beat the
@@ -10,6 +11,32 @@ from alexnet_kfp.errors import InputError
 DEFAULT_MIN_ACCURACY = 0.65
 # With a baseline (the last blessed model), accuracy may fall at most one point below it.
 DEFAULT_MAX_REGRESSION = 0.01
+
+
+@dataclass
+class GateConfig(StepConfig):
+    """What the evaluate step's gate asks of a model; recorded in metrics.json."""
+
+    min_accuracy: float = option(
+        DEFAULT_MIN_ACCURACY,
+        "the gate: the least test accuracy (a fraction) to export",
+        metavar="F",
+    )
+    baseline: str = option(
+        "",
+        "a blessed model to compare with: its metrics.json, model.keras or model.onnx, or their "
+        "directory; empty: none",
+        metavar="PATH",
+    )
+    max_regression: float = option(
+        DEFAULT_MAX_REGRESSION,
+        "with a baseline: how far test accuracy may fall below it",
+        metavar="F",
+    )
+
+    def check(self) -> "GateConfig":
+        check_thresholds(self.min_accuracy, self.max_regression)
+        return self
 
 
 def check_thresholds(min_accuracy: float, max_regression: float) -> None:

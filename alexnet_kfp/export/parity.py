@@ -17,7 +17,7 @@ from alexnet_kfp import __version__
 from alexnet_kfp.artifacts import check_same_classes, dataset_classes_for, read_json_if_present
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import DEFAULT_ATOL, DEFAULT_INT8_MAX_LOSS, check_atol, check_int8_max_loss
+from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
 from alexnet_kfp.files import atomic_output_dir, file_digest, write_atomically
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
@@ -81,13 +81,14 @@ def verify(
     dataset_dir: str | Path,
     model_dir: str | Path,
     onnx_dir: str | Path,
-    atol: float = DEFAULT_ATOL,
-    int8_max_loss: float = DEFAULT_INT8_MAX_LOSS,
+    config: VerifyConfig | None = None,
     out_dir: str | Path | None = None,
+    **values,
 ) -> dict:
-    """Compare on the whole test split; write parity.json into `out_dir` (default: the ONNX dir)."""
-    check_atol(atol)
-    check_int8_max_loss(int8_max_loss)
+    """Compare on the whole test split by `config` (or a VerifyConfig of `values`: verify(...,
+    atol=1e-5)); write parity.json into `out_dir` (default: the ONNX dir)."""
+    config = (config or VerifyConfig(**values)).check()
+    atol, int8_max_loss = config.atol, config.int8_max_loss
     onnx_dir = Path(onnx_dir)
     keras_path, onnx_path = Path(model_dir) / "model.keras", onnx_dir / FLOAT_FILE
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):

@@ -27,7 +27,7 @@ from onnxruntime.quantization import (
 )
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export import DEFAULT_CALIBRATION_IMAGES
+from alexnet_kfp.export import DEFAULT_CALIBRATION_IMAGES, check_calibration_images
 
 QUANT_TYPES = {"u8": QuantType.QUInt8, "s8": QuantType.QInt8}
 CALIBRATION_METHODS = {
@@ -76,10 +76,7 @@ class Int8Recipe:
                 raise InputError(
                     f"int8 {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
-        if self.calibration_images < 1:
-            raise InputError(
-                f"int8 calibration_images must be at least 1, got {self.calibration_images}"
-            )
+        check_calibration_images(self.calibration_images)
 
 
 class _Batches(CalibrationDataReader):

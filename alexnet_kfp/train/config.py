@@ -3,8 +3,9 @@ Free of TensorFlow, so the CLI (which makes one flag per field) and the Kubeflow
 read the defaults cheaply."""
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from alexnet_kfp.config import StepConfig, option
 from alexnet_kfp.errors import InputError
 
 VARIANTS = ("article", "cifar")
@@ -12,69 +13,58 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MAX_CROP_PADDING = 16  # half the image: beyond it a shift shows mostly padding
 
 
-def _option(default, help: str, **argparse):
-    """A field with its command-line help (and any argparse setting, e.g. choices)."""
-    return field(default=default, metadata={"help": help, **argparse})
-
-
 @dataclass
-class TrainConfig:
+class TrainConfig(StepConfig):
     """Everything that decides a training run; recorded in train.json."""
 
-    variant: str = _option(
+    variant: str = option(
         "article",
         "article: the article's network (fast); cifar: AlexNet kept at 32x32 resolution (more "
         "compute, more accurate)",
         choices=VARIANTS,
     )
-    epochs: int = _option(40, "epochs to train (the best epoch's weights are kept)")
-    batch_size: int = _option(100, "images per step")
-    learning_rate: float = _option(1e-3, "Adam's initial learning rate")
-    precision: str = _option(
+    epochs: int = option(40, "epochs to train (the best epoch's weights are kept)")
+    batch_size: int = option(100, "images per step")
+    learning_rate: float = option(1e-3, "Adam's initial learning rate")
+    precision: str = option(
         "auto",
         "auto (mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on CPUs with AMX-BF16, else "
         "float32), float32, mixed_float16 or mixed_bfloat16",
         choices=PRECISIONS,
     )
-    seed: int = _option(42, "random seed of weights, shuffling and augmentation")
-    plateau_factor: float = _option(
+    seed: int = option(42, "random seed of weights, shuffling and augmentation")
+    plateau_factor: float = option(
         0.2, "multiply the learning rate by this when val_accuracy stalls"
     )
-    plateau_patience: int = _option(
+    plateau_patience: int = option(
         5, "epochs without a val_accuracy gain before the learning rate decays"
     )
-    plateau_min_delta: float = _option(1e-4, "a val_accuracy gain below this counts as no gain")
-    plateau_cooldown: int = _option(0, "epochs after a decay before val_accuracy is watched again")
-    min_learning_rate: float = _option(1e-5, "the decay stops here")
-    final_decay_fraction: float = _option(
+    plateau_min_delta: float = option(1e-4, "a val_accuracy gain below this counts as no gain")
+    plateau_cooldown: int = option(0, "epochs after a decay before val_accuracy is watched again")
+    min_learning_rate: float = option(1e-5, "the decay stops here")
+    final_decay_fraction: float = option(
         0.15,
         "the last this share of the epochs trains at a decayed rate: if the plateau rule has not "
         "decayed it within as many epochs when they begin, it is decayed then (0: off)",
     )
-    early_stopping_patience: int | None = _option(
+    early_stopping_patience: int | None = option(
         None, "stop after N epochs without a val_accuracy gain (default: off)", metavar="N"
     )
-    augment: bool = _option(
+    augment: bool = option(
         True, "augment training images: horizontal flip, +-2 deg rotation, 10% zoom"
     )
-    crop_padding: int = _option(
+    crop_padding: int = option(
         4, "also shift each training image at random by up to this many pixels (0: off)"
     )
-    jit_compile: bool = _option(False, "compile the training step with XLA")
-    deterministic: bool = _option(
+    jit_compile: bool = option(False, "compile the training step with XLA")
+    deterministic: bool = option(
         True, "deterministic kernels: the same seed, data and machine give the same history"
     )
-    require_gpu: bool = _option(
+    require_gpu: bool = option(
         False, "fail at once when no GPU is visible instead of training on the CPU"
     )
 
-    @classmethod
-    def of(cls, arguments: dict) -> "TrainConfig":
-        """The configuration of those `arguments` that name a field (the train component passes its
-        own, so that a new knob is one more argument, not one more line)."""
-        return cls(**{k: v for k, v in arguments.items() if k in cls.__dataclass_fields__})
-
-    def check(self) -> None:
+    def check(self) -> "TrainConfig":
         if self.variant not in VARIANTS:
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.precision not in PRECISIONS:
@@ -120,3 +110,4 @@ class TrainConfig:
         for name in ("plateau_min_delta", "min_learning_rate"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise InputError(f"{name} must be a number >= 0, got {getattr(self, name)}")
+        return self
