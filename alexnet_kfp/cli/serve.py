@@ -2,13 +2,18 @@
 way."""
 
 import argparse
-import ipaddress
-import socket
 import sys
 
-from alexnet_kfp.cli.options import command, directories, new_dir, option
+from alexnet_kfp.cli.options import (
+    command,
+    config_flags,
+    config_from,
+    directories,
+    new_dir,
+    option,
+)
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME
-from alexnet_kfp.errors import InputError
+from alexnet_kfp.serve.config import ServeConfig
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -16,59 +21,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     Inference Protocol v2 over REST and gRPC (also KServe v1 REST), health, readiness, metadata,
     Prometheus metrics at /metrics. Accepts uint8 pixels or encoded image files (PNG, JPEG, ...;
     base64 in JSON). Stops cleanly on SIGTERM or Ctrl-C. Needs the serve extra."""
-    from alexnet_kfp.export.model_repository import models_in
-
-    for flag, port in (("--http-port", args.http_port), ("--grpc-port", args.grpc_port)):
-        if not 1 <= port <= 65535:
-            raise InputError(f"{flag} must be a TCP port from 1 to 65535, got {port}")
-    if args.http_port == args.grpc_port:
-        raise InputError(f"--http-port and --grpc-port must differ, both are {args.http_port}")
-    if args.max_request_bytes < 1:
-        raise InputError(f"--max-request-bytes must be positive, got {args.max_request_bytes}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be at least 1, got {args.threads}")
-    models_in(args.model)  # a bad path is one line before KServe is imported
-    address = _check_address(args.address)
-    for flag, port in (("--http-port", args.http_port), ("--grpc-port", args.grpc_port)):
-        _check_free(flag, port, address)
+    config = config_from(ServeConfig, args)
     from alexnet_kfp.serve.server import serve
 
-    serve(args.model, args.http_port, args.grpc_port, args.max_request_bytes, args.threads, address)
+    serve(config)
     return 0
-
-
-def _check_address(address: str) -> str:
-    """An IP address of this host, as written ("" for every address), or one line."""
-    if address == "":
-        return address
-    try:
-        family = (
-            socket.AF_INET6 if ":" in ipaddress.ip_address(address).compressed else socket.AF_INET
-        )
-    except ValueError:
-        raise InputError(
-            f"--address {address!r}: not an IP address (e.g. 127.0.0.1 or ::1)"
-        ) from None
-    with socket.socket(family) as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError as e:
-            raise InputError(
-                f"--address {address}: not an address of this host ({e.strerror})"
-            ) from None
-    return address
-
-
-def _check_free(flag: str, port: int, address: str) -> None:
-    """One line for a port another program holds (KServe would fail deep in its start-up)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family) as probe:
-        try:
-            probe.bind((address or "0.0.0.0", port))  # where KServe will listen
-        except OSError as e:
-            raise InputError(
-                f"{flag} {port}: cannot listen there ({e.strerror}); choose another"
-            ) from None
 
 
 def _cmd_model_repository(args: argparse.Namespace) -> int:
@@ -99,22 +56,9 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def add(sub) -> None:
-    from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
-    from alexnet_kfp.serve.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
-
     help_text = "serve the model over the Open Inference Protocol (REST + gRPC) with KServe"
     p = command(sub, _cmd_serve, help_text)
-    model = "model.onnx, the export directory (both models) or a Triton model repository"
-    p.add_argument("--model", required=True, metavar="PATH", help=model)
-    option(p, "--http-port", DEFAULT_HTTP_PORT, "REST port", metavar="PORT")
-    option(p, "--grpc-port", DEFAULT_GRPC_PORT, "gRPC port", metavar="PORT")
-    limit = "larger requests get HTTP 413 / gRPC RESOURCE_EXHAUSTED"
-    option(p, "--max-request-bytes", MAX_REQUEST_BYTES, limit, metavar="N")
-    threads = "onnxruntime threads per request (default: one per core; 1 serves more under load)"
-    p.add_argument("--threads", type=int, metavar="N", help=threads)
-    where = "listen on this IP address only, e.g. 127.0.0.1 for this machine alone (default: every "
-    where += "address, as KServe listens in a pod)"
-    p.add_argument("--address", default="", metavar="IP", help=where)
+    config_flags(p, ServeConfig)
 
     help_text = "lay out an export directory as a Triton model repository"
     p = command(sub, _cmd_model_repository, help_text)

@@ -7,17 +7,17 @@ arguments. What has no documented hook is in kserve_adapter.py. Request size is 
 protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any body is parsed.
 """
 
+import ipaddress
 import json
 import logging
 import re
-from pathlib import Path
+import socket
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
+from alexnet_kfp.serve.config import ServeConfig
 from alexnet_kfp.serve.kserve_adapter import check_internals, kserve_flags, listen_on, rest_app
-from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
 
-DEFAULT_HTTP_PORT, DEFAULT_GRPC_PORT = 8080, 8081
 ALL_ADDRESSES = ""  # KServe's own choice: REST on 0.0.0.0, gRPC on [::] (what a pod needs)
 
 log = logging.getLogger(__name__)
@@ -83,21 +83,19 @@ async def _json_error(send, status: int, error: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(
-    model: str | Path,
-    http_port: int = DEFAULT_HTTP_PORT,
-    grpc_port: int = DEFAULT_GRPC_PORT,
-    max_request_bytes: int = MAX_REQUEST_BYTES,
-    threads: int | None = None,
-    address: str = ALL_ADDRESSES,
-) -> None:
-    """Serve every model found at `model` (model_repository.models_in) until SIGTERM or Ctrl-C.
+def serve(config: ServeConfig) -> None:
+    """Serve every model found at `config.model` (model_repository.models_in) until SIGTERM or
+    Ctrl-C. Every value is checked, the address and both ports probed, before KServe is imported.
     `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
     fewer serve more requests per second under concurrent load: docs/serving.md). `address`: the
     one address to listen on (default: every address, as KServe does in a pod)."""
-    found = models_in(model)
+    config.check()
+    found = models_in(config.model)
+    address = _check_address(config.address)
+    for name in ("http_port", "grpc_port"):
+        _check_free(name, getattr(config, name), address)
     # KServe's own flag for the gRPC limit: its gRPC server reads the parsed flags
-    with kserve_flags(f"--grpc_max_receive_message_length={max_request_bytes}"):
+    with kserve_flags(f"--grpc_max_receive_message_length={config.max_request_bytes}"):
         try:
             import kserve
         except ImportError as e:
@@ -110,14 +108,48 @@ def serve(
     if address != ALL_ADDRESSES:
         listen_on(address)
     app = rest_app()
-    app.add_middleware(_BodyLimit, limit=max_request_bytes)
+    app.add_middleware(_BodyLimit, limit=config.max_request_bytes)
     app.add_middleware(_NoVersions)
     models = []
     for name, path in found.items():
-        served = AlexNetModel(name, path, threads)
+        served = AlexNetModel(name, path, config.threads)
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
     kserve.ModelServer(
-        http_port=http_port, grpc_port=grpc_port, workers=1, enable_docs_url=False
+        http_port=config.http_port, grpc_port=config.grpc_port, workers=1, enable_docs_url=False
     ).start(models)
+
+
+def _check_address(address: str) -> str:
+    """An IP address of this host, as written ("" for every address), or one line."""
+    if address == ALL_ADDRESSES:
+        return address
+    try:
+        family = (
+            socket.AF_INET6 if ":" in ipaddress.ip_address(address).compressed else socket.AF_INET
+        )
+    except ValueError:
+        raise InputError(
+            f"address {address!r}: not an IP address (e.g. 127.0.0.1 or ::1)"
+        ) from None
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError as e:
+            raise InputError(
+                f"address {address}: not an address of this host ({e.strerror})"
+            ) from None
+    return address
+
+
+def _check_free(name: str, port: int, address: str) -> None:
+    """One line for a port another program holds (KServe would fail deep in its start-up)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((address or "0.0.0.0", port))  # where KServe will listen
+        except OSError as e:
+            raise InputError(
+                f"{name} {port}: cannot listen there ({e.strerror}); choose another"
+            ) from None

@@ -1,0 +1,67 @@
+"""The model server's configuration: what `alexnet-kfp serve` (and the custom predictor's
+container) is started with, each value checked against what it can mean before anything starts.
+Free of kserve, so that the CLI reads it cheaply."""
+
+import os
+from dataclasses import dataclass
+
+from alexnet_kfp.config import StepConfig, option
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
+
+# gRPC's message limits are signed 32-bit integers: a larger one fails inside grpc at start-up.
+GRPC_MAX_MESSAGE_BYTES = 2**31 - 1
+
+
+@dataclass
+class ServeConfig(StepConfig):
+    """One server: the models it serves, where it listens, what it accepts."""
+
+    model: str = option(
+        "",
+        "model.onnx, the export directory (both models) or a Triton model repository",
+        metavar="PATH",
+        required=True,
+    )
+    http_port: int = option(8080, "REST port", metavar="PORT")
+    grpc_port: int = option(8081, "gRPC port", metavar="PORT")
+    max_request_bytes: int = option(
+        MAX_REQUEST_BYTES,
+        "larger requests get HTTP 413 / gRPC RESOURCE_EXHAUSTED (at most "
+        f"{GRPC_MAX_MESSAGE_BYTES})",
+        metavar="N",
+    )
+    threads: int | None = option(
+        None,
+        "onnxruntime threads per request, at most one per core (default: one per core; 1 serves "
+        "more requests under load)",
+        metavar="N",
+    )
+    address: str = option(
+        "",
+        "listen on this IP address only, e.g. 127.0.0.1 for this machine alone (default: every "
+        "address, as KServe listens in a pod)",
+        metavar="IP",
+    )
+
+    def check(self) -> "ServeConfig":
+        for name in ("http_port", "grpc_port"):
+            port = getattr(self, name)
+            if not 1 <= port <= 65535:
+                raise InputError(f"{name} must be a TCP port from 1 to 65535, got {port}")
+        if self.http_port == self.grpc_port:
+            raise InputError(f"http_port and grpc_port must differ, both are {self.http_port}")
+        if not 1 <= self.max_request_bytes <= GRPC_MAX_MESSAGE_BYTES:
+            raise InputError(
+                f"max_request_bytes must lie between 1 and {GRPC_MAX_MESSAGE_BYTES} (gRPC's "
+                f"largest message), got {self.max_request_bytes}"
+            )
+        cores = os.cpu_count() or 1
+        if self.threads is not None and not 1 <= self.threads <= cores:
+            raise InputError(
+                f"threads must lie between 1 and {cores} (this machine's cores: more threads "
+                f"per request only compete for them), got {self.threads}"
+            )
+        if not self.model:
+            raise InputError("model must name a model.onnx, an export directory or a repository")
+        return self
