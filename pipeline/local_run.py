@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import make_directory, write_atomically
-from alexnet_kfp.pipeline.profiles import LOCAL
+from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -125,6 +125,59 @@ def _root_logging_to(stream):
     finally:
         for handler, previous in zip(handlers, saved, strict=True):
             handler.setStream(previous)
+
+
+def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bool) -> dict:
+    """`alexnet-kfp run`: the profile (local, or quick), then the `given` values, then the
+    `KEY=VALUE` pairs, checked as the steps will check them before any step starts; then the
+    pipeline. A step that refused its input is raised as InputError (bad input, exit 2); any other
+    failure as PipelineFailed."""
+    check_runnable()
+    from alexnet_kfp.data.fetch import is_url, local_path
+    from alexnet_kfp.pipeline.arguments import (
+        check_arguments,
+        parse_parameters,
+        pipeline_parameters,
+    )
+    from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+
+    parameters = {**(QUICK.values if quick else {}), **given}
+    declared = pipeline_parameters(alexnet_pipeline)
+    parameters.update(parse_parameters(pairs, declared))
+    check_arguments({**LOCAL.values, **parameters}, declared)
+    archive = parameters.get("source")
+    if archive and not is_url(archive):
+        local_path(archive)  # the data step's own check, before any step starts
+    try:
+        return run_locally(parameters, runs_root, verbose=verbose)
+    except PipelineFailed as e:
+        refusal = e.bad_input()
+        if refusal:
+            raise InputError(f"{refusal} (full log: {e.log})") from None
+        raise
+
+
+def summary_lines(summary: dict, runs_root: Path) -> list[str]:
+    """What `alexnet-kfp run` prints at its end: the results and the next commands."""
+    gate, parity = summary["gate"] or {}, summary["parity"] or {}
+    int8 = parity.get("int8") or {}
+    nan = float("nan")
+    latest = runs_root / "latest"
+    return [
+        f"\nrun finished in {summary['seconds']:.0f} s: {summary['run_dir']}",
+        f"  test accuracy  {summary['accuracy']:.4f}",
+        f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}",
+        f"  parity         max |delta p| {parity.get('max_abs_diff', nan):.2g}, top-1 agreement "
+        f"{parity.get('argmax_agreement', nan):.2%} on {parity.get('images')} images",
+        f"  int8           accuracy {int8.get('int8_accuracy', nan):.4f} vs float32 "
+        f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
+        f"{int8.get('top1_agreement', nan):.2%}",
+        f"  report         {latest / 'report.html'}",
+        f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
+        "next:",
+        f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}",
+        f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra",
+    ]
 
 
 def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False) -> dict:

@@ -6,62 +6,38 @@ token is read from an environment variable and never printed.
 """
 
 import logging
-import math
 import os
 import tempfile
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline import endpoint
 from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters, parse_parameters
 from alexnet_kfp.pipeline.compile import compile_pipeline
-from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
+from alexnet_kfp.pipeline.submit_config import SubmitConfig
 
 
-def submit(
-    pipeline_yaml: Path | None,
-    host: str | None,
-    namespace: str | None,
-    token_env: str | None,
-    experiment: str,
-    run_name: str | None,
-    parameter_pairs: list[str],
-    upload: bool = False,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> dict:
-    if not 0 < timeout_s < math.inf:
-        raise InputError(f"--timeout must be a positive number of seconds, got {timeout_s}")
-    target = endpoint.resolve(host, namespace)
-    namespace = target.namespace
-    if pipeline_yaml is None:  # the installed pipeline, from any directory
+def submit(config: SubmitConfig, parameter_pairs: list[str]) -> dict:
+    """Create a run of `config.pipeline` (default: the installed pipeline, compiled afresh) with the
+    `KEY=VALUE` parameters, after checking them as the steps will."""
+    config.check()
+    target = endpoint.resolve(config.host or None, config.namespace or None)
+    if not config.pipeline:  # the installed pipeline, from any directory
         with tempfile.TemporaryDirectory() as scratch:
             compiled = Path(scratch) / "pipeline.yaml"
             compile_pipeline(compiled)
-            return submit(
-                compiled,
-                host,
-                namespace,
-                token_env,
-                experiment,
-                run_name,
-                parameter_pairs,
-                upload,
-                timeout_s,
-            )
-    if not pipeline_yaml.is_file():
-        raise InputError(f"--pipeline {pipeline_yaml}: no such file")
+            return submit(replace(config, pipeline=str(compiled)), parameter_pairs)
+    pipeline_yaml = Path(config.pipeline)
     declared = declared_parameters(pipeline_yaml)
     arguments = parse_parameters(parameter_pairs, declared)
     check_arguments(arguments, declared)
-    token = None
-    if token_env:
-        token = os.environ.get(token_env)
-        if not token:
-            raise InputError(
-                f"--token-env {token_env}: that environment variable is empty or unset"
-            )
+    namespace = target.namespace
+    token = os.environ.get(config.token_env) if config.token_env else None
+    experiment, run_name, upload = config.experiment, config.run_name or None, config.upload
+    timeout_s = config.timeout_s
 
     import kfp
     import urllib3

@@ -2,13 +2,15 @@
 (alexnet_kfp.pipeline)."""
 
 import argparse
+import json
 import sys
+import textwrap
 from pathlib import Path
 
-from alexnet_kfp.cli.options import command, option
-from alexnet_kfp.errors import InputError
+from alexnet_kfp.cli.options import command, config_flags, config_from, option
 from alexnet_kfp.pipeline.parameters import PARAMETERS, PLACEMENT_PARAMETERS
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
+from alexnet_kfp.pipeline.submit_config import SubmitConfig
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
 
@@ -59,61 +61,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Run data -> train -> evaluate -> gate -> export -> verify on this machine with
     kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on the CPU, so
     its defaults differ from the compiled pipeline's (GPU): {local}."""
-    from alexnet_kfp.data.fetch import is_url, local_path
-    from alexnet_kfp.pipeline.local_run import (
-        PipelineFailed,
-        check_runnable,
-        run_locally,
-    )
+    from alexnet_kfp.pipeline.local_run import PipelineFailed, run, summary_lines
 
-    check_runnable()
-    from alexnet_kfp.pipeline.arguments import (
-        check_arguments,
-        parse_parameters,
-        pipeline_parameters,
-    )
-    from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
-
-    parameters = dict(QUICK.values) if args.quick else {}
     chosen = {p.name: getattr(args, p.name) for p in PARAMETERS}
-    parameters.update({k: v for k, v in chosen.items() if v is not None})
-    declared = pipeline_parameters(alexnet_pipeline)
-    parameters.update(parse_parameters(args.param or [], declared))
-    check_arguments({**LOCAL.values, **parameters}, declared)
-    if parameters.get("source") and not is_url(parameters["source"]):
-        try:  # the data step's own check, before any step starts; here the value came from --source
-            local_path(parameters["source"])
-        except InputError as e:
-            raise InputError(f"--{e}") from None
+    given = {name: value for name, value in chosen.items() if value is not None}
     try:
-        summary = run_locally(parameters, Path(args.runs), verbose=args.verbose)
+        summary = run(given, args.param or [], Path(args.runs), args.quick, args.verbose)
     except PipelineFailed as e:
-        refusal = e.bad_input()
-        if refusal:
-            raise InputError(f"{refusal} (full log: {e.log})") from None
         print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
         return 1
-    gate, parity = summary["gate"] or {}, summary["parity"] or {}
-    print(f"\nrun finished in {summary['seconds']:.0f} s: {summary['run_dir']}")
-    print(f"  test accuracy  {summary['accuracy']:.4f}")
-    print(f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}")
-    print(
-        f"  parity         max |delta p| {parity.get('max_abs_diff', float('nan')):.2g}, top-1 "
-        f"agreement {parity.get('argmax_agreement', float('nan')):.2%} on {parity.get('images')} "
-        "images"
-    )
-    int8 = parity.get("int8") or {}
-    print(
-        f"  int8           accuracy {int8.get('int8_accuracy', float('nan')):.4f} vs float32 "
-        f"{int8.get('float32_accuracy', float('nan')):.4f}, top-1 agreement "
-        f"{int8.get('top1_agreement', float('nan')):.2%}"
-    )
-    latest = Path(args.runs) / "latest"
-    print(f"  report         {latest / 'report.html'}")
-    print(f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)")
-    print("next:")
-    print(f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}")
-    print(f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra")
+    print("\n".join(summary_lines(summary, Path(args.runs))))
     return 0
 
 
@@ -121,17 +78,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     """Create a run of the compiled pipeline on Kubeflow Pipelines."""
     from alexnet_kfp.pipeline.submit import submit
 
-    result = submit(
-        Path(args.pipeline) if args.pipeline else None,
-        args.host,
-        args.namespace,
-        args.token_env,
-        args.experiment,
-        args.run_name,
-        args.param or [],
-        upload=args.upload,
-        timeout_s=args.timeout,
-    )
+    result = submit(config_from(SubmitConfig, args), args.param or [])
     print(
         f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
         + (f": {result['url']}" if result["url"] else "")
@@ -140,7 +87,6 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def add(sub) -> None:
-    from alexnet_kfp.pipeline.endpoint import DEFAULT_TIMEOUT_S
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
     p = command(sub, _cmd_compile, "compile the Kubeflow pipeline to YAML")
@@ -190,23 +136,7 @@ def add(sub) -> None:
         "submit pipeline.yaml to a Kubeflow Pipelines endpoint",
         epilog=_parameter_list(),
     )
-    host = "KFP API endpoint (default: $KF_PIPELINES_ENDPOINT; inside a Kubeflow Notebook the "
-    host += "in-cluster service with the pod's pipelines token; else the kubeconfig's cluster)"
-    p.add_argument("--host", help=host)
-    namespace = "Kubeflow profile namespace (default: the notebook pod's own, or the kubeconfig "
-    namespace += "context's, else kubeflow)"
-    p.add_argument("--namespace", help=namespace)
-    token = "environment variable holding a bearer token (never printed)"
-    p.add_argument("--token-env", metavar="NAME", help=token)
-    option(p, "--experiment", "alexnet-kfp", "the KFP experiment")
-    p.add_argument("--run-name", help="default: chosen by KFP")
-    pipeline = "a compiled pipeline (e.g. from `alexnet-kfp compile --gpu-count 2`); default: the "
-    pipeline += "pipeline this installation carries, compiled afresh (pipeline.yaml's bytes)"
-    p.add_argument("--pipeline", metavar="FILE", help=pipeline)
-    upload = "also register the package as a pipeline version"
-    p.add_argument("--upload", action="store_true", help=upload)
-    timeout = "give up when the endpoint has not answered within this, retries included"
-    option(p, "--timeout", DEFAULT_TIMEOUT_S, timeout, metavar="SECONDS")
+    config_flags(p, SubmitConfig)
     example = "pipeline parameters, e.g. epochs=60"
     p.add_argument("param", nargs="*", metavar="KEY=VALUE", help=example)
 
@@ -235,9 +165,10 @@ def _parameter_list() -> str:
     """`submit --help`'s list of the pipeline's parameters, from the table."""
     lines = ["pipeline parameters (KEY=VALUE; default: the compiled pipeline's):"]
     for parameter in PARAMETERS + PLACEMENT_PARAMETERS:
-        lines.append(
-            f"  {parameter.name} ({parameter.type.__name__}, default {parameter.default!r})"
+        kind, default = parameter.type.__name__, json.dumps(parameter.default)
+        lines.append(f"  {parameter.name} ({kind}, default {default})")
+        lines += textwrap.wrap(
+            parameter.described, 78, initial_indent=" " * 6, subsequent_indent=" " * 6
         )
-        lines.append(f"      {parameter.described}")
     lines.append("  (the last four only in a pipeline compiled with --runtime-placement)")
     return "\n".join(lines).replace("%", "%%")
