@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.records import DatasetRecord, TrainRecord
 
 
 def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
@@ -23,9 +24,9 @@ def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
     return content
 
 
-def class_names_of(info: dict) -> list[str]:
-    """The class names a step's JSON carries, or the ten label numbers when it has none."""
-    return info.get("class_names") or [str(i) for i in range(10)]
+def class_names_of(record: DatasetRecord | TrainRecord | None) -> list[str]:
+    """The class names a step's record carries, or the ten label numbers when there is none."""
+    return (record.class_names if record else None) or [str(i) for i in range(10)]
 
 
 def keras_model_path(model_dir: Path) -> Path:
@@ -58,10 +59,11 @@ def check_same_classes(
 def dataset_classes_for(model_dir: Path, dataset_dir: Path) -> list[str]:
     """The Dataset's class names, refused in one line when the model in `model_dir` (its
     train.json) was trained on other classes."""
-    dataset = read_json_if_present(dataset_dir / "dataset.json")
+    dataset = DatasetRecord.read_if_present(dataset_dir)
     classes = class_names_of(dataset)
-    trained_on = read_json_if_present(model_dir / "train.json").get("class_names")
-    if trained_on:  # names compared when the Dataset names its classes (else: label numbers)
-        named = trained_on if dataset.get("class_names") else None
-        check_same_classes(model_dir, classes, len(trained_on), named)
+    trained = TrainRecord.read_if_present(model_dir)
+    if trained and trained.class_names:
+        # names compared when the Dataset names its classes (else: label numbers)
+        named = trained.class_names if dataset and dataset.class_names else None
+        check_same_classes(model_dir, classes, len(trained.class_names), named)
     return classes

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import make_directory, write_atomically
+from alexnet_kfp.files import make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
+from alexnet_kfp.records import MetricsRecord, ParityRecord, RunSummary
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
@@ -127,7 +128,7 @@ def _root_logging_to(stream):
             handler.setStream(previous)
 
 
-def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bool) -> dict:
+def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bool) -> RunSummary:
     """`alexnet-kfp run`: the profile (local, or quick), then the `given` values, then the
     `KEY=VALUE` pairs, checked as the steps will check them before any step starts; then the
     pipeline. A step that refused its input is raised as InputError (bad input, exit 2); any other
@@ -157,16 +158,17 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
         raise
 
 
-def summary_lines(summary: dict, runs_root: Path) -> list[str]:
+def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     """What `alexnet-kfp run` prints at its end: the results and the next commands."""
-    gate, parity = summary["gate"] or {}, summary["parity"] or {}
+    gate, parity = summary.gate, summary.parity or {}
     int8 = parity.get("int8") or {}
     nan = float("nan")
     latest = runs_root / "latest"
     return [
-        f"\nrun finished in {summary['seconds']:.0f} s: {summary['run_dir']}",
-        f"  test accuracy  {summary['accuracy']:.4f}",
-        f"  gate           {'passed' if gate.get('passed') else 'failed'}: {gate.get('reason')}",
+        f"\nrun finished in {summary.seconds:.0f} s: {summary.run_dir}",
+        f"  test accuracy  {summary.accuracy:.4f}",
+        f"  gate           {'passed' if gate and gate.passed else 'failed'}: "
+        f"{gate.reason if gate else None}",
         f"  parity         max |delta p| {parity.get('max_abs_diff', nan):.2g}, top-1 agreement "
         f"{parity.get('argmax_agreement', nan):.2%} on {parity.get('images')} images",
         f"  int8           accuracy {int8.get('int8_accuracy', nan):.4f} vs float32 "
@@ -180,7 +182,9 @@ def summary_lines(summary: dict, runs_root: Path) -> list[str]:
     ]
 
 
-def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False) -> dict:
+def run_locally(
+    parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False
+) -> RunSummary:
     """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on
     failure."""
     from kfp import local
@@ -222,26 +226,31 @@ def run_locally(parameters: dict, runs_root: Path = Path("runs"), verbose: bool 
             record,
         ) from None
     metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
-    summary = {
-        "run_dir": str(run_dir),
-        "accuracy": task.output,
-        "gate": json.loads(metrics.read_text())["gate"] if metrics else None,
-        "parity": {
-            k: v
-            for k, v in json.loads(parity.read_text()).items()
-            if k in ("images", "max_abs_diff", "argmax_agreement", "passed", "int8")
-        }
-        if parity
-        else None,
-        "report": str(_find(run_dir, "report.html")),
-        "onnx_model": str(_find(run_dir, "model.onnx")),
-        "int8_model": str(_find(run_dir, "model.int8.onnx")),
-        "seconds": round(time.perf_counter() - started, 1),
-        "parameters": parameters,
-    }
-    write_atomically(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    summary = RunSummary(
+        run_dir=str(run_dir),
+        accuracy=task.output,
+        gate=MetricsRecord.read(metrics).gate if metrics else None,
+        parity=_parity_summary(ParityRecord.read(parity)) if parity else None,
+        report=str(_find(run_dir, "report.html")),
+        onnx_model=str(_find(run_dir, "model.onnx")),
+        int8_model=str(_find(run_dir, "model.int8.onnx")),
+        seconds=round(time.perf_counter() - started, 1),
+        parameters=parameters,
+    )
+    summary.write(run_dir)
     _link_outputs(run_dir, runs_root)
     return summary
+
+
+def _parity_summary(parity: ParityRecord) -> dict:
+    """The figures of parity.json a run's summary repeats."""
+    return {
+        "images": parity.images,
+        "max_abs_diff": parity.max_abs_diff,
+        "argmax_agreement": parity.argmax_agreement,
+        "passed": parity.passed,
+        "int8": parity.int8,
+    }
 
 
 # The run's main artifacts, linked at the top of its run directory under these names.
@@ -255,11 +264,12 @@ def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
     import numpy as np
     from PIL import Image
 
-    from alexnet_kfp.artifacts import class_names_of, read_json_if_present
+    from alexnet_kfp.artifacts import class_names_of
     from alexnet_kfp.data.npz import load_split
+    from alexnet_kfp.records import DatasetRecord
 
     x, y = load_split(dataset_dir, "test")
-    names = class_names_of(read_json_if_present(dataset_dir / "dataset.json"))
+    names = class_names_of(DatasetRecord.read_if_present(dataset_dir))
     folder.mkdir()
     for label in sorted(set(y.tolist()))[:count]:
         image = x[int(np.flatnonzero(y == label)[0])]

@@ -28,22 +28,22 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     assert "train-op: SUCCESS" in lines and "verify-op: SUCCESS" in lines
     assert sum(line.startswith("  epoch ") for line in lines) == QUICK.values["epochs"]
     assert len(lines) < 30 and not shown.err, shown
-    assert "executor_input" in (Path(summary["run_dir"]) / "run.log").read_text()
-    assert summary["gate"]["passed"] and summary["accuracy"] >= QUICK.values["min_accuracy"]
-    assert summary["parity"]["passed"] and summary["parity"]["images"] == 1000
-    assert Path(summary["onnx_model"]).is_file() and Path(summary["report"]).is_file()
-    parity = json.loads(next(Path(summary["run_dir"]).rglob("parity.json")).read_text())
+    assert "executor_input" in (Path(summary.run_dir) / "run.log").read_text()
+    assert summary.gate.passed and summary.accuracy >= QUICK.values["min_accuracy"]
+    assert summary.parity["passed"] and summary.parity["images"] == 1000
+    assert Path(summary.onnx_model).is_file() and Path(summary.report).is_file()
+    parity = json.loads(next(Path(summary.run_dir).rglob("parity.json")).read_text())
     assert parity["max_abs_diff"] <= 1e-4 and parity["argmax_agreement"] == 1.0
     # the int8 model travels in the same ONNX artifact and was judged against int8_max_loss
-    int8 = Path(summary["int8_model"])
-    assert int8.is_file() and int8.parent == Path(summary["onnx_model"]).parent
+    int8 = Path(summary.int8_model)
+    assert int8.is_file() and int8.parent == Path(summary.onnx_model).parent
     assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
-    assert summary["parity"]["int8"] == parity["int8"]
+    assert summary.parity["int8"] == parity["int8"]
     # the next commands need no timestamps: runs/latest and the run's links to its outputs
     latest = tmp_path / "runs" / "latest"
-    assert latest.resolve() == Path(summary["run_dir"])
-    assert (latest / "onnx_model" / "model.onnx").samefile(summary["onnx_model"])
-    assert (latest / "report.html").samefile(summary["report"])
+    assert latest.resolve() == Path(summary.run_dir)
+    assert (latest / "onnx_model" / "model.onnx").samefile(summary.onnx_model)
+    assert (latest / "report.html").samefile(summary.report)
     assert (latest / "model" / "model.keras").is_file() and (
         latest / "dataset" / "test.npz"
     ).is_file()
@@ -51,7 +51,7 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     printed = run_cli("predict", latest / "samples", "--model", latest / "onnx_model", timeout=120)
     assert printed.returncode == 0 and len(printed.stdout.splitlines()) == 4, printed.stderr
     # QUICK trains the article network; the local CPU recipe leaves random crops off
-    record = json.loads(next(Path(summary["run_dir"]).rglob("train.json")).read_text())
+    record = json.loads(next(Path(summary.run_dir).rglob("train.json")).read_text())
     trained = record["parameters"]
     assert (trained["variant"], trained["epochs"], trained["crop_padding"]) == (
         "article",
@@ -59,7 +59,7 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
         0,
     )
     # the train task checkpointed into kfp.local's workspace (removed with the run's end)
-    workspace = Path(summary["run_dir"]) / "workspace"
+    workspace = Path(summary.run_dir) / "workspace"
     assert record["checkpoint"] == {
         "path": str(workspace / "train-checkpoint"),
         "resumed_after_epoch": 0,

@@ -7,16 +7,12 @@ and `dataset.json` (class names, counts, source and checksum, parameters, versio
 appears atomically (see files.py).
 """
 
-import json
 import logging
-import platform
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from alexnet_kfp import __version__
 from alexnet_kfp.data import fetch
 from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
 from alexnet_kfp.data.config import DataConfig
@@ -26,6 +22,7 @@ from alexnet_kfp.data.split import check_split_sizes, stratified_split
 from alexnet_kfp.data.split import limit_per_class as pick_per_class
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.records import DatasetRecord, Split, SplitParameters, provenance
 
 log = logging.getLogger(__name__)
 
@@ -115,40 +112,31 @@ def prepare_dataset(out_dir: str | Path, config: DataConfig | None = None, **val
         splits = split_dataset(data, config.val_fraction, config.seed, limit)
         for name, (x, y) in splits.items():
             save_npz(staging / f"{name}.npz", x=x, y=y)
-        dataset_info: dict[str, Any] = {
-            "kind": "alexnet-kfp/dataset",
-            "layout": data.layout,
-            "class_names": data.class_names,
-            "image_shape": [32, 32, 3],
-            "splits": {
-                name: {
-                    "count": int(len(y)),
-                    "per_class": {
+        record = DatasetRecord(
+            layout=data.layout,
+            class_names=data.class_names,
+            splits={
+                name: Split(
+                    count=int(len(y)),
+                    per_class={
                         data.class_names[c]: int((y == c).sum())
                         for c in range(len(data.class_names))
                     },
-                    "file": f"{name}.npz",
-                    "sha256": file_digest(staging / f"{name}.npz"),
-                }
+                    file=f"{name}.npz",
+                    sha256=file_digest(staging / f"{name}.npz"),
+                )
                 for name, (x, y) in splits.items()
             },
-            "source": fetch.redact(source),
-            "source_sha256": _source_sha256(path, checksum),
-            "expected_checksum": None
+            source=fetch.redact(source),
+            source_sha256=_source_sha256(path, checksum),
+            expected_checksum=None
             if checksum is None
             else {checksum.algorithm: checksum.hexdigest},
-            "parameters": {
-                "val_fraction": config.val_fraction,
-                "seed": config.seed,
-                "limit_per_class": limit,
-            },
-            "versions": {
-                "alexnet-kfp": __version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-        }
-        (staging / "dataset.json").write_text(json.dumps(dataset_info, indent=2) + "\n")
-    counts = ", ".join(f"{name} {dataset_info['splits'][name]['count']}" for name in SPLITS)
+            parameters=SplitParameters(config.val_fraction, config.seed, limit),
+            versions=provenance(),
+        )
+        record.write(staging)
+
+    counts = ", ".join(f"{name} {record.splits[name].count}" for name in SPLITS)
     log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)
-    return dataset_info
+    return record.to_dict()

@@ -9,7 +9,6 @@ passes; the caller decides what a failed gate means (the CLI exits 3, the pipeli
 """
 
 import json
-import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,12 +17,10 @@ import numpy as np
 import sklearn
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from alexnet_kfp import __version__
 from alexnet_kfp.artifacts import (
     check_same_classes,
     dataset_classes_for,
     keras_model_path,
-    read_json_if_present,
 )
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
@@ -36,6 +33,17 @@ from alexnet_kfp.evaluate.gate import (
 from alexnet_kfp.evaluate.report import write_report
 from alexnet_kfp.files import atomic_output_dir, file_digest
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
+from alexnet_kfp.records import (
+    ClassMetrics,
+    DatasetRecord,
+    Gate,
+    JudgedModel,
+    JudgedOn,
+    MetricsRecord,
+    RunInfo,
+    TrainRecord,
+    provenance,
+)
 
 MISTAKES_SHOWN = 24
 
@@ -98,18 +106,20 @@ def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[
     }
 
 
-def _pictures(out: Path, model_dir: Path, metrics: dict, x, y, probabilities) -> dict[str, Path]:
-    names = metrics["class_names"]
+def _pictures(
+    out: Path, model_dir: Path, metrics: MetricsRecord, x, y, probabilities
+) -> dict[str, Path]:
+    names = metrics.class_names
     pictures = {}
     history_path = model_dir / "history.json"
     if history_path.is_file():
         plots.training_curves_png(json.loads(history_path.read_text()), out / "training_curves.png")
         pictures["Training curves"] = out / "training_curves.png"
     plots.confusion_matrix_png(
-        np.array(metrics["confusion_matrix"]), names, out / "confusion_matrix.png", False
+        np.array(metrics.confusion_matrix), names, out / "confusion_matrix.png", False
     )
     plots.confusion_matrix_png(
-        np.array(metrics["confusion_matrix_normalized"]),
+        np.array(metrics.confusion_matrix_normalized),
         names,
         out / "confusion_matrix_normalized.png",
         True,
@@ -149,43 +159,36 @@ def evaluate(
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent
     class_names = dataset_classes_for(model_dir, dataset_dir)
-    dataset = read_json_if_present(dataset_dir / "dataset.json")
-    train_info = read_json_if_present(model_dir / "train.json")
+    dataset = DatasetRecord.read_if_present(dataset_dir)
+    trained = TrainRecord.read_if_present(model_dir)
     x, y = load_split(dataset_dir, "test", len(class_names))
     reference = baseline_accuracy(baseline, x, y, class_names)
     probabilities = predict_keras(model_path, x)
     check_same_classes(model_dir, class_names, probabilities.shape[1])
-    metrics = compute_metrics(y, probabilities, class_names)
-    gate = decide(metrics["accuracy"], min_accuracy, reference, max_regression)
-    metrics["gate"] = gate.as_dict()
-    metrics["model"] = {
-        "path": str(model_path),
-        "sha256": file_digest(model_path),
-        "variant": train_info.get("parameters", {}).get("variant", "unknown"),
-    }
-    # which run this is, for the report's header: what trained it, on how much, and when judged
-    metrics["run"] = {
-        "variant": metrics["model"]["variant"],
-        "epochs": train_info.get("epochs_run"),
-        "best_epoch": train_info.get("best_epoch"),
-        "train_images": dataset.get("splits", {}).get("train", {}).get("count"),
-        "limit_per_class": dataset.get("parameters", {}).get("limit_per_class"),
-        "evaluated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    metrics["baseline"] = None if baseline is None or str(baseline) == "" else str(baseline)
-    metrics["dataset"] = {
-        "path": str(dataset_dir),
-        "test_sha256": dataset.get("splits", {}).get("test", {}).get("sha256"),
-    }
-    metrics["versions"] = {
-        "alexnet-kfp": __version__,
-        "keras": keras.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
+    measured = compute_metrics(y, probabilities, class_names)
+    gate = decide(measured["accuracy"], min_accuracy, reference, max_regression)
+    variant = trained.variant if trained else "unknown"
+    splits = dataset.splits if dataset else {}
+    per_class = {name: ClassMetrics(**c) for name, c in measured.pop("per_class").items()}
+    record = MetricsRecord(
+        **measured,
+        per_class=per_class,
+        gate=Gate(**gate.as_dict()),
+        model=JudgedModel(str(model_path), file_digest(model_path), variant),
+        run=RunInfo(
+            variant=variant,
+            epochs=trained.epochs_run if trained else None,
+            best_epoch=trained.best_epoch if trained else None,
+            train_images=splits["train"].count if "train" in splits else None,
+            limit_per_class=dataset.parameters.limit_per_class if dataset else None,
+            evaluated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        ),
+        baseline=None if baseline is None or str(baseline) == "" else str(baseline),
+        dataset=JudgedOn(str(dataset_dir), splits["test"].sha256 if "test" in splits else None),
+        versions=provenance(keras, sklearn),
+    )
     with atomic_output_dir(out_dir) as staging:
-        pictures = _pictures(staging, model_dir, metrics, x, y, probabilities)
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        write_report(metrics, pictures, staging / "report.html")
-    return metrics
+        pictures = _pictures(staging, model_dir, record, x, y, probabilities)
+        record.write(staging)
+        write_report(record, pictures, staging / "report.html")
+    return record.to_dict()

@@ -5,6 +5,8 @@ import base64
 import html
 from pathlib import Path
 
+from alexnet_kfp.records import MetricsRecord
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
   max-width:1100px;color:#222}
@@ -27,48 +29,47 @@ def _embedded(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _which_run(metrics: dict) -> str:
+def _which_run(metrics: MetricsRecord) -> str:
     """'cifar network, 8 epochs (best 7) on 35,000 training images; 10,000 test images; ...'."""
-    run = metrics.get("run", {})
-    trained = f"{html.escape(str(run.get('variant', metrics['model']['variant'])))} network"
-    if run.get("epochs"):
-        plural = "s" if run["epochs"] != 1 else ""
-        trained += f", {run['epochs']} epoch{plural} (best: {run.get('best_epoch')})"
-    if run.get("train_images"):
-        trained += f" on {run['train_images']:,} training images"
+    run = metrics.run
+    trained = f"{html.escape(run.variant)} network"
+    if run.epochs:
+        plural = "s" if run.epochs != 1 else ""
+        trained += f", {run.epochs} epoch{plural} (best: {run.best_epoch})"
+    if run.train_images:
+        trained += f" on {run.train_images:,} training images"
     return (
-        f"{trained}; {metrics['test_images']:,} test images; evaluated "
-        f"{html.escape(run.get('evaluated', 'at an unknown time'))}; model sha256 "
-        f"{html.escape(metrics['model']['sha256'][:16])}..."
+        f"{trained}; {metrics.test_images:,} test images; evaluated "
+        f"{html.escape(run.evaluated)}; model sha256 {html.escape(metrics.model.sha256[:16])}..."
     )
 
 
-def _trial_note(metrics: dict) -> str:
+def _trial_note(metrics: MetricsRecord) -> str:
     """A sample-trained model is a trial, whatever its gate said."""
-    limit = metrics.get("run", {}).get("limit_per_class")
+    limit = metrics.run.limit_per_class
     if not limit:
         return ""
-    although = ", although its gate passed" if metrics["gate"]["passed"] else ""
+    although = ", although its gate passed" if metrics.gate.passed else ""
     return (
         f'<div class="gate trial"><b>A trial run, not a model to ship:</b> trained on a sample of '
         f"{limit} images per class{although}. Train on the whole data set for a model to use.</div>"
     )
 
 
-def write_report(metrics: dict, pictures: dict[str, Path], path: Path) -> None:
+def write_report(metrics: MetricsRecord, pictures: dict[str, Path], path: Path) -> None:
     """`pictures`: {caption: png path}, shown in order."""
-    gate = metrics["gate"]
+    gate = metrics.gate
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{c['precision']:.3f}</td><td>{c['recall']:.3f}</td>"
-        f"<td>{c['f1']:.3f}</td><td>{c['support']}</td></tr>"
-        for name, c in metrics["per_class"].items()
+        f"<tr><td>{html.escape(name)}</td><td>{c.precision:.3f}</td><td>{c.recall:.3f}</td>"
+        f"<td>{c.f1:.3f}</td><td>{c.support}</td></tr>"
+        for name, c in metrics.per_class.items()
     )
     figures = "".join(
         f"<h2>{html.escape(caption)}</h2>{_embedded(png, caption)}"
         for caption, png in pictures.items()
     )
-    baseline = "none" if gate["baseline_accuracy"] is None else f"{gate['baseline_accuracy']:.4f}"
-    style, verdict = ("pass", "passed") if gate["passed"] else ("fail", "failed")
+    baseline = "none" if gate.baseline_accuracy is None else f"{gate.baseline_accuracy:.4f}"
+    style, verdict = ("pass", "passed") if gate.passed else ("fail", "failed")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 evaluation</title>
 <style>{_CSS}</style></head>
@@ -77,11 +78,11 @@ def write_report(metrics: dict, pictures: dict[str, Path], path: Path) -> None:
 <p class="sub">{_which_run(metrics)}</p>
 {_trial_note(metrics)}
 <div class="gate {style}"><b>Gate {verdict}:</b>
-{html.escape(gate["reason"])}</div>
+{html.escape(gate.reason)}</div>
 <div class="numbers">
-<div><b>{metrics["accuracy"]:.4f}</b>test accuracy</div>
-<div><b>{metrics["macro_f1"]:.4f}</b>macro F1</div>
-<div><b>{gate["min_accuracy"]:.3f}</b>min_accuracy</div>
+<div><b>{metrics.accuracy:.4f}</b>test accuracy</div>
+<div><b>{metrics.macro_f1:.4f}</b>macro F1</div>
+<div><b>{gate.min_accuracy:.3f}</b>min_accuracy</div>
 <div><b>{baseline}</b>baseline accuracy</div>
 </div>
 <h2>Per class</h2>

@@ -10,14 +10,12 @@ The parity check is in parity.py.
 
 import hashlib
 import json
-import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import onnx
 import onnxruntime
 import tensorflow as tf
@@ -37,6 +35,7 @@ from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibratio
 from alexnet_kfp.files import atomic_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.probabilities import load_keras_model
+from alexnet_kfp.records import ExportRecord, TrainRecord, provenance
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 DEFAULT_INT8_RECIPE = Int8Recipe()  # frozen: safe to share as a default
@@ -124,7 +123,7 @@ def export(
         int8.check()
     model_dir = Path(model_dir)
     model_path = keras_model_path(model_dir)
-    train_info = read_json_if_present(model_dir / "train.json")
+    trained = TrainRecord.read_if_present(model_dir)
     metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
     if dataset_dir is not None and int8 is not None:
         # a bad Dataset, or one of other classes, fails here, before the minutes of conversion
@@ -139,22 +138,15 @@ def export(
         _optimize(raw, onnx_path)
         proto = onnx.load(onnx_path)
         folded = fold_dense_batchnorm(proto)
-        class_names = class_names_of(train_info)
-        versions = {
-            "alexnet-kfp": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "tf2onnx": tf2onnx.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__,
-        }
+        class_names = class_names_of(trained)
+        versions = provenance(tf, keras, tf2onnx, onnx, onnxruntime)
         properties = {
             "class_names": json.dumps(class_names),
             "input": "image: uint8 [batch, 32, 32, 3], RGB, NHWC, raw pixel values 0-255 "
             "(scaling is inside)",
             "output": "probabilities: float32 [batch, num_classes], softmax",
             "source_model_sha256": file_digest(model_path),
-            "variant": train_info.get("parameters", {}).get("variant", "unknown"),
+            "variant": trained.variant if trained else "unknown",
             "test_accuracy": json.dumps(metrics.get("accuracy")),
             "versions": json.dumps(versions),
         }
@@ -163,16 +155,15 @@ def export(
         int8_record = None
         if dataset_dir is not None and int8 is not None:
             int8_record = _int8(onnx_path, Path(dataset_dir), int8, properties, staging / INT8_FILE)
-        export_info = {
-            "kind": "alexnet-kfp/onnx",
-            "opset": opset,
+        record = ExportRecord(
+            opset=opset,
             **float_record,
-            "dense_batchnorms_folded": folded,
-            "int8": int8_record,
-            "conversion_seconds": conversion_seconds,
-            "process_peak_rss_mib": round(_peak_rss_mib()),
-            "metadata": properties,
-            "versions": {**versions, "numpy": np.__version__, "python": platform.python_version()},
-        }
-        (staging / "export.json").write_text(json.dumps(export_info, indent=2) + "\n")
-    return export_info
+            dense_batchnorms_folded=folded,
+            int8=int8_record,
+            conversion_seconds=conversion_seconds,
+            process_peak_rss_mib=round(_peak_rss_mib()),
+            metadata=properties,
+            versions=versions,
+        )
+        record.write(staging)
+    return record.to_dict()

@@ -7,22 +7,20 @@ difference, not a tie that rounding may break either way), or when model.int8.on
 test accuracy than `int8_max_loss` (int8_check.py). Writes parity.json either way.
 """
 
-import json
-import platform
 from pathlib import Path
 
 import numpy as np
 
-from alexnet_kfp import __version__
-from alexnet_kfp.artifacts import check_same_classes, dataset_classes_for, read_json_if_present
+from alexnet_kfp.artifacts import check_same_classes, dataset_classes_for
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
-from alexnet_kfp.files import atomic_output_dir, file_digest, write_atomically
+from alexnet_kfp.files import atomic_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
+from alexnet_kfp.records import ExportRecord, ParityRecord, provenance
 
 
 class ParityError(RuntimeError):
@@ -69,7 +67,8 @@ def _int8_path(onnx_dir: Path) -> Path | None:
     """model.int8.onnx if the export made one; a missing file that export.json promises is an
     error."""
     path = onnx_dir / INT8_FILE
-    promised = (read_json_if_present(onnx_dir / "export.json") or {}).get("int8") is not None
+    export = ExportRecord.read_if_present(onnx_dir)
+    promised = export is not None and export.int8 is not None
     if promised and not path.is_file():
         raise InputError(
             f"{path} not found although {onnx_dir / 'export.json'} records it: export again"
@@ -102,35 +101,27 @@ def verify(
     x, labels = load_split(Path(dataset_dir), "test", len(classes))
     float_p = predict_onnx(onnx_path, x)
     result = compare(predict_keras(keras_path, x), float_p, atol)
-    result.update(
-        {
-            "keras_sha256": file_digest(keras_path),
-            "onnx_sha256": file_digest(onnx_path),
-            "int8": None,
-        }
-    )
-    # "passed" and "reason" above are Keras-vs-onnxruntime parity; the int8 section has its own
-    if int8_path is not None:
-        result["int8"] = {
+    int8 = None
+    if int8_path is not None:  # "passed" and "reason" are Keras vs onnxruntime; int8 has its own
+        int8 = {
             **compare_int8(float_p, predict_onnx(int8_path, x), labels, int8_max_loss),
             "sha256": file_digest(int8_path),
         }
-    result["verified"] = result["passed"] and (result["int8"] is None or result["int8"]["passed"])
-    result["versions"] = {
-        "alexnet-kfp": __version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-    text = json.dumps(result, indent=2) + "\n"
+    record = ParityRecord(
+        **result,
+        keras_sha256=file_digest(keras_path),
+        onnx_sha256=file_digest(onnx_path),
+        int8=int8,
+        verified=result["passed"] and (int8 is None or int8["passed"]),
+        versions=provenance(),
+    )
     if out_dir is None:
-        write_atomically(onnx_dir / "parity.json", text)
+        record.write(onnx_dir)
     else:
         with atomic_output_dir(out_dir) as staging:
-            (staging / "parity.json").write_text(text)
-    if not result["passed"]:
-        raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {result['reason']}")
-    if result["int8"] is not None and not result["int8"]["passed"]:
-        raise ParityError(
-            f"int8 model {int8_path} loses too much accuracy: {result['int8']['reason']}"
-        )
-    return result
+            record.write(staging)
+    if not record.passed:
+        raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {record.reason}")
+    if int8 is not None and not int8["passed"]:
+        raise ParityError(f"int8 model {int8_path} loses too much accuracy: {int8['reason']}")
+    return record.to_dict()

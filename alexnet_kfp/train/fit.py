@@ -11,7 +11,6 @@ it), `history.json` (one entry per epoch), `tensorboard/` and `train.json`.
 
 import json
 import logging
-import platform
 import shutil
 import sys
 import tempfile
@@ -24,11 +23,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_kfp import __version__
-from alexnet_kfp.artifacts import class_names_of, read_json_if_present
+from alexnet_kfp.artifacts import class_names_of
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
@@ -72,8 +71,8 @@ def _train(
 ) -> dict:
     if config.require_gpu:
         devices.require_gpu()
-    dataset_info = read_json_if_present(dataset_dir / "dataset.json")
-    class_names = class_names_of(dataset_info)
+    dataset = DatasetRecord.read_if_present(dataset_dir)
+    class_names = class_names_of(dataset)
     x_train, y_train = load_split(dataset_dir, "train", len(class_names))
     x_val, y_val = load_split(dataset_dir, "val", len(class_names))
 
@@ -102,7 +101,7 @@ def _train(
     epoch_log = EpochLog(config.epochs, len(x_train))
     schedule = schedule_callbacks(config, epoch_log)
     callbacks = [*schedule, best, epoch_log]
-    train_sha256 = dataset_info.get("splits", {}).get("train", {}).get("sha256")
+    train_sha256 = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
     resumed_from = 0
     # the checkpoint comes last: it restores the counters the others reset in on_train_begin
     if checkpoint_dir is not None:
@@ -139,44 +138,35 @@ def _train(
             verbose=1 if sys.stdout.isatty() else 0,
         )
         best.restore(model)
-        train_info = {
-            "kind": "alexnet-kfp/model",
-            "parameters": asdict(config),
-            "precision": precision,
-            "xla": bool(model.jit_compile),  # what Keras compiled, not only what was asked
-            "saved_model_precision": "float32",
-            "device": devices.describe(),
-            "replicas": distribution.num_replicas_in_sync,  # BatchNorm synchronized when > 1
+        record = TrainRecord(
+            parameters=asdict(config),
+            precision=precision,
+            xla=bool(model.jit_compile),  # what Keras compiled, not only what was asked
+            saved_model_precision="float32",
+            device=devices.describe(),
+            replicas=distribution.num_replicas_in_sync,  # BatchNorm synchronized when > 1
             **_outcome(epoch_log.history, best),
-            "learning_rate_decays": decays(epoch_log.history, schedule),
+            learning_rate_decays=decays(epoch_log.history, schedule),
             # this process's share when resumed
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            **(
-                {"checkpoint": {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}}
+            wall_seconds=round(time.perf_counter() - started, 1),
+            checkpoint=(
+                {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}
                 if checkpoint_dir is not None
-                else {}
+                else None
             ),
-            "class_names": class_names,
-            "dataset": {
-                "path": str(dataset_dir),
-                "train_sha256": train_sha256,
-                "source_sha256": dataset_info.get("source_sha256"),
-            },
-            "versions": {
-                "alexnet-kfp": __version__,
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-        }
+            class_names=class_names,
+            dataset=TrainedOn(
+                str(dataset_dir), train_sha256, dataset.source_sha256 if dataset else None
+            ),
+            versions=provenance(tf, keras),
+        )
 
         def write(directory: Path) -> None:
             _save_float32(model, config, len(class_names), directory / "model.keras")
             history = json.dumps(epoch_log.history, indent=2) + "\n"
             (directory / "history.json").write_text(history)
             write_tensorboard_logs(epoch_log.history, directory / "tensorboard")
-            (directory / "train.json").write_text(json.dumps(train_info, indent=2) + "\n")
+            record.write(directory)
 
         try:
             write(staging)
@@ -189,7 +179,7 @@ def _train(
         best.best_epoch,
         model_dir,
     )
-    return train_info
+    return record.to_dict()
 
 
 def _kept_elsewhere(
