@@ -102,6 +102,8 @@ def _typed(kind: Any, value: Any, path: Path, where: str) -> Any:
         for f in dataclasses.fields(kind):
             if f.name in value:
                 given[f.name] = _typed(hints[f.name], value[f.name], path, f"{where}{f.name}.")
+            elif type(None) in typing.get_args(hints[f.name]):
+                given[f.name] = None  # an optional field earlier versions left out when unset
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise InputError(f"{path}: no field {where}{f.name}: not a {_name(kind)} record")
         return kind(**given)
