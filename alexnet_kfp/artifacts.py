@@ -1,11 +1,10 @@
 """Reading what earlier steps left in their artifact directories (shared by train, evaluate,
 export)."""
 
-import json
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.records import DatasetRecord, TrainRecord
+from alexnet_kfp.records import DatasetRecord, TrainRecord, load_json_object
 
 
 def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
@@ -15,13 +14,7 @@ def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
         if must_exist:
             raise InputError(f"{path}: no such file")
         return {}
-    try:
-        content = json.loads(path.read_text())
-    except ValueError as e:  # bad JSON and bad UTF-8 alike
-        raise InputError(f"{path}: not a JSON file ({e})") from None
-    if not isinstance(content, dict):
-        raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
-    return content
+    return load_json_object(path)
 
 
 def class_names_of(record: DatasetRecord | TrainRecord | None) -> list[str]:

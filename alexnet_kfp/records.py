@@ -65,12 +65,7 @@ class Record:
             path = path / cls.FILE
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-        try:
-            content = json.loads(path.read_text())
-        except ValueError as e:  # bad JSON and bad UTF-8 alike
-            raise InputError(f"{path}: not a JSON file ({e})") from None
-        if not isinstance(content, dict):
-            raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
+        content = load_json_object(path)
         if cls.KIND is not None and content.get("kind") != cls.KIND:
             raise InputError(
                 f"{path}: not a {cls.FILE} that alexnet-kfp {__version__} reads (kind "
@@ -82,6 +77,17 @@ class Record:
     def read_if_present(cls, directory: str | Path) -> Self | None:
         """The record in `directory`, or None when it has none (a Dataset made by hand)."""
         return cls.read(directory) if (Path(directory) / cls.FILE).is_file() else None
+
+
+def load_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or one line naming the file: not JSON, or not an object."""
+    try:
+        content = json.loads(path.read_text())
+    except ValueError as e:  # bad JSON and bad UTF-8 alike
+        raise InputError(f"{path}: not a JSON file ({e})") from None
+    if not isinstance(content, dict):
+        raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
+    return content
 
 
 def _typed(kind: Any, value: Any, path: Path, where: str) -> Any:
@@ -249,8 +255,10 @@ class ClassMetrics:
     support: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Gate:
+    """The evaluate step's ship/no-ship decision (evaluate/gate.py's decide) and its reason."""
+
     passed: bool
     reason: str
     accuracy: float

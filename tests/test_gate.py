@@ -1,5 +1,7 @@
 """The gate's decision and its reason, at and around the thresholds."""
 
+import dataclasses
+
 import pytest
 
 from alexnet_kfp.evaluate.gate import decide
@@ -28,7 +30,7 @@ def test_both_failures_are_named():
 
 
 def test_decision_records_its_inputs():
-    assert decide(0.8, 0.6, 0.75, 0.02).as_dict() == {
+    assert dataclasses.asdict(decide(0.8, 0.6, 0.75, 0.02)) == {
         "passed": True,
         "reason": "accuracy 0.800 >= min_accuracy 0.600 and >= baseline 0.750 - max_regression "
         "0.020",

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from alexnet_kfp.data.npz import save_npz
+from alexnet_kfp.records import DatasetRecord, SplitParameters
 
 from .archives import members_of, write_tar_gz
 from .cli import cli_args, run_cli, run_cli_without_tensorflow
@@ -561,7 +562,8 @@ def test_evaluate_refuses_a_data_set_of_other_classes(trained, tmp_path):
     # the 10-class model against a 100-class data set: before, exit 0 and a passed gate
     data = _dataset_like(tmp_path / "ds100")
     names = [f"class{i}" for i in range(100)]
-    (data / "dataset.json").write_text(json.dumps({"class_names": names}))
+    split = SplitParameters(val_fraction=0.3, seed=0, limit_per_class=None)
+    DatasetRecord("python", names, {}, "hand-made", None, None, split, {}).write(data)
     save_npz(data / "test.npz", x=np.zeros((4, 32, 32, 3), np.uint8), y=np.array([5, 50, 99, 0]))
     result = run_cli("evaluate", "--data", data, "--model", trained[0], "--out", tmp_path / "e")
     _one_line(result, "predicts 10 classes, the Dataset has 100")

@@ -36,7 +36,6 @@ from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 from alexnet_kfp.records import (
     ClassMetrics,
     DatasetRecord,
-    Gate,
     JudgedModel,
     JudgedOn,
     MetricsRecord,
@@ -173,7 +172,7 @@ def evaluate(
     record = MetricsRecord(
         **measured,
         per_class=per_class,
-        gate=Gate(**gate.as_dict()),
+        gate=gate,
         model=JudgedModel(str(model_path), file_digest(model_path), variant),
         run=RunInfo(
             variant=variant,

@@ -1,10 +1,11 @@
 """The ship/no-ship decision, as a pure function with a reason a person understands."""
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from alexnet_kfp.config import StepConfig, option
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.records import Gate
 
 # The gate's defaults, for the CLI, the function and the pipeline alike: a model must beat the
 # article it replaces (64.8 % test accuracy) to ship. The quick profile lowers the bar explicitly.
@@ -59,25 +60,12 @@ def check_accuracy(accuracy: float, origin: str) -> float:
     return float(accuracy)
 
 
-@dataclass(frozen=True)
-class GateDecision:
-    passed: bool
-    reason: str
-    accuracy: float
-    min_accuracy: float
-    baseline_accuracy: float | None
-    max_regression: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
 def decide(
     accuracy: float,
     min_accuracy: float,
     baseline_accuracy: float | None = None,
     max_regression: float = DEFAULT_MAX_REGRESSION,
-) -> GateDecision:
+) -> Gate:
     """Pass when accuracy >= min_accuracy and, with a baseline, accuracy >= baseline -
     max_regression."""
     check_thresholds(min_accuracy, max_regression)
@@ -97,6 +85,4 @@ def decide(
             reason += (
                 f" and >= baseline {baseline_accuracy:.3f} - max_regression {max_regression:.3f}"
             )
-    return GateDecision(
-        not failures, reason, accuracy, min_accuracy, baseline_accuracy, max_regression
-    )
+    return Gate(not failures, reason, accuracy, min_accuracy, baseline_accuracy, max_regression)
