@@ -27,9 +27,6 @@ class SubmitConfig(StepConfig):
         "context's, else kubeflow)",
         metavar="NS",
     )
-    token_env: str = option(
-        "", "environment variable holding a bearer token (never printed)", metavar="NAME"
-    )
     experiment: str = option("alexnet-kfp", "the KFP experiment", metavar="NAME")
     run_name: str = option("", "the run's name (default: chosen by KFP)", metavar="NAME")
     pipeline: str = option(
@@ -39,6 +36,9 @@ class SubmitConfig(StepConfig):
         metavar="FILE",
     )
     upload: bool = option(False, "also register the package as a pipeline version")
+    token_env: str = option(
+        "", "environment variable holding a bearer token (never printed)", metavar="NAME"
+    )
     timeout_s: float = option(
         DEFAULT_TIMEOUT_S,
         "give up when the endpoint has not answered within this, retries included",
