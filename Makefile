@@ -71,7 +71,7 @@ lint: $(VENV)/.lint
 # pipeline.yaml and docs/parameters.md, both made from the code (tests fail when either is stale).
 compile: setup
 	$(BIN)/alexnet-kfp compile
-	$(BIN)/python -m alexnet_kfp.pipeline.parameters > docs/parameters.md.tmp
+	$(BIN)/python -m alexnet_kfp.pipeline.parameter_docs > docs/parameters.md.tmp
 	mv docs/parameters.md.tmp docs/parameters.md
 
 image: setup

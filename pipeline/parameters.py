@@ -3,17 +3,16 @@
 
 Made from this table: both pipeline functions' signatures and `Args:` (the descriptions in the
 Kubeflow UI's run form), `alexnet-kfp run`'s flags, the parameter lists of `run --help` and
-`submit --help`, the run profiles (profiles.py) and docs/parameters.md. The components keep
-explicit signatures (a lightweight component ships its own source); a test holds them to this
-table. A parameter that a
-step's configuration has (TrainConfig, DataConfig, GateConfig, VerifyConfig) takes its type, step
-default and help from that field: one wording everywhere.
+`submit --help`, the run profiles (profiles.py) and docs/parameters.md (parameter_docs.py). The
+components keep explicit signatures (a lightweight component ships its own source); a test holds
+them to this table. A parameter that a step's configuration has (TrainConfig, DataConfig,
+GateConfig, VerifyConfig) takes its type, step default and help from that field: one wording
+everywhere.
 
 Free of kfp and TensorFlow: the CLI reads it to build its flags.
 """
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,55 +252,3 @@ def profile_values(profile: str) -> dict[str, object]:
     for layer in ("local", "quick")[: ("gpu-node", "local", "quick").index(profile)]:
         values |= {p.name: getattr(p, layer) for p in PARAMETERS if getattr(p, layer) is not SAME}
     return values
-
-
-_DOC_HEADER = """# Pipeline parameters
-
-<!-- Made from pipeline/parameters.py by `make compile`; edit the table there. -->
-
-Every parameter of the compiled pipeline (the Kubeflow UI's run form shows the same
-descriptions), with what `alexnet-kfp run` and `run --quick` use instead where they differ. Give
-them as `KEY=VALUE` to `alexnet-kfp submit`, as flags (`--learning-rate 3e-4`) or
-`--param KEY=VALUE` to `alexnet-kfp run`. The step named is the one that takes the value and
-checks it; `submit` and `run` run the same checks before anything is sent or started.
-
-| parameter | type | Kubeflow default | `run` | `run --quick` | step | what it does |
-|---|---|---|---|---|---|---|"""
-_DOC_FOOTER = """
-The last four exist only in a pipeline compiled with `alexnet-kfp compile --runtime-placement`
-(KFP backends from 2.5.0); otherwise the train task's GPU node is written into the pipeline as
-constants ([Kubeflow and the GPU node](kubeflow.md))."""
-
-
-def markdown() -> str:
-    """docs/parameters.md: the table as people read it (`make compile` writes it; a test fails when
-    it is stale)."""
-    local, quick = profile_values("local"), profile_values("quick")
-
-    def shown(value: object) -> str:
-        return "(empty)" if value == "" else f"`{json.dumps(value)}`"
-
-    rows = [_DOC_HEADER]
-    for p in PARAMETERS + PLACEMENT_PARAMETERS:
-        run = shown(local[p.name]) if local.get(p.name, p.default) != p.default else ""
-        fast = (
-            shown(quick[p.name])
-            if quick.get(p.name, p.default) != local.get(p.name, p.default)
-            else ""
-        )
-        cells = (
-            f"`{p.name}`",
-            p.type.__name__,
-            shown(p.default),
-            run,
-            fast,
-            ", ".join(p.steps),
-            p.described,
-        )
-        rows.append("| " + " | ".join(cells) + " |")
-    rows.append(_DOC_FOOTER)
-    return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")

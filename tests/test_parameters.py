@@ -12,12 +12,12 @@ from alexnet_kfp.components.deploy import deploy_op
 from alexnet_kfp.components.evaluate import evaluate_op
 from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
+from alexnet_kfp.pipeline.parameter_docs import markdown
 from alexnet_kfp.pipeline.parameters import (
     ALL_PARAMETERS,
     PARAMETERS,
     PLACEMENT_PARAMETERS,
     STEPS,
-    markdown,
     parameters_for,
 )
 from alexnet_kfp.pipeline.pipeline import build_pipeline
