@@ -585,3 +585,21 @@ def test_a_model_version_the_server_does_not_have_is_refused_on_both_protocols(s
     with pytest.raises(InferenceServerException) as refused:
         client.infer("alexnet", [_pixels(grpcclient, images[:1])], model_version="7")
     assert "no version '7'" in refused.value.message() and server.ready()
+
+
+@pytest.mark.parametrize("action", ["unload", "load"])
+@pytest.mark.parametrize("name", ["alexnet", "alexnet_int8", "no-such-model"])
+def test_the_repository_api_cannot_change_the_served_models(server, images, action, name):
+    # KServe answers load and unload for anyone: the model would be gone while readiness said 200
+    for module, client in _clients(server):
+        with pytest.raises(InferenceServerException) as refused:
+            getattr(client, f"{action}_model")(name)
+        assert refused.value.status() in ("400", "StatusCode.INVALID_ARGUMENT"), (
+            module.__name__,
+            refused.value.status(),
+        )
+        assert "serves the models it was started with" in refused.value.message()
+    for module, client in _clients(server):
+        assert client.is_server_ready() and client.is_model_ready("alexnet")
+        answer = client.infer("alexnet", [_pixels(module, images[:2])])
+        assert answer.as_numpy("probabilities").shape == (2, 10)

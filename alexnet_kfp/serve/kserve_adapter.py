@@ -2,9 +2,11 @@
 
 KServe is configured the documented way elsewhere: its own command-line flags (which it parses
 from sys.argv when imported, as a custom model server's `python model.py --flag` does) and
-`kserve.ModelServer`'s arguments. Two needs have no documented hook in 0.21, so they live here:
-listening on one address (KServe hard-codes 0.0.0.0 for REST and [::] for gRPC) and the REST app
-that our request guards wrap. `check_internals()` names what is missing on another KServe, and
+`kserve.ModelServer`'s arguments. Three needs have no documented hook in 0.21, so they live here:
+listening on one address (KServe hard-codes 0.0.0.0 for REST and [::] for gRPC), the REST app
+that our request guards wrap, and refusing the repository API's load and unload (KServe answers
+them for anyone who reaches the server: an unloaded model would be gone while readiness says
+200). `check_internals()` names what is missing on another KServe, and
 tests/test_kserve_adapter.py fails on a version this module was not written for.
 """
 
@@ -102,3 +104,27 @@ def listen_on(address: str) -> None:
             return made
 
     grpc_server.aio = _AddressedAio()
+
+
+def fixed_models(server) -> None:
+    """Make `server` (a kserve.ModelServer, before start()) refuse the repository API's load and
+    unload on both protocols: KServe 0.21 builds one ModelRepositoryExtension in ModelServer's
+    __init__ and hands it to the REST and gRPC servers in start(). Its InvalidInput becomes HTTP
+    400 and gRPC INVALID_ARGUMENT; the index (which models are ready) still answers."""
+    from kserve.errors import InvalidInput
+    from kserve.protocol.model_repository_extension import ModelRepositoryExtension
+
+    class _FixedModels(ModelRepositoryExtension):
+        async def load(self, model_name: str) -> dict:
+            raise InvalidInput(_REFUSAL.format(verb="load", name=model_name))
+
+        async def unload(self, model_name: str) -> dict:
+            raise InvalidInput(_REFUSAL.format(verb="unload", name=model_name))
+
+    server.model_repository_extension = _FixedModels(server.registered_models)
+
+
+_REFUSAL = (
+    "cannot {verb} model {name!r}: this server serves the models it was started with; restart it "
+    "with another --model to serve others"
+)

@@ -16,7 +16,13 @@ import socket
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.serve.config import ServeConfig
-from alexnet_kfp.serve.kserve_adapter import check_internals, kserve_flags, listen_on, rest_app
+from alexnet_kfp.serve.kserve_adapter import (
+    check_internals,
+    fixed_models,
+    kserve_flags,
+    listen_on,
+    rest_app,
+)
 
 ALL_ADDRESSES = ""  # KServe's own choice: REST on 0.0.0.0, gRPC on [::] (what a pod needs)
 
@@ -116,9 +122,11 @@ def serve(config: ServeConfig) -> None:
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
-    kserve.ModelServer(
+    server = kserve.ModelServer(
         http_port=config.http_port, grpc_port=config.grpc_port, workers=1, enable_docs_url=False
-    ).start(models)
+    )
+    fixed_models(server)
+    server.start(models)
 
 
 def _check_address(address: str) -> str:
