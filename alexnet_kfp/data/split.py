@@ -4,6 +4,15 @@ import numpy as np
 
 from alexnet_kfp.errors import InputError
 
+# numpy's legacy seeding (keras.utils.set_random_seed calls np.random.seed) takes 32 bits.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int) -> None:
+    """A seed every seeded library takes: the split's numpy, the training's Keras and TF."""
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"seed must lie between 0 and {MAX_SEED}, got {seed}")
+
 
 def check_parameters(val_fraction: float, limit: int | None, seed: int = 0) -> None:
     """Fail before any download when the split cannot be made (NaN fails every comparison here)."""
@@ -13,8 +22,7 @@ def check_parameters(val_fraction: float, limit: int | None, seed: int = 0) -> N
         raise InputError(
             f"limit_per_class must be at least 2 (one image each for train and val), got {limit}"
         )
-    if seed < 0:
-        raise InputError(f"seed must be 0 or more, got {seed}")
+    check_seed(seed)
     if limit is not None:
         check_split_sizes({"each class": limit}, val_fraction)
 

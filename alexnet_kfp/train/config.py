@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from alexnet_kfp.config import StepConfig, option
+from alexnet_kfp.data.split import check_seed
 from alexnet_kfp.errors import InputError
 
 VARIANTS = ("article", "cifar")
@@ -74,13 +75,13 @@ class TrainConfig(StepConfig):
         for name, least in (
             ("epochs", 1),
             ("batch_size", 1),
-            ("seed", 0),
             ("plateau_patience", 0),
             ("plateau_cooldown", 0),
             ("crop_padding", 0),
         ):
             if getattr(self, name) < least:
                 raise InputError(f"{name} must be at least {least}, got {getattr(self, name)}")
+        check_seed(self.seed)
         if self.crop_padding > MAX_CROP_PADDING:
             raise InputError(
                 f"crop_padding must be at most {MAX_CROP_PADDING} pixels, got {self.crop_padding}"
