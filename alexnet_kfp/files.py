@@ -4,6 +4,7 @@ left), and the sha256 each record gives of what it read and wrote."""
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -72,3 +73,11 @@ def make_directory(path: Path, named: str, exist_ok: bool = True) -> None:
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+def file_name_from(text: str, fallback: str) -> str:
+    """A file name made of a name that data carries (a class name from an archive): letters,
+    digits, '-', '_' and inner dots kept, anything else (a '/', '..', a NUL) as '_'; `fallback`
+    when nothing is left. Such a name never leaves the folder it is joined to."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:100].strip("._")
+    return name or fallback

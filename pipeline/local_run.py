@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import make_directory
+from alexnet_kfp.files import file_name_from, make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
 from alexnet_kfp.records import MetricsRecord, ParityRecord, RunSummary
@@ -192,8 +192,7 @@ def run_locally(
     from alexnet_kfp.pipeline.pipeline import build_pipeline
 
     parameters = {**LOCAL.values, **parameters}
-    run_dir = (runs_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
-    make_directory(run_dir, f"--runs {runs_root}", exist_ok=False)
+    run_dir = _new_run_dir(runs_root)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir),
@@ -253,6 +252,23 @@ def _parity_summary(parity: ParityRecord) -> dict:
     }
 
 
+def _new_run_dir(runs_root: Path) -> Path:
+    """RUNS/<UTC timestamp>, made here and now; a second run started in the same second gets
+    RUNS/<timestamp>-2 (mkdir is the lock: two runs never share a directory)."""
+    make_directory(runs_root, f"--runs {runs_root}")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for attempt in range(1, 1000):
+        run_dir = (runs_root / (stamp if attempt == 1 else f"{stamp}-{attempt}")).resolve()
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise InputError(f"--runs {runs_root}: cannot write there ({e.strerror or e})") from None
+    raise InputError(f"--runs {runs_root}: 999 runs started in one second")
+
+
 # The run's main artifacts, linked at the top of its run directory under these names.
 OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "dataset.json"}
 REPORT = "report.html"
@@ -273,7 +289,9 @@ def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
     folder.mkdir()
     for label in sorted(set(y.tolist()))[:count]:
         image = x[int(np.flatnonzero(y == label)[0])]
-        Image.fromarray(image).save(folder / f"{names[label]}.png")
+        # the class names come from the archive: never a path of their own
+        name = file_name_from(names[label], f"class-{label}")
+        Image.fromarray(image).save(folder / f"{name}.png")
 
 
 def _link_outputs(run_dir: Path, runs_root: Path) -> None:

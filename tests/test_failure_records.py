@@ -1,5 +1,6 @@
 """How `alexnet-kfp run` learns which step failed and why: each step's error handler writes a
-failure record (alexnet_kfp.process), and the local run reads the last one, never the console."""
+failure record (alexnet_kfp.process), and the local run reads the last one, never the console.
+Also: two runs never share a run directory."""
 
 import json
 import subprocess
@@ -82,3 +83,19 @@ def test_a_component_process_writes_its_record(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert done.returncode == 1 and "alexnet-kfp evaluate: error: no model.keras" in done.stderr
     assert failure_record(tmp_path)["said"] == "alexnet-kfp evaluate: error: no model.keras"
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
+    import time
+
+    from alexnet_kfp.pipeline.local_run import _new_run_dir
+
+    monkeypatch.setattr(
+        time, "gmtime", lambda: time.struct_time((2026, 12, 3, 17, 0, 0, 3, 337, 0))
+    )
+    made = [_new_run_dir(tmp_path / "runs") for _ in range(3)]
+    assert [d.name for d in made] == [
+        "20261203T170000Z",
+        "20261203T170000Z-2",
+        "20261203T170000Z-3",
+    ]

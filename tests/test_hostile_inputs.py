@@ -584,3 +584,25 @@ def test_predict_on_a_folder_without_images_says_so(tmp_path):
         "predict", tmp_path / "photos", "--model", tmp_path / "no-model.onnx"
     )
     _one_line(result, str(tmp_path / "photos"), "no image files")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "name, made",
+    [
+        ("../../../x", "x"),
+        ("/etc/passwd", "etc_passwd"),
+        ("..", "class-3"),
+        ("", "class-3"),
+        ("a\0b", "a_b"),
+        ("cat", "cat"),
+        ("pick-up truck.v2", "pick-up_truck.v2"),
+        ("C:\\Windows", "C__Windows"),
+    ],
+)
+def test_a_class_name_from_the_archive_never_becomes_a_path(name, made, tmp_path):
+    # run writes a sample image per class, named by the class the archive's batches.meta gives
+    from alexnet_kfp.files import file_name_from
+
+    file = file_name_from(name, "class-3")
+    assert file == made and (tmp_path / file).resolve().parent == tmp_path.resolve()
