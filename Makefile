@@ -54,9 +54,9 @@ run: setup
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
-# The unit tier: the tests that neither train, serve nor run the pipeline.
+# The unit tier (no training, serving, pipeline run or TensorFlow process), on every core.
 test-fast: $(VENV)/.test
-	$(BIN)/python -m pytest -m unit
+	$(BIN)/python -m pytest -m unit -n auto
 
 # ruff (lint and format), mypy, the packages' layering (import-linter), the workflows
 # (actionlint), and uv.lock still matching pyproject.toml.

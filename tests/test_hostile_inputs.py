@@ -173,7 +173,7 @@ def _forged_header_npz(path: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.unit
+@pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 @pytest.mark.parametrize("content", ["garbage", "truncated", "forged"])
 def test_a_broken_dataset_file_is_named(content, tmp_path):
     good = _dataset_like(tmp_path / "good")
@@ -189,7 +189,7 @@ def test_a_broken_dataset_file_is_named(content, tmp_path):
     _nothing_left(tmp_path)
 
 
-@pytest.mark.unit
+@pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 def test_a_garbage_model_file_is_named_not_reported_missing(tmp_path):
     model = tmp_path / "model"
     model.mkdir()
@@ -543,7 +543,7 @@ def test_names_kubernetes_refuses_are_refused_here_first(args, named, tmp_path):
 # --- models and data that do not belong together -------------------------------------------------
 
 
-@pytest.mark.unit
+@pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 @pytest.mark.parametrize(
     "labels, says",
     [

@@ -9,8 +9,6 @@ import pytest
 
 from .real_data import REPO
 
-pytestmark = pytest.mark.unit
-
 # each recorded history, and the row that shows it in the docs
 DOCS_ROWS = {
     "article-seed7-plateau-only": "`article` seed 7, earlier code",
@@ -35,11 +33,13 @@ def _rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.unit
 def test_every_recorded_history_has_its_row_in_the_docs():
     histories = {p.stem for p in (REPO / "bench" / "histories").glob("*.json")}
     assert histories == set(DOCS_ROWS)
 
 
+@pytest.mark.integration  # the replay runs Keras's callbacks: TensorFlow's start-up
 def test_the_docs_replay_table_is_what_the_replay_prints():
     histories = sorted((REPO / "bench" / "histories").glob("*.json"))
     printed = subprocess.run(

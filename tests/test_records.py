@@ -79,7 +79,7 @@ def test_a_field_of_the_wrong_shape_is_named(dataset, tmp_path, field, value, sa
         DatasetRecord.read(tmp_path)
 
 
-@pytest.mark.unit
+@pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 def test_train_refuses_a_dataset_whose_record_is_foreign(dataset, tmp_path):
     foreign = tmp_path / "dataset"
     foreign.mkdir()

@@ -121,7 +121,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
-@pytest.mark.unit
+@pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 def test_cli_train_bad_input_exits_2(tmp_path):
     result = run_cli(
         "train", "--data", tmp_path / "none", "--out", tmp_path / "m", "--epochs", "1", timeout=300
