@@ -265,7 +265,8 @@ def _new_run_dir(runs_root: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as e:
-            raise InputError(f"--runs {runs_root}: cannot write there ({e.strerror or e})") from None
+            reason = e.strerror or e
+            raise InputError(f"--runs {runs_root}: cannot write there ({reason})") from None
     raise InputError(f"--runs {runs_root}: 999 runs started in one second")
 
 
