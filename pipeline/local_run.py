@@ -148,7 +148,10 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
     check_arguments({**LOCAL.values, **parameters}, declared)
     archive = parameters.get("source")
     if archive and not is_url(archive):
-        local_path(archive)  # the data step's own check, before any step starts
+        try:  # the data step's own check, before any step starts; the value came from --source
+            local_path(archive)
+        except InputError as e:
+            raise InputError(f"--{e}") from None
     try:
         return run_locally(parameters, runs_root, verbose=verbose)
     except PipelineFailed as e:

@@ -47,12 +47,15 @@ class SubmitConfig(StepConfig):
     )
 
     def check(self) -> "SubmitConfig":
+        """Named as the flags: submit runs from a command line only."""
         if not 0 < self.timeout_s < math.inf:
-            raise InputError(f"timeout must be a positive number of seconds, got {self.timeout_s}")
+            raise InputError(
+                f"--timeout must be a positive number of seconds, got {self.timeout_s}"
+            )
         if self.pipeline and not Path(self.pipeline).is_file():
-            raise InputError(f"pipeline {self.pipeline}: no such file")
+            raise InputError(f"--pipeline {self.pipeline}: no such file")
         if self.token_env and not os.environ.get(self.token_env):
             raise InputError(
-                f"token_env {self.token_env}: that environment variable is empty or unset"
+                f"--token-env {self.token_env}: that environment variable is empty or unset"
             )
         return self

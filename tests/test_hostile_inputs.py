@@ -499,7 +499,7 @@ def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path
 def test_run_names_a_missing_source_or_runs_folder_before_starting(tmp_path):
     _one_line(
         run_cli("run", "--source", tmp_path / "nope.tar.gz", "--runs", tmp_path / "runs"),
-        "source ",
+        "--source",
         "nope.tar.gz: no such file",
     )
     (tmp_path / "a-file").write_text("")

@@ -54,7 +54,7 @@ def test_submit_sends_the_installed_pipeline_from_any_directory(tmp_path):
     mine = _cli_without_tensorflow(
         "submit", "--host", "http://127.0.0.1:9", "--pipeline", "nope.yaml", cwd=tmp_path
     )
-    assert mine.returncode == 2 and "pipeline nope.yaml: no such file" in mine.stderr
+    assert mine.returncode == 2 and "--pipeline nope.yaml: no such file" in mine.stderr
 
 
 def test_submit_refuses_unknown_or_mistyped_parameters():

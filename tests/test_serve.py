@@ -484,13 +484,13 @@ def test_serve_reads_the_model_repository_and_stops_on_sigterm(exported, images,
     "flags, says",
     [
         (["--model", "/nonexistent"], "no such file"),
-        (["--http-port", "0"], "http_port must be a TCP port"),
-        (["--grpc-port", "70000"], "grpc_port must be a TCP port"),
-        (["--max-request-bytes", "2147483648"], "max_request_bytes must lie between 1 and"),
-        (["--max-request-bytes", "0"], "max_request_bytes must lie between 1 and"),
-        (["--threads", str(2**40)], "threads must lie between 1 and"),
-        (["--threads", "100000"], "threads must lie between 1 and"),
-        (["--threads", "0"], "threads must lie between 1 and"),
+        (["--http-port", "0"], "--http-port must be a TCP port"),
+        (["--grpc-port", "70000"], "--grpc-port must be a TCP port"),
+        (["--max-request-bytes", "2147483648"], "--max-request-bytes must lie between 1 and"),
+        (["--max-request-bytes", "0"], "--max-request-bytes must lie between 1 and"),
+        (["--threads", str(2**40)], "--threads must lie between 1 and"),
+        (["--threads", "100000"], "--threads must lie between 1 and"),
+        (["--threads", "0"], "--threads must lie between 1 and"),
         (["--http-port", "9000", "--grpc-port", "9000"], "must differ"),
         (["--address", "localhost:8080"], "not an IP address"),
         (["--address", "192.0.2.1"], "not an address of this host"),  # TEST-NET-1: nobody's
@@ -507,7 +507,6 @@ def test_serve_refuses_bad_arguments_in_one_line(exported, flags, says):
 def test_a_second_server_on_a_busy_port_says_so_in_one_line(server, exported):
     # the running server holds both ports: a second one is refused before KServe starts
     for flag, port in (("--http-port", server.http_port), ("--grpc-port", server.grpc_port)):
-        name = flag.removeprefix("--").replace("-", "_")
         with socket.socket() as spare:
             spare.bind(("127.0.0.1", 0))
             other = "--http-port" if flag == "--grpc-port" else "--grpc-port"
@@ -515,7 +514,7 @@ def test_a_second_server_on_a_busy_port_says_so_in_one_line(server, exported):
         result = run_cli("serve", "--model", exported, flag, port, *free, timeout=120)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1, result.stderr
-        assert f"{name} {port}: cannot listen there" in lines[0]
+        assert f"{flag} {port}: cannot listen there" in lines[0]
 
 
 def test_pixel_values_out_of_range_are_the_clients_mistake_over_grpc(server):

@@ -45,23 +45,23 @@ class ServeConfig(StepConfig):
     )
 
     def check(self) -> "ServeConfig":
-        for name in ("http_port", "grpc_port"):
-            port = getattr(self, name)
+        # named as the flags: the server is started by its command line, in a pod too
+        for flag, port in (("--http-port", self.http_port), ("--grpc-port", self.grpc_port)):
             if not 1 <= port <= 65535:
-                raise InputError(f"{name} must be a TCP port from 1 to 65535, got {port}")
+                raise InputError(f"{flag} must be a TCP port from 1 to 65535, got {port}")
         if self.http_port == self.grpc_port:
-            raise InputError(f"http_port and grpc_port must differ, both are {self.http_port}")
+            raise InputError(f"--http-port and --grpc-port must differ, both are {self.http_port}")
         if not 1 <= self.max_request_bytes <= GRPC_MAX_MESSAGE_BYTES:
             raise InputError(
-                f"max_request_bytes must lie between 1 and {GRPC_MAX_MESSAGE_BYTES} (gRPC's "
+                f"--max-request-bytes must lie between 1 and {GRPC_MAX_MESSAGE_BYTES} (gRPC's "
                 f"largest message), got {self.max_request_bytes}"
             )
         cores = os.cpu_count() or 1
         if self.threads is not None and not 1 <= self.threads <= cores:
             raise InputError(
-                f"threads must lie between 1 and {cores} (this machine's cores: more threads "
+                f"--threads must lie between 1 and {cores} (this machine's cores: more threads "
                 f"per request only compete for them), got {self.threads}"
             )
         if not self.model:
-            raise InputError("model must name a model.onnx, an export directory or a repository")
+            raise InputError("--model must name a model.onnx, an export directory or a repository")
         return self

@@ -98,8 +98,8 @@ def serve(config: ServeConfig) -> None:
     config.check()
     found = models_in(config.model)
     address = _check_address(config.address)
-    for name in ("http_port", "grpc_port"):
-        _check_free(name, getattr(config, name), address)
+    for flag, port in (("--http-port", config.http_port), ("--grpc-port", config.grpc_port)):
+        _check_free(flag, port, address)
     # KServe's own flag for the gRPC limit: its gRPC server reads the parsed flags
     with kserve_flags(f"--grpc_max_receive_message_length={config.max_request_bytes}"):
         try:
@@ -139,19 +139,19 @@ def _check_address(address: str) -> str:
         )
     except ValueError:
         raise InputError(
-            f"address {address!r}: not an IP address (e.g. 127.0.0.1 or ::1)"
+            f"--address {address!r}: not an IP address (e.g. 127.0.0.1 or ::1)"
         ) from None
     with socket.socket(family) as probe:
         try:
             probe.bind((address, 0))
         except OSError as e:
             raise InputError(
-                f"address {address}: not an address of this host ({e.strerror})"
+                f"--address {address}: not an address of this host ({e.strerror})"
             ) from None
     return address
 
 
-def _check_free(name: str, port: int, address: str) -> None:
+def _check_free(flag: str, port: int, address: str) -> None:
     """One line for a port another program holds (KServe would fail deep in its start-up)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family) as probe:
@@ -159,5 +159,5 @@ def _check_free(name: str, port: int, address: str) -> None:
             probe.bind((address or "0.0.0.0", port))  # where KServe will listen
         except OSError as e:
             raise InputError(
-                f"{name} {port}: cannot listen there ({e.strerror}); choose another"
+                f"{flag} {port}: cannot listen there ({e.strerror}); choose another"
             ) from None
