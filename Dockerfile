@@ -20,13 +20,17 @@ RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin alexnet
 
 WORKDIR /opt/alexnet-kfp
 # Dependencies first, so code changes reuse this layer: the exact versions of uv.lock (with their
-# hashes) for the extras this image needs.
+# hashes) for the extras this image needs. The export is the whole closure, so pip installs it with
+# --no-deps and resolves nothing: pip's resolver would fetch the newest release for a dependency
+# asked with extras (kserve's uvicorn[standard]) and refuse it for having no hash. pip check then
+# proves the closure complete.
 COPY pyproject.toml uv.lock ./
 RUN python -m pip install 'uv==0.13.9' \
     && uv export --frozen --no-emit-project --no-default-groups --format requirements-txt \
         --extra train --extra "tensorflow-${TF_FLAVOUR}" --extra evaluate --extra export \
         --extra predict --extra pipeline --extra serve --output-file /tmp/requirements.txt \
-    && python -m pip install --require-hashes -r /tmp/requirements.txt \
+    && python -m pip install --no-deps --require-hashes -r /tmp/requirements.txt \
+    && python -m pip check \
     && python -m pip uninstall --yes uv && rm /tmp/requirements.txt
 COPY README.md ./
 COPY alexnet_kfp ./alexnet_kfp

@@ -1,8 +1,9 @@
 """The records the steps leave beside their artifacts, as typed classes: dataset.json,
-train.json, metrics.json, export.json, parity.json and a local run's summary.json. Each has one
-`write` and one `read`; `read` checks the file's shape against the class and refuses a foreign,
-damaged or unknown record in one line naming the file and the field, so that no reader meets a
-KeyError or chains `.get(...)`. The files keep the layout earlier versions wrote.
+train.json, a sweep's trial.json and sweep.json, metrics.json, export.json, parity.json and a
+local run's summary.json. Each has one `write` and one `read`; `read` checks the file's shape
+against the class and refuses a foreign, damaged or unknown record in one line naming the file
+and the field, so that no reader meets a KeyError or chains `.get(...)`. The files keep the layout
+earlier versions wrote.
 
 `provenance` is the one place that says which versions made an artifact.
 """
@@ -242,6 +243,51 @@ class TrainRecord(Record):
     @property
     def variant(self) -> str:
         return str(self.parameters.get("variant", "unknown"))
+
+
+# --- trial.json and sweep.json (a sweep's trials and its choice) --------------------------------
+
+# A trial's status: it trained; its training failed (settings the step refused, a loss that
+# diverged, a fault); its pod ended without a result more often than its retries allow.
+TRAINED, FAILED, LOST = "trained", "failed", "lost"
+
+
+@dataclass
+class TrialRecord(Record):
+    """How one trial of a sweep went, beside its model (none when it failed): its settings, its
+    validation result, and why it failed when it did."""
+
+    FILE = "trial.json"
+    KIND = "alexnet-kfp/trial"
+
+    index: int  # its place in the sweep's list, from 0
+    given: dict[str, Any]  # what its entry in the list set
+    settings: dict[str, Any]  # the training parameters it ran with, all of them
+    status: str  # TRAINED, FAILED or LOST
+    reason: str  # why it failed; empty when it trained
+    attempts: int  # the pods that ran it (more than 1: retried)
+    best_val_accuracy: float | None = None
+    best_epoch: int | None = None
+    epochs_run: int | None = None
+    decayed_after: list[int] = field(default_factory=list)  # epochs the learning rate decayed after
+    wall_seconds: float | None = None
+    images_per_second: float | None = None
+    device: str | None = None
+    kind: str = KIND
+
+
+@dataclass
+class SweepRecord(Record):
+    """How the sweep chose the model it passed on (written beside that model): every trial, the
+    rule and the winner. No trial and no choice saw the test split."""
+
+    FILE = "sweep.json"
+    KIND = "alexnet-kfp/sweep"
+
+    rule: str
+    winner: int
+    trials: list[TrialRecord]
+    kind: str = KIND
 
 
 # --- metrics.json --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Free of kfp and TensorFlow: the CLI reads it to build its flags.
 """
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,11 @@ from alexnet_kfp.evaluate.gate import GateConfig
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.trials import EXAMPLE as TRIALS_EXAMPLE
 
 # The steps a parameter goes to. "pipeline" is the DAG itself (the deploy switch); "placement" the
-# train task's GPU node, as run-time parameters (placement.py).
-STEPS = ("data", "train", "evaluate", "verify", "deploy", "pipeline", "placement")
+# train task's GPU node, as run-time parameters (placement.py); "sweep" the sweep's plan step.
+STEPS = ("data", "train", "evaluate", "verify", "deploy", "pipeline", "placement", "sweep")
 
 
 class _Same:
@@ -188,26 +190,37 @@ PLACEMENT_PARAMETERS: tuple[Parameter, ...] = (
     ),
 )
 
-ALL_PARAMETERS = {p.name: p for p in PARAMETERS + PLACEMENT_PARAMETERS}
+# The sweep pipeline (sweep.py) adds this; its training parameters above are each trial's defaults.
+SWEEP_PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "trials",
+        list,
+        json.loads(TRIALS_EXAMPLE),
+        "the sweep's trials: a JSON list of objects, each setting training parameters (variant, "
+        "epochs, batch_size, learning_rate, precision, seed, crop_padding, plateau_patience, "
+        "plateau_factor, final_decay_fraction, require_gpu) over this run's, e.g. "
+        f"{TRIALS_EXAMPLE}; the one with the best validation accuracy goes on",
+        ("sweep",),
+    ),
+)
+
+ALL_PARAMETERS = {p.name: p for p in PARAMETERS + PLACEMENT_PARAMETERS + SWEEP_PARAMETERS}
 
 
-def parameters_for(placement: Placement) -> tuple[Parameter, ...]:
+def parameters_for(placement: Placement, sweep: bool = False) -> tuple[Parameter, ...]:
     """The pipeline's parameters for `placement`: the run-time ones appended in that mode; a
-    CPU-only pipeline does not require a GPU by default."""
-    if placement.runtime:
-        return PARAMETERS + PLACEMENT_PARAMETERS
-    if placement.uses_gpu:
-        return PARAMETERS
-    return tuple(
-        dataclasses.replace(p, default=False) if p.name == "require_gpu" else p for p in PARAMETERS
-    )
+    CPU-only pipeline does not require a GPU by default; a sweep's `trials` last."""
+    chosen = PARAMETERS + (PLACEMENT_PARAMETERS if placement.runtime else ())
+    if not placement.uses_gpu:
+        chosen = tuple(
+            dataclasses.replace(p, default=False) if p.name == "require_gpu" else p for p in chosen
+        )
+    return chosen + (SWEEP_PARAMETERS if sweep else ())
 
 
 def step_inputs(step: str, values: dict) -> dict:
     """The arguments of `step`'s component, by its own names, from the pipeline's values."""
-    return {
-        p.argument: values[p.name] for p in PARAMETERS + PLACEMENT_PARAMETERS if step in p.steps
-    }
+    return {p.argument: values[p.name] for p in ALL_PARAMETERS.values() if step in p.steps}
 
 
 def step_values(step: str, values: dict) -> dict:

@@ -68,18 +68,12 @@ def build_pipeline(
     failures are its input's, goes without)."""
     placement = (placement or _DEFAULT).check()
 
-    def place(train: dsl.PipelineTask, values: dict) -> None:
-        if placement.runtime:
-            place_at_run_time(train, *step_inputs("placement", values).values())
-        else:
-            place_literally(train, placement)
-
     def dag(values: dict) -> object:
         checkpoint_dir = CHECKPOINT_DIR if checkpoint else ""
-        return _dag(values, place, placement.uses_gpu, checkpoint_dir, retries)
+        return _dag(values, placer(placement), placement.uses_gpu, checkpoint_dir, retries)
 
     name = "alexnet_pipeline" + ("_runtime_placement" if placement.runtime else "")
-    pipeline_func = _pipeline_function(name, parameters_for(placement), dag)
+    pipeline_func = pipeline_function(name, SUMMARY, parameters_for(placement), dag)
     config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=WORKSPACE_SIZE))
     return dsl.pipeline(
         name=PIPELINE_NAME,
@@ -88,8 +82,21 @@ def build_pipeline(
     )(pipeline_func)
 
 
-def _pipeline_function(
-    name: str, parameters: tuple[Parameter, ...], dag: Callable[[dict], object]
+def placer(placement: Placement) -> Callable[[dsl.PipelineTask, dict], None]:
+    """What puts a training task on its node: `placement`'s constants, or in the run-time mode
+    the pipeline's placement parameters."""
+
+    def place(task: dsl.PipelineTask, values: dict) -> None:
+        if placement.runtime:
+            place_at_run_time(task, *step_inputs("placement", values).values())
+        else:
+            place_literally(task, placement)
+
+    return place
+
+
+def pipeline_function(
+    name: str, summary: str, parameters: tuple[Parameter, ...], dag: Callable[[dict], object]
 ) -> Callable:
     """A function whose signature and `Args:` are the table's: KFP reads the pipeline's inputs,
     their types, defaults and descriptions from them, and calls it with one channel per input."""
@@ -98,7 +105,7 @@ def _pipeline_function(
         return dag(dict(zip([p.name for p in parameters], channels, strict=True)))
 
     pipeline_func.__name__ = pipeline_func.__qualname__ = name
-    pipeline_func.__doc__ = docstring(SUMMARY, parameters)
+    pipeline_func.__doc__ = docstring(summary, parameters)
     pipeline_func.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter(
@@ -121,44 +128,66 @@ def _dag(
     checkpoint_dir: str,
     retries: bool,
 ):
-    data = data_op(**step_inputs("data", values))
-    data.set_display_name("data: fetch, verify, split")
-    if retries:  # a download that failed half-way
-        data.set_retry(num_retries=3, backoff_duration="30s", backoff_factor=2)
-
+    data = data_step(values, retries)
     train = train_op(
         dataset=data.outputs["dataset"],
         checkpoint_dir=checkpoint_dir,
         **step_inputs("train", values),
     )
     train.set_display_name("train AlexNet (GPU)" if uses_gpu else "train AlexNet")
-    if retries:  # a lost pod (a preempted or drained GPU node); with a checkpoint it goes on
-        train.set_retry(
-            num_retries=TRAIN_RETRIES,
+    prepare_training(train, values, place_train, retries)
+    return judge_and_ship(values, data, train.outputs["model"])
+
+
+def data_step(values: dict, retries: bool) -> dsl.PipelineTask:
+    """The data task, retried (a download that failed half-way) when `retries`."""
+    data = data_op(**step_inputs("data", values))
+    data.set_display_name("data: fetch, verify, split")
+    if retries:
+        data.set_retry(num_retries=3, backoff_duration="30s", backoff_factor=2)
+    return data
+
+
+def prepare_training(
+    task: dsl.PipelineTask,
+    values: dict,
+    place: Callable[[dsl.PipelineTask, dict], None],
+    retries: bool,
+    attempts: int = TRAIN_RETRIES + 1,
+) -> None:
+    """A training task's resources and GPU node, and with `retries`, `attempts` in all when its
+    pod is lost (a preempted or drained GPU node; with a checkpoint it goes on)."""
+    if retries:
+        task.set_retry(
+            num_retries=attempts - 1,
             backoff_duration="60s",
             backoff_factor=2,
             backoff_max_duration="600s",
         )
-    set_train_resources(train)
-    place_train(train, values)
+    set_train_resources(task)
+    place(task, values)
 
+
+def judge_and_ship(values: dict, data: dsl.PipelineTask, model: object):
+    """evaluate and gate `model` on the test split; if it passed, export, verify and (when asked)
+    deploy it, else reject it. Returns the test accuracy."""
     evaluation = evaluate_op(
         dataset=data.outputs["dataset"],
-        model=train.outputs["model"],
+        model=model,
         **step_inputs("evaluate", values),
     )
     evaluation.set_display_name("evaluate and gate").set_caching_options(False)
 
     with dsl.If(evaluation.outputs["passed"] == True, name="gate-passed"):  # noqa: E712 (a KFP condition)
         onnx = export_op(
-            model=train.outputs["model"],
+            model=model,
             evaluation=evaluation.outputs["evaluation"],
             dataset=data.outputs["dataset"],
         )
         onnx.set_display_name("export ONNX").set_memory_request("4G").set_memory_limit("8G")
         verify = verify_op(
             dataset=data.outputs["dataset"],
-            model=train.outputs["model"],
+            model=model,
             onnx_model=onnx.outputs["onnx_model"],
             **step_inputs("verify", values),
         )

@@ -1,4 +1,5 @@
-"""Training behaviour that lives in callbacks: keep the best weights, and log each epoch."""
+"""Training behaviour that lives in callbacks: stop when the loss diverges, keep the best weights,
+and log each epoch."""
 
 import logging
 import math
@@ -8,6 +9,26 @@ import keras
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+
+class Divergence(keras.callbacks.Callback):
+    """Stop at the first batch whose loss is not a finite number (NaN or infinity: a rate too high,
+    an overflow), and remember where: training past it only multiplies NaN, and a model trained so
+    has learned nothing. Placed first, so that the callbacks after it can see `diverged`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverged: str = ""  # where, e.g. "epoch 2, batch 14"
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if not self.diverged and loss is not None and not math.isfinite(float(loss)):
+            self.diverged = f"epoch {self.epoch}, batch {batch + 1}"
+            self.model.stop_training = True
 
 
 class BestWeights(keras.callbacks.Callback):

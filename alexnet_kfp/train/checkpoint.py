@@ -17,6 +17,7 @@ epoch, step) alone (input.py, augment.py), and every other random state is in th
 import contextlib
 import fcntl
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -147,6 +148,8 @@ class Checkpoint(keras.callbacks.Callback):
                 setattr(callback, name, value)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            return  # a diverged epoch is not kept: the last finite one stays the state
         done = epoch + 1
         self.directory.mkdir(parents=True, exist_ok=True)
         weights, best = f"state-{done}.weights.h5", f"best-{done}.npz"

@@ -30,7 +30,7 @@ from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
-from alexnet_kfp.train.callbacks import BestWeights, EpochLog
+from alexnet_kfp.train.callbacks import BestWeights, Divergence, EpochLog
 from alexnet_kfp.train.checkpoint import Checkpoint, held, identity
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.input import evaluation_dataset, steps_per_epoch, training_dataset
@@ -39,6 +39,10 @@ from alexnet_kfp.train.tensorboard import write_tensorboard_logs
 from alexnet_kfp.train.training_model import AugmentingModel
 
 log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(InputError):
+    """The loss became NaN or infinite: the settings cannot train (no model is written)."""
 
 
 def train(
@@ -97,10 +101,11 @@ def _train(
             metrics=["accuracy"],
             jit_compile=config.jit_compile,
         )
+    divergence = Divergence()
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
     schedule = schedule_callbacks(config, epoch_log)
-    callbacks = [*schedule, best, epoch_log]
+    callbacks = [divergence, *schedule, best, epoch_log]
     train_sha256 = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
     resumed_from = 0
     # the checkpoint comes last: it restores the counters the others reset in on_train_begin
@@ -137,6 +142,11 @@ def _train(
             shuffle=False,  # the dataset orders each epoch (seeded)
             verbose=1 if sys.stdout.isatty() else 0,
         )
+        if divergence.diverged:
+            raise TrainingDiverged(
+                f"training diverged: the loss was not a number at {divergence.diverged} "
+                f"(learning_rate {config.learning_rate:g}); a lower learning rate trains"
+            )
         best.restore(model)
         record = TrainRecord(
             parameters=asdict(config),

@@ -1,0 +1,85 @@
+"""A sweep's choice: the trial with the best validation accuracy, and the table of every trial.
+
+The choice reads the trials' records (trial.json) and nothing else: validation accuracy is what
+decides, the test split stays unseen until the winner alone is evaluated on it.
+"""
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.records import TRAINED, SweepRecord, TrialRecord
+
+RULE = (
+    "the highest best validation accuracy among the trials that trained; a tie goes to the trial "
+    "listed first"
+)
+
+
+def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord:
+    """The winner by RULE, or one line listing why each trial failed when none trained."""
+    trained = [t for t in trials if t.status == TRAINED and t.best_val_accuracy is not None]
+    if not trained:
+        reasons = "; ".join(f"trial {t.index} {t.status}: {t.reason}" for t in trials)
+        raise InputError(f"every trial failed, so there is no model to pass on: {reasons}")
+    return max(trained, key=lambda t: (t.best_val_accuracy, -t.index))
+
+
+def select(model_dirs: Sequence[str | Path], out_dir: str | Path) -> SweepRecord:
+    """Copy the winning trial's model directory to `out_dir` with sweep.json beside it (every
+    trial, the rule, the winner); return that record."""
+    found = [(Path(d), TrialRecord.read(d)) for d in model_dirs]
+    trials = sorted((trial for _, trial in found), key=lambda t: t.index)
+    winner = best_trial(trials)
+    source = next(folder for folder, trial in found if trial is winner)
+    record = SweepRecord(rule=RULE, winner=winner.index, trials=trials)
+    with atomic_output_dir(out_dir) as staging:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        record.write(staging)
+    return record
+
+
+def comparison_markdown(sweep: SweepRecord) -> str:
+    """The table of every trial (what it set, how it did, where, how long) and the winner, as
+    Markdown: the Kubeflow UI shows a Markdown artifact as a page."""
+    varied = list(dict.fromkeys(key for t in sweep.trials for key in t.given))
+    header = ["trial", *varied, "status", "best val accuracy", "at epoch", "epochs"]
+    header += ["rate decayed after", "time", "device"]
+    rows = [header, ["---"] * len(header)]
+    for t in sweep.trials:
+        mark = f"**{t.index}** (chosen)" if t.index == sweep.winner else str(t.index)
+        settings = [_cell(t.settings.get(key)) for key in varied]
+        if t.status == TRAINED:
+            outcome = [
+                t.status,
+                f"{t.best_val_accuracy:.4f}",
+                str(t.best_epoch),
+                str(t.epochs_run),
+                ", ".join(map(str, t.decayed_after)) or "never",
+                f"{t.wall_seconds:.0f} s",
+                _cell(t.device),
+            ]
+        else:
+            outcome = [f"{t.status}: {_cell(t.reason)}", "", "", "", "", "", ""]
+        rows.append([mark, *settings, *outcome])
+    winner = next(t for t in sweep.trials if t.index == sweep.winner)
+    lines = [
+        f"# Sweep: {len(sweep.trials)} trials, trial {sweep.winner} chosen",
+        "",
+        f"Chosen by {sweep.rule}. The test split was read by no trial: only the chosen model is "
+        "evaluated on it.",
+        "",
+        f"Trial {sweep.winner}'s settings: `{json.dumps(winner.settings, sort_keys=True)}`",
+        "",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    """A value as a table cell: one line, no column separator."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return " ".join(text.split()).replace("|", "\\|")

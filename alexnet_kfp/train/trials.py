@@ -1,0 +1,76 @@
+"""A sweep's trials: a JSON list of objects, each setting some training parameters over the run's
+own (e.g. `[{"learning_rate": 0.001}, {"learning_rate": 0.0003, "variant": "article"}]`).
+
+`plan_trials` checks the list and completes each trial before any trains: by `alexnet-kfp run`
+and `submit` on this side, and by the sweep's plan step again inside the cluster. Free of
+TensorFlow and kfp.
+"""
+
+import json
+from typing import Any
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.train.config import TrainConfig
+
+# A list longer than this is a mistake (a product of too many axes), not a sweep: each trial is a
+# GPU training run.
+MAX_TRIALS = 1000
+EXAMPLE = '[{"learning_rate": 0.001}, {"learning_rate": 0.0003}]'
+
+
+def plan_trials(trials: object, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{"index": i, "given": what trial i sets, "settings": `defaults` with it over them}] for a
+    list of trial objects, or one line naming the trial (by its index, from 0) and the key: not a
+    list, empty, too long, a trial that is not an object, an unknown key (the keys are those of
+    `defaults`: the training parameters), a value of the wrong type or one the train step refuses,
+    or a trial that repeats an earlier one."""
+    if not isinstance(trials, list) or not trials:
+        raise InputError(f"trials: expected a non-empty JSON list of objects, e.g. {EXAMPLE}")
+    if len(trials) > MAX_TRIALS:
+        raise InputError(f"trials: {len(trials)} trials; at most {MAX_TRIALS} in one sweep")
+    planned: list[dict[str, Any]] = []
+    first_of: dict[str, int] = {}
+    for index, trial in enumerate(trials):
+        where = f"trials: trial {index}"
+        if not isinstance(trial, dict):
+            raise InputError(f"{where}: expected an object of training settings, e.g. {EXAMPLE}")
+        given = {key: _typed(key, value, defaults, where) for key, value in trial.items()}
+        settings = {**defaults, **given}
+        try:
+            TrainConfig.of(settings).check()
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+        key = json.dumps(settings, sort_keys=True)
+        if key in first_of:
+            raise InputError(
+                f"{where} repeats trial {first_of[key]} ({json.dumps(given, sort_keys=True)})"
+            )
+        first_of[key] = index
+        planned.append({"index": index, "given": given, "settings": settings})
+    return planned
+
+
+def _typed(key: object, value: object, defaults: dict[str, Any], where: str) -> object:
+    """`value` as the type of the parameter `key` (a whole number for a float is made one), or one
+    line."""
+    if key not in defaults:
+        known = ", ".join(sorted(defaults))
+        raise InputError(f"{where}: unknown setting {key!r}; a trial sets any of: {known}")
+    kind = type(defaults[key])
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:
+        shown = json.dumps(value) if _is_json(value) else repr(value)
+        raise InputError(f"{where}: {key}={shown} is not a {_KIND_NAMES.get(kind, kind.__name__)}")
+    return value
+
+
+def _is_json(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_KIND_NAMES = {int: "whole number", float: "number", str: "string", bool: "boolean"}

@@ -1,0 +1,96 @@
+"""The sweep's own components: plan (check and complete the trials), trial (train one, its
+failure reported as its result) and select (the best by validation, and the table of all). The
+rest of the sweep is the pipeline's own components."""
+
+from typing import List, NamedTuple  # noqa: UP035 (KFP reads typing.List in an input's type)
+
+from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
+
+from alexnet_kfp.components import component
+
+
+@component
+def plan_op(
+    trials: list,
+    variant: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    precision: str,
+    seed: int,
+    crop_padding: int,
+    plateau_patience: int,
+    plateau_factor: float,
+    final_decay_fraction: float,
+    require_gpu: bool,
+) -> list:
+    """The trials, checked and completed: each {"index", "given": what it sets, "settings": every
+    training parameter, the run's own where it sets none}. Every argument but `trials` is a
+    TrainConfig field of the same name."""
+    defaults = dict(locals())  # first, while the task's inputs are all there is
+    del defaults["trials"]
+    from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.train.trials import plan_trials
+
+    setup()
+    with one_line_errors("plan"):
+        planned = plan_trials(trials, defaults)
+    print(f"plan: {len(planned)} trials", flush=True)
+    return planned
+
+
+@component
+def trial_op(
+    dataset: Input[Dataset],
+    trial: dict,
+    workspace: str,
+    training_attempts: int,
+    model: Output[Model],
+    metrics: Output[Metrics],
+):
+    """Train one planned trial on the train and validation splits. It never fails for its own
+    sake: a diverged loss or a fault is its result (trial.json), and past `training_attempts` pods
+    counted in `workspace` (empty: none) it reports itself lost."""
+    from alexnet_kfp.process import one_line_errors, setup
+
+    setup(tensorflow=True)
+    from alexnet_kfp.train.trial import run_trial  # after the quiet TensorFlow import
+
+    with one_line_errors("trial"):
+        record = run_trial(dataset.path, model.path, trial, workspace or None, training_attempts)
+    print(f"trial {record.index} {record.status}: {record.reason or record.best_val_accuracy}")
+    metrics.log_metric("trained", float(record.status == "trained"))
+    for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
+        value = getattr(record, name)
+        if value is not None:
+            metrics.log_metric(name, float(value))
+    model.metadata.update({"trial": record.index, "status": record.status})
+
+
+@component
+def select_op(
+    models: Input[List[Model]],  # noqa: UP006 (KFP reads typing.List)
+    model: Output[Model],
+    comparison: Output[Markdown],
+) -> NamedTuple(  # type: ignore[valid-type] # KFP's form: the pod runs this function alone
+    "Selection", [("winner", int), ("settings", dict)]
+):
+    """The trial with the best validation accuracy (its model, with sweep.json: every trial and
+    the rule), and the table of every trial. Fails only when every trial failed."""
+    from collections import namedtuple
+
+    from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.train.selection import comparison_markdown, select
+
+    setup()
+    with one_line_errors("select"):
+        sweep = select([m.path for m in models], model.path)
+    with open(comparison.path, "w") as f:
+        f.write(comparison_markdown(sweep))
+    winner = next(t for t in sweep.trials if t.index == sweep.winner)
+    print(f"select: trial {winner.index} of {len(sweep.trials)} ({winner.best_val_accuracy:.4f})")
+    model.metadata.update(
+        {"framework": "keras", "trial": winner.index, "best_val_accuracy": winner.best_val_accuracy}
+    )
+    Selection = namedtuple("Selection", ["winner", "settings"])
+    return Selection(winner.index, winner.settings)

@@ -1,0 +1,90 @@
+"""The sweep: data once -> plan -> ParallelFor(trial on its own GPU node) -> select -> the
+pipeline's own evaluate and gate, export, verify [-> deploy], on the chosen trial only.
+
+    plan: the `trials` list checked and completed over the run's training parameters
+    trial: trains on the train and validation splits; a failure is its result (trial.py)
+    select: the best validation accuracy (a tie: the trial listed first), and the table of all
+
+The test split is read by the evaluate step alone, on the chosen model. `parallelism` caps the
+trials that run (and the GPUs they hold) at once; KFP writes it into the spec as the loop's
+`parallelismLimit`, a number fixed when the pipeline is compiled (kfp.dsl.ParallelFor takes an int).
+Each trial checkpoints in its own folder of the run's workspace, where its attempts are counted
+too, with the main pipeline's retries and one more that reports the trial lost (trial.py).
+"""
+
+from kfp import dsl
+from kfp.dsl.graph_component import GraphComponent
+
+from alexnet_kfp.components.sweep import plan_op, select_op, trial_op
+from alexnet_kfp.pipeline.parameters import parameters_for, step_inputs
+from alexnet_kfp.pipeline.pipeline import (
+    PIPELINE_NAME,
+    TRAIN_RETRIES,
+    WORKSPACE_SIZE,
+    data_step,
+    judge_and_ship,
+    pipeline_function,
+    placer,
+    prepare_training,
+)
+from alexnet_kfp.pipeline.placement import Placement
+
+SWEEP_NAME = f"{PIPELINE_NAME}-sweep"
+DESCRIPTION = (
+    "AlexNet on CIFAR-10, many trainings: trials fanned out over GPU nodes, the best by "
+    "validation accuracy evaluated, gated, exported to ONNX and verified."
+)
+SUMMARY = (
+    "Train one AlexNet per trial, keep the best by validation accuracy, gate it on test accuracy, "
+    "export it to ONNX and verify it."
+)
+DEFAULT_PARALLELISM = 4
+# Each trial's folder in the run's workspace: its checkpoint and its attempts.
+TRIALS_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/sweep"
+
+
+def build_sweep(
+    placement: Placement | None = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    checkpoint: bool = True,
+    retries: bool = True,
+) -> GraphComponent:
+    """The sweep pipeline for `placement` (default: one NVIDIA GPU per trial), running at most
+    `parallelism` trials at once; with `checkpoint`, each trial keeps its checkpoint and counts its
+    attempts in the run's workspace; with `retries`, lost trial pods are retried."""
+    placement = (placement or Placement()).check()
+    if not 1 <= parallelism <= 1000:
+        raise ValueError(f"parallelism must be between 1 and 1000 trials, got {parallelism}")
+    workspace = TRIALS_DIR if checkpoint else ""
+
+    def dag(values: dict) -> object:
+        data = data_step(values, retries)
+        plan = plan_op(**step_inputs("sweep", values), **step_inputs("train", values))
+        plan.set_display_name("plan the trials").set_caching_options(False)
+        with dsl.ParallelFor(plan.output, parallelism=parallelism) as trial:
+            trained = trial_op(
+                dataset=data.outputs["dataset"],
+                trial=trial,
+                workspace=workspace,
+                training_attempts=TRAIN_RETRIES + 1,
+            )
+            trained.set_display_name("trial (GPU)" if placement.uses_gpu else "trial")
+            # with the workspace, one attempt more: the one that reports the trial lost
+            attempts = TRAIN_RETRIES + (2 if workspace else 1)
+            prepare_training(trained, values, placer(placement), retries, attempts)
+        chosen = select_op(models=dsl.Collected(trained.outputs["model"]))
+        chosen.set_display_name("select the best trial").set_caching_options(False)
+        return judge_and_ship(values, data, chosen.outputs["model"])
+
+    name = "alexnet_sweep" + ("_runtime_placement" if placement.runtime else "")
+    pipeline_func = pipeline_function(
+        name, SUMMARY, parameters_for(placement, sweep=True), dag
+    )
+    # a trial's checkpoint needs the main pipeline's workspace while it runs (trial.py removes it)
+    size = f"{parallelism * int(WORKSPACE_SIZE.removesuffix('Gi'))}Gi"
+    config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=size))
+    return dsl.pipeline(
+        name=SWEEP_NAME,
+        description=DESCRIPTION,
+        pipeline_config=config if checkpoint else None,
+    )(pipeline_func)
