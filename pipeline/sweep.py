@@ -77,9 +77,7 @@ def build_sweep(
         return judge_and_ship(values, data, chosen.outputs["model"])
 
     name = "alexnet_sweep" + ("_runtime_placement" if placement.runtime else "")
-    pipeline_func = pipeline_function(
-        name, SUMMARY, parameters_for(placement, sweep=True), dag
-    )
+    pipeline_func = pipeline_function(name, SUMMARY, parameters_for(placement, sweep=True), dag)
     # a trial's checkpoint needs the main pipeline's workspace while it runs (trial.py removes it)
     size = f"{parallelism * int(WORKSPACE_SIZE.removesuffix('Gi'))}Gi"
     config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=size))

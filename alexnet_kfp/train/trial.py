@@ -94,7 +94,8 @@ def _as_declared(settings: dict) -> dict:
     """`settings` with whole numbers made ints where TrainConfig declares ints: a dict passed
     through KFP arrives as JSON whose numbers are all doubles."""
     ints = {f.name for f in fields(TrainConfig) if f.type is int}
-    return {
-        key: int(value) if key in ints and isinstance(value, float) and value.is_integer() else value
-        for key, value in settings.items()
-    }
+    return {key: _whole(value) if key in ints else value for key, value in settings.items()}
+
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
