@@ -428,3 +428,4 @@ class RunSummary(Record):
     int8_model: str
     seconds: float
     parameters: dict[str, Any]
+    sweep: dict[str, Any] | None = None  # a sweep's choice: the winner, its settings, the table

@@ -1,7 +1,8 @@
-"""A run's pipeline parameters: `key=value` pairs typed by the pipeline's own declaration (the
-pipeline object's inputs for `run`, a compiled spec's for `submit`), then checked by the steps' own
-checks, so that a bad name, type or value (NaN, a fraction of 7, zero epochs) fails before anything
-is sent or started. The steps repeat these checks inside the cluster."""
+"""A run's pipeline parameters: `key=value` pairs (`key=@FILE` reads a list or an object from a
+file) typed by the pipeline's own declaration (the pipeline object's inputs for `run`, a compiled
+spec's for `submit`), then checked by the steps' own checks (a sweep's trials too), so that a bad
+name, type or value (NaN, a fraction of 7, zero epochs) fails before anything is sent or started.
+The steps repeat these checks inside the cluster."""
 
 import json
 import math
@@ -25,6 +26,7 @@ from alexnet_kfp.k8s_names import (
 from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, step_arguments, step_values
 from alexnet_kfp.pipeline.placement import EFFECTS
 from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.trials import plan_trials
 
 _PARSERS: dict[str, Callable[[str], object]] = {
     "STRING": str,
@@ -78,11 +80,25 @@ def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) 
                 f"unknown pipeline parameter {key!r}; known: {', '.join(sorted(declared))}"
             )
         kind = declared[key][0]
+        if raw.startswith("@") and kind in ("LIST", "STRUCT"):
+            raw = _read_value(key, Path(raw[1:]))
         try:
             values[key] = _PARSERS[kind](raw)
         except (ValueError, KeyError) as e:
-            raise InputError(f"parameter {key}={raw!r}: not a valid {kind.lower()} ({e})") from None
+            shown = raw if len(raw) <= 60 else raw[:57] + "..."
+            raise InputError(
+                f"parameter {key}={shown!r}: not a valid {kind.lower()} ({e})"
+            ) from None
     return values
+
+
+def _read_value(key: str, path: Path) -> str:
+    """The text of `path`, the value of KEY=@FILE, or one line."""
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise InputError(f"parameter {key}=@{path}: cannot read it ({reason})") from None
 
 
 def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
@@ -100,6 +116,8 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
             raise InputError(f"parameter {name}={value}: not a finite number")
     for step, config in _STEP_CONFIGS.items():
         config.of(step_arguments(step, values)).check()
+    if "trials" in declared:  # a sweep: each trial over the run's training parameters
+        plan_trials(values["trials"], step_arguments("train", values))
     _check_deploy(step_values("deploy", values))
     _check_placement(step_values("placement", values))
 

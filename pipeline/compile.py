@@ -1,4 +1,4 @@
-"""Compile the pipeline to YAML, byte for byte the same every time.
+"""Compile the pipeline (or the sweep) to YAML, byte for byte the same every time.
 
 KFP writes each parameter's default into the YAML's header comment via a protobuf Struct, whose
 map order varies between processes; we rewrite those comment lines with sorted keys. The spec
@@ -15,6 +15,7 @@ from kfp import compiler
 from alexnet_kfp.files import write_atomically
 from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
+from alexnet_kfp.pipeline.sweep import build_sweep
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
 
@@ -28,9 +29,17 @@ def _stable_comment(line: str) -> str:
 
 
 def compile_pipeline(
-    output: Path, placement: Placement | None = None, checkpoint: bool = True
+    output: Path,
+    placement: Placement | None = None,
+    checkpoint: bool = True,
+    sweep_parallelism: int | None = None,
 ) -> None:
-    pipeline = build_pipeline(placement, checkpoint)
+    """Write the pipeline, or with `sweep_parallelism` the sweep running that many trials at
+    once, to `output`."""
+    if sweep_parallelism is None:
+        pipeline = build_pipeline(placement, checkpoint)
+    else:
+        pipeline = build_sweep(placement, sweep_parallelism, checkpoint)
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"
         compiler.Compiler().compile(pipeline, str(raw))

@@ -18,7 +18,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_name_from, make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
-from alexnet_kfp.records import MetricsRecord, ParityRecord, RunSummary
+from alexnet_kfp.records import TRAINED, MetricsRecord, ParityRecord, RunSummary, SweepRecord
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
@@ -141,9 +141,11 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
         pipeline_parameters,
     )
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
+    from alexnet_kfp.pipeline.sweep import build_sweep
 
+    sweep = "trials" in given or any(pair.startswith("trials=") for pair in pairs)
     parameters = {**(QUICK.values if quick else {}), **given}
-    declared = pipeline_parameters(alexnet_pipeline)
+    declared = pipeline_parameters(build_sweep(retries=False) if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
     check_arguments({**LOCAL.values, **parameters}, declared)
     archive = parameters.get("source")
@@ -153,7 +155,7 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
         except InputError as e:
             raise InputError(f"--{e}") from None
     try:
-        return run_locally(parameters, runs_root, verbose=verbose)
+        return run_locally(parameters, runs_root, verbose=verbose, sweep=sweep)
     except PipelineFailed as e:
         refusal = e.bad_input()
         if refusal:
@@ -177,6 +179,7 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
         f"  int8           accuracy {int8.get('int8_accuracy', nan):.4f} vs float32 "
         f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
         f"{int8.get('top1_agreement', nan):.2%}",
+        *_sweep_lines(summary.sweep, latest),
         f"  report         {latest / 'report.html'}",
         f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
         "next:",
@@ -185,14 +188,26 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     ]
 
 
+def _sweep_lines(sweep: dict | None, latest: Path) -> list[str]:
+    if not sweep:
+        return []
+    given = json.dumps(sweep["given"], sort_keys=True)
+    return [
+        f"  sweep          trial {sweep['winner']} chosen of {sweep['trials']} "
+        f"({sweep['trained']} trained), val accuracy {sweep['best_val_accuracy']:.4f}: {given}",
+        f"  trials         {latest / SWEEP_TABLE}",
+    ]
+
+
 def run_locally(
-    parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False
+    parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False, sweep: bool = False
 ) -> RunSummary:
-    """Run the pipeline; return a summary (accuracy, gate, parity, paths). Raises RuntimeError on
-    failure."""
+    """Run the pipeline (with `sweep`, the sweep over `parameters["trials"]`); return a summary
+    (accuracy, gate, parity, paths, the sweep's choice). Raises RuntimeError on failure."""
     from kfp import local
 
     from alexnet_kfp.pipeline.pipeline import build_pipeline
+    from alexnet_kfp.pipeline.sweep import build_sweep
 
     parameters = {**LOCAL.values, **parameters}
     run_dir = _new_run_dir(runs_root)
@@ -216,7 +231,8 @@ def run_locally(
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
         ):
-            task = build_pipeline(retries=False)(**parameters)
+            pipeline = build_sweep(retries=False) if sweep else build_pipeline(retries=False)
+            task = pipeline(**parameters)
     except Exception as e:
         record = failure_record(failures)
         said = record["said"] if record else _tail(tee.copy.getvalue())
@@ -238,6 +254,7 @@ def run_locally(
         int8_model=str(_find(run_dir, "model.int8.onnx")),
         seconds=round(time.perf_counter() - started, 1),
         parameters=parameters,
+        sweep=_sweep_summary(run_dir) if sweep else None,
     )
     summary.write(run_dir)
     _link_outputs(run_dir, runs_root)
@@ -252,6 +269,23 @@ def _parity_summary(parity: ParityRecord) -> dict:
         "argmax_agreement": parity.argmax_agreement,
         "passed": parity.passed,
         "int8": parity.int8,
+    }
+
+
+def _sweep_summary(run_dir: Path) -> dict | None:
+    """The sweep's choice, from the sweep.json beside the model it passed on."""
+    found = _find(run_dir, SweepRecord.FILE)
+    if not found:
+        return None
+    sweep = SweepRecord.read(found)
+    winner = next(t for t in sweep.trials if t.index == sweep.winner)
+    return {
+        "trials": len(sweep.trials),
+        "trained": sum(t.status == TRAINED for t in sweep.trials),
+        "winner": winner.index,
+        "best_val_accuracy": winner.best_val_accuracy,
+        "given": winner.given,
+        "settings": winner.settings,
     }
 
 
@@ -276,6 +310,7 @@ def _new_run_dir(runs_root: Path) -> Path:
 # The run's main artifacts, linked at the top of its run directory under these names.
 OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "dataset.json"}
 REPORT = "report.html"
+SWEEP_TABLE = "sweep.md"  # a sweep's table of every trial (the select step's comparison)
 SAMPLES = "samples"  # a few test images as PNG files, for the printed `predict` command
 
 
@@ -308,6 +343,9 @@ def _link_outputs(run_dir: Path, runs_root: Path) -> None:
     report = _find(run_dir, REPORT)
     if report:
         (run_dir / REPORT).symlink_to(report.relative_to(run_dir))
+    comparison = _find(run_dir, "comparison")
+    if comparison and comparison.is_file():
+        (run_dir / SWEEP_TABLE).symlink_to(comparison.relative_to(run_dir))
     if (run_dir / "dataset").is_dir():
         _write_samples(run_dir / "dataset", run_dir / SAMPLES)
     latest = runs_root / "latest"

@@ -19,6 +19,7 @@ from typing import Any
 
 from alexnet_kfp.data.config import DataConfig
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME as DEFAULT_SERVICE_NAME
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.gate import GateConfig
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.pipeline.placement import Placement
@@ -203,6 +204,19 @@ SWEEP_PARAMETERS: tuple[Parameter, ...] = (
         ("sweep",),
     ),
 )
+
+# The sweep's trials at once: its ParallelFor's parallelism, which KFP writes into the spec when
+# compiling (`alexnet-kfp compile --sweep --parallelism N`), not a run-time parameter.
+DEFAULT_PARALLELISM, MAX_PARALLELISM = 4, 1000
+
+
+def check_parallelism(parallelism: int) -> int:
+    if not 1 <= parallelism <= MAX_PARALLELISM:
+        raise InputError(
+            f"--parallelism must be between 1 and {MAX_PARALLELISM} trials, got {parallelism}"
+        )
+    return parallelism
+
 
 ALL_PARAMETERS = {p.name: p for p in PARAMETERS + PLACEMENT_PARAMETERS + SWEEP_PARAMETERS}
 

@@ -16,7 +16,12 @@ from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
 from alexnet_kfp.components.sweep import plan_op, select_op, trial_op
-from alexnet_kfp.pipeline.parameters import parameters_for, step_inputs
+from alexnet_kfp.pipeline.parameters import (
+    DEFAULT_PARALLELISM,
+    check_parallelism,
+    parameters_for,
+    step_inputs,
+)
 from alexnet_kfp.pipeline.pipeline import (
     PIPELINE_NAME,
     TRAIN_RETRIES,
@@ -38,7 +43,6 @@ SUMMARY = (
     "Train one AlexNet per trial, keep the best by validation accuracy, gate it on test accuracy, "
     "export it to ONNX and verify it."
 )
-DEFAULT_PARALLELISM = 4
 # Each trial's folder in the run's workspace: its checkpoint and its attempts.
 TRIALS_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/sweep"
 
@@ -53,8 +57,7 @@ def build_sweep(
     `parallelism` trials at once; with `checkpoint`, each trial keeps its checkpoint and counts its
     attempts in the run's workspace; with `retries`, lost trial pods are retried."""
     placement = (placement or Placement()).check()
-    if not 1 <= parallelism <= 1000:
-        raise ValueError(f"parallelism must be between 1 and 1000 trials, got {parallelism}")
+    check_parallelism(parallelism)
     workspace = TRIALS_DIR if checkpoint else ""
 
     def dag(values: dict) -> object:

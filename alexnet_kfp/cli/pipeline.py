@@ -8,11 +8,18 @@ import textwrap
 from pathlib import Path
 
 from alexnet_kfp.cli.options import command, config_flags, config_from, option
-from alexnet_kfp.pipeline.parameters import PARAMETERS, PLACEMENT_PARAMETERS
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.pipeline.parameters import (
+    DEFAULT_PARALLELISM,
+    PARAMETERS,
+    PLACEMENT_PARAMETERS,
+    check_parallelism,
+)
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
+REPO_SWEEP_YAML = Path("sweep.yaml")
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
@@ -44,7 +51,14 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     placement = Placement(
         args.gpu_type, args.gpu_count, node_selector, tolerations, args.runtime_placement
     ).check()
-    compile_pipeline(Path(args.output), placement, checkpoint=not args.no_checkpoint)
+    if args.parallelism is not None and not args.sweep:
+        raise InputError("--parallelism is the sweep's: add --sweep")
+    parallelism = None
+    if args.sweep:
+        given = DEFAULT_PARALLELISM if args.parallelism is None else args.parallelism
+        parallelism = check_parallelism(given)
+    output = args.output or str(REPO_SWEEP_YAML if args.sweep else REPO_PIPELINE_YAML)
+    compile_pipeline(Path(output), placement, not args.no_checkpoint, parallelism)
     where = (
         "CPU only"
         if not placement.uses_gpu
@@ -53,7 +67,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         + (", as run-time parameters" if placement.runtime else "")
     )
     where += "; no checkpoint" if args.no_checkpoint else "; checkpoint in the run's workspace"
-    print(f"wrote {args.output} (components run in {IMAGE}; train task: {where})")
+    if parallelism:
+        where = f"{where}; at most {parallelism} trials at once"
+    task = "each trial" if args.sweep else "train task"
+    print(f"wrote {output} (components run in {IMAGE}; {task}: {where})")
     return 0
 
 
@@ -65,6 +82,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     chosen = {p.name: getattr(args, p.name) for p in PARAMETERS}
     given = {name: value for name, value in chosen.items() if value is not None}
+    if args.trials:
+        given["trials"] = _read_trials(Path(args.trials))
     try:
         summary = run(given, args.param or [], Path(args.runs), args.quick, args.verbose)
     except PipelineFailed as e:
@@ -72,6 +91,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(summary_lines(summary, Path(args.runs))))
     return 0
+
+
+def _read_trials(path: Path) -> object:
+    """The JSON in `path` (`run --trials FILE`), checked with the run's parameters later."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--trials {path}: cannot read it ({getattr(e, 'strerror', e)})") from None
+    except ValueError as e:
+        raise InputError(f"--trials {path}: not JSON ({e})") from None
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    """Write a sweep's trials: the product of the --grid values (then of --seeds) as the JSON list
+    that `alexnet-kfp run --trials FILE` and `alexnet-kfp submit --pipeline sweep.yaml
+    trials=@FILE` take, each trial checked as the sweep's plan step will check it. Example:
+    alexnet-kfp sweep --grid learning_rate=1e-3,3e-4 --grid variant=article,cifar --seeds 0,1"""
+    from alexnet_kfp.files import write_atomically
+    from alexnet_kfp.pipeline.grid import grid_trials
+
+    trials = grid_trials(args.grid or [], args.seeds)
+    text = "[\n" + ",\n".join(f"  {json.dumps(trial)}" for trial in trials) + "\n]\n"
+    if args.output:
+        write_atomically(Path(args.output), text)
+        print(f"wrote {len(trials)} trials to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(seed) for seed in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds")
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
@@ -89,8 +143,16 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 def add(sub) -> None:
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
-    p = command(sub, _cmd_compile, "compile the Kubeflow pipeline to YAML")
-    option(p, "--output", str(REPO_PIPELINE_YAML), "the YAML file to write", metavar="FILE")
+    p = command(sub, _cmd_compile, "compile the Kubeflow pipeline (or the sweep) to YAML")
+    written = f"the YAML file to write (default: {REPO_PIPELINE_YAML}, with --sweep "
+    written += f"{REPO_SWEEP_YAML})"
+    p.add_argument("--output", metavar="FILE", help=written)
+    sweep = "the sweep instead: trials of training settings fanned out over GPU nodes, the best "
+    sweep += "by validation accuracy evaluated, exported and verified (docs/sweep.md)"
+    p.add_argument("--sweep", action="store_true", help=sweep)
+    at_once = "the sweep's trials that run at once, each on its own GPU (default: "
+    at_once += f"{DEFAULT_PARALLELISM}; KFP fixes it when compiling)"
+    p.add_argument("--parallelism", type=int, metavar="N", help=at_once)
     keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
     keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
     p.add_argument("--no-checkpoint", action="store_true", help=keep)
@@ -129,6 +191,22 @@ def add(sub) -> None:
     _parameter_flags(
         p.add_argument_group("pipeline parameters (default: the pipeline's, or local's)")
     )
+
+    p.add_argument(
+        "--trials",
+        metavar="FILE",
+        help="run the sweep over the trials in FILE (a JSON list: `alexnet-kfp sweep` writes "
+        "one); the parameters below are each trial's defaults",
+    )
+
+    p = command(sub, _cmd_sweep, "write a sweep's trials as a grid of training settings")
+    grid = "a training parameter and its values, e.g. learning_rate=1e-3,3e-4 (repeatable: the "
+    grid += "trials are the product)"
+    p.add_argument("--grid", action="append", metavar="KEY=V1,V2", help=grid)
+    seeds = "also repeat every trial with each of these seeds, e.g. 0,1,2 (weights, shuffling, "
+    seeds += "augmentation; the data split keeps the run's seed)"
+    p.add_argument("--seeds", type=_seeds, metavar="S1,S2", help=seeds)
+    p.add_argument("--output", metavar="FILE", help="write the list to FILE (default: stdout)")
 
     p = command(
         sub,

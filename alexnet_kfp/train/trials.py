@@ -59,9 +59,11 @@ def _typed(key: object, value: object, defaults: dict[str, Any], where: str) -> 
     kind = type(defaults[key])
     if kind is float and type(value) is int:
         return float(value)
+    if kind is int and type(value) is float and value.is_integer():
+        return int(value)  # KFP passes a list's numbers as doubles: 3 arrives as 3.0
     if type(value) is not kind:
         shown = json.dumps(value) if _is_json(value) else repr(value)
-        raise InputError(f"{where}: {key}={shown} is not a {_KIND_NAMES.get(kind, kind.__name__)}")
+        raise InputError(f"{where}: {key}={shown} is not a {KIND_NAMES.get(kind, kind.__name__)}")
     return value
 
 
@@ -73,4 +75,4 @@ def _is_json(value: object) -> bool:
     return True
 
 
-_KIND_NAMES = {int: "whole number", float: "number", str: "string", bool: "boolean"}
+KIND_NAMES = {int: "whole number", float: "number", str: "string", bool: "boolean"}

@@ -1,0 +1,52 @@
+"""`alexnet-kfp sweep --grid`: a sweep's trials as the product of a few training parameters' values,
+each value typed by the parameter table and each trial checked as the plan step will check it."""
+
+import itertools
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, PARAMETERS, step_arguments
+from alexnet_kfp.train.trials import KIND_NAMES, plan_trials
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def trial_defaults() -> dict:
+    """The training parameters a trial may set, at the compiled pipeline's defaults."""
+    return step_arguments("train", {p.name: p.default for p in PARAMETERS})
+
+
+def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
+    """The product of `axes` ("KEY=V1,V2,..."), then of `seeds` (the last axis), as trial objects
+    in the order the axes are given; one line for a malformed axis, an unknown key or a value the
+    train step refuses."""
+    names: list[str] = []
+    values: list[list[object]] = []
+    for axis in axes:
+        name, sep, raw = axis.partition("=")
+        if not sep or not raw:
+            raise InputError(f"--grid {axis!r}: expected KEY=V1,V2,... e.g. learning_rate=1e-3,3e-4")
+        if name not in trial_defaults():
+            known = ", ".join(sorted(trial_defaults()))
+            raise InputError(f"--grid {name}: not a training parameter; one of: {known}")
+        if name in names:
+            raise InputError(f"--grid {name}: given twice; list all its values in one --grid")
+        names.append(name)
+        values.append([_parsed(name, text) for text in raw.split(",")])
+    if seeds:
+        if "seed" in names:
+            raise InputError("--seeds and --grid seed=...: give the seeds once")
+        names.append("seed")
+        values.append(list(seeds))
+    if not names:
+        raise InputError("nothing to sweep: give --grid KEY=V1,V2 (repeatable) or --seeds")
+    trials = [dict(zip(names, combination, strict=True)) for combination in itertools.product(*values)]
+    plan_trials(trials, trial_defaults())  # each trial as the plan step will check it
+    return trials
+
+
+def _parsed(name: str, text: str) -> object:
+    kind = ALL_PARAMETERS[name].type
+    try:
+        return _BOOLEANS[text.lower()] if kind is bool else kind(text)
+    except (KeyError, ValueError):
+        raise InputError(f"--grid {name}: {text!r} is not a {KIND_NAMES[kind]}") from None
