@@ -24,7 +24,8 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
     for axis in axes:
         name, sep, raw = axis.partition("=")
         if not sep or not raw:
-            raise InputError(f"--grid {axis!r}: expected KEY=V1,V2,... e.g. learning_rate=1e-3,3e-4")
+            example = "learning_rate=1e-3,3e-4"
+            raise InputError(f"--grid {axis!r}: expected KEY=V1,V2,... e.g. {example}")
         if name not in trial_defaults():
             known = ", ".join(sorted(trial_defaults()))
             raise InputError(f"--grid {name}: not a training parameter; one of: {known}")
@@ -39,7 +40,8 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
         values.append(list(seeds))
     if not names:
         raise InputError("nothing to sweep: give --grid KEY=V1,V2 (repeatable) or --seeds")
-    trials = [dict(zip(names, combination, strict=True)) for combination in itertools.product(*values)]
+    combinations = itertools.product(*values)
+    trials = [dict(zip(names, combination, strict=True)) for combination in combinations]
     plan_trials(trials, trial_defaults())  # each trial as the plan step will check it
     return trials
 

@@ -125,7 +125,9 @@ def _seeds(text: str) -> list[int]:
     try:
         return [int(seed) for seed in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of seeds"
+        ) from None
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
