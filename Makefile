@@ -68,9 +68,10 @@ lint: $(VENV)/.lint
 	$(BIN)/actionlint
 	$(UV) lock --check
 
-# pipeline.yaml and docs/parameters.md, both made from the code (tests fail when either is stale).
+# pipeline.yaml, sweep.yaml and docs/parameters.md, all made from the code (tests fail when one is stale).
 compile: setup
 	$(BIN)/alexnet-kfp compile
+	$(BIN)/alexnet-kfp compile --sweep
 	$(BIN)/python -m alexnet_kfp.pipeline.parameter_docs > docs/parameters.md.tmp
 	mv docs/parameters.md.tmp docs/parameters.md
 

@@ -22,10 +22,12 @@ from alexnet_kfp.records import TRAINED, MetricsRecord, ParityRecord, RunSummary
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
-# progress (epochs, the gate); the rest (executor inputs, artifact dumps, library warnings) goes to
-# run.log only.
+# progress (epochs, the gate, a sweep's trials); the rest (executor inputs, artifact dumps, library
+# warnings) goes to run.log only.
 _TASK = re.compile(r"(Executing task|Task) '([\w-]+)'( finished with status (\w+))?")
-_PROGRESS = re.compile(r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ )")
+_PROGRESS = re.compile(
+    r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ |plan: |trial \d+ \w+:|select: )"
+)
 
 
 def _shown(line: str) -> str | None:

@@ -3,7 +3,12 @@
 
 import json
 
-from alexnet_kfp.pipeline.parameters import PARAMETERS, PLACEMENT_PARAMETERS, profile_values
+from alexnet_kfp.pipeline.parameters import (
+    PARAMETERS,
+    PLACEMENT_PARAMETERS,
+    SWEEP_PARAMETERS,
+    profile_values,
+)
 
 _DOC_HEADER = """# Pipeline parameters
 
@@ -18,9 +23,11 @@ checks it; `submit` and `run` run the same checks before anything is sent or sta
 | parameter | type | Kubeflow default | `run` | `run --quick` | step | what it does |
 |---|---|---|---|---|---|---|"""
 _DOC_FOOTER = """
-The last four exist only in a pipeline compiled with `alexnet-kfp compile --runtime-placement`
-(KFP backends from 2.5.0); otherwise the train task's GPU node is written into the pipeline as
-constants ([Kubeflow and the GPU node](kubeflow.md))."""
+The four `gpu_*` parameters exist only in a pipeline compiled with `alexnet-kfp compile
+--runtime-placement` (KFP backends from 2.5.0); otherwise the train task's GPU node is written into
+the pipeline as constants ([Kubeflow and the GPU node](kubeflow.md)). `trials` is the sweep's
+(`sweep.yaml`, `alexnet-kfp run --trials FILE`), whose training parameters above are each trial's
+defaults ([the sweep](sweep.md))."""
 
 
 def markdown() -> str:
@@ -32,7 +39,7 @@ def markdown() -> str:
         return "(empty)" if value == "" else f"`{json.dumps(value)}`"
 
     rows = [_DOC_HEADER]
-    for p in PARAMETERS + PLACEMENT_PARAMETERS:
+    for p in PARAMETERS + PLACEMENT_PARAMETERS + SWEEP_PARAMETERS:
         run = shown(local[p.name]) if local.get(p.name, p.default) != p.default else ""
         fast = (
             shown(quick[p.name])
