@@ -43,14 +43,42 @@ def at_least(backend: str, release: str) -> bool:
     return _version(backend) >= _version(release)
 
 
+def _dags(spec: dict) -> dict[str, dict]:
+    """Every DAG of the spec by component name ("root" for the pipeline's own)."""
+    return {"root": spec["root"], **{n: c for n, c in spec["components"].items() if "dag" in c}}
+
+
+def find_task(spec: dict, task: str) -> tuple[str, dict]:
+    """(the DAG that holds `task`, its task spec): the root's or a nested one's (a loop's)."""
+    for dag, component in _dags(spec).items():
+        if task in component["dag"]["tasks"]:
+            return dag, component["dag"]["tasks"][task]
+    raise KeyError(task)
+
+
+def _root_input(spec: dict, dag: str, name: str) -> str:
+    """The root pipeline parameter that DAG `dag`'s input `name` is bound to, followed through the
+    tasks that call each nested DAG (the driver resolves a loop's inputs from its parent's)."""
+    while dag != "root":
+        dag, body = next(
+            (parent, body)
+            for parent, component in _dags(spec).items()
+            for body in component["dag"]["tasks"].values()
+            if body["componentRef"]["name"] == dag
+        )
+        name = body["inputs"]["parameters"][name]["componentInputParameter"]
+    return name
+
+
 def root_parameter(spec: dict, task: str, placeholder: str) -> str | None:
     """The root pipeline parameter a task's `{{$.inputs.parameters['X']}}` placeholder is bound
     to."""
     match = _PLACEHOLDER.match(placeholder)
     if not match:
         return None
-    binding = spec["root"]["dag"]["tasks"][task]["inputs"]["parameters"][match.group(1)]
-    return binding["componentInputParameter"]
+    dag, body = find_task(spec, task)
+    binding = body["inputs"]["parameters"][match.group(1)]
+    return _root_input(spec, dag, binding["componentInputParameter"])
 
 
 def _get_string_value(spec: dict, task: str, field: str, arguments: dict) -> str:
@@ -64,8 +92,8 @@ def _get_string_value(spec: dict, task: str, field: str, arguments: dict) -> str
     return value if isinstance(value, str) else ""
 
 
-def _parameter(spec: dict, binding: dict, arguments: dict):
-    name = binding["componentInputParameter"]
+def _parameter(spec: dict, dag: str, binding: dict, arguments: dict):
+    name = _root_input(spec, dag, binding["componentInputParameter"])
     return arguments.get(
         name, spec["root"]["inputDefinitions"]["parameters"][name].get("defaultValue")
     )
@@ -85,7 +113,7 @@ def accept(documents: list[dict], backend: str) -> None:
 def constant_in_pod(documents: list[dict], task: str, name: str, backend: str) -> str:
     """The value of root task `task`'s constant parameter `name` as its container receives it."""
     accept(documents, backend)
-    value = documents[0]["root"]["dag"]["tasks"][task]["inputs"]["parameters"][name][
+    value = find_task(documents[0], task)[1]["inputs"]["parameters"][name][
         "runtimeValue"
     ]["constant"]
     if _version(backend) >= (2, 15, 0):
@@ -106,20 +134,20 @@ def workspace_size(documents: list[dict], backend: str) -> str | None:
 def retries(documents: list[dict], task: str, backend: str) -> int:
     """How often `backend` runs root task `task` again after its pod fails."""
     accept(documents, backend)
-    policy = documents[0]["root"]["dag"]["tasks"][task].get("retryPolicy", {})
+    policy = find_task(documents[0], task)[1].get("retryPolicy", {})
     return int(policy.get("maxRetryCount", 0)) if _version(backend) >= (2, 5, 0) else 0
 
 
 def pod_placement(
     documents: list[dict], task: str, backend: str, arguments: dict | None = None
 ) -> dict:
-    """{limits, nodeSelector, tolerations} that `backend` gives the pod of root task `task`."""
+    """{limits, nodeSelector, tolerations} that `backend` gives the pod of task `task` (in the
+    root DAG or a nested one)."""
     accept(documents, backend)
     arguments = arguments or {}
     spec = documents[0]
-    executor = spec["components"][spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]][
-        "executorLabel"
-    ]
+    dag, body = find_task(spec, task)
+    executor = spec["components"][body["componentRef"]["name"]]["executorLabel"]
     accelerator = (
         spec["deploymentSpec"]["executors"][executor]["container"]
         .get("resources", {})
@@ -156,7 +184,7 @@ def pod_placement(
     selector = config.get("nodeSelector", {})
     if "nodeSelectorJson" in selector:
         node_selector = (
-            _parameter(spec, selector["nodeSelectorJson"], arguments)
+            _parameter(spec, dag, selector["nodeSelectorJson"], arguments)
             if _version(backend) >= (2, 5, 0)
             else {}
         )
@@ -167,6 +195,6 @@ def pod_placement(
         if "tolerationJson" not in toleration:
             tolerations.append(toleration)
         elif _version(backend) >= (2, 5, 0):
-            value = _parameter(spec, toleration["tolerationJson"], arguments)
+            value = _parameter(spec, dag, toleration["tolerationJson"], arguments)
             tolerations += value if isinstance(value, list) else [value]
     return {"limits": limits, "nodeSelector": node_selector, "tolerations": tolerations}
