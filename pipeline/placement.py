@@ -113,6 +113,11 @@ def place_at_run_time(task, accelerator, count, node_selector, tolerations) -> N
     from kfp import kubernetes
 
     task.set_accelerator_type(accelerator).set_accelerator_limit(count)
+    # kfp 2.17 binds the accelerator's placeholders to the task's enclosing DAG but does not list
+    # them among the task's channels, so a loop's DAG (the sweep's trials) is not given them and
+    # the backend's driver finds no such input: list them, as the node selector's already are.
+    listed = {channel.pattern for channel in task._channel_inputs}  # `==` makes a KFP condition
+    task._channel_inputs.extend(c for c in (accelerator, count) if c.pattern not in listed)
     kubernetes.add_node_selector_json(task, node_selector)
     kubernetes.add_toleration_json(task, tolerations)
 

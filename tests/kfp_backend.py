@@ -23,6 +23,19 @@ The train task's checkpoint in the run's workspace and its retries:
   every pod whose parameters name it, the retried ones included.
 - argocompiler/container.go turns a task's `retryPolicy` into Argo's retryStrategy from 2.5.0;
   2.2.0-2.4.1 parse the field (it is in their proto) and ignore it.
+
+The sweep's loop (a ParallelFor over the plan task's output list, fanned in with dsl.Collected):
+
+- argocompiler/dag.go (`iteratorTask`) sets the loop template's Argo `parallelism` from the task's
+  `iteratorPolicy.parallelismLimit` from 2.4.1; 2.2.0 and 2.3.0 have no such code (their loops run
+  every iteration at once).
+- driver/resolve.go (`CollectInputs`) resolves an input collected from a loop's iterations from
+  2.14.0; earlier drivers skip ParallelFor DAGs when they look for a producer
+  (driver.go: "ParallelFor outputs should be handled with dsl.Collected") and fail the task.
+- CollectInputs reads every iteration's output: a failed iteration leaves nothing to collect, and
+  argocompiler/dag.go turns a task that ignores upstream failures (trigger strategy
+  ALL_UPSTREAM_TASKS_COMPLETED) into an exit hook outside the DAG, which no later task can depend
+  on. So no task can go on past a failed trial: a trial reports its failure as its result.
 """
 
 import re
@@ -198,3 +211,17 @@ def pod_placement(
             value = _parameter(spec, dag, toleration["tolerationJson"], arguments)
             tolerations += value if isinstance(value, list) else [value]
     return {"limits": limits, "nodeSelector": node_selector, "tolerations": tolerations}
+
+
+def loop_parallelism(documents: list[dict], loop_task: str, backend: str) -> int | None:
+    """How many iterations of root task `loop_task` (a ParallelFor) `backend` runs at once (None:
+    all)."""
+    accept(documents, backend)
+    policy = documents[0]["root"]["dag"]["tasks"][loop_task].get("iteratorPolicy", {})
+    limit = int(policy.get("parallelismLimit", 0))
+    return limit if limit > 0 and _version(backend) >= (2, 4, 1) else None
+
+
+def collects_loop_outputs(backend: str) -> bool:
+    """Whether `backend`'s driver resolves a dsl.Collected input (a list from a loop)."""
+    return _version(backend) >= (2, 14, 0)

@@ -1,0 +1,199 @@
+"""The compiled sweep (sweep.yaml) as a real KFP backend runs it: the loop's parallelism, each
+trial's GPU node, retries and workspace, a test split that only the chosen model meets, and a
+100-trial list that compiles and is checked before it is sent.
+
+The backend's rules are in kfp_backend.py, each with the file and release it comes from
+(kubeflow/pipelines backend/src/v2, tags 2.2.0-2.17.0)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp import compiler
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters
+from alexnet_kfp.pipeline.parameters import PARAMETERS, SWEEP_PARAMETERS
+from alexnet_kfp.pipeline.pipeline import TRAIN_RETRIES
+from alexnet_kfp.pipeline.sweep import build_sweep
+from alexnet_kfp.errors import InputError
+
+from .cli import run_cli
+from .kfp_backend import (
+    BACKENDS,
+    RejectedByBackend,
+    at_least,
+    collects_loop_outputs,
+    constant_in_pod,
+    find_task,
+    loop_parallelism,
+    pod_placement,
+    retries,
+    workspace_size,
+)
+from .real_data import REPO
+
+pytestmark = pytest.mark.unit
+
+GPU_NODE = {
+    "limits": {"nvidia.com/gpu": "1"},
+    "nodeSelector": {"nvidia.com/gpu.present": "true"},
+    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+}
+
+
+def _compile(tmp_path: Path, *flags: str) -> list[dict]:
+    out = tmp_path / "sweep.yaml"
+    result = run_cli("compile", "--sweep", "--output", out, *flags, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return list(yaml.safe_load_all(out.read_text()))
+
+
+@pytest.fixture(scope="module")
+def committed() -> list[dict]:
+    return list(yaml.safe_load_all((REPO / "sweep.yaml").read_text()))
+
+
+@pytest.fixture(scope="module")
+def portable(tmp_path_factory) -> list[dict]:
+    """The sweep without the workspace: no checkpoints, no counted attempts."""
+    return _compile(tmp_path_factory.mktemp("portable"), "--no-checkpoint", "--parallelism", "2")
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory) -> list[dict]:
+    return _compile(tmp_path_factory.mktemp("runtime"), "--runtime-placement")
+
+
+def _loop(documents: list[dict]) -> str:
+    (name,) = [
+        task
+        for task, body in documents[0]["root"]["dag"]["tasks"].items()
+        if "parameterIterator" in body
+    ]
+    return name
+
+
+def test_the_committed_sweep_is_what_compile_writes(tmp_path):
+    result = run_cli("compile", "--sweep", "--output", tmp_path / "sweep.yaml", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "at most 4 trials at once" in result.stdout
+    assert (tmp_path / "sweep.yaml").read_bytes() == (REPO / "sweep.yaml").read_bytes(), (
+        "sweep.yaml is stale: run `make compile` and commit it"
+    )
+
+
+def test_the_sweep_parses_strictly_into_kfp_protos(committed):
+    json_format.ParseDict(
+        committed[0], pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False
+    )
+
+
+def test_its_parameters_are_the_pipelines_and_the_trials_each_described(committed):
+    main = yaml.safe_load((REPO / "pipeline.yaml").read_text().split("\n---\n")[0])
+    parameters = committed[0]["root"]["inputDefinitions"]["parameters"]
+    expected = [*main["root"]["inputDefinitions"]["parameters"], "trials"]
+    assert sorted(parameters) == sorted(expected)
+    assert all(p["description"].strip() for p in parameters.values())
+    assert parameters["trials"]["parameterType"] == "LIST"
+    assert parameters["trials"]["defaultValue"] == SWEEP_PARAMETERS[0].default
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_loop_holds_at_most_parallelism_gpus(committed, portable, backend):
+    # argocompiler/dag.go iteratorTask: Argo's parallelism from 2.4.1
+    if not at_least(backend, "2.14.0"):  # driver/resolve.go CollectInputs: the fan-in
+        assert not collects_loop_outputs(backend)
+        return
+    expected = 4 if at_least(backend, "2.4.1") else None
+    if at_least(backend, "2.15.0"):
+        assert loop_parallelism(committed, _loop(committed), backend) == expected
+    else:  # the committed sweep keeps its trials' checkpoints in the workspace (2.15.0)
+        with pytest.raises(RejectedByBackend):
+            loop_parallelism(committed, _loop(committed), backend)
+    assert loop_parallelism(portable, _loop(portable), backend) == 2
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if collects_loop_outputs(b)])
+def test_each_trial_gets_its_gpu_node(committed, portable, runtime, backend):
+    # driver.go initPodSpecPatch / extendPodSpecPatch, for a task inside the loop's DAG
+    assert pod_placement(portable, "trial-op", backend) == GPU_NODE
+    if at_least(backend, "2.15.0"):
+        assert pod_placement(committed, "trial-op", backend) == GPU_NODE
+        # run-time placement: the loop's inputs bound to the root parameters
+        pool = {"pool": "a100"}
+        taint = [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+        arguments = {"gpu_count": "2", "gpu_node_selector": pool, "gpu_tolerations": taint}
+        assert pod_placement(runtime, "trial-op", backend, arguments) == {
+            "limits": {"nvidia.com/gpu": "2"},
+            "nodeSelector": pool,
+            "tolerations": taint,
+        }
+
+
+@pytest.mark.parametrize("backend", ["2.15.0", "2.17.0"])
+def test_a_trial_is_retried_with_one_attempt_more_that_reports_it_lost(
+    committed, portable, backend
+):
+    # container.go retryStrategy; the extra attempt counts past training_attempts (trial.py)
+    attempts = retries(committed, "trial-op", backend) + 1
+    training = find_task(committed[0], "trial-op")[1]["inputs"]["parameters"]["training_attempts"]
+    assert attempts == TRAIN_RETRIES + 2
+    assert training["runtimeValue"]["constant"] == TRAIN_RETRIES + 1
+    assert constant_in_pod(committed, "trial-op", "workspace", backend) == "/kfp-workspace/sweep"
+    assert workspace_size(committed, backend) == "8Gi"  # 2Gi for each trial that runs at once
+    # without the workspace nothing counts the attempts: every retry trains
+    assert retries(portable, "trial-op", backend) == TRAIN_RETRIES
+    assert constant_in_pod(portable, "trial-op", "workspace", backend) == ""
+
+
+def test_only_the_evaluate_step_is_given_the_test_split_with_the_chosen_model(committed):
+    spec = committed[0]
+    select_inputs = spec["components"]["comp-select-op"]["inputDefinitions"]
+    assert list(select_inputs["artifacts"]) == ["models"]  # no Dataset: it cannot see the test split
+    assert select_inputs["artifacts"]["models"]["isArtifactList"]
+    evaluate = spec["root"]["dag"]["tasks"]["evaluate-op"]["inputs"]["artifacts"]["model"]
+    assert evaluate["taskOutputArtifact"]["producerTask"] == "select-op"
+    # the trial trains on the Dataset (train and validation splits: trial.py) and is fanned in
+    _, trial = find_task(spec, "trial-op")
+    assert set(trial["inputs"]["artifacts"]) == {"dataset"}
+    collected = spec["root"]["dag"]["tasks"]["select-op"]["inputs"]["artifacts"]["models"]
+    assert collected["taskOutputArtifact"]["producerTask"] == _loop(committed)
+
+
+def test_a_hundred_trials_compile_and_are_checked_before_they_are_sent(tmp_path):
+    trials = [{"learning_rate": 1e-4 * (i + 1), "seed": i % 3} for i in range(100)]
+    out = tmp_path / "sweep.yaml"
+    compiler.Compiler().compile(build_sweep(), str(out), pipeline_parameters={"trials": trials})
+    declared = declared_parameters(out)
+    assert declared["trials"][1] == trials
+    check_arguments({}, declared)  # the compiled default itself passes the steps' checks
+    check_arguments({"trials": trials + [{"variant": "cifar"}]}, declared)
+    with pytest.raises(InputError, match="trial 100 repeats trial 0"):
+        check_arguments({"trials": [*trials, trials[0]]}, declared)
+    with pytest.raises(InputError, match=r"trial 1: epochs must be at least 1"):
+        check_arguments({"trials": [{}, {"epochs": 0}]}, declared)
+
+
+def test_submit_reads_the_trials_from_a_file_and_checks_them_before_any_request(tmp_path):
+    trials = tmp_path / "trials.json"
+    trials.write_text(json.dumps([{"learning_rate": 0.001}, {"batch_size": True}]))
+    # port 9 refuses: a check that passed would say "cannot reach"
+    sweep = REPO / "sweep.yaml"
+    given = ["submit", "--host", "http://127.0.0.1:9", "--pipeline", sweep, f"trials=@{trials}"]
+    result = run_cli(*given, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "alexnet-kfp submit: error: trials: trial 1: batch_size=true is not a whole number"
+    )
+    trials.write_text(json.dumps([{"learning_rate": 0.001}, {"batch_size": 64}]))
+    result = run_cli(*given, timeout=120)
+    assert result.returncode == 2 and "cannot reach Kubeflow Pipelines" in result.stderr
+
+
+def test_the_sweep_takes_every_training_parameter_and_no_other():
+    trial_keys = {p.name for p in PARAMETERS if "train" in p.steps}
+    declared = SWEEP_PARAMETERS[0].help
+    assert all(key in declared for key in trial_keys)
