@@ -126,9 +126,9 @@ def accept(documents: list[dict], backend: str) -> None:
 def constant_in_pod(documents: list[dict], task: str, name: str, backend: str) -> str:
     """The value of root task `task`'s constant parameter `name` as its container receives it."""
     accept(documents, backend)
-    value = find_task(documents[0], task)[1]["inputs"]["parameters"][name][
-        "runtimeValue"
-    ]["constant"]
+    value = find_task(documents[0], task)[1]["inputs"]["parameters"][name]["runtimeValue"][
+        "constant"
+    ]
     if _version(backend) >= (2, 15, 0):
         value = value.replace("{{$.workspace_path}}", WORKSPACE_MOUNT_PATH)
     return value

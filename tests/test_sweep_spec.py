@@ -14,11 +14,11 @@ from google.protobuf import json_format
 from kfp import compiler
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters
 from alexnet_kfp.pipeline.parameters import PARAMETERS, SWEEP_PARAMETERS
 from alexnet_kfp.pipeline.pipeline import TRAIN_RETRIES
 from alexnet_kfp.pipeline.sweep import build_sweep
-from alexnet_kfp.errors import InputError
 
 from .cli import run_cli
 from .kfp_backend import (
@@ -152,7 +152,8 @@ def test_a_trial_is_retried_with_one_attempt_more_that_reports_it_lost(
 def test_only_the_evaluate_step_is_given_the_test_split_with_the_chosen_model(committed):
     spec = committed[0]
     select_inputs = spec["components"]["comp-select-op"]["inputDefinitions"]
-    assert list(select_inputs["artifacts"]) == ["models"]  # no Dataset: it cannot see the test split
+    # no Dataset: it cannot see the test split
+    assert list(select_inputs["artifacts"]) == ["models"]
     assert select_inputs["artifacts"]["models"]["isArtifactList"]
     evaluate = spec["root"]["dag"]["tasks"]["evaluate-op"]["inputs"]["artifacts"]["model"]
     assert evaluate["taskOutputArtifact"]["producerTask"] == "select-op"
