@@ -23,7 +23,12 @@ from alexnet_kfp.k8s_names import (
     is_label_value,
     is_qualified_name,
 )
-from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, step_arguments, step_values
+from alexnet_kfp.pipeline.parameters import (
+    ALL_PARAMETERS,
+    is_sweep,
+    step_arguments,
+    step_values,
+)
 from alexnet_kfp.pipeline.placement import EFFECTS
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import plan_trials
@@ -116,8 +121,8 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
             raise InputError(f"parameter {name}={value}: not a finite number")
     for step, config in _STEP_CONFIGS.items():
         config.of(step_arguments(step, values)).check()
-    if "trials" in declared:  # a sweep: each trial over the run's training parameters
-        plan_trials(values["trials"], step_arguments("train", values))
+    if is_sweep(declared):  # each trial over the run's training parameters
+        plan_trials(*step_values("sweep", values).values(), step_arguments("train", values))
     _check_deploy(step_values("deploy", values))
     _check_placement(step_values("placement", values))
 

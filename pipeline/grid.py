@@ -41,9 +41,9 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
     if not names:
         raise InputError("nothing to sweep: give --grid KEY=V1,V2 (repeatable) or --seeds")
     combinations = itertools.product(*values)
-    trials = [dict(zip(names, combination, strict=True)) for combination in combinations]
-    plan_trials(trials, trial_defaults())  # each trial as the plan step will check it
-    return trials
+    listed = [dict(zip(names, combination, strict=True)) for combination in combinations]
+    plan_trials(listed, trial_defaults())  # each trial as the plan step will check it
+    return listed
 
 
 def _parsed(name: str, text: str) -> object:

@@ -142,10 +142,11 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
         parse_parameters,
         pipeline_parameters,
     )
+    from alexnet_kfp.pipeline.parameters import is_sweep
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
     from alexnet_kfp.pipeline.sweep import build_sweep
 
-    sweep = "trials" in given or any(pair.startswith("trials=") for pair in pairs)
+    sweep = is_sweep([*given, *(pair.partition("=")[0] for pair in pairs)])
     parameters = {**(QUICK.values if quick else {}), **given}
     declared = pipeline_parameters(build_sweep(retries=False) if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
@@ -195,7 +196,7 @@ def _sweep_lines(sweep: dict | None, latest: Path) -> list[str]:
         return []
     given = json.dumps(sweep["given"], sort_keys=True)
     return [
-        f"  sweep          trial {sweep['winner']} chosen of {sweep['trials']} "
+        f"  sweep          trial {sweep['winner']} chosen of {sweep['count']} "
         f"({sweep['trained']} trained), val accuracy {sweep['best_val_accuracy']:.4f}: {given}",
         f"  trials         {latest / SWEEP_TABLE}",
     ]
@@ -282,7 +283,7 @@ def _sweep_summary(run_dir: Path) -> dict | None:
     sweep = SweepRecord.read(found)
     winner = next(t for t in sweep.trials if t.index == sweep.winner)
     return {
-        "trials": len(sweep.trials),
+        "count": len(sweep.trials),
         "trained": sum(t.status == TRAINED for t in sweep.trials),
         "winner": winner.index,
         "best_val_accuracy": winner.best_val_accuracy,

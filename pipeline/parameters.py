@@ -14,6 +14,7 @@ Free of kfp and TensorFlow: the CLI reads it to build its flags.
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,6 +205,12 @@ SWEEP_PARAMETERS: tuple[Parameter, ...] = (
         ("sweep",),
     ),
 )
+
+
+def is_sweep(names: Iterable[str]) -> bool:
+    """Whether parameters of these names are a sweep's (they name its list of trials)."""
+    return any(p.name in names for p in SWEEP_PARAMETERS)
+
 
 # The sweep's trials at once: its ParallelFor's parallelism, which KFP writes into the spec when
 # compiling (`alexnet-kfp compile --sweep --parallelism N`), not a run-time parameter.

@@ -10,6 +10,7 @@ from kfp.dsl import base_component
 from alexnet_kfp.components.data import data_op
 from alexnet_kfp.components.deploy import deploy_op
 from alexnet_kfp.components.evaluate import evaluate_op
+from alexnet_kfp.components.sweep import plan_op
 from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
 from alexnet_kfp.pipeline.parameter_docs import markdown
@@ -51,6 +52,15 @@ def _plain_inputs(component: base_component.BaseComponent) -> dict[str, str]:
     """{argument: KFP type} of a component's parameter inputs (its artifacts left out)."""
     inputs = component.component_spec.inputs or {}
     return {name: spec.type for name, spec in inputs.items() if spec.type in _KFP_TYPES.values()}
+
+
+def test_the_sweeps_plan_step_takes_the_training_parameters_and_the_trials():
+    # it completes each trial over the run's own training parameters: the train step's, all
+    wanted = {"train", "sweep"}
+    declared = {
+        p.argument: _KFP_TYPES[p.type] for p in ALL_PARAMETERS.values() if wanted & set(p.steps)
+    }
+    assert _plain_inputs(plan_op) == declared and "trials" in declared
 
 
 @pytest.mark.parametrize("step", sorted(COMPONENTS))

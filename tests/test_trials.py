@@ -92,7 +92,8 @@ def test_the_grid_is_the_product_in_the_order_given_seeds_last():
     assert trials[0] == {"learning_rate": 1e-3, "variant": "article", "seed": 0}
     assert trials[1] == {"learning_rate": 1e-3, "variant": "article", "seed": 1}
     assert trials[-1] == {"learning_rate": 3e-4, "variant": "cifar", "seed": 1}
-    assert grid_trials(["require_gpu=true,False"]) == [{"require_gpu": True}, {"require_gpu": False}]
+    booleans = grid_trials(["require_gpu=true,False"])
+    assert booleans == [{"require_gpu": True}, {"require_gpu": False}]
     assert grid_trials([], [7]) == [{"seed": 7}]
 
 
