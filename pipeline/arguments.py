@@ -122,7 +122,8 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
     for step, config in _STEP_CONFIGS.items():
         config.of(step_arguments(step, values)).check()
     if is_sweep(declared):  # each trial over the run's training parameters
-        plan_trials(*step_values("sweep", values).values(), step_arguments("train", values))
+        (listed,) = step_values("sweep", values).values()
+        plan_trials(listed, step_arguments("train", values))
     _check_deploy(step_values("deploy", values))
     _check_placement(step_values("placement", values))
 
