@@ -40,3 +40,15 @@ def is_qualified_name(name: str) -> bool:
 
 def is_label_value(value: str) -> bool:
     return bool(LABEL_VALUE.fullmatch(value))
+
+
+_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def check_subdomain_name(name: str, what: str) -> None:
+    """An RFC 1123 subdomain: the name of most cluster objects (a StorageClass, say)."""
+    if not (_DNS_1123_SUBDOMAIN.fullmatch(name) and len(name) <= 253):
+        raise InputError(
+            f"{what} {name!r} is not a Kubernetes object name: lower-case letters, digits, '-' and "
+            "'.', starting and ending with a letter or digit, at most 253 characters"
+        )

@@ -16,6 +16,7 @@ from alexnet_kfp.files import write_atomically
 from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.sweep import build_sweep
+from alexnet_kfp.pipeline.workspace import Workspace
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
 
@@ -33,13 +34,14 @@ def compile_pipeline(
     placement: Placement | None = None,
     checkpoint: bool = True,
     sweep_parallelism: int | None = None,
+    workspace: Workspace | None = None,
 ) -> None:
     """Write the pipeline, or with `sweep_parallelism` the sweep running that many trials at
     once, to `output`."""
     if sweep_parallelism is None:
-        pipeline = build_pipeline(placement, checkpoint)
+        pipeline = build_pipeline(placement, checkpoint, workspace=workspace)
     else:
-        pipeline = build_sweep(placement, sweep_parallelism, checkpoint)
+        pipeline = build_sweep(placement, sweep_parallelism, checkpoint, workspace=workspace)
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"
         compiler.Compiler().compile(pipeline, str(raw))

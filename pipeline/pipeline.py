@@ -43,6 +43,7 @@ from alexnet_kfp.pipeline.placement import (
     place_literally,
     set_train_resources,
 )
+from alexnet_kfp.pipeline.workspace import Workspace
 
 PIPELINE_NAME = "alexnet-cifar10"
 DESCRIPTION = (
@@ -60,12 +61,16 @@ TRAIN_RETRIES = 3
 
 
 def build_pipeline(
-    placement: Placement | None = None, checkpoint: bool = True, retries: bool = True
+    placement: Placement | None = None,
+    checkpoint: bool = True,
+    retries: bool = True,
+    workspace: Workspace | None = None,
 ) -> GraphComponent:
     """The pipeline for `placement` (default: one NVIDIA GPU, as constants); with `checkpoint`,
-    the train task keeps its checkpoint in the run's workspace; with `retries`, the data and train
-    tasks are retried (kfp.local honours them too, sleeping between attempts: a local run, whose
-    failures are its input's, goes without)."""
+    the train task keeps its checkpoint in the run's workspace (`workspace`: its volume's access
+    mode and StorageClass, default the cluster's); with `retries`, the data and train tasks are
+    retried (kfp.local honours them too, sleeping between attempts: a local run, whose failures
+    are its input's, goes without)."""
     placement = (placement or _DEFAULT).check()
 
     def dag(values: dict) -> object:
@@ -74,7 +79,7 @@ def build_pipeline(
 
     name = "alexnet_pipeline" + ("_runtime_placement" if placement.runtime else "")
     pipeline_func = pipeline_function(name, SUMMARY, parameters_for(placement), dag)
-    config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=WORKSPACE_SIZE))
+    config = dsl.PipelineConfig(workspace=(workspace or Workspace()).check().config(WORKSPACE_SIZE))
     return dsl.pipeline(
         name=PIPELINE_NAME,
         description=DESCRIPTION,

@@ -33,6 +33,7 @@ from alexnet_kfp.pipeline.pipeline import (
     prepare_training,
 )
 from alexnet_kfp.pipeline.placement import Placement
+from alexnet_kfp.pipeline.workspace import Workspace
 
 SWEEP_NAME = f"{PIPELINE_NAME}-sweep"
 DESCRIPTION = (
@@ -52,13 +53,16 @@ def build_sweep(
     parallelism: int = DEFAULT_PARALLELISM,
     checkpoint: bool = True,
     retries: bool = True,
+    workspace: Workspace | None = None,
 ) -> GraphComponent:
     """The sweep pipeline for `placement` (default: one NVIDIA GPU per trial), running at most
     `parallelism` trials at once; with `checkpoint`, each trial keeps its checkpoint and counts its
-    attempts in the run's workspace; with `retries`, lost trial pods are retried."""
+    attempts in the run's workspace (`workspace`: its volume's settings); with `retries`, lost
+    trial pods are retried."""
     placement = (placement or Placement()).check()
     check_parallelism(parallelism)
-    workspace = TRIALS_DIR if checkpoint else ""
+    trials_dir = TRIALS_DIR if checkpoint else ""
+    volume = (workspace or Workspace()).check()
 
     def dag(values: dict) -> object:
         data = data_step(values, retries)
@@ -68,12 +72,12 @@ def build_sweep(
             trained = trial_op(
                 dataset=data.outputs["dataset"],
                 trial=trial,
-                workspace=workspace,
+                workspace=trials_dir,
                 training_attempts=TRAIN_RETRIES + 1,
             )
             trained.set_display_name("trial (GPU)" if placement.uses_gpu else "trial")
             # with the workspace, one attempt more: the one that reports the trial lost
-            attempts = TRAIN_RETRIES + (2 if workspace else 1)
+            attempts = TRAIN_RETRIES + (2 if trials_dir else 1)
             prepare_training(trained, values, placer(placement), retries, attempts)
         chosen = select_op(models=dsl.Collected(trained.outputs["model"]))
         chosen.set_display_name("select the best trial").set_caching_options(False)
@@ -83,7 +87,7 @@ def build_sweep(
     pipeline_func = pipeline_function(name, SUMMARY, parameters_for(placement, sweep=True), dag)
     # a trial's checkpoint needs the main pipeline's workspace while it runs (trial.py removes it)
     size = f"{parallelism * int(WORKSPACE_SIZE.removesuffix('Gi'))}Gi"
-    config = dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(size=size))
+    config = dsl.PipelineConfig(workspace=volume.config(size))
     return dsl.pipeline(
         name=SWEEP_NAME,
         description=DESCRIPTION,

@@ -21,6 +21,10 @@ The train task's checkpoint in the run's workspace and its retries:
   `{{$.workspace_path}}`; from 2.15.0, driver/resolve.go replaces it with /kfp-workspace
   (component.WorkspaceMountPath) and driver/driver.go (`needsWorkspaceMount`) mounts the PVC in
   every pod whose parameters name it, the retried ones included.
+- argocompiler/argo.go (`GetWorkspacePVC`, 2.15.0-2.17.0) makes the workspace's PVC from the API
+  server's default spec (its `workspace.volumeclaimtemplatespec`, set by the operator) with the
+  pipeline's `pvcSpecPatch` over it; the patch may name only `accessModes` and `storageClassName`
+  (`convertStructToPVCSpec`), and a spec with no access mode fails the run.
 - argocompiler/container.go turns a task's `retryPolicy` into Argo's retryStrategy from 2.5.0;
   2.2.0-2.4.1 parse the field (it is in their proto) and ignore it.
 
@@ -225,3 +229,21 @@ def loop_parallelism(documents: list[dict], loop_task: str, backend: str) -> int
 def collects_loop_outputs(backend: str) -> bool:
     """Whether `backend`'s driver resolves a dsl.Collected input (a list from a loop)."""
     return _version(backend) >= (2, 14, 0)
+
+
+def workspace_volume(
+    documents: list[dict], backend: str, server_default: dict | None
+) -> dict[str, object]:
+    """The {accessModes, storageClassName} of the workspace PVC `backend` makes for a run, given
+    the API server's default spec (None: the operator set none); RejectedByBackend when it fails."""
+    accept(documents, backend)
+    platform = documents[1] if len(documents) > 1 else {}
+    config = platform["platforms"]["kubernetes"]["pipelineConfig"]["workspace"]
+    patch = config.get("kubernetes", {}).get("pvcSpecPatch", {})
+    unknown = sorted(set(patch) - {"accessModes", "storageClassName"})
+    if unknown:
+        raise RejectedByBackend(f"unknown fields in PVC spec patch: {unknown}")
+    spec = {**(server_default or {}), **patch}
+    if not spec.get("accessModes"):
+        raise RejectedByBackend("workspace PVC spec must specify accessModes")
+    return {"accessModes": spec["accessModes"], "storageClassName": spec.get("storageClassName")}

@@ -32,6 +32,7 @@ from .kfp_backend import (
     pod_placement,
     retries,
     workspace_size,
+    workspace_volume,
 )
 from .real_data import REPO
 
@@ -198,3 +199,48 @@ def test_the_sweep_takes_every_training_parameter_and_no_other():
     trial_keys = {p.name for p in PARAMETERS if "train" in p.steps}
     declared = SWEEP_PARAMETERS[0].help
     assert all(key in declared for key in trial_keys)
+
+
+def test_the_workspace_volume_is_the_clusters_unless_compiled_for_trials_on_many_nodes(
+    committed, tmp_path
+):
+    # argo.go GetWorkspacePVC (2.17.0): the API server's default spec, the pipeline's patch over it
+    operator = {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard"}
+    assert workspace_volume(committed, "2.17.0", operator) == operator
+    with pytest.raises(RejectedByBackend, match="must specify accessModes"):
+        workspace_volume(committed, "2.17.0", None)
+    flags = ("--workspace-access-mode", "ReadWriteMany", "--workspace-storage-class", "nfs-client")
+    shared = _compile(tmp_path, *flags)
+    expected = {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-client"}
+    assert workspace_volume(shared, "2.17.0", operator) == expected
+    assert workspace_volume(shared, "2.17.0", None) == expected
+    # the same flags for the one-run pipeline; refused where there is no workspace
+    result = run_cli("compile", "--output", tmp_path / "p.yaml", *flags, timeout=300)
+    assert result.returncode == 0, result.stderr
+    main = list(yaml.safe_load_all((tmp_path / "p.yaml").read_text()))
+    assert workspace_volume(main, "2.17.0", None) == expected
+    refused = run_cli("compile", "--no-checkpoint", "--output", tmp_path / "x.yaml", *flags[:2])
+    assert refused.returncode == 2 and not (tmp_path / "x.yaml").exists()
+    assert refused.stderr.strip() == (
+        "alexnet-kfp compile: error: --workspace-* set the checkpoint's volume: drop them or "
+        "--no-checkpoint"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--sweep", "--parallelism", "0"], "--parallelism must be between 1 and 1000 trials"),
+        (["--sweep", "--parallelism", "1001"], "--parallelism must be between 1 and 1000 trials"),
+        (["--parallelism", "2"], "--parallelism is the sweep's: add --sweep"),
+        (["--workspace-access-mode", "RWX"], "--workspace-access-mode must be one of"),
+        (["--workspace-storage-class", "NFS"], "--workspace-storage-class 'NFS' is not a"),
+        (["--workspace-storage-class", "a/b"], "--workspace-storage-class 'a/b' is not a"),
+        (["--workspace-storage-class", "x" * 254], "--workspace-storage-class 'xxx"),
+    ],
+)
+def test_bad_sweep_and_workspace_flags_give_one_line(tmp_path, flags, said):
+    result = run_cli("compile", "--output", tmp_path / "out.yaml", *flags, timeout=120)
+    assert result.returncode == 2 and not (tmp_path / "out.yaml").exists()
+    assert result.stderr.startswith(f"alexnet-kfp compile: error: {said}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

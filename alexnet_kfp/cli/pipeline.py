@@ -28,6 +28,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from alexnet_kfp.components import IMAGE
     from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
+    from alexnet_kfp.pipeline.workspace import Workspace
 
     defaults = Placement()
     node_selector = (
@@ -58,7 +59,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         given = DEFAULT_PARALLELISM if args.parallelism is None else args.parallelism
         parallelism = check_parallelism(given)
     output = args.output or str(REPO_SWEEP_YAML if args.sweep else REPO_PIPELINE_YAML)
-    compile_pipeline(Path(output), placement, not args.no_checkpoint, parallelism)
+    workspace = Workspace(args.workspace_access_mode or "", args.workspace_storage_class or "")
+    if args.no_checkpoint and workspace != Workspace():
+        raise InputError("--workspace-* set the checkpoint's volume: drop them or --no-checkpoint")
+    compile_pipeline(Path(output), placement, not args.no_checkpoint, parallelism, workspace)
     where = (
         "CPU only"
         if not placement.uses_gpu
@@ -158,6 +162,13 @@ def add(sub) -> None:
     keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
     keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
     p.add_argument("--no-checkpoint", action="store_true", help=keep)
+    mode = "the workspace volume's access mode (ReadWriteOnce, ReadWriteMany or ReadWriteOncePod; "
+    mode += "default: the KFP API server's workspace config); a sweep's trials on several GPU "
+    mode += "nodes at once need ReadWriteMany"
+    p.add_argument("--workspace-access-mode", metavar="MODE", help=mode)
+    storage = "the workspace volume's StorageClass (default: the KFP API server's, else the "
+    storage += "cluster's default)"
+    p.add_argument("--workspace-storage-class", metavar="NAME", help=storage)
     gpu = p.add_argument_group(
         "the train task's GPU node (written as constants: every KFP backend from 2.2 reads them)"
     )
