@@ -79,7 +79,8 @@ image: setup
 	docker build --build-arg TF_FLAVOUR=$(TF_FLAVOUR) -t $(IMAGE) .
 
 # `make publish REGISTRY=ghcr.io/you`: both flavours built and pushed, and dist/pipeline.yaml
-# compiled to name the pushed GPU image by digest (FLAVOURS=cpu for the CPU flavour alone).
+# compiled to name the pushed GPU image by digest, with dist/sweep.yaml (FLAVOURS=cpu for the CPU
+# flavour alone).
 publish: setup
 	bash .ci/publish $(REGISTRY)
 

@@ -144,11 +144,11 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
     )
     from alexnet_kfp.pipeline.parameters import is_sweep
     from alexnet_kfp.pipeline.pipeline import alexnet_pipeline
-    from alexnet_kfp.pipeline.sweep import build_sweep
+    from alexnet_kfp.pipeline.sweep import local_sweep
 
     sweep = is_sweep([*given, *(pair.partition("=")[0] for pair in pairs)])
     parameters = {**(QUICK.values if quick else {}), **given}
-    declared = pipeline_parameters(build_sweep(retries=False) if sweep else alexnet_pipeline)
+    declared = pipeline_parameters(local_sweep() if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
     check_arguments({**LOCAL.values, **parameters}, declared)
     archive = parameters.get("source")
@@ -210,7 +210,7 @@ def run_locally(
     from kfp import local
 
     from alexnet_kfp.pipeline.pipeline import build_pipeline
-    from alexnet_kfp.pipeline.sweep import build_sweep
+    from alexnet_kfp.pipeline.sweep import local_sweep
 
     parameters = {**LOCAL.values, **parameters}
     run_dir = _new_run_dir(runs_root)
@@ -234,7 +234,7 @@ def run_locally(
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
         ):
-            pipeline = build_sweep(retries=False) if sweep else build_pipeline(retries=False)
+            pipeline = local_sweep() if sweep else build_pipeline(retries=False)
             task = pipeline(**parameters)
     except Exception as e:
         record = failure_record(failures)

@@ -93,3 +93,10 @@ def build_sweep(
         description=DESCRIPTION,
         pipeline_config=config if checkpoint else None,
     )(pipeline_func)
+
+
+def local_sweep() -> GraphComponent:
+    """The sweep as `alexnet-kfp run --trials` runs it under kfp.local: one trial at a time (trials
+    side by side on a CPU would only share its cores and memory) and no retries (a local run's
+    failures are its input's)."""
+    return build_sweep(parallelism=1, retries=False)
