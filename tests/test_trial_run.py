@@ -85,3 +85,35 @@ def test_train_stops_at_a_loss_that_is_not_a_number(tiny_dataset, tmp_path):
     assert not (tmp_path / "model").exists()
     assert not list(checkpoint.glob("state*"))  # no NaN state to resume from
     assert Path(checkpoint).is_dir()
+
+
+def test_a_model_that_learned_nan_is_never_judged_exported_or_verified(tiny_dataset, tmp_path):
+    import keras
+    import numpy as np
+
+    from alexnet_kfp.errors import InputError
+    from alexnet_kfp.inference.probabilities import finite
+    from alexnet_kfp.train.alexnet import build_alexnet
+
+    model = build_alexnet("article", num_classes=10)
+    weights = model.get_weights()
+    weights[0][0, 0, 0, 0] = np.nan  # one weight is enough to make every output NaN
+    model.set_weights(weights)
+    (tmp_path / "model").mkdir()
+    keras.models.save_model(model, tmp_path / "model" / "model.keras")
+    said = "the model's weights hold NaN or infinity"
+    for step, *flags in (
+        ("evaluate", "--data", tiny_dataset, "--out", tmp_path / "evaluation"),
+        ("export", "--out", tmp_path / "onnx"),
+    ):
+        result = run_cli(step, "--model", tmp_path / "model", *flags, timeout=300)
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"alexnet-kfp {step}: error: ") and said in line, line
+    assert not (tmp_path / "evaluation").exists() and not (tmp_path / "onnx").exists()
+    # outputs that overflow to NaN or infinity are refused as well (verify's and evaluate's path)
+    outputs = np.full((4, 10), 0.1, np.float32)
+    outputs[2, 3] = np.inf
+    with pytest.raises(InputError, match=r"m.onnx: the model's outputs are not numbers for 1 of 4"):
+        finite(Path("m.onnx"), outputs)
+    assert finite(Path("m.onnx"), outputs[:2]) is not None
