@@ -58,7 +58,8 @@ def trial_op(
 
     with one_line_errors("trial"):
         record = run_trial(dataset.path, model.path, trial, workspace or None, training_attempts)
-    print(f"trial {record.index} {record.status}: {record.reason or record.best_val_accuracy}")
+    outcome = record.reason or f"best val_accuracy {record.best_val_accuracy:.4f}"
+    print(f"trial {record.index} {record.status}: {outcome}", flush=True)
     metrics.log_metric("trained", float(record.status == "trained"))
     for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
         value = getattr(record, name)
