@@ -13,10 +13,12 @@ from pathlib import Path
 from kfp import compiler
 
 from alexnet_kfp.files import write_atomically
+from alexnet_kfp.pipeline.parameters import SWEEP_PARAMETERS, parameters_for, step_arguments
 from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.sweep import build_sweep
 from alexnet_kfp.pipeline.workspace import Workspace
+from alexnet_kfp.train.trials import plan_trials
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
 
@@ -35,15 +37,21 @@ def compile_pipeline(
     checkpoint: bool = True,
     sweep_parallelism: int | None = None,
     workspace: Workspace | None = None,
+    listed: list | None = None,
 ) -> None:
     """Write the pipeline, or with `sweep_parallelism` the sweep running that many trials at
-    once, to `output`."""
+    once (with `listed`, those trials as its default, checked first), to `output`."""
+    defaults = None
     if sweep_parallelism is None:
         pipeline = build_pipeline(placement, checkpoint, workspace=workspace)
     else:
         pipeline = build_sweep(placement, sweep_parallelism, checkpoint, workspace=workspace)
+        if listed is not None:
+            own = parameters_for((placement or Placement()).check(), sweep=True)
+            plan_trials(listed, step_arguments("train", {p.name: p.default for p in own}))
+            defaults = {p.name: listed for p in SWEEP_PARAMETERS}
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"
-        compiler.Compiler().compile(pipeline, str(raw))
+        compiler.Compiler().compile(pipeline, str(raw), pipeline_parameters=defaults)
         lines = raw.read_text().split("\n")
     write_atomically(output, "\n".join(_stable_comment(line) for line in lines))

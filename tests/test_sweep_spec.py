@@ -244,3 +244,24 @@ def test_bad_sweep_and_workspace_flags_give_one_line(tmp_path, flags, said):
     assert result.returncode == 2 and not (tmp_path / "out.yaml").exists()
     assert result.stderr.startswith(f"alexnet-kfp compile: error: {said}"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_compile_writes_a_checked_list_of_trials_as_the_sweeps_default(tmp_path):
+    listed = [{"learning_rate": 1e-3, "seed": 0}, {"variant": "article", "epochs": 30}]
+    (tmp_path / "trials.json").write_text(json.dumps(listed))
+    out = tmp_path / "sweep.yaml"
+    given = ["compile", "--sweep", "--trials", tmp_path / "trials.json", "--output", out]
+    result = run_cli(*given, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert declared_parameters(out)["trials"][1] == listed
+    (tmp_path / "trials.json").write_text(
+        json.dumps([*listed, {"epochs": 30, "variant": "article"}])
+    )
+    out.unlink()
+    refused = run_cli(*given, timeout=300)
+    assert refused.returncode == 2 and not out.exists()
+    assert (
+        refused.stderr.strip()
+        == "alexnet-kfp compile: error: trials: trial 2 repeats trial 1 "
+        + ('({"epochs": 30, "variant": "article"})')
+    )

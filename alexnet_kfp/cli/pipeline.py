@@ -62,7 +62,12 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     workspace = Workspace(args.workspace_access_mode or "", args.workspace_storage_class or "")
     if args.no_checkpoint and workspace != Workspace():
         raise InputError("--workspace-* set the checkpoint's volume: drop them or --no-checkpoint")
-    compile_pipeline(Path(output), placement, not args.no_checkpoint, parallelism, workspace)
+    if args.trials and not args.sweep:
+        raise InputError("--trials is the sweep's: add --sweep")
+    listed = _read_trials(Path(args.trials)) if args.trials else None
+    compile_pipeline(
+        Path(output), placement, not args.no_checkpoint, parallelism, workspace, listed
+    )
     where = (
         "CPU only"
         if not placement.uses_gpu
@@ -159,6 +164,9 @@ def add(sub) -> None:
     at_once = "the sweep's trials that run at once, each on its own GPU (default: "
     at_once += f"{DEFAULT_PARALLELISM}; KFP fixes it when compiling)"
     p.add_argument("--parallelism", type=int, metavar="N", help=at_once)
+    listed = "the sweep's default trials, from FILE (a JSON list: `alexnet-kfp sweep` writes one; "
+    listed += "default: two learning rates), checked before anything is written"
+    p.add_argument("--trials", metavar="FILE", help=listed)
     keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
     keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
     p.add_argument("--no-checkpoint", action="store_true", help=keep)
