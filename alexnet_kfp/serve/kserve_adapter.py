@@ -2,12 +2,14 @@
 
 KServe is configured the documented way elsewhere: its own command-line flags (which it parses
 from sys.argv when imported, as a custom model server's `python model.py --flag` does) and
-`kserve.ModelServer`'s arguments. Three needs have no documented hook in 0.21, so they live here:
+`kserve.ModelServer`'s arguments. Four needs have no documented hook in 0.21, so they live here:
 listening on one address (KServe hard-codes 0.0.0.0 for REST and [::] for gRPC), the REST app
-that our request guards wrap, and refusing the repository API's load and unload (KServe answers
+that our request guards wrap, refusing the repository API's load and unload (KServe answers
 them for anyone who reaches the server: an unloaded model would be gone while readiness says
-200). `check_internals()` names what is missing on another KServe, and
-tests/test_kserve_adapter.py fails on a version this module was not written for.
+200), and gRPC's model readiness and metadata for a version (KServe answers for the model,
+whatever version is asked; this server has none). `check_internals()` names what is missing on
+another KServe, and tests/test_kserve_adapter.py fails on a version this module was not written
+for.
 """
 
 import contextlib
@@ -49,6 +51,10 @@ def check_internals() -> None:
             ("kserve.model_server.app", hasattr(model_server, "app")),
             ("kserve.model_server.RESTServer", hasattr(model_server, "RESTServer")),
             ("kserve.protocol.grpc.server.aio", hasattr(grpc_server, "aio")),
+            (
+                "kserve.protocol.grpc.server.InferenceServicer",
+                hasattr(grpc_server, "InferenceServicer"),
+            ),
             (
                 "RESTServer.__init__ setting self.config",
                 "config" in RESTServer.__init__.__code__.co_names,
@@ -128,3 +134,31 @@ _REFUSAL = (
     "cannot {verb} model {name!r}: this server serves the models it was started with; restart it "
     "with another --model to serve others"
 )
+
+
+def versionless_grpc() -> None:
+    """gRPC ModelReady and ModelMetadata for a model version answer NOT_FOUND, as REST's versioned
+    paths answer 404: KServe 0.21's servicer (made in GRPCServer.start from this module's
+    InferenceServicer) ignores the version and answers for the model."""
+    from kserve.errors import ModelNotFound
+    from kserve.protocol.grpc import server as grpc_server
+
+    class _NoSuchVersion(ModelNotFound):
+        def __init__(self, name: str, version: str):
+            super().__init__(name)
+            self.reason = f"model {name!r} has no version {version!r}: this server has no versions"
+
+    def unversioned(request) -> None:
+        if request.version:
+            raise _NoSuchVersion(request.name, request.version)
+
+    class _Versionless(grpc_server.InferenceServicer):
+        async def ModelReady(self, request, context):
+            unversioned(request)
+            return await super().ModelReady(request, context)
+
+        async def ModelMetadata(self, request, context):
+            unversioned(request)
+            return await super().ModelMetadata(request, context)
+
+    grpc_server.InferenceServicer = _Versionless

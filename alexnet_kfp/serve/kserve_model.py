@@ -18,6 +18,8 @@ import asyncio
 import base64
 import binascii
 import io
+import json
+import struct
 import uuid
 from typing import Any
 
@@ -71,6 +73,10 @@ class AlexNetModel(Model):
         # decoding and inference run in a worker thread, so that health, readiness and metrics
         # are answered while a large request is worked on; the request is checked whole first
         work = asyncio.get_running_loop().run_in_executor
+        if isinstance(payload, (bytes, bytearray)):  # v1 JSON sent as text/plain, or curl -d's form
+            payload = _json_object(payload)
+        if not isinstance(payload, (dict, InferRequest)):
+            raise InvalidInput(f"expected a JSON object {_V1_FORM}, got {_json_kind(payload)}")
         if isinstance(payload, dict):
             probabilities = await work(None, self._probabilities, _v1_images, payload)
             return {"predictions": probabilities.tolist()}
@@ -154,6 +160,9 @@ def _v2_images(request: InferRequest) -> np.ndarray:
                 f"UINT8 {INPUT_NAME} must have shape [N, {SIZE}, {SIZE}, 3], got {shape}"
             )
         _checked_count(shape[0])
+        if isinstance(tensor.data, list) and not _all_whole_bytes(tensor.data):
+            # JSON: numpy would make 0.9, "7" and true pixels without a word
+            raise InvalidInput(f"UINT8 {INPUT_NAME}: values must be whole numbers 0-255")
         try:
             return np.ascontiguousarray(tensor.as_numpy(), dtype=np.uint8)
         except OverflowError:  # numpy refuses 300 or -5 as uint8: the client's mistake
@@ -170,7 +179,7 @@ def _v2_images(request: InferRequest) -> np.ndarray:
         _checked_count(shape[0])
         try:
             files = tensor.as_numpy().reshape(-1)
-        except ValueError as e:
+        except (ValueError, struct.error) as e:  # raw gRPC BYTES whose length prefixes lie
             raise InvalidInput(
                 f"BYTES {INPUT_NAME}: data does not match shape {shape} ({e})"
             ) from None
@@ -182,12 +191,26 @@ def _v2_images(request: InferRequest) -> np.ndarray:
     )
 
 
+_V1_FORM = '{"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image>"}'
+
+
+def _json_object(body: bytes | bytearray) -> Any:
+    """A v1 body KServe passed on unparsed (its content type was not JSON's), parsed."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise InvalidInput(f"the body is not JSON; expected {_V1_FORM}") from None
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {type(None): "null", list: "a list", str: "a string", bool: "a boolean"}
+    return kinds.get(type(value), "a number")
+
+
 def _v1_images(body: dict) -> np.ndarray:
     instances = body.get("instances")
     if not isinstance(instances, list):
-        raise InvalidInput(
-            'expected {"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image>"}'
-        )
+        raise InvalidInput(f"expected {_V1_FORM}")
     _checked_count(len(instances))
     images, budget = [], _PixelBudget()
     for i, instance in enumerate(instances):
@@ -211,6 +234,18 @@ def _v1_images(body: dict) -> np.ndarray:
                 )
             images.append(pixels.astype(np.uint8))
     return np.stack(images)
+
+
+def _all_whole_bytes(values: list) -> bool:
+    """Every value of a JSON tensor (nested lists allowed) a whole number 0-255."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif type(value) is not int or not 0 <= value <= 255:
+            return False
+    return True
 
 
 def _whole_bytes(pixels: np.ndarray) -> bool:

@@ -8,85 +8,25 @@ protocols (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before any body is parsed.
 """
 
 import ipaddress
-import json
 import logging
-import re
 import socket
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.serve.config import ServeConfig
+from alexnet_kfp.serve.guards import BodyLimit, CheckedBinaryRequests, NoVersions
 from alexnet_kfp.serve.kserve_adapter import (
     check_internals,
     fixed_models,
     kserve_flags,
     listen_on,
     rest_app,
+    versionless_grpc,
 )
 
 ALL_ADDRESSES = ""  # KServe's own choice: REST on 0.0.0.0, gRPC on [::] (what a pod needs)
 
 log = logging.getLogger(__name__)
-_VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
-
-
-class _BodyLimit:
-    """ASGI middleware: refuse a request body over `limit` bytes with 413. A declared Content-Length
-    is refused before the body is read. Otherwise the body is read here first, at most `limit`
-    bytes kept (the app would read it all anyway); past the limit the rest is read and dropped, so
-    that the client, still sending, hears the 413 (raising inside the app's read would reach the
-    client as FastAPI's 400 "error parsing the body")."""
-
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(send)
-        messages, seen, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            more = message.get("more_body", False)
-            seen += len(message.get("body", b""))
-            if seen <= self.limit:
-                messages.append(message)
-        if seen > self.limit:
-            return await self._refuse(send)
-
-        async def replay():
-            return messages.pop(0) if messages else await receive()
-
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, send):
-        await _json_error(send, 413, f"request body larger than {self.limit} bytes")
-
-
-class _NoVersions:
-    """ASGI middleware: /v2/models/NAME/versions/V/... is a 404 naming the problem; KServe 0.21
-    answers it with 501, a server error for a client's request. (Over gRPC the model refuses it.)"""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        path = scope.get("path", "")
-        if scope["type"] == "http" and _VERSIONED.match(path):
-            error = f"{path}: this server has no model versions; use /v2/models/NAME/..."
-            return await _json_error(send, 404, error)
-        return await self.app(scope, receive, send)
-
-
-async def _json_error(send, status: int, error: str) -> None:
-    body = json.dumps({"error": error}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def serve(config: ServeConfig) -> None:
@@ -113,9 +53,11 @@ def serve(config: ServeConfig) -> None:
     check_internals()
     if address != ALL_ADDRESSES:
         listen_on(address)
+    versionless_grpc()
     app = rest_app()
-    app.add_middleware(_BodyLimit, limit=config.max_request_bytes)
-    app.add_middleware(_NoVersions)
+    app.add_middleware(CheckedBinaryRequests)  # innermost: it reads the bounded body
+    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
+    app.add_middleware(NoVersions)
     models = []
     for name, path in found.items():
         served = AlexNetModel(name, path, config.threads)

@@ -1,0 +1,106 @@
+"""The REST server's request guards, as ASGI middleware around KServe's app: a body over the limit
+is a 413 before it is parsed, a versioned path a 404, and a malformed request of the binary
+extension a 400 (KServe 0.21 answered the last two with 501 and 500)."""
+
+import json
+import re
+
+from alexnet_kfp.serve.binary_request import Malformed, check_binary_request
+
+_VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
+_INFER = re.compile(r"^/v2/models/[^/]+/infer$")
+_HEADER_LENGTH = b"inference-header-content-length"
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over `limit` bytes with 413. A declared Content-Length
+    is refused before the body is read. Otherwise the body is read here first, at most `limit`
+    bytes kept (the app would read it all anyway); past the limit the rest is read and dropped, so
+    that the client, still sending, hears the 413 (raising inside the app's read would reach the
+    client as FastAPI's 400 "error parsing the body")."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        messages, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            more = message.get("more_body", False)
+            seen += len(message.get("body", b""))
+            if seen <= self.limit:
+                messages.append(message)
+        if seen > self.limit:
+            return await self._refuse(send)
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        await json_error(send, 413, f"request body larger than {self.limit} bytes")
+
+
+class NoVersions:
+    """ASGI middleware: /v2/models/NAME/versions/V/... is a 404 naming the problem; KServe 0.21
+    answers it with 501, a server error for a client's request. (Over gRPC the model refuses it.)"""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and _VERSIONED.match(path):
+            error = f"{path}: this server has no model versions; use /v2/models/NAME/..."
+            return await json_error(send, 404, error)
+        return await self.app(scope, receive, send)
+
+
+async def json_error(send, status: int, error: str) -> None:
+    body = json.dumps({"error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CheckedBinaryRequests:
+    """ASGI middleware: a POST to /v2/models/NAME/infer with `Inference-Header-Content-Length` is
+    checked whole (binary_request.py) and refused with 400 naming the fault, before KServe reads
+    it. Placed inside BodyLimit, so the body it holds is bounded."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if (
+            _HEADER_LENGTH not in headers
+            or scope.get("method") != "POST"
+            or not _INFER.match(scope.get("path", ""))
+        ):
+            return await self.app(scope, receive, send)
+        messages, body, more = [], b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            messages.append(message)
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            check_binary_request(headers[_HEADER_LENGTH], body)
+        except Malformed as e:
+            return await json_error(send, 400, str(e))
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
