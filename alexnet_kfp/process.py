@@ -97,7 +97,14 @@ def one_line_errors(step: str, *also: type[Exception]) -> Iterator[None]:
 
 
 def import_tensorflow() -> None:
-    """Import TensorFlow once, with its known start-up notices filtered out of the native stderr."""
+    """Import TensorFlow once, with its known start-up notices filtered out of the native stderr,
+    and make it Keras's backend: the steps' models, callbacks and checkpoints are TensorFlow's, so
+    a KERAS_BACKEND of jax or torch in the environment (set for other work) does not apply."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+    if "KERAS_HOME" not in os.environ and not _has_home():
+        # Keras would make "~/.keras" literally, a folder named "~" in the working directory
+        os.environ["KERAS_HOME"] = os.path.join(tempfile.gettempdir(), f"keras-{os.getuid()}")
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -113,3 +120,12 @@ def import_tensorflow() -> None:
             for line in captured.read().decode(errors="replace").splitlines(keepends=True):
                 if not any(noise in line for noise in _TENSORFLOW_IMPORT_NOISE):
                     sys.stderr.write(line)
+
+
+def _has_home() -> bool:
+    """Whether this user has a home directory (HOME, else a passwd entry): some pods have none."""
+    try:
+        Path.home()
+    except RuntimeError:
+        return False
+    return True

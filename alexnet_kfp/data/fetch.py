@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -29,9 +30,19 @@ from alexnet_kfp.files import file_digest, make_directory, write_atomically
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE_DIR = Path(
-    os.environ.get("ALEXNET_KFP_CACHE", Path.home() / ".cache" / "alexnet-kfp")
-)
+
+
+def default_cache_dir() -> Path:
+    """$ALEXNET_KFP_CACHE, else ~/.cache/alexnet-kfp; with no home directory (no HOME and no
+    passwd entry, as in some pods) a folder of this user's under the temporary directory. Asked
+    when a download needs it, never at import: every command must start without a home."""
+    if os.environ.get("ALEXNET_KFP_CACHE"):
+        return Path(os.environ["ALEXNET_KFP_CACHE"])
+    try:
+        return Path.home() / ".cache" / "alexnet-kfp"
+    except RuntimeError:  # "Could not determine home directory."
+        return Path(tempfile.gettempdir()) / f"alexnet-kfp-cache-{os.getuid()}"
+
 _CHUNK = 1 << 20
 DEFAULT_STALL_TIMEOUT_S = 120.0  # silence (no byte received) tolerated across all attempts
 _READ_TIMEOUT_S = 30.0  # one connect or read; the stall budget caps it
@@ -95,7 +106,7 @@ def resolve(
             )
         budget = _StallBudget(stall_timeout_s)
         return _download_cached(
-            source, checksum, Path(cache_dir or DEFAULT_CACHE_DIR), retries, backoff_s, budget
+            source, checksum, Path(cache_dir or default_cache_dir()), retries, backoff_s, budget
         )
     path = local_path(source)
     if path.is_dir():
