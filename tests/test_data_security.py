@@ -50,6 +50,26 @@ def test_links_are_refused(members, tmp_path, kind):
     _fails(archive, tmp_path / "ds", "is a link")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cifar-10-batches-py/data_batch_1",
+        "./cifar-10-batches-py/data_batch_1",  # the same path written otherwise
+        "cifar-10-batches-py//batches.meta",
+        "cifar-10-batches-py/test_batch",
+        "cifar-10-batches-py/readme.html",  # even a file no step reads
+    ],
+)
+def test_a_file_that_appears_twice_is_refused(members, tmp_path, name):
+    # tar keeps both copies and the last one read would win: which one is meant?
+    second = tarfile.TarInfo(name)
+    second.size = 64
+    readme = {"cifar-10-batches-py/readme.html": b"<html></html>"}  # as the real archive has
+    archive = write_tar_gz(tmp_path / "twice.tar.gz", members | readme, extra=[second])
+    message = _fails(archive, tmp_path / "ds", "appears twice")
+    assert repr(name) in message
+
+
 def test_device_members_are_refused(members, tmp_path):
     device = tarfile.TarInfo("cifar-10-batches-py/null")
     device.type, device.devmajor, device.devminor = tarfile.CHRTYPE, 1, 3

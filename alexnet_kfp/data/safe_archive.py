@@ -1,7 +1,7 @@
 """Read the files of an untrusted tar(.gz) into memory without extracting anything to disk.
 
-Every member is vetted before anything is read: absolute paths, `..` components, links, devices
-and oversized members are refused with an error that names the member. Because nothing is
+Every member is vetted before anything is read: absolute paths, `..` components, links, devices,
+oversized members and a file that appears twice are refused with an error that names the member. Because nothing is
 written, nothing can land outside a target directory; this is stricter than tarfile's `data` filter.
 """
 
@@ -50,6 +50,16 @@ def _vet(member: tarfile.TarInfo, archive: Path) -> None:
         )
 
 
+def _once(path: PurePosixPath, seen: set[PurePosixPath], name: str, archive: Path) -> None:
+    """Refuse a file the archive already held under this path (`./a` and `a` alike)."""
+    if path in seen:
+        raise InputError(
+            f"{archive}: member {name!r} appears twice (a CIFAR archive holds each file once, and "
+            "the copies may differ); refusing it"
+        )
+    seen.add(path)
+
+
 _DECOMPRESSORS: dict[bytes, Callable[..., Any]] = {
     b"\x1f\x8b": gzip.open,
     b"BZh": bz2.open,
@@ -78,10 +88,13 @@ def read_tar_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, 
     """Return {member name: bytes} for the regular files `wanted(name)` selects, after vetting all
     members."""
     files: dict[str, bytes] = {}
+    seen: set[PurePosixPath] = set()
     try:
         with tarfile.open(fileobj=io.BytesIO(_decompressed(archive)), mode="r:") as tar:
             for member in tar:
                 _vet(member, archive)
+                if member.isfile():  # a second copy would silently win: which one is meant?
+                    _once(PurePosixPath(member.name), seen, member.name, archive)
                 if member.isfile() and wanted(member.name):
                     member_file = tar.extractfile(member)
                     assert member_file is not None  # tarfile gives one for every regular file
