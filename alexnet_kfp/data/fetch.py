@@ -31,7 +31,6 @@ from alexnet_kfp.files import file_digest, make_directory, write_atomically
 log = logging.getLogger(__name__)
 
 
-
 def default_cache_dir() -> Path:
     """$ALEXNET_KFP_CACHE, else ~/.cache/alexnet-kfp; with no home directory (no HOME and no
     passwd entry, as in some pods) a folder of this user's under the temporary directory. Asked
@@ -42,6 +41,7 @@ def default_cache_dir() -> Path:
         return Path.home() / ".cache" / "alexnet-kfp"
     except RuntimeError:  # "Could not determine home directory."
         return Path(tempfile.gettempdir()) / f"alexnet-kfp-cache-{os.getuid()}"
+
 
 _CHUNK = 1 << 20
 DEFAULT_STALL_TIMEOUT_S = 120.0  # silence (no byte received) tolerated across all attempts

@@ -1,8 +1,9 @@
 """Read the files of an untrusted tar(.gz) into memory without extracting anything to disk.
 
 Every member is vetted before anything is read: absolute paths, `..` components, links, devices,
-oversized members and a file that appears twice are refused with an error that names the member. Because nothing is
-written, nothing can land outside a target directory; this is stricter than tarfile's `data` filter.
+oversized members and a file that appears twice are refused with an error that names the member.
+Because nothing is written, nothing can land outside a target directory; this is stricter than
+tarfile's `data` filter.
 """
 
 import bz2
