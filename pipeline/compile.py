@@ -12,7 +12,9 @@ from pathlib import Path
 
 from kfp import compiler
 
+from alexnet_kfp.components import IMAGE
 from alexnet_kfp.files import write_atomically
+from alexnet_kfp.k8s_names import check_image
 from alexnet_kfp.pipeline.parameters import SWEEP_PARAMETERS, parameters_for, step_arguments
 from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
@@ -41,6 +43,7 @@ def compile_pipeline(
 ) -> None:
     """Write the pipeline, or with `sweep_parallelism` the sweep running that many trials at
     once (with `listed`, those trials as its default, checked first), to `output`."""
+    check_image(IMAGE, "ALEXNET_KFP_IMAGE")  # what every component's pod will pull
     defaults = None
     if sweep_parallelism is None:
         pipeline = build_pipeline(placement, checkpoint, workspace=workspace)

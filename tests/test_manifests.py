@@ -96,6 +96,73 @@ def test_bad_names_and_uris_are_refused(call, says):
         call()
 
 
+@pytest.mark.parametrize(
+    "uri, says",
+    [
+        ("https:///x", "needs a host and the model repository's path"),
+        ("https://host/", "needs a host and the model repository's path"),
+        ("https://:80/x", "needs a host"),
+        ("https://host:99999/x", "its port is not a number"),
+        ("pvc:///x", "is not a PersistentVolumeClaim name"),
+        ("pvc://Claim_1/x", "is not a PersistentVolumeClaim name"),
+        ("pvc://claim/../../etc", "'.' and '..' are not path segments"),
+        ("s3://bucket/./x", "'.' and '..' are not path segments"),
+        ("s3:///path", "is not an S3 bucket name"),
+        ("s3://Bucket/x", "is not an S3 bucket name"),
+        ("s3://ab/x", "is not an S3 bucket name"),
+        ("minio://my_bucket/x", "is not an S3 bucket name"),
+        ("gs://Bad_Bucket/x", "is not a Cloud Storage bucket name"),
+        ("s3://bucket/my model", "holds a space"),
+        ("gs://bucket/a\nb", "a line break"),
+        ("s3://bucket/x\ty", "control character"),
+        ("s3://bucket/x\x00", "control character"),
+        ("hf://org", "hf://ORG/MODEL"),
+        ("oci://registry", "oci://HOST/PATH"),
+        ("ftp://x/y", "must start with one of"),
+        ("S3://bucket/x", "must start with one of"),
+    ],
+)
+def test_storage_uris_kserve_cannot_fetch_are_one_line(uri, says):
+    for make in (triton_service, lambda u: custom_service(u, "ghcr.io/you/alexnet-kfp:0.1.0")):
+        with pytest.raises(InputError) as refused:
+            make(uri)
+        message = str(refused.value)
+        assert says in message and "\n" not in message.replace("\\n", ""), message
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://bucket/models/alexnet",
+        "minio://mlpipeline/v2/artifacts/run/export-op/model_repository",
+        "gs://my_bucket.example/x",
+        "pvc://model-store/alexnet",
+        "pvc://model-store",
+        "https://models.example.com:8443/alexnet/model_repository.tar.gz",
+        "hf://org/model",
+        "oci://registry.example.com/ml/alexnet:1",
+    ],
+)
+def test_storage_uris_kserve_fetches_pass(uri):
+    assert triton_service(uri)["spec"]["predictor"]["model"]["storageUri"].endswith(uri[5:])
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["", "x y", "Ghcr.io/You/AlexNet:1", "ghcr.io//x", "x:", "x:-tag", "x@sha256:12", "-x",
+     "https://ghcr.io/x", "x:a:b", "x\n"],
+)  # fmt: skip
+def test_image_references_a_runtime_cannot_pull_are_one_line(image, tmp_path):
+    with pytest.raises(InputError, match="image"):
+        custom_service(URI, image)
+    compiled = run_cli(
+        "compile", "--output", tmp_path / "p.yaml", env=os.environ | {"ALEXNET_KFP_IMAGE": image}
+    )
+    assert compiled.returncode == 2 and not (tmp_path / "p.yaml").exists()
+    (line,) = compiled.stderr.strip().splitlines()
+    assert line.startswith(f"alexnet-kfp compile: error: ALEXNET_KFP_IMAGE {image!r} is not an")
+
+
 def test_manifest_command_prints_the_same_object():
     done = run_cli("manifest", "--storage-uri", URI, "--namespace", "ns", timeout=60)
     assert done.returncode == 0, done.stderr

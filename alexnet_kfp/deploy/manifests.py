@@ -10,8 +10,16 @@ answering batches of 256 (the Triton runtime's own default is 2 GiB). The tests 
 manifests against KServe's own InferenceService CRD schema.
 """
 
+import re
+import urllib.parse
+
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.k8s_names import check_namespace, check_service_name
+from alexnet_kfp.k8s_names import (
+    check_image,
+    check_namespace,
+    check_service_name,
+    is_subdomain_name,
+)
 
 API_VERSION, KIND = "serving.kserve.io/v1beta1", "InferenceService"
 DEFAULT_NAME = "alexnet-cifar10"
@@ -46,7 +54,44 @@ def storage_uri_for(uri: str) -> str:
         raise InputError(
             f"storage URI {uri!r} must start with one of {', '.join(STORAGE_SCHEMES)} (or minio://)"
         )
+    problem = _location_problem(uri)
+    if problem:
+        raise InputError(f"storage URI {uri!r}: {problem}")
     return uri
+
+
+# Bucket names as S3 (and MinIO) and Google Cloud Storage take them.
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_GCS_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
+
+
+def _location_problem(uri: str) -> str | None:
+    """What makes `uri` (of a known scheme) a place KServe's storage initializer cannot fetch
+    from, or None: blanks or control characters, `.` or `..` path segments (a PVC's path must stay
+    in the claim), an empty or invalid bucket, claim or host, no path where one is needed."""
+    if any(c.isspace() or not c.isprintable() for c in uri):
+        return "it holds a space, a line break or another control character"
+    scheme, rest = uri.split("://", 1)
+    host, _, path = rest.partition("/")
+    if {".", ".."} & set(path.split("/")):
+        return "'.' and '..' are not path segments of a storage location"
+    if scheme == "s3" and not _S3_BUCKET.fullmatch(host):
+        return f"{host!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')"
+    if scheme == "gs" and not _GCS_BUCKET.fullmatch(host):
+        return f"{host!r} is not a Cloud Storage bucket name (lower case, 3-222 characters)"
+    if scheme == "pvc" and not is_subdomain_name(host):
+        return f"{host!r} is not a PersistentVolumeClaim name (lower case, digits, '-', '.')"
+    if scheme == "https":
+        parts = urllib.parse.urlsplit(uri)
+        try:
+            parts.port  # noqa: B018 (it raises for a port out of range)
+        except ValueError:
+            return "its port is not a number from 1 to 65535"
+        if not parts.hostname or not parts.path.strip("/"):
+            return "it needs a host and the model repository's path, e.g. https://host/models/x"
+    if scheme in ("hf", "oci", "azure") and not (host and path.strip("/")):
+        return f"it needs both parts of {scheme}://{'ORG/MODEL' if scheme == 'hf' else 'HOST/PATH'}"
+    return None
 
 
 def _service(name: str, namespace: str | None, **predictor) -> dict:
@@ -98,6 +143,7 @@ def custom_service(
             "a custom predictor needs the project image (e.g. "
             "ghcr.io/alexnet-kfp/alexnet-kfp:0.1.0)"
         )
+    check_image(image, "--image")
     return _service(
         name,
         namespace,
