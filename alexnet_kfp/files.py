@@ -16,12 +16,10 @@ from alexnet_kfp.errors import InputError
 
 @contextmanager
 def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a staging directory that becomes `out_dir` (new or empty) when the block succeeds."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(
-            f"output directory {out_dir} already exists and is not empty; choose a new one"
-        )
+    """Yield a staging directory that becomes `out_dir` (new or empty) when the block succeeds.
+    Everything about `out_dir` is checked before the work; should another process take the path
+    meanwhile, the finished result is kept beside it and the error says where."""
+    out_dir = check_output_dir(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
@@ -32,12 +30,36 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it
-        if out_dir.is_dir():
-            out_dir.rmdir()  # empty (checked above): KFP may create artifact directories beforehand
-        staging.rename(out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    try:
+        if out_dir.is_dir() and not out_dir.is_symlink():
+            out_dir.rmdir()  # empty (checked above): KFP may create artifact directories beforehand
+        staging.rename(out_dir)
+    except OSError:  # the path was taken while the step worked: the result is not thrown away
+        kept = out_dir.with_name(f"{out_dir.name}.kept-{staging.name.rsplit('-', 1)[-1]}")
+        staging.rename(kept)
+        raise InputError(
+            f"output directory {out_dir} was made by something else while this step worked; the "
+            f"finished result is kept in {kept}"
+        ) from None
+
+
+def check_output_dir(out_dir: str | Path) -> Path:
+    """`out_dir` as a step's output directory (new, or an empty directory), or one line: a step
+    calls it before its work, and atomic_output_dir again."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink():  # rmdir and rename act on the link, not where it points
+        raise InputError(
+            f"output directory {out_dir} is a symbolic link (to {os.readlink(out_dir)}); give "
+            "the directory itself or a new path"
+        )
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(
+            f"output directory {out_dir} already exists and is not empty; choose a new one"
+        )
+    return out_dir
 
 
 def write_atomically(path: str | Path, text: str) -> None:

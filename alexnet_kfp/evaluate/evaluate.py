@@ -31,7 +31,7 @@ from alexnet_kfp.evaluate.gate import (
     decide,
 )
 from alexnet_kfp.evaluate.report import write_report
-from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 from alexnet_kfp.records import (
     ClassMetrics,
@@ -155,6 +155,7 @@ def evaluate(
     min_accuracy, max_regression = gate_config.min_accuracy, gate_config.max_regression
     baseline = gate_config.baseline or None
     dataset_dir, model_dir = Path(dataset_dir), Path(model_dir)
+    check_output_dir(out_dir)  # before the minutes of prediction
     model_path = model_dir if model_dir.is_file() else keras_model_path(model_dir)
     model_dir = model_path.parent
     class_names = dataset_classes_for(model_dir, dataset_dir)

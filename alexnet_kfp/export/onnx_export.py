@@ -32,7 +32,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.export.fold import fold_dense_batchnorm
 from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibration_sample, quantize
-from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.probabilities import load_keras_model
 from alexnet_kfp.records import ExportRecord, TrainRecord, provenance
@@ -122,6 +122,7 @@ def export(
     if int8 is not None:
         int8.check()
     model_dir = Path(model_dir)
+    check_output_dir(out_dir)
     model_path = keras_model_path(model_dir)
     trained = TrainRecord.read_if_present(model_dir)
     metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}

@@ -16,7 +16,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
-from alexnet_kfp.files import atomic_output_dir, file_digest
+from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
@@ -89,6 +89,8 @@ def verify(
     config = (config or VerifyConfig(**values)).check()
     atol, int8_max_loss = config.atol, config.int8_max_loss
     onnx_dir = Path(onnx_dir)
+    if out_dir is not None:
+        check_output_dir(out_dir)  # before the minutes of prediction
     keras_path, onnx_path = Path(model_dir) / "model.keras", onnx_dir / FLOAT_FILE
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):
         if not path.is_file():

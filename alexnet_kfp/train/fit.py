@@ -26,7 +26,7 @@ import tensorflow as tf
 from alexnet_kfp.artifacts import class_names_of
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import atomic_output_dir
+from alexnet_kfp.files import atomic_output_dir, check_output_dir
 from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
@@ -58,6 +58,7 @@ def train(
     for the visible GPUs)."""
     config = config or TrainConfig()
     config.check()
+    check_output_dir(model_dir)  # before the hours of training
     if checkpoint_dir is None:
         return _train(Path(dataset_dir), Path(model_dir), config, None, distribution)
     with held(Path(checkpoint_dir)):
