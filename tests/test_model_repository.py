@@ -73,3 +73,78 @@ def test_a_directory_without_models_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="made by the export step"):
         write_model_repository(tmp_path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _external_model(folder, location: str):
+    """A small model of the project's contract whose weights are external data at `location`
+    (relative to the model's folder), the way onnx writes a model over 2 GB."""
+    import json
+
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    nodes = [
+        helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
+        helper.make_node("Flatten", ["pixels"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "weights"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+    ]
+    weights = np.random.default_rng(0).normal(0, 1e-3, (3072, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        nodes,
+        "external",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["N", 32, 32, 3])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(weights, "weights")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(model, {"class_names": json.dumps([f"c{i}" for i in range(10)])})
+    convert_model_to_external_data(model, location="weights.bin", size_threshold=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(folder / "model.onnx"))
+    # then name the data where asked, as a hostile or hand-made file may (onnx refuses to write it)
+    stored = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+    (entry,) = [e for e in stored.graph.initializer[0].external_data if e.key == "location"]
+    entry.value = location
+    (folder / "model.onnx").write_bytes(stored.SerializeToString())
+    if not location.startswith(".."):
+        (folder / location).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "weights.bin").rename(folder / location)
+    return folder
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("location", ["model.onnx.data", "weights/all.bin"])
+def test_external_data_is_laid_out_beside_the_model(tmp_path, location):
+    import numpy as np
+
+    export = _external_model(tmp_path / "export", location)
+    assert write_model_repository(export, tmp_path / "repo") == {"alexnet": "alexnet/1/model.onnx"}
+    placed = tmp_path / "repo" / "alexnet" / "1" / location
+    assert file_digest(placed) == file_digest(export / location)
+    images = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    served = OnnxClassifier(tmp_path / "repo" / "alexnet" / "1" / "model.onnx").predict(images)
+    assert np.array_equal(served, OnnxClassifier(export / "model.onnx").predict(images))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("hostile", ["escaping", "link", "missing"])
+def test_external_data_outside_the_models_folder_is_refused(tmp_path, hostile):
+    export = _external_model(tmp_path / "export", "model.onnx.data")
+    data = export / "model.onnx.data"
+    if hostile == "escaping":  # the model names a file outside its folder
+        export = _external_model(tmp_path / "export2", "../secret.bin")
+        (tmp_path / "secret.bin").write_bytes((export / "weights.bin").read_bytes())
+    elif hostile == "link":
+        (tmp_path / "elsewhere.bin").write_bytes(data.read_bytes())
+        data.unlink()
+        data.symlink_to(tmp_path / "elsewhere.bin")
+    else:
+        data.unlink()
+    with pytest.raises(InputError) as refused:
+        write_model_repository(export, tmp_path / "repo")
+    assert "\n" not in str(refused.value) and str(export / "model.onnx") in str(refused.value)
+    assert not (tmp_path / "repo").exists()

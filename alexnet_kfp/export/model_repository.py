@@ -6,13 +6,15 @@
 
 Each model keeps the exported contract (uint8 `image` [-1, 32, 32, 3] -> float32 `probabilities`
 [-1, 10]); labels.txt gives Triton's classification extension the class names, so a client can ask
-for "the top 3 with names" instead of raw probabilities. `alexnet-kfp serve` reads the same layout.
-The config is written as protobuf text by hand (no tritonclient needed at export time) and checked
-against Triton's own ModelConfig message by the tests.
+for "the top 3 with names" instead of raw probabilities. A model that keeps its tensors in external
+data files (ONNX's form for models over 2 GB) has them laid out beside its model.onnx. `alexnet-kfp
+serve` reads the same layout. The config is written as protobuf text by hand (no tritonclient needed
+at export time) and checked against Triton's own ModelConfig message by the tests.
 """
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
@@ -66,6 +68,61 @@ def _place(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def external_data_files(model: Path) -> list[str]:
+    """The files `model` keeps tensors in (ONNX external data, as a model over 2 GB must), by the
+    relative paths it names them, each checked to be a regular file inside the model's folder: a
+    location like ../../etc/passwd or a link is refused in one line."""
+    try:
+        import onnx
+    except ImportError as e:
+        raise InputError(
+            f"laying out a model repository needs the export extra: pip install "
+            f"'alexnet-kfp[export]' ({e})"
+        ) from None
+    try:
+        proto = onnx.load(str(model), load_external_data=False)
+    except Exception as e:  # onnx raises DecodeError and others for a file that is no model
+        raise InputError(f"{model}: not a readable ONNX model ({type(e).__name__})") from None
+    locations = {
+        entry.value
+        for tensor in _tensors(proto.graph)
+        if tensor.data_location == onnx.TensorProto.EXTERNAL
+        for entry in tensor.external_data
+        if entry.key == "location"
+    }
+    for location in sorted(locations):
+        relative = Path(location)
+        target = model.parent / relative
+        if (
+            relative.is_absolute()
+            or ".." in relative.parts
+            or target.is_symlink()
+            or not target.is_file()
+        ):
+            raise InputError(
+                f"{model}: its external data {location!r} is not a file beside the model (a path "
+                "inside its folder, no link); refusing it"
+            )
+    return sorted(locations)
+
+
+def _tensors(graph) -> Iterator:
+    """Every tensor of an ONNX graph: initializers (sparse ones too), and those in node attributes
+    and subgraphs."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield from (sparse.values, sparse.indices)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)
+
+
 def _export_models(onnx_dir: Path) -> dict[str, Path]:
     """The model files an export directory holds, by model name (model.int8.onnx only if
     exported)."""
@@ -93,6 +150,9 @@ def write_model_repository(onnx_dir: str | Path, out_dir: str | Path) -> dict:
             version_dir = staging / name / VERSION
             version_dir.mkdir(parents=True)
             _place(source, version_dir / "model.onnx")
+            for location in external_data_files(source):  # the tensors kept beside the model
+                (version_dir / location).parent.mkdir(parents=True, exist_ok=True)
+                _place(source.parent / location, version_dir / location)
             (staging / name / "config.pbtxt").write_text(config_pbtxt(name, len(class_names)))
             (staging / name / "labels.txt").write_text(
                 "".join(f"{label}\n" for label in class_names)
