@@ -2,6 +2,7 @@
 sibling name, renamed into place when complete, removed on any failure, so no partial artifact is
 left), and the sha256 each record gives of what it read and wrote."""
 
+import errno
 import hashlib
 import os
 import re
@@ -30,6 +31,18 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     try:
         yield staging
         staging.chmod(0o755)  # mkdtemp makes it private; other users (KFP, Docker) must read it
+    except InputError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except Exception as e:
+        full = _out_of_space(e, staging)
+        shutil.rmtree(staging, ignore_errors=True)
+        if full:
+            raise InputError(
+                f"output directory {out_dir}: no space left on its device ({full}); free some or "
+                "choose another place"
+            ) from None
+        raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -44,6 +57,22 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
             f"output directory {out_dir} was made by something else while this step worked; the "
             f"finished result is kept in {kept}"
         ) from None
+
+
+# Free space below which a failed write is taken for a full disk: libraries that write files
+# themselves may hide the errno (onnxruntime says INVALID_PROTOBUF "serialization failed").
+_NEARLY_FULL = 1 << 20
+
+
+def _out_of_space(error: BaseException, directory: Path) -> str:
+    """Why `error` is a full disk under `directory` (empty: it is not)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return error.strerror or "no space"
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return ""
+    return f"{free // 1024} KiB free" if free < _NEARLY_FULL else ""
 
 
 def check_output_dir(out_dir: str | Path) -> Path:

@@ -72,3 +72,25 @@ def test_a_trained_model_that_does_not_fit_is_kept_elsewhere(full_disk, tiny_dat
     assert "--epochs 1 to write it without training" in kept.stderr
     again = run_cli(*train, "--out", tmp_path / "m", "--checkpoint-dir", checkpoint, timeout=600)
     assert again.returncode == 0 and (tmp_path / "m" / "model.keras").is_file(), again.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("step", ["export", "evaluate", "data", "model-repository"])
+def test_every_step_onto_a_full_disk_says_so_and_leaves_nothing(
+    full_disk, step, trained, exported, small_archive, small_dataset
+):
+    # onnxruntime hides the errno of the optimized model it writes (INVALID_PROTOBUF
+    # "serialization failed"): a failed write with the disk full is named as such all the same
+    model = trained[0]
+    commands = {
+        "export": ["export", "--model", model, "--data", small_dataset],
+        "evaluate": ["evaluate", "--model", model, "--data", small_dataset],
+        "data": ["data", "--source", small_archive],
+        "model-repository": ["model-repository", "--onnx", exported],
+    }
+    result = run_cli(*commands[step], "--out", full_disk / "out", timeout=900)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert lines[-1].startswith(f"alexnet-kfp {step}: error: "), lines[-1]
+    assert "No space left on device" in lines[-1] or "no space left" in lines[-1], lines[-1]
+    assert sorted(p.name for p in full_disk.iterdir()) == ["pipeline.yaml"]
