@@ -245,6 +245,45 @@ class TrainRecord(Record):
         return str(self.parameters.get("variant", "unknown"))
 
 
+# --- history.json (and a checkpoint's history) ---------------------------------------------------
+
+# What EpochLog writes for every epoch, each a number.
+HISTORY_KEYS = (
+    "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "images_per_second",
+)  # fmt: skip
+
+
+def history_problem(history: Any) -> str:
+    """What is wrong with a training history (a list, one object of HISTORY_KEYS numbers per epoch,
+    numbered from 1), or "" when nothing is."""
+    if not isinstance(history, list) or not history:
+        return "expected a non-empty list of epochs"
+    for index, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            return f"epoch entry {index} is not an object"
+        missing = [k for k in HISTORY_KEYS if k not in entry]
+        if missing:
+            return f"epoch entry {index} has no {missing[0]!r}"
+        bad = [k for k in HISTORY_KEYS if type(entry[k]) not in (int, float)]
+        if bad:
+            return f"epoch entry {index}: {bad[0]} is not a number"
+        if entry["epoch"] != index + 1:
+            return f"epoch entry {index} is numbered {entry['epoch']!r}, not {index + 1}"
+    return ""
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """history.json, or one line naming the file: not JSON (cut short), or not a history."""
+    try:
+        history = json.loads(path.read_text())
+    except ValueError as e:  # bad JSON and bad UTF-8 alike
+        raise InputError(f"{path}: not a JSON file ({e}); train the model again") from None
+    problem = history_problem(history)
+    if problem:
+        raise InputError(f"{path}: not a training history ({problem})")
+    return history
+
+
 # --- trial.json and sweep.json (a sweep's trials and its choice) --------------------------------
 
 # A trial's status: it trained; its training failed (settings the step refused, a loss that

@@ -42,6 +42,7 @@ from alexnet_kfp.records import (
     RunInfo,
     TrainRecord,
     provenance,
+    read_history,
 )
 
 MISTAKES_SHOWN = 24
@@ -112,7 +113,7 @@ def _pictures(
     pictures = {}
     history_path = model_dir / "history.json"
     if history_path.is_file():
-        plots.training_curves_png(json.loads(history_path.read_text()), out / "training_curves.png")
+        plots.training_curves_png(read_history(history_path), out / "training_curves.png")
         pictures["Training curves"] = out / "training_curves.png"
     plots.confusion_matrix_png(
         np.array(metrics.confusion_matrix), names, out / "confusion_matrix.png", False

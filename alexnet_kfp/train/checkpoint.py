@@ -29,6 +29,7 @@ import numpy as np
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import make_directory
+from alexnet_kfp.records import history_problem
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
 
@@ -196,7 +197,7 @@ def _read_state(path: Path) -> dict:
             and state["best_weights"] == f"best-{done}.npz"
             and isinstance(state["history"], list)
             and len(state["history"]) == done
-            and all(isinstance(e, dict) for e in state["history"])
+            and not history_problem(state["history"])
             and isinstance(state["random_states"], list)
             and all(
                 isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v)

@@ -26,7 +26,7 @@ import tensorflow as tf
 from alexnet_kfp.artifacts import class_names_of
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.files import atomic_output_dir, check_output_dir
+from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
@@ -107,7 +107,15 @@ def _train(
     epoch_log = EpochLog(config.epochs, len(x_train))
     schedule = schedule_callbacks(config, epoch_log)
     callbacks = [divergence, *schedule, best, epoch_log]
-    train_sha256 = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
+    # what a checkpoint is tied to: the training images themselves, with or without dataset.json
+    train_sha256 = file_digest(dataset_dir / "train.npz")
+    recorded = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
+    if recorded not in (None, train_sha256):
+        raise InputError(
+            f"{dataset_dir / 'train.npz'} is not the file its dataset.json records (sha256 "
+            f"{train_sha256[:12]}..., recorded {recorded[:12]}...): the Dataset was changed after "
+            "the data step; make it again"
+        )
     resumed_from = 0
     # the checkpoint comes last: it restores the counters the others reset in on_train_begin
     if checkpoint_dir is not None:
