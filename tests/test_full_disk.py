@@ -94,3 +94,26 @@ def test_every_step_onto_a_full_disk_says_so_and_leaves_nothing(
     assert lines[-1].startswith(f"alexnet-kfp {step}: error: "), lines[-1]
     assert "No space left on device" in lines[-1] or "no space left" in lines[-1], lines[-1]
     assert sorted(p.name for p in full_disk.iterdir()) == ["pipeline.yaml"]
+
+
+@pytest.mark.integration
+def test_a_full_checkpoint_volume_costs_the_checkpoints_not_the_training(
+    full_disk, tiny_dataset, tmp_path
+):
+    # h5py crashed the process (SIGSEGV) filling the disk, leaving half a weights file: a state
+    # that cannot fit is not started, and training goes on to write its model
+    checkpoint = full_disk / "checkpoint"
+    result = run_cli(
+        "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--epochs", 2,
+        "--variant", "article", "--checkpoint-dir", checkpoint, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    warned = [line for line in result.stderr.splitlines() if "no room for" in line]
+    assert warned == [
+        f"checkpoint {checkpoint}: no room for epoch 1's state ("
+        + warned[0].split("state (", 1)[1].split(")")[0]
+        + "); training goes on without checkpoints"
+    ], result.stderr
+    assert (tmp_path / "model" / "model.keras").is_file()
+    assert sorted(p.name for p in checkpoint.iterdir()) == ["lock"]  # nothing half-written
+    assert json.loads((tmp_path / "model" / "train.json").read_text())["epochs_run"] == 2

@@ -17,8 +17,10 @@ epoch, step) alone (input.py, augment.py), and every other random state is in th
 import contextlib
 import fcntl
 import json
+import logging
 import math
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -33,7 +35,10 @@ from alexnet_kfp.records import history_problem
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
 
+log = logging.getLogger(__name__)
 STATE = "state.json"
+# Room left beside a state, for the file system's own needs and what the estimate misses.
+_SPARE_BYTES = 16 << 20
 # What a callback counts between epochs (ReduceLROnPlateau, EarlyStopping, FinalDecay); their
 # on_train_begin resets it, so it is put back after theirs.
 _COUNTERS = ("wait", "best", "best_epoch", "cooldown_counter", "fired_after")
@@ -92,6 +97,7 @@ class Checkpoint(keras.callbacks.Callback):
         self.directory, self.made_by = Path(directory), made_by
         self.best, self.epoch_log, self.counted = best, epoch_log, counted
         self.counters: list[dict] = []  # read by resume(), put back in on_train_begin
+        self.out_of_space = False  # set when a state did not fit: no more are written
 
     def resume(self, model: keras.Model, epochs: int) -> int:
         """Load the last finished epoch's state into `model` and the callbacks; return its number.
@@ -151,12 +157,30 @@ class Checkpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not math.isfinite(float((logs or {}).get("loss", 0.0))):
             return  # a diverged epoch is not kept: the last finite one stays the state
+        if self.out_of_space:
+            return
         done = epoch + 1
         self.directory.mkdir(parents=True, exist_ok=True)
         weights, best = f"state-{done}.weights.h5", f"best-{done}.npz"
-        self.model.save_weights(self.directory / weights, overwrite=True)
-        with open(self.directory / best, "wb") as f:
-            np.savez(f, *(self.best.weights or []))
+        # h5py crashes the process (SIGSEGV) when the disk fills under it: never start a state
+        # that cannot fit, and write each file under a temporary name, renamed when whole
+        needed, free = self._state_bytes(), shutil.disk_usage(self.directory).free
+        if free < needed + _SPARE_BYTES:
+            return self._no_space(
+                done, f"{free >> 20} MiB free, the state needs {needed >> 20} MiB"
+            )
+        partial_weights = self.directory / f".partial-{weights}"
+        partial_best = self.directory / f".partial-{best}"
+        try:
+            self.model.save_weights(partial_weights, overwrite=True)
+            with open(partial_best, "wb") as f:
+                np.savez(f, *(self.best.weights or []))
+            os.replace(partial_weights, self.directory / weights)
+            os.replace(partial_best, self.directory / best)
+        except OSError as e:
+            partial_weights.unlink(missing_ok=True)
+            partial_best.unlink(missing_ok=True)
+            return self._no_space(done, e.strerror or str(e))
         state = {
             "epochs_done": done,
             "weights": weights,
@@ -174,11 +198,43 @@ class Checkpoint(keras.callbacks.Callback):
             ],
         }
         staged = self.directory / (STATE + ".partial")
-        staged.write_text(json.dumps(state, indent=1) + "\n")
+        try:
+            staged.write_text(json.dumps(state, indent=1) + "\n")
+        except OSError as e:
+            staged.unlink(missing_ok=True)
+            return self._no_space(done, e.strerror or str(e))
         os.replace(staged, self.directory / STATE)  # the commit point
         for old in self.directory.iterdir():
             if old.name not in (STATE, weights, best) and old.name.startswith(("state-", "best-")):
                 old.unlink()
+
+    def _state_bytes(self) -> int:
+        """About what one epoch's state takes on disk: the model's and the optimizer's variables,
+        and the best weights."""
+        variables = [*self.model.weights, *self.model.optimizer.variables]
+        sizes = [int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables]
+        return sum(sizes) + sum(w.nbytes for w in self.best.weights or [])
+
+    def _no_space(self, epoch: int, reason: str) -> None:
+        """Stop checkpointing, saying so once; training goes on and writes its model at the end."""
+        self.out_of_space = True
+        kept = _last_kept(self.directory)
+        log.warning(
+            "checkpoint %s: no room for epoch %d's state (%s); training goes on without "
+            "checkpoints%s",
+            self.directory,
+            epoch,
+            reason,
+            f" (the last is epoch {kept})" if kept else "",
+        )
+
+
+def _last_kept(directory: Path) -> int | None:
+    """The epoch of the state a retried run would resume from, if any."""
+    try:
+        return int(json.loads((directory / STATE).read_text())["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_state(path: Path) -> dict:
