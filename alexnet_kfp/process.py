@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,84 @@ class Terminated(KeyboardInterrupt):
 
     def __str__(self) -> str:
         return "terminated by SIGTERM"
+
+
+def signal_of(interruption: KeyboardInterrupt) -> str:
+    """The signal that stopped the process, as its messages name it."""
+    return str(interruption) or "SIGINT: Ctrl-C"
+
+
+# The processes a forwarded signal was sent to (children_stopped_with_us).
+_SIGNALLED: set[int] = set()
+
+
+@contextmanager
+def children_stopped_with_us() -> Iterator[None]:
+    """While the block runs, SIGTERM and Ctrl-C reach this process's children too (SIGTERM from
+    `kill` or Kubernetes reaches this process alone), before they are raised here as Terminated
+    or KeyboardInterrupt: a parent that waits for a child (subprocess.Popen's context does, for
+    any exception but KeyboardInterrupt itself) would otherwise wait for the whole step."""
+
+    def forward(signum, frame):
+        # remembered: a child whose parent (a shell) dies first is no longer ours to find
+        _SIGNALLED.update(_descendants(os.getpid()))
+        for pid in _SIGNALLED:
+            _signal(pid, signal.SIGTERM)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    saved = {number: signal.signal(number, forward) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def stop_children(grace_s: float = 30.0) -> int:
+    """Send SIGTERM to every process this one started (and theirs), wait up to `grace_s` for them
+    to clean up and exit, then SIGKILL what is left; return how many there were. Read from /proc:
+    the steps a local run started are its children, in its process group or not."""
+    found = sorted(set(_descendants(os.getpid())) | _SIGNALLED)
+    for pid in found:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(_alive(pid) for pid in found):
+        time.sleep(0.2)
+    for pid in found:
+        if _alive(pid):
+            _signal(pid, signal.SIGKILL)
+    return len(found)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(root, []))
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(children.get(pid, []))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; its parent has yet to reap it
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
 
 
 def _terminate(signum, frame):
@@ -85,7 +164,7 @@ def one_line_errors(step: str, *also: type[Exception]) -> Iterator[None]:
         record_failure(step, REFUSED, said, str(e))
         raise SystemExit(said) from None
     except KeyboardInterrupt as e:
-        reason = str(e) or "Ctrl-C"
+        reason = signal_of(e)
         said = f"alexnet-kfp {step}: interrupted ({reason}); no partial output was left"
         record_failure(step, INTERRUPTED, said, reason)
         print(said, file=sys.stderr)

@@ -17,7 +17,13 @@ from pathlib import Path
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_name_from, make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
-from alexnet_kfp.process import FAILURE_RECORDS, REFUSED
+from alexnet_kfp.process import (
+    FAILURE_RECORDS,
+    REFUSED,
+    children_stopped_with_us,
+    signal_of,
+    stop_children,
+)
 from alexnet_kfp.records import TRAINED, MetricsRecord, ParityRecord, RunSummary, SweepRecord
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -78,6 +84,18 @@ class PipelineFailed(RuntimeError):
         if not self.record or self.record.get("kind") != REFUSED:
             return None
         return f"the {self.record['step']} step refused its input: {self.record['reason']}"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by a signal, its running steps stopped with it: it says what is left."""
+
+    def __init__(self, cause: KeyboardInterrupt, run_dir: Path, runs_root: Path):
+        super().__init__(signal_of(cause))
+        self.exit_code = getattr(cause, "exit_code", 130)
+        self.left = (
+            f"its steps were stopped; {run_dir} is incomplete (no summary.json) and "
+            f"{runs_root / 'latest'} still names the last finished run"
+        )
 
 
 def failure_record(folder: Path) -> dict | None:
@@ -233,9 +251,13 @@ def run_locally(
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
+            children_stopped_with_us(),
         ):
             pipeline = local_sweep() if sweep else build_pipeline(retries=False)
             task = pipeline(**parameters)
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (process.Terminated)
+        stop_children()  # what the forwarded signal has not ended yet
+        raise RunInterrupted(e, run_dir, runs_root) from None
     except Exception as e:
         record = failure_record(failures)
         said = record["said"] if record else _tail(tee.copy.getvalue())

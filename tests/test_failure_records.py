@@ -43,7 +43,7 @@ def test_a_fault_is_recorded_as_a_failure_not_bad_input(tmp_path, monkeypatch):
 
 def test_a_signal_is_recorded_as_an_interruption(tmp_path, monkeypatch):
     record = _fail_in_step("train", KeyboardInterrupt(), tmp_path, monkeypatch)
-    assert (record["kind"], record["reason"]) == ("interrupted", "Ctrl-C")
+    assert (record["kind"], record["reason"]) == ("interrupted", "SIGINT: Ctrl-C")
 
 
 def test_without_the_variable_nothing_is_written(tmp_path, monkeypatch):

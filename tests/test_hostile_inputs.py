@@ -4,6 +4,7 @@ Real subprocesses, hand-made files and loopback servers."""
 
 import json
 import pickle
+import signal
 import socket
 import subprocess
 import threading
@@ -489,6 +490,58 @@ def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path
     assert result.returncode == 143, result.stderr
     assert "interrupted (terminated by SIGTERM)" in result.stderr.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "sent, code, named",
+    [(signal.SIGTERM, 143, "terminated by SIGTERM"), (signal.SIGINT, 130, "SIGINT: Ctrl-C")],
+)  # fmt: skip
+def test_a_signal_stops_a_local_run_and_its_running_step_at_once(
+    small_archive, small_sha256, tmp_path, sent, code, named
+):
+    # SIGTERM (kill, Kubernetes) reaches the run alone, and kfp.local waited for the running step
+    # (two minutes and more) before the run could stop
+    runs = tmp_path / "runs"
+    process = subprocess.Popen(
+        cli_args("run", "--source", small_archive, "--sha256", small_sha256,
+                 "--limit-per-class", 50, "--epochs", 50, "--runs", runs),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("  epoch 1/50"):
+            break
+    steps = [p for p in _children(process.pid)]
+    assert steps, "the train step runs in a process of its own"
+    started = time.monotonic()
+    process.send_signal(sent)  # to the run alone, as `kill` and the kubelet send it
+    out, err = process.communicate(timeout=120)
+    assert time.monotonic() - started < 60, "the run waited for its step"
+    assert process.returncode == code, err[-2000:]
+    (run_dir,) = runs.iterdir()
+    assert err.strip().splitlines()[-1] == (
+        f"alexnet-kfp run: interrupted ({named}); its steps were stopped; {run_dir} is incomplete "
+        f"(no summary.json) and {runs / 'latest'} still names the last finished run"
+    )
+    assert not [pid for pid in steps if _alive(pid)], "a step outlived its run"
+    assert not (run_dir / "summary.json").exists() and not (runs / "latest").exists()
+    assert not list(run_dir.rglob("*.partial-*"))  # the step cleaned up its staging directory
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (read from /proc)."""
+    from alexnet_kfp.process import _descendants
+
+    return _descendants(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie has exited: only its reaper has yet to notice)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 # --- the whole pipeline locally: a step that refuses its input fails the run as bad input

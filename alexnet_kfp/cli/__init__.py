@@ -12,7 +12,7 @@ from alexnet_kfp import __version__
 from alexnet_kfp.cli import data, evaluate, onnx, pipeline, serve, train
 from alexnet_kfp.cli.exits import EXIT_BAD_INPUT, EXIT_CLOSED_PIPE
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.process import setup
+from alexnet_kfp.process import setup, signal_of
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -62,11 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CLOSED_PIPE
     except KeyboardInterrupt as e:
         # Ctrl-C, or SIGTERM (process.Terminated): staging is already removed
-        print(
-            f"alexnet-kfp {args.command}: interrupted ({e or 'Ctrl-C'}); no partial output was "
-            "left",
-            file=sys.stderr,
-        )
+        left = getattr(e, "left", "no partial output was left")
+        print(f"alexnet-kfp {args.command}: interrupted ({signal_of(e)}); {left}", file=sys.stderr)
         return getattr(e, "exit_code", 130)
     except Exception as e:
         if args.debug:
