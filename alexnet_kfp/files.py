@@ -91,6 +91,20 @@ def check_output_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
+@contextmanager
+def temporary_files_in(directory: Path) -> Iterator[Path]:
+    """A scratch folder inside `directory` that this process's temporary files go to meanwhile
+    (tempfile's, a library's included): a step's scratch then shares its output's file system, so
+    a full disk is found and named there (atomic_output_dir), whichever file filled it."""
+    scratch = Path(tempfile.mkdtemp(prefix=".scratch-", dir=directory))
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        yield scratch
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def write_atomically(path: str | Path, text: str) -> None:
     """`path` holds `text` or, when the disk refuses (full, read-only), what it held before: the
     text goes to a temporary sibling first, renamed over `path` only when complete."""

@@ -11,7 +11,6 @@ The parity check is in parity.py.
 import hashlib
 import json
 import resource
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,12 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.export.fold import fold_dense_batchnorm
 from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibration_sample, quantize
-from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
+from alexnet_kfp.files import (
+    atomic_output_dir,
+    check_output_dir,
+    file_digest,
+    temporary_files_in,
+)
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.probabilities import load_keras_model
 from alexnet_kfp.records import ExportRecord, TrainRecord, provenance
@@ -132,8 +136,8 @@ def export(
         load_split(Path(dataset_dir), "train", len(classes))
     started = time.perf_counter()
     model = load_keras_model(model_path)
-    with atomic_output_dir(out_dir) as staging, tempfile.TemporaryDirectory() as scratch:
-        raw = Path(scratch) / "raw.onnx"
+    with atomic_output_dir(out_dir) as staging, temporary_files_in(staging) as scratch:
+        raw = scratch / "raw.onnx"
         _convert(model, opset, raw)
         onnx_path = staging / FLOAT_FILE
         _optimize(raw, onnx_path)
