@@ -575,12 +575,12 @@ def test_run_passes_on_a_steps_one_line_refusal_with_exit_2(small_archive, tmp_p
 @pytest.mark.parametrize(
     "args, named",
     [
-        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "Team_A"], "namespace"),
-        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "team/a"], "namespace"),
-        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "a" * 64], "namespace"),
-        (["manifest", "--storage-uri", "s3://b/m", "--namespace", "-team"], "namespace"),
-        (["manifest", "--storage-uri", "s3://b/m", "--name", "Alexnet"], "name"),
-        (["manifest", "--storage-uri", "s3://b/m", "--name", "9lives"], "name"),
+        (["manifest", "--storage-uri", "s3://models/m", "--namespace", "Team_A"], "namespace"),
+        (["manifest", "--storage-uri", "s3://models/m", "--namespace", "team/a"], "namespace"),
+        (["manifest", "--storage-uri", "s3://models/m", "--namespace", "a" * 64], "namespace"),
+        (["manifest", "--storage-uri", "s3://models/m", "--namespace", "-team"], "namespace"),
+        (["manifest", "--storage-uri", "s3://models/m", "--name", "Alexnet"], "name"),
+        (["manifest", "--storage-uri", "s3://models/m", "--name", "9lives"], "name"),
         (["run", "--param", "deploy_namespace=Team_A"], "deploy_namespace"),
         (["run", "--param", "deploy_name=alex_net"], "deploy_name"),
         (["compile", "--gpu-type", "nvidia.com/GPU please"], "--gpu-type"),

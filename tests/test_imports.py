@@ -11,4 +11,7 @@ pytestmark = pytest.mark.unit
 def test_serve_holds_the_server_only():
     # export-time packaging (model repository, manifests) lives in export/ and deploy/
     served = {path.stem for path in (REPO / "alexnet_kfp" / "serve").glob("*.py")}
-    assert served == {"__init__", "server", "kserve_model", "kserve_adapter", "limits", "config"}
+    assert served == {
+        "__init__", "server", "kserve_model", "kserve_adapter", "limits", "config", "guards",
+        "binary_request",
+    }  # fmt: skip
