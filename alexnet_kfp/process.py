@@ -50,7 +50,7 @@ def children_stopped_with_us() -> Iterator[None]:
 
     def forward(signum, frame):
         # remembered: a child whose parent (a shell) dies first is no longer ours to find
-        _SIGNALLED.update(_descendants(os.getpid()))
+        _SIGNALLED.update(descendants(os.getpid()))
         for pid in _SIGNALLED:
             _signal(pid, signal.SIGTERM)
         raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
@@ -63,30 +63,37 @@ def children_stopped_with_us() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def stop_children(grace_s: float = 30.0) -> int:
+def stop_children(grace_s: float = 30.0) -> None:
     """Send SIGTERM to every process this one started (and theirs), wait up to `grace_s` for them
-    to clean up and exit, then SIGKILL what is left; return how many there were. Read from /proc:
-    the steps a local run started are its children, in its process group or not."""
-    found = sorted(set(_descendants(os.getpid())) | _SIGNALLED)
+    to clean up and exit, then SIGKILL what is left. Read from /proc: the steps a local run
+    started are its children, in its process group or not."""
+    found = sorted(set(descendants(os.getpid())) | _SIGNALLED)
     for pid in found:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(pid) for pid in found):
+    while time.monotonic() < deadline and any(alive(pid) for pid in found):
         time.sleep(0.2)
     for pid in found:
-        if _alive(pid):
+        if alive(pid):
             _signal(pid, signal.SIGKILL)
-    return len(found)
 
 
-def _descendants(root: int) -> list[int]:
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state first, then the parent's pid);
+    empty when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def descendants(root: int) -> list[int]:
+    """The processes `root` started, and theirs."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(entry.name)
+        if fields:  # else gone meanwhile
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     found, queue = [], list(children.get(root, []))
     while queue:
         pid = queue.pop()
@@ -95,12 +102,10 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited; its parent has yet to reap it
+def alive(pid: int) -> bool:
+    """Running: a zombie has exited, only its parent has yet to reap it."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def _signal(pid: int, number: int) -> None:

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from alexnet_kfp.data.npz import save_npz
+from alexnet_kfp.process import alive, descendants
 from alexnet_kfp.records import DatasetRecord, SplitParameters
 
 from .archives import members_of, write_tar_gz
@@ -512,7 +513,7 @@ def test_a_signal_stops_a_local_run_and_its_running_step_at_once(
     for line in process.stdout:
         if line.startswith("  epoch 1/50"):
             break
-    steps = [p for p in _children(process.pid)]
+    steps = descendants(process.pid)  # the processes the run started, and theirs
     assert steps, "the train step runs in a process of its own"
     started = time.monotonic()
     process.send_signal(sent)  # to the run alone, as `kill` and the kubelet send it
@@ -524,24 +525,9 @@ def test_a_signal_stops_a_local_run_and_its_running_step_at_once(
         f"alexnet-kfp run: interrupted ({named}); its steps were stopped; {run_dir} is incomplete "
         f"(no summary.json) and {runs / 'latest'} still names the last finished run"
     )
-    assert not [pid for pid in steps if _alive(pid)], "a step outlived its run"
+    assert not [pid for pid in steps if alive(pid)], "a step outlived its run"
     assert not (run_dir / "summary.json").exists() and not (runs / "latest").exists()
     assert not list(run_dir.rglob("*.partial-*"))  # the step cleaned up its staging directory
-
-
-def _children(pid: int) -> list[int]:
-    """The processes `pid` started, and theirs (read from /proc)."""
-    from alexnet_kfp.process import _descendants
-
-    return _descendants(pid)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie has exited: only its reaper has yet to notice)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 # --- the whole pipeline locally: a step that refuses its input fails the run as bad input

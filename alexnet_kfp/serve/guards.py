@@ -39,11 +39,7 @@ class BodyLimit:
                 messages.append(message)
         if seen > self.limit:
             return await self._refuse(send)
-
-        async def replay():
-            return messages.pop(0) if messages else await receive()
-
-        return await self.app(scope, replay, send)
+        return await self.app(scope, _replaying(messages, receive), send)
 
     async def _refuse(self, send):
         await json_error(send, 413, f"request body larger than {self.limit} bytes")
@@ -87,20 +83,25 @@ class CheckedBinaryRequests:
             or not _INFER.match(scope.get("path", ""))
         ):
             return await self.app(scope, receive, send)
-        messages, body, more = [], b"", True
+        messages, more = [], True
         while more:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
                 return
             messages.append(message)
-            body += message.get("body", b"")
             more = message.get("more_body", False)
         try:
+            body = b"".join(message.get("body", b"") for message in messages)
             check_binary_request(headers[_HEADER_LENGTH], body)
         except Malformed as e:
             return await json_error(send, 400, str(e))
+        return await self.app(scope, _replaying(messages, receive), send)
 
-        async def replay():
-            return messages.pop(0) if messages else await receive()
 
-        return await self.app(scope, replay, send)
+def _replaying(messages: list, receive):
+    """An ASGI `receive` that gives the app the body messages a guard has read, then the rest."""
+
+    async def replay():
+        return messages.pop(0) if messages else await receive()
+
+    return replay
