@@ -468,3 +468,4 @@ class RunSummary(Record):
     seconds: float
     parameters: dict[str, Any]
     sweep: dict[str, Any] | None = None  # a sweep's choice: the winner, its settings, the table
+    mlflow: dict[str, Any] | None = None  # where the run was tracked, what it registered

@@ -13,10 +13,11 @@ def export_op(
     dataset: Input[Dataset],
     onnx_model: Output[Model],
     model_repository: Output[Model],
-):
+) -> str:
     """Keras -> ONNX, float32 and int8 (calibrated on the Dataset's training split); the artifact is
     the directory (model.onnx, model.int8.onnx, export.json); model_repository lays them out for
-    Triton."""
+    Triton. Returns the float32 model's MLflow `runs:/` URI when a tracking URI is set (empty
+    otherwise), for the register step."""
     from alexnet_kfp.process import one_line_errors, setup
 
     setup(tensorflow=True)
@@ -40,3 +41,4 @@ def export_op(
         }
     )
     model_repository.metadata.update({"framework": "triton", "models": sorted(models)})
+    return info["mlflow_model"]

@@ -1,7 +1,7 @@
 """The train component: Dataset artifact -> Model artifact (the directory of model.keras, history,
 train.json)."""
 
-from kfp.dsl import Dataset, Input, Model, Output
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
 from alexnet_kfp.components import component
 
@@ -22,11 +22,14 @@ def train_op(
     require_gpu: bool,
     checkpoint_dir: str,
     model: Output[Model],
+    metrics: Output[Metrics],
 ):
     """Train AlexNet; the Model artifact is the directory (model.keras, history.json, tensorboard/,
     train.json). Every argument but the artifacts and checkpoint_dir is a TrainConfig field of the
     same name. With checkpoint_dir (a path on a volume that outlives the pod; empty: none), save
-    the training state every epoch and continue from it when the task is retried."""
+    the training state every epoch and continue from it when the task is retried. `metrics`: the
+    training's scalars (best validation accuracy and its epoch, epochs, images/s), for the KFP
+    UI's run comparison and KFP's MLflow plugin."""
     arguments = dict(locals())  # first, while the task's inputs are all there is
     from pathlib import Path
 
@@ -54,3 +57,5 @@ def train_op(
             "device": info["device"],
         }
     )
+    for key in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
+        metrics.log_metric(key, info[key])

@@ -30,6 +30,7 @@ from alexnet_kfp.pipeline.parameters import (
     step_values,
 )
 from alexnet_kfp.pipeline.placement import EFFECTS
+from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import plan_trials
 
@@ -125,6 +126,7 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
         (listed,) = step_values("sweep", values).values()
         plan_trials(listed, step_arguments("train", values))
     _check_deploy(step_values("deploy", values))
+    _check_register(step_values("register", values))
     _check_placement(step_values("placement", values))
 
 
@@ -133,6 +135,11 @@ def _check_deploy(values: dict) -> None:
     check_service_name(name, "parameter deploy_name")
     if namespace:
         check_namespace(namespace, "parameter deploy_namespace")
+
+
+def _check_register(values: dict) -> None:
+    check_model_name(values["register_as"], "parameter register_as")
+    check_alias(values["register_alias"], "parameter register_alias")
 
 
 def _check_placement(values: dict) -> None:

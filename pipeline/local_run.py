@@ -25,6 +25,8 @@ from alexnet_kfp.process import (
     stop_children,
 )
 from alexnet_kfp.records import TRAINED, MetricsRecord, ParityRecord, RunSummary, SweepRecord
+from alexnet_kfp.tracking import Tracker, tracking_uri
+from alexnet_kfp.tracking.environment import PARENT_RUN_ID, TRACKING_URI, check_tracking_uri
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
@@ -32,7 +34,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # warnings) goes to run.log only.
 _TASK = re.compile(r"(Executing task|Task) '([\w-]+)'( finished with status (\w+))?")
 _PROGRESS = re.compile(
-    r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ |plan: |trial \d+ \w+:|select: )"
+    r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ |plan: |trial \d+ \w+:|select: |"
+    r"mlflow: |register: )"
 )
 
 
@@ -148,12 +151,21 @@ def _root_logging_to(stream):
             handler.setStream(previous)
 
 
-def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bool) -> RunSummary:
+def run(
+    given: dict,
+    pairs: list[str],
+    runs_root: Path,
+    quick: bool,
+    verbose: bool,
+    mlflow: str | None = None,
+) -> RunSummary:
     """`alexnet-kfp run`: the profile (local, or quick), then the `given` values, then the
     `KEY=VALUE` pairs, checked as the steps will check them before any step starts; then the
-    pipeline. A step that refused its input is raised as InputError (bad input, exit 2); any other
-    failure as PipelineFailed."""
+    pipeline, logged to the MLflow tracking server `mlflow` (default: $MLFLOW_TRACKING_URI) when
+    there is one. A step that refused its input is raised as InputError (bad input, exit 2); any
+    other failure as PipelineFailed."""
     check_runnable()
+    tracking = check_tracking_uri(mlflow) if mlflow is not None else tracking_uri()
     from alexnet_kfp.data.fetch import is_url, local_path
     from alexnet_kfp.pipeline.arguments import (
         check_arguments,
@@ -169,6 +181,11 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
     declared = pipeline_parameters(local_sweep() if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
     check_arguments({**LOCAL.values, **parameters}, declared)
+    if parameters.get("register_as") and tracking is None:
+        raise InputError(
+            f"register_as={parameters['register_as']} registers in MLflow's model registry: "
+            f"pass --mlflow URI (a tracking server) or set {TRACKING_URI}"
+        )
     archive = parameters.get("source")
     if archive and not is_url(archive):
         try:  # the data step's own check, before any step starts; the value came from --source
@@ -176,7 +193,7 @@ def run(given: dict, pairs: list[str], runs_root: Path, quick: bool, verbose: bo
         except InputError as e:
             raise InputError(f"--{e}") from None
     try:
-        return run_locally(parameters, runs_root, verbose=verbose, sweep=sweep)
+        return run_locally(parameters, runs_root, verbose=verbose, sweep=sweep, tracking=tracking)
     except PipelineFailed as e:
         refusal = e.bad_input()
         if refusal:
@@ -201,12 +218,25 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
         f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
         f"{int8.get('top1_agreement', nan):.2%}",
         *_sweep_lines(summary.sweep, latest),
+        *_tracking_lines(summary.mlflow),
         f"  report         {latest / 'report.html'}",
         f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
         "next:",
         f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}",
         f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra",
     ]
+
+
+def _tracking_lines(tracking: dict | None) -> list[str]:
+    if not tracking:
+        return []
+    registered = tracking["registered"] or {}
+    lines = [f"  MLflow         run {tracking['run_id']} at {tracking['uri']}"]
+    if registered.get("registered"):
+        lines.append(f"  registered     {registered['uri']} (alias {registered['alias']})")
+    if tracking["not_logged"]:
+        lines.append(f"  not logged     {', '.join(tracking['not_logged'])} (see run.log)")
+    return lines
 
 
 def _sweep_lines(sweep: dict | None, latest: Path) -> list[str]:
@@ -221,10 +251,16 @@ def _sweep_lines(sweep: dict | None, latest: Path) -> list[str]:
 
 
 def run_locally(
-    parameters: dict, runs_root: Path = Path("runs"), verbose: bool = False, sweep: bool = False
+    parameters: dict,
+    runs_root: Path = Path("runs"),
+    verbose: bool = False,
+    sweep: bool = False,
+    tracking: str | None = None,
 ) -> RunSummary:
     """Run the pipeline (with `sweep`, the sweep over `parameters["trials"]`); return a summary
-    (accuracy, gate, parity, paths, the sweep's choice). Raises RuntimeError on failure."""
+    (accuracy, gate, parity, paths, the sweep's choice). With `tracking` (an MLflow tracking URI)
+    the run is one MLflow run with its parameters, each step's run nested under it, as KFP's
+    MLflow plugin records a pipeline run. Raises RuntimeError on failure."""
     from kfp import local
 
     from alexnet_kfp.pipeline.pipeline import build_pipeline
@@ -244,6 +280,7 @@ def run_locally(
     warnings_to = sys.stderr if verbose else log
     failures = run_dir / "failures"  # each failing step writes why here (process.record_failure)
     started = time.perf_counter()
+    tracker = Tracker("pipeline", tracking)
     try:
         with (
             log,
@@ -251,6 +288,7 @@ def run_locally(
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
+            _tracked_run(tracker, run_dir, parameters),
             children_stopped_with_us(),
         ):
             pipeline = local_sweep() if sweep else build_pipeline(retries=False)
@@ -280,10 +318,48 @@ def run_locally(
         seconds=round(time.perf_counter() - started, 1),
         parameters=parameters,
         sweep=_sweep_summary(run_dir) if sweep else None,
+        mlflow=_tracking_summary(tracker, run_dir),
     )
     summary.write(run_dir)
     _link_outputs(run_dir, runs_root)
     return summary
+
+
+@contextlib.contextmanager
+def _tracked_run(tracker: Tracker, run_dir: Path, parameters: dict):
+    """With a tracking URI: the pipeline's MLflow run (its parameters; FAILED when a step
+    failed), and the steps' environment naming the server and this run as their parent."""
+    if tracker.uri is None:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_environment(TRACKING_URI, tracker.uri))
+        tracker.start(run_name=f"alexnet-kfp run {run_dir.name}", tags={"run_dir": str(run_dir)})
+        tracker.params(
+            {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in parameters.items()}
+        )
+        if tracker.active and tracker.run_id:
+            stack.enter_context(_environment(PARENT_RUN_ID, tracker.run_id))
+        try:
+            yield
+        except BaseException:
+            tracker.finish(failed=True)
+            raise
+        tracker.finish()
+
+
+def _tracking_summary(tracker: Tracker, run_dir: Path) -> dict | None:
+    """Where the run was logged and what it registered (the register step's record)."""
+    if tracker.uri is None:
+        return None
+    found = _find(run_dir, "registration")
+    registration = json.loads(found.read_text()) if found and found.is_file() else None
+    return {
+        "uri": tracker.uri,
+        "run_id": tracker.run_id,
+        "not_logged": sorted(set(tracker.missed)),
+        "registered": registration,
+    }
 
 
 def _parity_summary(parity: ParityRecord) -> dict:

@@ -29,7 +29,9 @@ from alexnet_kfp.train.trials import EXAMPLE as TRIALS_EXAMPLE
 
 # The steps a parameter goes to. "pipeline" is the DAG itself (the deploy switch); "placement" the
 # train task's GPU node, as run-time parameters (placement.py); "sweep" the sweep's plan step.
-STEPS = ("data", "train", "evaluate", "verify", "deploy", "pipeline", "placement", "sweep")
+STEPS = (
+    "data", "train", "evaluate", "verify", "register", "deploy", "pipeline", "placement", "sweep",
+)  # fmt: skip
 
 
 class _Same:
@@ -135,6 +137,25 @@ PARAMETERS: tuple[Parameter, ...] = (
     _field(GateConfig, "max_regression", ("evaluate",)),
     _field(VerifyConfig, "atol", ("verify",), name="parity_atol"),
     _field(VerifyConfig, "int8_max_loss", ("verify",)),
+    Parameter(
+        "register_as",
+        str,
+        "",
+        "after verify, register the verified ONNX model as a new version of this MLflow "
+        "registered model (the steps need a tracking URI: KFP's MLflow plugin, or `run --mlflow`); "
+        "empty: nothing is registered",
+        ("pipeline", "register"),
+        arg="name",
+    ),
+    Parameter(
+        "register_alias",
+        str,
+        "candidate",
+        "the alias the registered version gets (e.g. candidate; promote it by moving an alias "
+        "such as production)",
+        ("register",),
+        arg="alias",
+    ),
     Parameter(
         "deploy",
         bool,

@@ -1,6 +1,8 @@
-"""The pipeline: data -> train (GPU node) -> evaluate -> gate -> export -> verify [-> deploy].
+"""The pipeline: data -> train (GPU node) -> evaluate -> gate -> export -> verify [-> register]
+[-> deploy].
 
-    with dsl.If(evaluate.passed == True): export -> verify, and with dsl.If(deploy == True): deploy
+    with dsl.If(evaluate.passed == True): export -> verify, then with dsl.If(register_as != ""):
+        register (MLflow's registry), and with dsl.If(deploy == True): deploy
     with dsl.Else(): reject (fails the run with the gate's reason)
 
 The gate condition uses the evaluate step's `passed` (`accuracy >= min_accuracy` and, with a
@@ -29,6 +31,7 @@ from alexnet_kfp.components.data import data_op
 from alexnet_kfp.components.deploy import deploy_op
 from alexnet_kfp.components.evaluate import evaluate_op, reject_op
 from alexnet_kfp.components.export import export_op
+from alexnet_kfp.components.register import register_op
 from alexnet_kfp.components.train import train_op
 from alexnet_kfp.components.verify import verify_op
 from alexnet_kfp.pipeline.parameters import (
@@ -197,6 +200,17 @@ def judge_and_ship(values: dict, data: dsl.PipelineTask, model: object):
             **step_inputs("verify", values),
         )
         verify.set_display_name("verify ONNX parity").set_caching_options(False)
+        with dsl.If(values["register_as"] != "", name="register-requested"):
+            registered = register_op(
+                onnx_model=onnx.outputs["onnx_model"],
+                evaluation=evaluation.outputs["evaluation"],
+                parity_report=verify.outputs["parity_report"],
+                dataset=data.outputs["dataset"],
+                mlflow_model=onnx.outputs["Output"],
+                kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+                **step_inputs("register", values),
+            )
+            registered.set_display_name("register in MLflow").set_caching_options(False)
         with dsl.If(values["deploy"] == True, name="deploy-requested"):  # noqa: E712 (a KFP condition)
             served = deploy_op(
                 model_repository=onnx.outputs["model_repository"],

@@ -78,6 +78,17 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """One real MLflow tracking server (SQLite store, local artifacts) for the session's tracking
+    tests, stopped by its PID at the end."""
+    from .mlflow_server import MlflowServer
+
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
+    yield server
+    server.stop()
+
+
 # Every test names its tier with a marker of its own (pyproject.toml lists them): `make test-fast`
 # runs the unit tier. Collection fails on a test that names none, or more than one.
 TIERS = ("unit", "integration", "e2e")

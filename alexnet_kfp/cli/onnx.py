@@ -13,6 +13,7 @@ from alexnet_kfp.cli.options import (
     config_flags,
     config_from,
     directories,
+    model_path,
     new_dir,
     option,
 )
@@ -88,6 +89,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     paths = expand_image_paths(args.images)
+    args.model = model_path(args.model)
     if not Path(args.model).exists():
         raise InputError(
             f"--model {args.model}: no such file or directory (expected `alexnet-kfp export`'s "
@@ -136,8 +138,10 @@ def add(sub) -> None:
     help_text = "classify image files with an exported model (no TensorFlow needed)"
     p = command(sub, _cmd_predict, help_text)
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders")
-    model = "the directory `alexnet-kfp export` wrote (its model.onnx), or a model file"
-    p.add_argument("--model", required=True, metavar="PATH", help=model)
+    model = "the directory `alexnet-kfp export` wrote (its model.onnx), a model file, or a "
+    model += "registered model of MLflow's registry: models:/NAME@ALIAS or models:/NAME/VERSION "
+    model += "(with MLFLOW_TRACKING_URI; docs/tracking.md)"
+    p.add_argument("--model", required=True, metavar="PATH_OR_URI", help=model)
     int8 = f"use the directory's {INT8_FILE}: 4x smaller, faster on CPUs with VNNI"
     p.add_argument("--int8", action="store_true", help=int8)
     option(p, "--top-k", 3, "labels per image", metavar="K")

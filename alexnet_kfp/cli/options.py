@@ -99,3 +99,20 @@ def config_flags(
 def config_from(config: type[C], args: argparse.Namespace) -> C:
     """The step configuration of the parsed flags (config_flags'), checked."""
     return config.of(vars(args)).check()
+
+
+def model_path(value: str) -> str:
+    """--model as a local path: a registered model's URI (`models:/NAME@ALIAS`,
+    `models:/NAME/VERSION`) is downloaded from MLflow's registry, once per version; a path is
+    itself."""
+    from alexnet_kfp.tracking import is_model_uri
+
+    if not is_model_uri(value):
+        return value
+    import sys
+
+    from alexnet_kfp.tracking.registry import local_model
+
+    folder = local_model(value)
+    print(f"alexnet-kfp: {value} is {folder}", file=sys.stderr)
+    return str(folder)

@@ -94,7 +94,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.trials:
         given["trials"] = _read_trials(Path(args.trials))
     try:
-        summary = run(given, args.param or [], Path(args.runs), args.quick, args.verbose)
+        summary = run(
+            given, args.param or [], Path(args.runs), args.quick, args.verbose, args.mlflow
+        )
     except PipelineFailed as e:
         print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
         return 1
@@ -209,6 +211,10 @@ def add(sub) -> None:
     everything = "show kfp.local's whole output (default: each step, the epochs and the gate; the "
     everything += "rest is in the run's run.log)"
     p.add_argument("--verbose", action="store_true", help=everything)
+    tracked = "log the run to this MLflow tracking server, e.g. http://127.0.0.1:5000: one MLflow "
+    tracked += "run with the parameters, each step a nested run (default: $MLFLOW_TRACKING_URI; "
+    tracked += "needs the tracking extra; docs/tracking.md)"
+    p.add_argument("--mlflow", metavar="URI", help=tracked)
     _parameter_flags(
         p.add_argument_group("pipeline parameters (default: the pipeline's, or local's)")
     )

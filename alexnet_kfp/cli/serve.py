@@ -2,6 +2,7 @@
 way."""
 
 import argparse
+import dataclasses
 import sys
 
 from alexnet_kfp.cli.options import (
@@ -9,6 +10,7 @@ from alexnet_kfp.cli.options import (
     config_flags,
     config_from,
     directories,
+    model_path,
     new_dir,
     option,
 )
@@ -22,6 +24,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     Prometheus metrics at /metrics. Accepts uint8 pixels or encoded image files (PNG, JPEG, ...;
     base64 in JSON). Stops cleanly on SIGTERM or Ctrl-C. Needs the serve extra."""
     config = config_from(ServeConfig, args)
+    config = dataclasses.replace(config, model=model_path(config.model))
     from alexnet_kfp.serve.server import serve
 
     serve(config)

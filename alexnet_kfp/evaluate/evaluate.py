@@ -6,6 +6,7 @@ Writes metrics.json (accuracy, per-class precision/recall/F1/support, confusion 
 confusion_matrix.png, confusion_matrix_normalized.png, training_curves.png (when the model has a
 history), confident_mistakes.png and report.html. The report is written whether or not the gate
 passes; the caller decides what a failed gate means (the CLI exits 3, the pipeline rejects).
+With a tracking URI, all of it is logged to MLflow too (tracking.py).
 """
 
 import json
@@ -31,6 +32,7 @@ from alexnet_kfp.evaluate.gate import (
     decide,
 )
 from alexnet_kfp.evaluate.report import write_report
+from alexnet_kfp.evaluate.tracking import log_evaluation
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 from alexnet_kfp.records import (
@@ -192,4 +194,6 @@ def evaluate(
         pictures = _pictures(staging, model_dir, record, x, y, probabilities)
         record.write(staging)
         write_report(record, pictures, staging / "report.html")
-    return record.to_dict()
+    result = record.to_dict()
+    log_evaluation(result, Path(out_dir))
+    return result

@@ -31,6 +31,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.export import DEFAULT_OPSET, check_opset
 from alexnet_kfp.export.fold import fold_dense_batchnorm
 from alexnet_kfp.export.quantize import CALIBRATION_SEED, Int8Recipe, calibration_sample, quantize
+from alexnet_kfp.export.tracking import log_export
 from alexnet_kfp.files import (
     atomic_output_dir,
     check_output_dir,
@@ -121,7 +122,8 @@ def export(
 ) -> dict:
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json
     and, given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same
-    contract."""
+    contract. With a tracking URI, both models are logged to MLflow; the returned record's
+    `mlflow_model` is the float32 model's `runs:/` URI (empty when not logged)."""
     check_opset(opset)
     if int8 is not None:
         int8.check()
@@ -171,4 +173,6 @@ def export(
             versions=versions,
         )
         record.write(staging)
-    return record.to_dict()
+    result = record.to_dict()
+    # not in export.json: where the models were logged, for the register step
+    return {**result, "mlflow_model": log_export(result, Path(out_dir)) or ""}

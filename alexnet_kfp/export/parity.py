@@ -16,6 +16,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
+from alexnet_kfp.export.tracking import log_parity
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
@@ -118,10 +119,12 @@ def verify(
         versions=provenance(),
     )
     if out_dir is None:
-        record.write(onnx_dir)
+        written = record.write(onnx_dir)
     else:
         with atomic_output_dir(out_dir) as staging:
             record.write(staging)
+        written = Path(out_dir) / ParityRecord.FILE
+    log_parity(record.to_dict(), written)
     if not record.passed:
         raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {record.reason}")
     if int8 is not None and not int8["passed"]:

@@ -19,8 +19,10 @@ class ServeConfig(StepConfig):
 
     model: str = option(
         "",
-        "model.onnx, the export directory (both models) or a Triton model repository",
-        metavar="PATH",
+        "model.onnx, the export directory (both models), a Triton model repository, or a "
+        "registered model: models:/NAME@ALIAS or models:/NAME/VERSION (MLflow's registry at "
+        "MLFLOW_TRACKING_URI)",
+        metavar="PATH_OR_URI",
         required=True,
     )
     http_port: int = option(8080, "REST port", metavar="PORT")

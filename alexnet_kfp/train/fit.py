@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
+from alexnet_kfp.tracking import Tracker, tracked
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
 from alexnet_kfp.train.callbacks import BestWeights, Divergence, EpochLog
@@ -36,6 +38,7 @@ from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.input import evaluation_dataset, steps_per_epoch, training_dataset
 from alexnet_kfp.train.schedule import decays, schedule_callbacks
 from alexnet_kfp.train.tensorboard import write_tensorboard_logs
+from alexnet_kfp.train.tracking import TrackedEpochs, log_training
 from alexnet_kfp.train.training_model import AugmentingModel
 
 log = logging.getLogger(__name__)
@@ -51,20 +54,24 @@ def train(
     config: TrainConfig | None = None,
     checkpoint_dir: str | Path | None = None,
     distribution: tf.distribute.Strategy | None = None,
+    run_name: str = "train",
 ) -> dict:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json.
     With `checkpoint_dir`, save the training state after every epoch and continue from it
     (checkpoint.py). `distribution`: the devices' strategy (default: what devices.strategy picks
-    for the visible GPUs)."""
+    for the visible GPUs). With a tracking URI, logged to MLflow as the run `run_name`."""
     config = config or TrainConfig()
     config.check()
     check_output_dir(model_dir)  # before the hours of training
-    if checkpoint_dir is None:
-        return _train(Path(dataset_dir), Path(model_dir), config, None, distribution)
-    with held(Path(checkpoint_dir)):
-        return _train(
-            Path(dataset_dir), Path(model_dir), config, Path(checkpoint_dir), distribution
-        )
+    checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    with tracked("train", run_name) as tracker:
+        tracker.params(asdict(config))
+        with held(checkpoint) if checkpoint is not None else nullcontext():
+            record = _train(
+                Path(dataset_dir), Path(model_dir), config, checkpoint, distribution, tracker
+            )
+        log_training(tracker, record, Path(model_dir))
+    return record
 
 
 def _train(
@@ -73,6 +80,7 @@ def _train(
     config: TrainConfig,
     checkpoint_dir: Path | None,
     distribution: tf.distribute.Strategy | None,
+    tracker: Tracker,
 ) -> dict:
     if config.require_gpu:
         devices.require_gpu()
@@ -106,7 +114,7 @@ def _train(
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
     schedule = schedule_callbacks(config, epoch_log)
-    callbacks = [divergence, *schedule, best, epoch_log]
+    callbacks = [divergence, *schedule, best, epoch_log, TrackedEpochs(tracker, epoch_log)]
     # what a checkpoint is tied to: the training images themselves, with or without dataset.json
     train_sha256 = file_digest(dataset_dir / "train.npz")
     recorded = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None

@@ -56,6 +56,7 @@ def run_trial(
                 model_dir,
                 TrainConfig.of(settings),
                 checkpoint_dir=folder / "checkpoint" if folder is not None else None,
+                run_name=f"trial-{index}",
             )
         except InputError as e:  # refused settings, a diverged loss
             record.status, record.reason = FAILED, str(e)

@@ -1,0 +1,44 @@
+"""What tells a step to track, and where: the MLflow environment variables this project reads."""
+
+import os
+from urllib.parse import urlsplit
+
+from alexnet_kfp.errors import InputError
+
+TRACKING_URI = "MLFLOW_TRACKING_URI"
+# The task's own run, made by KFP's MLflow plugin: the step logs into it and leaves it open.
+RUN_ID = "MLFLOW_RUN_ID"
+EXPERIMENT_ID = "MLFLOW_EXPERIMENT_ID"
+EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
+# `alexnet-kfp run --mlflow`'s pipeline run: each step's run is nested under it, as the plugin does.
+PARENT_RUN_ID = "ALEXNET_KFP_MLFLOW_PARENT_RUN_ID"
+DEFAULT_EXPERIMENT = "alexnet-kfp"
+INSTALL_HINT = (
+    "pip install -e '.[tracking]' in a clone of alexnet-kfp, or pip install 'alexnet-kfp[tracking]'"
+)
+
+
+def tracking_uri() -> str | None:
+    """The MLflow tracking URI this process was given, or None (then nothing is logged)."""
+    return os.environ.get(TRACKING_URI, "").strip() or None
+
+
+def is_model_uri(text: str) -> bool:
+    """A registered model's URI (`models:/NAME@ALIAS` or `models:/NAME/VERSION`), not a path."""
+    return text.startswith("models:/")
+
+
+# A tracking server's URL, or one of MLflow's store URIs (which need the whole mlflow package).
+_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+
+
+def check_tracking_uri(uri: str, what: str = "--mlflow") -> str:
+    """A tracking URI MLflow will read as one, or one line: a bare word would become a folder of
+    that name in the working directory, which tracks nothing anyone will find."""
+    scheme = urlsplit(uri.strip()).scheme
+    if scheme not in _SCHEMES or not uri.strip().removeprefix(f"{scheme}:").strip("/"):
+        raise InputError(
+            f"{what} {uri!r}: expected a tracking server's URL (e.g. http://127.0.0.1:5000) or a "
+            f"store URI ({', '.join(s + ':' for s in _SCHEMES[2:])})"
+        )
+    return uri.strip()

@@ -1,0 +1,173 @@
+"""MLflow's model registry: a verified model registered as a new version with its provenance and
+an alias (the register step), and `models:/NAME@ALIAS` or `models:/NAME/VERSION` turned into a
+local export directory (`predict --model`, `serve --model`)."""
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from alexnet_kfp import __version__
+from alexnet_kfp.data.fetch import default_cache_dir
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
+from alexnet_kfp.tracking.environment import INSTALL_HINT, TRACKING_URI, tracking_uri
+from alexnet_kfp.tracking.onnx_models import log_onnx_models
+from alexnet_kfp.tracking.session import bound_requests, tracked
+
+# Names that stay one segment of a `models:/` URI and of a cache path; MLflow's own alias rule
+# (letters, digits, _ and -; not "latest", nor "v" and a number, which read as versions).
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_ALIAS = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_MODEL_URI = re.compile(rf"models:/({_MODEL_NAME.pattern})(?:@({_ALIAS.pattern})|/([1-9][0-9]*))")
+
+
+def check_model_name(name: str, what: str = "register_as") -> str:
+    """A registered model's name, or one line (empty: registration off)."""
+    if name and not _MODEL_NAME.fullmatch(name):
+        raise InputError(
+            f"{what} {name!r}: a registered model's name is 1-128 letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit"
+        )
+    return name
+
+
+def check_alias(alias: str, what: str = "register_alias") -> str:
+    if not _ALIAS.fullmatch(alias) or alias == "latest" or re.fullmatch(r"[vV]\d+", alias):
+        raise InputError(
+            f"{what} {alias!r}: an alias is letters, digits, '_' or '-', and neither 'latest' "
+            "nor 'v' and a number (those name versions)"
+        )
+    return alias
+
+
+def registration_tags(
+    evaluation_dir: Path, parity_dir: Path, dataset_dir: Path, kfp_run_id: str
+) -> dict[str, str]:
+    """What a registered version carries: the judged accuracy, the parity figures, the Dataset's
+    checksum, the KFP run and this project's version. Refuses a model the gate did not pass or
+    verify did not verify: such a model is never registered."""
+    metrics = MetricsRecord.read(evaluation_dir)
+    parity = ParityRecord.read(parity_dir)
+    if not metrics.gate.passed:
+        raise InputError(f"not registered: the gate did not pass ({metrics.gate.reason})")
+    if not parity.verified:
+        raise InputError(f"not registered: the ONNX model was not verified ({parity.reason})")
+    dataset = DatasetRecord.read_if_present(dataset_dir)
+    int8 = parity.int8 or {}
+    tags = {
+        "test_accuracy": f"{metrics.accuracy:.6f}",
+        "macro_f1": f"{metrics.macro_f1:.6f}",
+        "gate": metrics.gate.reason,
+        "parity_max_abs_diff": f"{parity.max_abs_diff:.3g}",
+        "parity_top1_agreement": f"{parity.argmax_agreement:.6f}",
+        "parity_images": str(parity.images),
+        "onnx_sha256": parity.onnx_sha256,
+        "dataset_sha256": (dataset.source_sha256 or "") if dataset else "",
+        "kfp_run_id": kfp_run_id,
+        "alexnet_kfp_version": __version__,
+    }
+    if int8:
+        tags["int8_accuracy"] = f"{int8['int8_accuracy']:.6f}"
+        tags["int8_top1_agreement"] = f"{int8['top1_agreement']:.6f}"
+    return tags
+
+
+def register(
+    onnx_dir: Path,
+    name: str,
+    alias: str,
+    tags: dict[str, str],
+    logged_model: str = "",
+) -> dict | None:
+    """Register the export directory's float32 model as a new version of `name` with `tags` and
+    point `alias` at it; `logged_model`: its `runs:/` URI when the export step logged it, else
+    it is logged here first. Returns {name, version, alias, uri}, or None when the tracker was
+    not reachable (one warning line; the step goes on)."""
+    check_model_name(name)
+    check_alias(alias)
+    with tracked("register", tags={"registered_model": name}) as tracker:
+        source = logged_model or log_onnx_models(tracker, onnx_dir)
+        if not source:
+            tracker.call("the registration", lambda: None)
+            return None
+        client = tracker.client()
+
+        def new_version() -> dict:
+            import mlflow
+
+            version = mlflow.register_model(
+                source, name, tags=tags, await_registration_for=30
+            ).version
+            client.set_registered_model_alias(name, alias, version)
+            return {
+                "name": name,
+                "version": int(version),
+                "alias": alias,
+                "uri": f"models:/{name}/{version}",
+                "source": source,
+            }
+
+        registered = tracker.call("the registration", new_version)
+        if registered:
+            tracker.tags({"registered_version": registered["uri"]})
+        return registered
+
+
+def local_model(uri: str) -> Path:
+    """The export directory a `models:/NAME@ALIAS` or `models:/NAME/VERSION` URI names, from the
+    registry of MLFLOW_TRACKING_URI, downloaded once per version into the cache; one line when
+    the URI, the registry or the extra is missing."""
+    found = _MODEL_URI.fullmatch(uri)
+    if not found:
+        raise InputError(
+            f"--model {uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a registered "
+            "model of MLflow's registry)"
+        )
+    name, alias, version = found.groups()
+    if tracking_uri() is None:
+        raise InputError(
+            f"--model {uri}: set {TRACKING_URI} to the MLflow server whose registry holds it"
+        )
+    try:
+        import mlflow.artifacts
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        raise InputError(f"--model {uri} needs the tracking extra: {INSTALL_HINT}") from None
+    bound_requests()
+    client = MlflowClient(tracking_uri())
+    try:
+        if alias:
+            version = client.get_model_version_by_alias(name, alias).version
+        folder = default_cache_dir() / "registered-models" / name / f"v{version}"
+        if not (folder / "MLmodel").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".download-", dir=folder.parent))
+            try:
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{name}/{version}", dst_path=str(staging)
+                )
+                _move_into_place(staging, folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except MlflowException as e:
+        raise InputError(f"--model {uri}: {_first_line(e.message)}") from None
+    except OSError as e:
+        raise InputError(f"--model {uri}: {e.strerror or e}") from None
+    return folder
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    """The finished download renamed into the cache: whole or not at all; a process that got
+    there first leaves its own (the same version's same files)."""
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        if not (folder / "MLmodel").is_file():
+            raise
+
+
+def _first_line(text: str) -> str:
+    return (str(text).strip().splitlines() or ["unknown error"])[0][:300]

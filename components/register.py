@@ -1,0 +1,46 @@
+"""The register component (when `register_as` names a model): the verified ONNX model registered in
+MLflow's model registry as a new version with its provenance, and an alias pointed at it."""
+
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
+
+from alexnet_kfp.components import component
+
+
+@component
+def register_op(
+    onnx_model: Input[Model],
+    evaluation: Input[Artifact],
+    parity_report: Input[Artifact],
+    dataset: Input[Dataset],
+    mlflow_model: str,
+    name: str,
+    alias: str,
+    kfp_run_id: str,
+    registration: Output[Artifact],
+):
+    """Register the float32 ONNX model (`mlflow_model`: its `runs:/` URI when the export step
+    logged it, else it is logged here) as a new version of `name`, tagged with the test
+    accuracy, parity, the Dataset's checksum, `kfp_run_id` and the project's version, and point
+    `alias` at it. A model the gate did not pass or verify did not verify is refused. A tracker
+    that is down or missing leaves one warning line and nothing registered, not a failed run."""
+    import json
+    from pathlib import Path
+
+    from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.tracking.registry import register, registration_tags
+
+    setup()
+    with one_line_errors("register"):
+        tags = registration_tags(
+            Path(evaluation.path), Path(parity_report.path), Path(dataset.path), kfp_run_id
+        )
+        registered = register(Path(onnx_model.path), name, alias, tags, mlflow_model)
+    record = {"registered": registered is not None, **(registered or {}), "tags": tags}
+    Path(registration.path).write_text(json.dumps(record, indent=2) + "\n")
+    registration.metadata.update({k: v for k, v in record.items() if k != "tags"})
+    print(
+        f"register: {registered['uri']} ({alias})"
+        if registered
+        else f"register: {name} not registered (see the warning above)",
+        flush=True,
+    )

@@ -1,0 +1,80 @@
+"""A real MLflow tracking server for the tracking tests: `mlflow server` with a SQLite store and a
+local artifacts destination in a folder of the test's, on a free port of 127.0.0.1, stopped by its
+PID (and its workers' process group) at the end."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MlflowServer:
+    """`mlflow server` on 127.0.0.1:`port` keeping its runs in `folder` (start it again on the
+    same folder and it serves the same runs)."""
+
+    def __init__(self, folder: Path, port: int | None = None):
+        self.folder, self.port = folder, port or free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> "MlflowServer":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        mlflow = Path(sys.executable).parent / "mlflow"
+        command = [
+            str(mlflow), "server",
+            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination", str(self.folder / "artifacts"),
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+        ]  # fmt: skip
+        log = (self.folder / "server.log").open("ab")
+        # its own process group: the server's uvicorn worker goes with it
+        self.process = subprocess.Popen(
+            command, cwd=self.folder, stdout=log, stderr=log, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"mlflow server did not start: {self.log_tail()}")
+            time.sleep(0.3)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server's process group (SIGKILL: as a crashed server, at once)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def log_tail(self) -> str:
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace")[-2000:] if path.is_file() else ""
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(self.uri)

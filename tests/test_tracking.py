@@ -1,0 +1,216 @@
+"""Tracking never harms a step: no URI, no mlflow import; a tracker that is closed, hung, killed
+mid-run or not installed leaves one warning line, a line saying what was not logged, and a step
+that finished its work. Names and URIs are checked before anything starts."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.tracking.environment import check_tracking_uri
+from alexnet_kfp.tracking.registry import check_alias, check_model_name, local_model
+from alexnet_kfp.tracking.session import BOUNDED_HTTP, Tracker, bound_requests
+
+from .cli import cli_args, run_cli, run_cli_without_tensorflow
+from .mlflow_server import MlflowServer, free_port
+
+
+def _mlflow_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("mlflow: ")]
+
+
+@pytest.mark.integration
+def test_without_a_uri_the_steps_log_nothing_and_never_import_mlflow(tiny_dataset, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    script = (
+        "import sys\n"
+        "from alexnet_kfp.cli import main\n"
+        f"code = main(['train', '--data', {str(tiny_dataset)!r}, '--out', "
+        f"{str(tmp_path / 'model')!r}, '--epochs', '1'])\n"
+        "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert not _mlflow_lines(result.stderr)
+
+
+@pytest.mark.integration
+def test_a_closed_port_costs_one_warning_and_the_step_completes(tiny_dataset, tmp_path):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
+    result = run_cli(
+        "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--epochs", 2, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "model" / "model.keras").is_file()
+    failed, missed = _mlflow_lines(result.stderr)
+    assert failed.startswith("mlflow: train: logging the run to http://127.0.0.1:") and (
+        "the step goes on without tracking" in failed
+    )
+    assert missed.startswith("mlflow: train: not logged: the run, tags, parameters,")
+    assert "the per-epoch metrics" in missed and "train.json" in missed
+
+
+@pytest.mark.integration
+def test_a_server_killed_mid_run_leaves_the_epochs_before_it_and_a_finished_step(
+    tiny_dataset, tmp_path
+):
+    server = MlflowServer(tmp_path / "mlflow").start()
+    try:
+        env = {**os.environ, "MLFLOW_TRACKING_URI": server.uri, "MLFLOW_EXPERIMENT_NAME": "kill"}
+        command = cli_args("train", "--data", tiny_dataset, "--out", tmp_path / "model")
+        training = subprocess.Popen(
+            [*command, "--epochs", "12"], env=env, stderr=subprocess.PIPE, text=True
+        )
+        client = server.client()
+        deadline = time.monotonic() + 240
+        logged_epochs: list = []
+        while not logged_epochs:  # the first epoch's point reached the server: kill it now
+            assert training.poll() is None and time.monotonic() < deadline
+            experiment = client.get_experiment_by_name("kill")
+            runs = client.search_runs([experiment.experiment_id]) if experiment else []
+            logged_epochs = runs and client.get_metric_history(runs[0].info.run_id, "loss")
+            time.sleep(0.1)
+        server.stop(signal.SIGKILL)
+        _, stderr = training.communicate(timeout=600)
+    finally:
+        server.stop(signal.SIGKILL)
+    assert training.returncode == 0, stderr
+    assert (tmp_path / "model" / "model.keras").is_file()
+    failed, missed = _mlflow_lines(stderr)
+    assert "the step goes on without tracking" in failed
+    assert missed.startswith("mlflow: train: not logged: the per-epoch metrics,")
+    server.start()  # the same store: what was logged before the kill is there
+    try:
+        (run,) = server.client().search_runs([experiment.experiment_id])
+        history = server.client().get_metric_history(run.info.run_id, "loss")
+        assert 1 <= len(history) < 12 and [m.step for m in history] == list(
+            range(1, len(history) + 1)
+        )
+        assert run.data.params["epochs"] == "12" and run.info.status == "RUNNING"
+    finally:
+        server.stop()
+
+
+@pytest.mark.unit
+def test_a_hung_server_is_given_up_after_its_bounded_wait(monkeypatch):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts, never answers
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    tracker = Tracker("train", f"http://127.0.0.1:{listener.getsockname()[1]}").start()
+    tracker.params({"epochs": 3})
+    tracker.finish()
+    listener.close()
+    assert not tracker.active and tracker.missed == ["the run", "tags", "parameters"]
+
+
+@pytest.mark.unit
+def test_requests_are_bounded_unless_the_user_says_otherwise(monkeypatch):
+    for name in BOUNDED_HTTP:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+    bound_requests()
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "60"
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
+
+
+@pytest.mark.unit
+def test_a_missing_tracking_extra_is_one_warning_not_a_failure():
+    script = (
+        "import sys\n"
+        "sys.modules['mlflow'] = None  # an install without the tracking extra\n"
+        "from alexnet_kfp.process import setup\n"
+        "from alexnet_kfp.tracking import tracked\n"
+        "setup()\n"
+        "with tracked('evaluate') as tracker:\n"
+        "    tracker.metrics({'test_accuracy': 0.8})\n"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    missing, missed = _mlflow_lines(result.stderr)
+    assert "the tracking extra is not installed (pip install -e '.[tracking]'" in missing
+    assert missed == "mlflow: evaluate: not logged: everything, metrics"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "uri", ["mlruns", "localhost:5000", "ftp://host/x", "http://", "file://", "", " "]
+)
+def test_a_tracking_uri_that_tracks_nothing_is_refused(uri):
+    with pytest.raises(InputError, match="expected a tracking server's URL"):
+        check_tracking_uri(uri)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "uri", ["http://127.0.0.1:5000", "https://mlflow.example.com/", "sqlite:///mlflow.db"]
+)
+def test_a_tracking_uri_is_accepted(uri):
+    assert check_tracking_uri(uri) == uri
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "name", ["a/b", "a@b", "../x", ".hidden", "-x", "x" * 129, "a b", "ä", "a\nb", "models:/x"]
+)
+def test_a_registered_name_that_breaks_its_uri_is_refused(name):
+    with pytest.raises(InputError, match="a registered model's name is"):
+        check_model_name(name)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("alias", ["", "latest", "v3", "V12", "a.b", "a b", "a/b", "x" * 256])
+def test_an_alias_mlflow_would_refuse_or_misread_is_refused(alias):
+    with pytest.raises(InputError, match="an alias is"):
+        check_alias(alias)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "uri", ["models:/a", "models:/a@", "models:/a/0", "models:/a/b", "models:/../x/1", "runs:/x"]
+)
+def test_a_model_uri_that_names_no_version_is_refused(uri):
+    with pytest.raises(InputError, match="expected models:/NAME@ALIAS or models:/NAME/VERSION"):
+        local_model(uri)
+
+
+@pytest.mark.unit
+def test_a_model_uri_without_a_tracking_server_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(InputError, match="set MLFLOW_TRACKING_URI"):
+        local_model("models:/alexnet-cifar10@candidate")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--register-as", "alexnet"], "register_as=alexnet registers in MLflow's model registry"),
+        (["--mlflow", "mlruns"], "--mlflow 'mlruns': expected a tracking server's URL"),
+        (["--register-as", "a/b", "--mlflow", "http://127.0.0.1:5000"], "parameter register_as"),
+        (
+            ["--register-alias", "latest", "--register-as", "a", "--mlflow", "http://x:5000"],
+            "parameter register_alias 'latest'",
+        ),
+    ],
+)
+def test_run_refuses_tracking_settings_in_one_line_before_any_step(flags, says, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    result = run_cli_without_tensorflow("run", "--runs", str(tmp_path), *flags, env=env)
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr.strip().splitlines()[-1] and not list(tmp_path.iterdir())
