@@ -28,7 +28,8 @@ COPY pyproject.toml uv.lock ./
 RUN python -m pip install 'uv==0.13.9' \
     && uv export --frozen --no-emit-project --no-default-groups --format requirements-txt \
         --extra train --extra "tensorflow-${TF_FLAVOUR}" --extra evaluate --extra export \
-        --extra predict --extra pipeline --extra serve --output-file /tmp/requirements.txt \
+        --extra predict --extra pipeline --extra serve --extra tracking \
+        --output-file /tmp/requirements.txt \
     && python -m pip install --no-deps --require-hashes -r /tmp/requirements.txt \
     && python -m pip check \
     && python -m pip uninstall --yes uv && rm /tmp/requirements.txt

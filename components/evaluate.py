@@ -30,8 +30,10 @@ def evaluate_op(
 
     from alexnet_kfp.evaluate.gate import GateConfig
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
     setup(tensorflow=True)
+    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
     with one_line_errors("evaluate"):

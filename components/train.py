@@ -34,9 +34,11 @@ def train_op(
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.tracking.environment import kfp_logs_inputs
     from alexnet_kfp.train.config import TrainConfig
 
     setup(tensorflow=True)
+    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
     # after the quiet TensorFlow import
     from alexnet_kfp.train.checkpoint import unwritable
     from alexnet_kfp.train.fit import train

@@ -22,8 +22,10 @@ def verify_op(
     arguments = dict(locals())  # first, while the task's inputs are all there is
     from alexnet_kfp.export import VerifyConfig
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
     setup(tensorflow=True)
+    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
     with one_line_errors("verify", ParityError):

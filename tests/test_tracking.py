@@ -214,3 +214,64 @@ def test_run_refuses_tracking_settings_in_one_line_before_any_step(flags, says, 
     result = run_cli_without_tensorflow("run", "--runs", str(tmp_path), *flags, env=env)
     assert result.returncode == 2, result.stderr
     assert says in result.stderr.strip().splitlines()[-1] and not list(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained, small_dataset, tmp_path_factory) -> dict:
+    """metrics.json of the shared trained model (evaluated without a tracking URI)."""
+    from alexnet_kfp.evaluate.evaluate import evaluate
+
+    out = tmp_path_factory.mktemp("evaluated") / "evaluation"
+    return {"metrics": evaluate(small_dataset, trained[0], out, min_accuracy=0.1), "dir": out}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("left_to_kfp", [True, False])
+def test_in_kfps_run_of_the_task_the_step_leaves_the_inputs_to_kfp(
+    mlflow_server, evaluated, monkeypatch, left_to_kfp
+):
+    """KFP's MLflow plugin (backend 2.17.0): OnTaskStart makes the task's nested run and injects
+    MLFLOW_RUN_ID, MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_ID (plugins/mlflow/handler.go,
+    RetrieveUserContainerEnvVars); at the task's end the launcher logs the task's input
+    parameters as JSON and its scalar Metrics into that run in one batch, then sets its status
+    (component/launcher_v2.go, Execute; handler.go, OnTaskEnd and mapToParams). The step logs
+    into the same run: had it logged an input under another spelling, MLflow would refuse KFP's
+    whole batch."""
+    from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
+
+    from alexnet_kfp.evaluate.tracking import log_evaluation
+    from alexnet_kfp.tracking import environment
+
+    client = mlflow_server.client()
+    experiment = client.create_experiment(f"kfp-plugin-{left_to_kfp}")
+    task_run = client.create_run(experiment, run_name="evaluate-op").info.run_id
+    for name, value in (
+        ("MLFLOW_TRACKING_URI", mlflow_server.uri),
+        ("MLFLOW_RUN_ID", task_run),
+        ("MLFLOW_EXPERIMENT_ID", experiment),
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(environment, "_LOGGED_BY_KFP", set())
+    if left_to_kfp:  # what evaluate_op does with its inputs
+        environment.kfp_logs_inputs(["min_accuracy", "baseline", "max_regression", "dataset"])
+    log_evaluation(evaluated["metrics"], evaluated["dir"])
+    assert client.get_run(task_run).info.status == "RUNNING"  # the plugin ends it, not the step
+
+    # the launcher's batch: Go's json.Marshal of each input, the Metrics artifact's scalars
+    params = [
+        Param("min_accuracy", "0.1"),
+        Param("baseline", '""'),
+        Param("max_regression", "0.01"),
+    ]
+    metrics = [Metric("accuracy", evaluated["metrics"]["accuracy"], 0, 0)]
+    if not left_to_kfp:
+        with pytest.raises(MlflowException, match="[Cc]hanging param values is not allowed"):
+            client.log_batch(task_run, metrics=metrics, params=params)
+        return
+    client.log_batch(task_run, metrics=metrics, params=params)
+    client.set_terminated(task_run, "FINISHED")
+    run = client.get_run(task_run)
+    assert run.data.params["baseline"] == '""' and run.data.params["min_accuracy"] == "0.1"
+    assert run.data.metrics["test_accuracy"] == run.data.metrics["accuracy"]
+    assert run.data.tags["gate"] in ("passed", "failed") and run.info.status == "FINISHED"

@@ -1,6 +1,7 @@
 """What tells a step to track, and where: the MLflow environment variables this project reads."""
 
 import os
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from alexnet_kfp.errors import InputError
@@ -16,6 +17,23 @@ DEFAULT_EXPERIMENT = "alexnet-kfp"
 INSTALL_HINT = (
     "pip install -e '.[tracking]' in a clone of alexnet-kfp, or pip install 'alexnet-kfp[tracking]'"
 )
+
+
+# The task's input parameters, which KFP's MLflow plugin logs into the task's run when the task
+# ends, as JSON ("\"cifar\"", "true", "0.00001": backend/src/v2/common/plugins/mlflow/handler.go,
+# mapToParams, 2.17.0). MLflow refuses a parameter logged twice with two values, and refuses the
+# whole batch with it: a step that logged these names itself would cost the run KFP's own record.
+_LOGGED_BY_KFP: set[str] = set()
+
+
+def kfp_logs_inputs(names: Iterable[str]) -> None:
+    """Called by a component with its inputs' names: in a run KFP's plugin gave the task
+    (MLFLOW_RUN_ID), the step leaves these parameters to KFP."""
+    _LOGGED_BY_KFP.update(names)
+
+
+def logged_by_kfp() -> frozenset[str]:
+    return frozenset(_LOGGED_BY_KFP)
 
 
 def tracking_uri() -> str | None:

@@ -24,6 +24,7 @@ from alexnet_kfp.tracking.environment import (
     PARENT_RUN_ID,
     RUN_ID,
     TRACKING_URI,
+    logged_by_kfp,
     tracking_uri,
 )
 
@@ -61,6 +62,7 @@ class Tracker:
         self.missed: list[str] = []
         self._client: Any = None
         self._owned = False  # a run this step made (and ends), not one KFP's plugin gave it
+        self._given = False  # the run MLFLOW_RUN_ID names (KFP's plugin's run of the task)
 
     @property
     def active(self) -> bool:
@@ -96,6 +98,7 @@ class Tracker:
         given = os.environ.get(RUN_ID, "").strip()
         if given:
             self._client.get_run(given)  # it exists: else the step would log into nothing
+            self._given = True
             return given
         parent = os.environ.get(PARENT_RUN_ID, "").strip()
         if parent:
@@ -148,7 +151,9 @@ class Tracker:
             return None
 
     def params(self, values: Mapping[str, object]) -> None:
-        from_items = list(values.items())
+        """Parameters, but in KFP's run of the task not the task's inputs: KFP logs those."""
+        left_to_kfp = logged_by_kfp() if self._given else frozenset()
+        from_items = [(k, v) for k, v in values.items() if k not in left_to_kfp]
 
         def log_params() -> None:
             from mlflow.entities import Param

@@ -1,0 +1,192 @@
+"""`alexnet-kfp run --mlflow URI` against a real MLflow server, read back through MlflowClient: the
+pipeline run and each step's nested run, the parameters, one point per epoch, the artifacts, the
+ONNX models as MLflow models, the registered version with its tags and alias; the registered model
+loaded through MLflow, by `predict --model models:/...` and by `serve` gives onnxruntime's answer.
+A model the gate rejects is never registered."""
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+
+from .cli import run_cli
+from .test_serve import Server
+
+pytestmark = pytest.mark.e2e
+
+EPOCHS = 3
+NAME = "alexnet-cifar10"
+
+
+@pytest.fixture
+def tracked_env(mlflow_server, tmp_path) -> dict:
+    """The environment of a user with a tracking server (the cache of registered models kept in
+    the test's folder)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+        "MLFLOW_TRACKING_URI": mlflow_server.uri,
+        "ALEXNET_KFP_CACHE": str(tmp_path / "cache"),
+    }
+
+
+def _run(small_archive, small_sha256, runs: Path, env: dict, *flags: object):
+    return run_cli(
+        "run", "--runs", runs, "--source", small_archive, "--sha256", small_sha256,
+        "--param", "limit_per_class=20", "--epochs", EPOCHS, "--seed", 3,
+        "--mlflow", env["MLFLOW_TRACKING_URI"], *flags,
+        timeout=900, env=env,
+    )  # fmt: skip
+
+
+def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
+    mlflow_server, small_archive, small_sha256, tracked_env, tmp_path, monkeypatch
+):
+    runs = tmp_path / "runs"
+    done = _run(
+        small_archive, small_sha256, runs, tracked_env,
+        "--min-accuracy", 0, "--register-as", NAME, "--register-alias", "candidate",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    summary = json.loads((runs / "latest" / "summary.json").read_text())
+    tracking = summary["mlflow"]
+    assert tracking["not_logged"] == [] and tracking["registered"]["registered"]
+    assert f"registered     models:/{NAME}/" in done.stdout
+
+    client = mlflow_server.client()
+    pipeline_run = client.get_run(tracking["run_id"])
+    assert pipeline_run.info.status == "FINISHED"
+    assert pipeline_run.data.params["epochs"] == str(EPOCHS)
+    assert pipeline_run.data.params["register_as"] == NAME
+    steps = {
+        run.info.run_name: run
+        for run in client.search_runs(
+            [pipeline_run.info.experiment_id],
+            f"tags.mlflow.parentRunId = '{tracking['run_id']}'",
+        )
+    }
+    assert set(steps) == {"train", "evaluate", "export", "verify", "register"}
+    assert all(run.info.status == "FINISHED" for run in steps.values())
+
+    # train: its configuration, one point per epoch of each curve, results, decays, files
+    train = steps["train"]
+    assert train.data.params["epochs"] == str(EPOCHS) and train.data.params["seed"] == "3"
+    record = json.loads((runs / "latest" / "model" / "train.json").read_text())
+    for metric in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+        history = client.get_metric_history(train.info.run_id, metric)
+        assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3], metric
+    val = {m.step: m.value for m in client.get_metric_history(train.info.run_id, "val_accuracy")}
+    assert val[record["best_epoch"]] == pytest.approx(record["best_val_accuracy"])
+    assert train.data.metrics["best_val_accuracy"] == pytest.approx(record["best_val_accuracy"])
+    assert train.data.tags["learning_rate_decays"].startswith("after epoch")  # the final decay
+    logged = {a.path for a in client.list_artifacts(train.info.run_id)}
+    assert {"train.json", "history.json", "tensorboard"} <= logged
+
+    # evaluate: test accuracy, F1, the gate's decision; the report and pictures
+    evaluate = steps["evaluate"]
+    assert evaluate.data.metrics["test_accuracy"] == pytest.approx(summary["accuracy"])
+    assert evaluate.data.metrics["gate_passed"] == 1.0 and evaluate.data.tags["gate"] == "passed"
+    assert len([k for k in evaluate.data.metrics if k.startswith("f1_")]) == 10
+    assert evaluate.data.params["min_accuracy"] == "0.0"
+    pictures = {a.path for a in client.list_artifacts(evaluate.info.run_id, "evaluation")}
+    assert {"evaluation/report.html", "evaluation/confusion_matrix.png"} <= pictures
+
+    # export and verify: sizes, both models as MLflow models, parity and int8 figures
+    export, verify = steps["export"], steps["verify"]
+    onnx_dir = runs / "latest" / "onnx_model"
+    assert export.data.metrics["float32_bytes"] == (onnx_dir / "model.onnx").stat().st_size
+    assert export.data.metrics["int8_bytes"] == (onnx_dir / "model.int8.onnx").stat().st_size
+    assert {a.path for a in client.list_artifacts(export.info.run_id)} == {
+        "onnx_model",
+        "onnx_model_int8",
+    }
+    parity = summary["parity"]
+    assert verify.data.metrics["max_abs_diff"] == pytest.approx(parity["max_abs_diff"])
+    assert verify.data.metrics["int8_accuracy"] == pytest.approx(parity["int8"]["int8_accuracy"])
+    assert verify.data.tags["verified"] == "true"
+
+    # the registry: a version with its provenance, the alias on it
+    version = client.get_model_version_by_alias(NAME, "candidate")
+    assert f"models:/{NAME}/{version.version}" == tracking["registered"]["uri"]
+    assert version.tags["test_accuracy"] == f"{summary['accuracy']:.6f}"
+    assert version.tags["dataset_sha256"] == small_sha256
+    assert version.tags["parity_images"] == str(parity["images"])
+    assert version.tags["alexnet_kfp_version"] and version.tags["kfp_run_id"]
+    assert version.run_id == export.info.run_id  # the model export logged, not a second copy
+
+    # the registered model through MLflow (onnx flavour, its signature) = onnxruntime's answer
+    import mlflow.pyfunc
+
+    os.environ["MLFLOW_TRACKING_URI"] = mlflow_server.uri
+    try:
+        loaded = mlflow.pyfunc.load_model(f"models:/{NAME}@candidate")
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]
+    signature = loaded.metadata.signature.to_dict()
+    assert json.loads(signature["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "uint8", "shape": [-1, 32, 32, 3]},
+         "name": "image"},
+    ]  # fmt: skip
+    assert json.loads(signature["outputs"])[0]["tensor-spec"]["shape"] == [-1, 10]
+    assert loaded.metadata.metadata["class_names"][3] == "cat"
+    x, _ = load_split(runs / "latest" / "dataset", "test")
+    expected = OnnxClassifier(onnx_dir).predict(x)
+    through_mlflow = loaded.predict(x)["probabilities"]
+    np.testing.assert_allclose(through_mlflow, expected, rtol=0, atol=1e-6)
+
+    # predict --model models:/... answers as predict on the run's own directory
+    samples = runs / "latest" / "samples"
+    by_uri = run_cli(
+        "predict", samples, "--model", f"models:/{NAME}@candidate", "--json", env=tracked_env
+    )
+    by_path = run_cli("predict", samples, "--model", onnx_dir, "--json", env=tracked_env)
+    assert by_uri.returncode == 0, by_uri.stderr
+    assert json.loads(by_uri.stdout) == json.loads(by_path.stdout)
+    cached = tmp_path / "cache" / "registered-models" / NAME / f"v{version.version}"
+    assert f"models:/{NAME}@candidate is {cached}" in by_uri.stderr
+    assert (cached / "model.onnx").read_bytes() == (onnx_dir / "model.onnx").read_bytes()
+    assert (cached / "model.int8.onnx").is_file()  # --int8 works on a registered model too
+
+    # serve --model models:/NAME/VERSION serves both models of the registered version
+    for key, value in tracked_env.items():
+        monkeypatch.setenv(key, value)
+    server = Server(f"models:/{NAME}/{version.version}", tmp_path / "serve.log")
+    try:
+        for model in ("alexnet", "alexnet_int8"):
+            with urllib.request.urlopen(f"{server.url}/v2/models/{model}", timeout=10) as answer:
+                assert json.loads(answer.read())["inputs"][0]["shape"] == [-1, 32, 32, 3]
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_model_the_gate_rejects_is_never_registered(
+    mlflow_server, small_archive, small_sha256, tracked_env, tmp_path
+):
+    rejected = f"{NAME}-rejected"
+    failed = _run(
+        small_archive, small_sha256, tmp_path / "runs", tracked_env,
+        "--min-accuracy", 1.0, "--register-as", rejected,
+    )  # fmt: skip
+    assert failed.returncode == 1 and "model rejected by the evaluation gate" in failed.stderr
+    client = mlflow_server.client()
+    assert client.search_registered_models(f"name = '{rejected}'") == []
+    experiment = client.get_experiment_by_name("alexnet-kfp")
+    (pipeline_run,) = [
+        run
+        for run in client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")
+        if run.data.params.get("register_as") == rejected
+    ]
+    steps = {
+        run.info.run_name: run
+        for run in client.search_runs(
+            [experiment.experiment_id], f"tags.mlflow.parentRunId = '{pipeline_run.info.run_id}'"
+        )
+    }
+    assert set(steps) == {"train", "evaluate"}  # no export, verify or register
+    assert steps["evaluate"].data.tags["gate"] == "failed"
+    assert steps["evaluate"].data.metrics["gate_passed"] == 0.0
