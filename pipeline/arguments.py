@@ -30,6 +30,7 @@ from alexnet_kfp.pipeline.parameters import (
     step_values,
 )
 from alexnet_kfp.pipeline.placement import EFFECTS
+from alexnet_kfp.tracking.environment import TRACKING_URI
 from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import plan_trials
@@ -107,11 +108,14 @@ def _read_value(key: str, path: Path) -> str:
         raise InputError(f"parameter {key}=@{path}: cannot read it ({reason})") from None
 
 
-def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) -> None:
+def check_arguments(
+    arguments: dict, declared: dict[str, tuple[str, object]], tracked: bool = True
+) -> None:
     """The steps' checks on the values a run will see (the given ones over the declared defaults):
     each step's configuration made of the parameters the table says it takes, and checked. A
     parameter the pipeline does not declare (compiled before it existed) is checked at the table's
-    default, which its step uses."""
+    default, which its step uses. `tracked`: whether the steps will have an MLflow tracking URI
+    (a local run knows; in a cluster KFP's MLflow plugin may give one)."""
     values = (
         {name: p.default for name, p in ALL_PARAMETERS.items()}
         | {name: default for name, (_, default) in declared.items()}
@@ -126,7 +130,7 @@ def check_arguments(arguments: dict, declared: dict[str, tuple[str, object]]) ->
         (listed,) = step_values("sweep", values).values()
         plan_trials(listed, step_arguments("train", values))
     _check_deploy(step_values("deploy", values))
-    _check_register(step_values("register", values))
+    _check_register(step_values("register", values), tracked)
     _check_placement(step_values("placement", values))
 
 
@@ -137,9 +141,14 @@ def _check_deploy(values: dict) -> None:
         check_namespace(namespace, "parameter deploy_namespace")
 
 
-def _check_register(values: dict) -> None:
-    check_model_name(values["register_as"], "parameter register_as")
+def _check_register(values: dict, tracked: bool) -> None:
+    name = check_model_name(values["register_as"], "parameter register_as")
     check_alias(values["register_alias"], "parameter register_alias")
+    if name and not tracked:
+        raise InputError(
+            f"parameter register_as={name} registers in MLflow's model registry: pass --mlflow "
+            f"URI (a tracking server) or set {TRACKING_URI}"
+        )
 
 
 def _check_placement(values: dict) -> None:

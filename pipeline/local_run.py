@@ -180,12 +180,7 @@ def run(
     parameters = {**(QUICK.values if quick else {}), **given}
     declared = pipeline_parameters(local_sweep() if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
-    check_arguments({**LOCAL.values, **parameters}, declared)
-    if parameters.get("register_as") and tracking is None:
-        raise InputError(
-            f"register_as={parameters['register_as']} registers in MLflow's model registry: "
-            f"pass --mlflow URI (a tracking server) or set {TRACKING_URI}"
-        )
+    check_arguments({**LOCAL.values, **parameters}, declared, tracked=tracking is not None)
     archive = parameters.get("source")
     if archive and not is_url(archive):
         try:  # the data step's own check, before any step starts; the value came from --source

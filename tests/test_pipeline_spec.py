@@ -146,16 +146,40 @@ def test_gate_branches_on_the_evaluate_decision(documents):
     exported = spec["components"][f"comp-{passed_branch}"]["dag"]["tasks"]
     assert {"export-op", "verify-op"} <= set(exported)
     assert set(spec["components"][f"comp-{failed_branch}"]["dag"]["tasks"]) == {"reject-op"}
-    # deploy: nested in the passed branch, only when the run asks, and only after verify passed
-    (deploy_branch,) = set(exported) - {"export-op", "verify-op"}
-    assert (
-        exported[deploy_branch]["triggerPolicy"]["condition"]
-        == "inputs.parameter_values['pipelinechannel--deploy'] == true"
-    )
+    # deploy and register: nested in the passed branch, only when the run asks, after verify passed
+    branches = {
+        exported[name]["triggerPolicy"]["condition"]: name
+        for name in set(exported) - {"export-op", "verify-op"}
+    }
+    deploy_branch = branches.pop("inputs.parameter_values['pipelinechannel--deploy'] == true")
+    register_branch = branches.pop("inputs.parameter_values['pipelinechannel--register_as'] != ''")
+    assert not branches
     assert set(exported[deploy_branch]["dependentTasks"]) == {"export-op", "verify-op"}
     deploy = spec["components"][f"comp-{deploy_branch}"]["dag"]["tasks"]["deploy-op"]
     assert deploy["inputs"]["artifacts"]["model_repository"]["componentInputArtifact"]
     assert spec["root"]["inputDefinitions"]["parameters"]["deploy"]["defaultValue"] is False
+    # register: the verified model, the parity report, and the KFP run's id, which the backend's
+    # driver resolves (backend/src/v2/driver/resolve.go, "{{$.pipeline_job_uuid}}", 2.17.0)
+    assert set(exported[register_branch]["dependentTasks"]) == {"export-op", "verify-op"}
+    register = spec["components"][f"comp-{register_branch}"]["dag"]["tasks"]["register-op"]
+    assert register["inputs"]["parameters"]["kfp_run_id"] == {
+        "runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}
+    }
+    artifacts = register["inputs"]["artifacts"]
+    assert set(artifacts) == {"onnx_model", "evaluation", "parity_report", "dataset"}
+    assert register["inputs"]["parameters"]["mlflow_model"] == {
+        "componentInputParameter": "pipelinechannel--export-op-Output"
+    }
+    defaults = spec["root"]["inputDefinitions"]["parameters"]
+    assert defaults["register_as"]["defaultValue"] == ""  # off unless a run names a model
+    assert defaults["register_alias"]["defaultValue"] == "candidate"
+
+
+def test_the_train_task_reports_its_scalar_metrics(documents):
+    """KFP's UI compares runs by, and its MLflow plugin logs, a task's system.Metrics outputs."""
+    spec, _ = documents
+    outputs = spec["components"]["comp-train-op"]["outputDefinitions"]["artifacts"]
+    assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
 
 
 def test_data_retries_and_caching_choices(documents):

@@ -201,6 +201,7 @@ def test_a_model_uri_without_a_tracking_server_says_what_to_set(monkeypatch):
     "flags, says",
     [
         (["--register-as", "alexnet"], "register_as=alexnet registers in MLflow's model registry"),
+        (["--param", "register_as=x"], "register_as=x registers in MLflow's model registry"),
         (["--mlflow", "mlruns"], "--mlflow 'mlruns': expected a tracking server's URL"),
         (["--register-as", "a/b", "--mlflow", "http://127.0.0.1:5000"], "parameter register_as"),
         (

@@ -86,6 +86,11 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
     assert train.data.tags["learning_rate_decays"].startswith("after epoch")  # the final decay
     logged = {a.path for a in client.list_artifacts(train.info.run_id)}
     assert {"train.json", "history.json", "tensorboard"} <= logged
+    # the train task's own scalar Metrics, which KFP's UI and its MLflow plugin read
+    (executed,) = (runs / "latest").resolve().glob("*/train-op/executor_output.json")
+    outputs = json.loads(executed.read_text())["artifacts"]["metrics"]["artifacts"][0]
+    assert outputs["metadata"]["best_val_accuracy"] == pytest.approx(record["best_val_accuracy"])
+    assert outputs["metadata"]["epochs_run"] == EPOCHS
 
     # evaluate: test accuracy, F1, the gate's decision; the report and pictures
     evaluate = steps["evaluate"]
