@@ -81,10 +81,12 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """One real MLflow tracking server (SQLite store, local artifacts) for the session's tracking
-    tests, stopped by its PID at the end."""
-    from .mlflow_server import MlflowServer
+    tests, stopped by its PID at the end: on port 5000, the one docs/tracking.md names, when it
+    is free."""
+    from .mlflow_server import DOCS_PORT, MlflowServer, port_free
 
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
+    port = DOCS_PORT if port_free(DOCS_PORT) else None
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"), port).start()
     yield server
     server.stop()
 

@@ -11,6 +11,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+DOCS_PORT = 5000  # the port docs/tracking.md's examples name
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
 
 def free_port() -> int:
     with socket.socket() as s:

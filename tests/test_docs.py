@@ -24,7 +24,9 @@ from .real_data import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-MARKERS = ("# needs Docker", "# needs a Kubeflow cluster", "# takes ")
+# An MLflow server with a registered model: test_tracking_run.py runs those blocks, after its run.
+MLFLOW_MARKER = "# needs an MLflow server with a registered model"
+MARKERS = ("# needs Docker", "# needs a Kubeflow cluster", "# takes ", MLFLOW_MARKER)
 SERVE_PORTS = (8080, 8081)  # the ports the serving examples name: KServe's defaults
 
 
@@ -106,8 +108,12 @@ def server(folder):
     assert process.wait(timeout=60) == 0
 
 
-def _run(language: str, code: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def run_block(
+    language: str, code: str, cwd: Path, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """A block of the docs run as a reader runs it: this interpreter's `alexnet-kfp` on the PATH."""
+    env = {**(env or os.environ)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     command = (
         [sys.executable, "-c", code]
         if language == "python"
@@ -129,7 +135,7 @@ def test_the_example_runs_as_written(where, language, code, folder, request):
         return
     if "localhost:808" in code:
         request.getfixturevalue("server")
-    result = _run(language, code, folder)
+    result = run_block(language, code, folder)
     assert result.returncode == 0, f"{where}:\n{code}\n{result.stdout}\n{result.stderr}"
     assert '"error"' not in result.stdout, (where, result.stdout)  # a server's refusal, as JSON
 
@@ -137,8 +143,8 @@ def test_the_example_runs_as_written(where, language, code, folder, request):
 @pytest.mark.integration
 def test_the_onnxruntime_example_agrees_with_predict(folder):
     (where, _, code) = next(b for b in RUNNABLE if "import onnxruntime as ort" in b[2])
-    alone = _run("python", code, folder).stdout.split()
-    predicted = _run(
+    alone = run_block("python", code, folder).stdout.split()
+    predicted = run_block(
         "sh", "alexnet-kfp predict cat.jpg --model onnx_model --top-k 1 --json", folder
     )
     assert f'"{alone[0]}"' in predicted.stdout, (where, alone, predicted.stdout)

@@ -16,6 +16,8 @@ from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
 from .cli import run_cli
+from .mlflow_server import DOCS_PORT
+from .test_docs import BLOCKS, MLFLOW_MARKER, run_block
 from .test_serve import Server
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +169,16 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
                 assert json.loads(answer.read())["inputs"][0]["shape"] == [-1, 32, 32, 3]
     finally:
         assert server.stop() == 0
+
+    # docs/tracking.md's examples that need a registered model, as written, in order
+    if mlflow_server.port != DOCS_PORT:
+        pytest.skip(f"port {DOCS_PORT}, which docs/tracking.md names, was taken: its examples")
+    blocks = [b for b in BLOCKS if b[0].startswith("docs/tracking.md") and MLFLOW_MARKER in b[2]]
+    assert len(blocks) == 3
+    for where, language, code in blocks:
+        result = run_block(language, code, tmp_path, env=tracked_env)
+        assert result.returncode == 0, f"{where}:\n{code}\n{result.stdout}\n{result.stderr}"
+    assert client.get_model_version_by_alias(NAME, "production").version == version.version
 
 
 def test_a_model_the_gate_rejects_is_never_registered(

@@ -42,7 +42,14 @@ def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] =
         "output": properties.get("output", ""),
     }
     mlflow.onnx.save_model(
-        proto, str(out), signature=signature, metadata=metadata, save_as_external_data=False
+        proto,
+        str(out),
+        signature=signature,
+        metadata=metadata,
+        save_as_external_data=False,
+        # named, so that MLflow does not infer them from the working directory (a uv project,
+        # pip's whole environment: seconds, and what happens to be installed)
+        pip_requirements=mlflow.onnx.get_default_pip_requirements(),
     )
     shutil.copyfile(onnx_file, out / "model.onnx")  # the exported bytes, as export.json records
     for companion in companions:

@@ -2,6 +2,7 @@
 an alias (the register step), and `models:/NAME@ALIAS` or `models:/NAME/VERSION` turned into a
 local export directory (`predict --model`, `serve --model`)."""
 
+import logging
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
 from alexnet_kfp.tracking.environment import INSTALL_HINT, TRACKING_URI, tracking_uri
 from alexnet_kfp.tracking.onnx_models import log_onnx_models
 from alexnet_kfp.tracking.session import bound_requests, tracked
+
+log = logging.getLogger("alexnet_kfp.tracking")
 
 # Names that stay one segment of a `models:/` URI and of a cache path; MLflow's own alias rule
 # (letters, digits, _ and -; not "latest", nor "v" and a number, which read as versions).
@@ -87,6 +90,14 @@ def register(
     not reachable (one warning line; the step goes on)."""
     check_model_name(name)
     check_alias(alias)
+    if tracking_uri() is None:
+        log.warning(
+            "mlflow: register: %s is not registered: this step has no %s (KFP's MLflow plugin "
+            "with injectUserEnvVars sets it; docs/tracking.md)",
+            name,
+            TRACKING_URI,
+        )
+        return None
     with tracked("register", tags={"registered_model": name}) as tracker:
         source = logged_model or log_onnx_models(tracker, onnx_dir)
         if not source:
