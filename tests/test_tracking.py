@@ -190,6 +190,23 @@ def test_a_model_uri_that_names_no_version_is_refused(uri):
 
 
 @pytest.mark.unit
+def test_a_model_uri_on_a_server_out_of_reach_is_one_line(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with pytest.raises(InputError, match="cannot reach the MLflow tracking server at http://"):
+        local_model("models:/alexnet-cifar10@candidate")
+
+
+@pytest.mark.integration
+def test_a_model_uri_the_registry_does_not_know_is_one_line(mlflow_server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    with pytest.raises(InputError, match="Registered Model with name=no-such-model not found"):
+        local_model("models:/no-such-model/1")
+    with pytest.raises(InputError, match="no-such-model"):
+        local_model("models:/no-such-model@candidate")
+
+
+@pytest.mark.unit
 def test_a_model_uri_without_a_tracking_server_says_what_to_set(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     with pytest.raises(InputError, match="set MLFLOW_TRACKING_URI"):

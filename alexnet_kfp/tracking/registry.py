@@ -164,7 +164,10 @@ def local_model(uri: str) -> Path:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except MlflowException as e:
-        raise InputError(f"--model {uri}: {_first_line(e.message)}") from None
+        said = _first_line(e.message)
+        if "Max retries exceeded" in said or "ConnectionError" in said:
+            said = f"cannot reach the MLflow tracking server at {tracking_uri()} ({TRACKING_URI})"
+        raise InputError(f"--model {uri}: {said}") from None
     except OSError as e:
         raise InputError(f"--model {uri}: {e.strerror or e}") from None
     return folder
