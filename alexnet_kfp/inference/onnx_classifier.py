@@ -5,10 +5,13 @@ Images of any size and mode are converted to 8-bit RGB (16-bit greyscale scaled 
 composited on white, CMYK and palette images converted by Pillow, EXIF rotation applied, the first
 frame of an animation), centre-cropped to a square so that objects keep their aspect ratio, and
 resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 image is used as is. Only the
-formats in FORMATS are decoded: any other file is refused before a decoder sees it.
+formats in FORMATS are decoded: any other file is refused before a decoder sees it. A JPEG is
+decoded at the smallest of its DCT scales (1/2, 1/4, 1/8) that still covers the crop: a phone photo
+costs a fraction of the time and memory of decoding it whole (docs/serving.md has the figures).
 """
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,7 @@ import onnxruntime
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, MAX_PIXELS
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -49,15 +52,27 @@ def _as_8_bit(image: Image.Image) -> Image.Image:
 
 
 def load_image(
-    source: str | Path | BinaryIO, admit: Callable[[int, int], None] | None = None
+    source: str | Path | BinaryIO,
+    admit: Callable[[int, int], None] | None = None,
+    draft: bool = True,
 ) -> np.ndarray:
     """An image file (a path, or an open binary file such as io.BytesIO of PNG/JPEG bytes) as the
-    model's input: uint8 (32, 32, 3) RGB. `admit` is given the width and height read from the
-    header, before anything is decoded, to refuse the image by raising (a few KB of PNG can claim
-    gigapixels: a server's limits per image and per request)."""
+    model's input: uint8 (32, 32, 3) RGB. An image that would decode to more than MAX_PIXELS is
+    refused (ValueError) before it is decoded; `admit` is then given the width and height it will
+    decode at, to refuse it by raising (a server's limit per request: a few KB of PNG can claim
+    gigapixels). `draft=False` decodes a JPEG whole (bench/jpeg_draft.py compares the two)."""
     with Image.open(source, formats=FORMATS) as opened:
+        claimed = opened.size
+        if draft and opened.format == "JPEG":
+            _draft_for_crop(opened)
+        width, height = opened.size  # what will be decoded
+        if width * height > MAX_PIXELS:
+            decoded = f" (decoded at {width}x{height})" if opened.size != claimed else ""
+            raise ValueError(
+                f"{claimed[0]}x{claimed[1]} pixels{decoded} is more than the {MAX_PIXELS:,} allowed"
+            )
         if admit is not None:
-            admit(opened.width, opened.height)
+            admit(width, height)
         image: Image.Image = _as_8_bit(ImageOps.exif_transpose(opened))
         if image.mode in ("RGBA", "LA", "PA") or (
             image.mode == "P" and "transparency" in image.info
@@ -68,6 +83,16 @@ def load_image(
         if image.size != (SIZE, SIZE):
             image = ImageOps.fit(image, (SIZE, SIZE), method=Image.Resampling.BICUBIC)
         return np.asarray(image, dtype=np.uint8)
+
+
+def _draft_for_crop(jpeg: Image.Image) -> None:
+    """Have the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding: the largest of those that
+    leaves the centre square at least SIZE pixels a side (Pillow's draft picks it from the size
+    asked for). The resize then works from far fewer pixels, as from the whole image."""
+    width, height = jpeg.size
+    shrink = min(width, height) / SIZE
+    if shrink >= 2:
+        jpeg.draft(None, (math.ceil(width / shrink), math.ceil(height / shrink)))
 
 
 def model_file(path: str | Path, int8: bool = False) -> Path:

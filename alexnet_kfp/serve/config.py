@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from alexnet_kfp.config import StepConfig, option
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.serve.limits import MAX_REQUEST_BYTES
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_BYTES
 
 # gRPC's message limits are signed 32-bit integers: a larger one fails inside grpc at start-up.
 GRPC_MAX_MESSAGE_BYTES = 2**31 - 1
+# Adaptive batching's defaults, chosen by bench/serve_load.py (docs/benchmarks.md).
+DEFAULT_BATCH_SIZE, DEFAULT_BATCH_DELAY_MS, MAX_BATCH_DELAY_MS = 64, 2.0, 1000.0
 
 
 @dataclass
@@ -35,9 +37,21 @@ class ServeConfig(StepConfig):
     )
     threads: int | None = option(
         None,
-        "onnxruntime threads per request, at most one per core (default: one per core; 1 serves "
-        "more requests under load)",
+        "onnxruntime threads per call (a batch; a request with --max-batch-size 1), at most one "
+        "per core (default: one per core)",
         metavar="N",
+    )
+    max_batch_size: int = option(
+        DEFAULT_BATCH_SIZE,
+        "images of concurrent requests gathered into one onnxruntime call, per model (1: no "
+        "batching, each request alone)",
+        metavar="N",
+    )
+    max_batch_delay_ms: float = option(
+        DEFAULT_BATCH_DELAY_MS,
+        "the longest a queued request waits for requests still being decoded to join its batch "
+        "(a lone request on an idle server runs at once)",
+        metavar="MS",
     )
     address: str = option(
         "",
@@ -63,6 +77,16 @@ class ServeConfig(StepConfig):
             raise InputError(
                 f"--threads must lie between 1 and {cores} (this machine's cores: more threads "
                 f"per request only compete for them), got {self.threads}"
+            )
+        if not 1 <= self.max_batch_size <= MAX_IMAGES:
+            raise InputError(
+                f"--max-batch-size must lie between 1 (no batching) and {MAX_IMAGES} (a request's "
+                f"most images), got {self.max_batch_size}"
+            )
+        if not 0 <= self.max_batch_delay_ms <= MAX_BATCH_DELAY_MS:
+            raise InputError(
+                f"--max-batch-delay-ms must lie between 0 and {MAX_BATCH_DELAY_MS:g}, got "
+                f"{self.max_batch_delay_ms:g}"
             )
         if not self.model:
             raise InputError("--model must name a model.onnx, an export directory or a repository")

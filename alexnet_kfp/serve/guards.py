@@ -10,6 +10,7 @@ from alexnet_kfp.serve.binary_request import Malformed, check_binary_request
 _VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
 _INFER = re.compile(r"^/v2/models/[^/]+/infer$")
 _HEADER_LENGTH = b"inference-header-content-length"
+_JSON = b"application/json"
 
 
 class BodyLimit:
@@ -70,18 +71,22 @@ async def json_error(send, status: int, error: str) -> None:
 class CheckedBinaryRequests:
     """ASGI middleware: a POST to /v2/models/NAME/infer with `Inference-Header-Content-Length` is
     checked whole (binary_request.py) and refused with 400 naming the fault, before KServe reads
-    it. Placed inside BodyLimit, so the body it holds is bounded."""
+    it. Placed inside BodyLimit, so the body it holds is bounded. One without that header is JSON,
+    whatever its content type says: tritonclient's HTTP client sends JSON requests with none, which
+    KServe 0.21 took for binary ones and refused ("the 'inference-header-content-length' header is
+    missing")."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
         headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
-        if (
-            _HEADER_LENGTH not in headers
-            or scope.get("method") != "POST"
-            or not _INFER.match(scope.get("path", ""))
-        ):
+        if scope.get("method") != "POST" or not _INFER.match(scope.get("path", "")):
+            return await self.app(scope, receive, send)
+        if _HEADER_LENGTH not in headers:
+            if headers.get(b"content-type", b"").split(b";")[0].strip() != _JSON:
+                kept = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+                scope = {**scope, "headers": [*kept, (b"content-type", _JSON)]}
             return await self.app(scope, receive, send)
         messages, more = [], True
         while more:

@@ -29,7 +29,8 @@ from kserve.errors import InvalidInput
 from PIL import UnidentifiedImageError
 
 from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
-from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS
+from alexnet_kfp.serve.batcher import Batcher, Ticket
+from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
@@ -39,15 +40,31 @@ class AlexNetModel(Model):
     """One exported model file, served under `name`; `threads` per inference call (None: one per
     core)."""
 
-    def __init__(self, name: str, path, threads: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        path,
+        threads: int | None = None,
+        max_batch_size: int = 1,
+        max_batch_delay: float = 0.0,
+    ):
         super().__init__(name)
         self.path, self.threads = path, threads
+        self.max_batch_size, self.max_batch_delay = max_batch_size, max_batch_delay
         self._classifier: OnnxClassifier | None = None
+        self._batcher: Batcher | None = None
 
     def load(self) -> bool:
         self._classifier = OnnxClassifier(self.path, threads=self.threads)
+        self._batcher = Batcher(self._classifier.predict, self.max_batch_size, self.max_batch_delay)
         self.ready = True
         return self.ready
+
+    @property
+    def batcher(self) -> Batcher:
+        if self._batcher is None:
+            raise RuntimeError(f"model {self.name} is not loaded")
+        return self._batcher
 
     @property
     def classifier(self) -> OnnxClassifier:
@@ -70,31 +87,33 @@ class AlexNetModel(Model):
     async def predict(
         self, payload: InferRequest | dict, headers: dict | None = None
     ) -> InferResponse | dict:
-        # decoding and inference run in a worker thread, so that health, readiness and metrics
-        # are answered while a large request is worked on; the request is checked whole first
+        # decoding runs in a worker thread, inference in the batcher's, so that health, readiness
+        # and metrics are answered while a large request is worked on; the request is checked
+        # whole first, and announced to the batcher while it is decoded
+        async with self.batcher.coming() as ticket:
+            return await self._answer(payload, ticket)
+
+    async def _answer(self, payload: Any, ticket: Ticket) -> InferResponse | dict:
         work = asyncio.get_running_loop().run_in_executor
         if isinstance(payload, (bytes, bytearray)):  # v1 JSON sent as text/plain, or curl -d's form
             payload = _json_object(payload)
         if not isinstance(payload, (dict, InferRequest)):
             raise InvalidInput(f"expected a JSON object {_V1_FORM}, got {_json_kind(payload)}")
         if isinstance(payload, dict):
-            probabilities = await work(None, self._probabilities, _v1_images, payload)
+            probabilities = await ticket.infer(await work(None, _v1_images, payload))
             return {"predictions": probabilities.tolist()}
         if payload.model_version:  # over gRPC KServe passes it on; this server has no versions
             raise InvalidInput(
                 f"model {self.name} has no version {payload.model_version!r}: leave it empty"
             )
         k = self._requested_class_count(payload)
-        probabilities = await work(None, self._probabilities, _v2_images, payload)
+        probabilities = await ticket.infer(await work(None, _v2_images, payload))
         return InferResponse(
             model_name=self.name,
             infer_outputs=self._outputs(payload, probabilities, k),
             response_id=payload.id or str(uuid.uuid4()),
             use_binary_outputs=payload.use_binary_outputs,
         )
-
-    def _probabilities(self, images_of, payload) -> np.ndarray:
-        return self.classifier.predict(images_of(payload))
 
     def _requested_class_count(self, request: InferRequest) -> int | None:
         requested = request.request_outputs or []
@@ -263,16 +282,14 @@ class _NotAnImage(InvalidInput):
 
 
 class _PixelBudget:
-    """What a request's encoded images may hold, checked as each header is read: MAX_PIXELS each,
-    MAX_REQUEST_PIXELS in all."""
+    """What a request's encoded images may decode to in all (MAX_REQUEST_PIXELS), checked as each
+    header is read; load_image holds each to MAX_PIXELS, as in `predict`."""
 
     def __init__(self, pixels: int = MAX_REQUEST_PIXELS):
         self.left = pixels
 
     def admit(self, width: int, height: int, index: int) -> None:
-        """Refuse an image larger than the limit per image, then spend its pixels."""
-        if width * height > MAX_PIXELS:
-            raise ValueError(f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed")
+        """Spend an image's pixels (as decoded; load_image has refused one over MAX_PIXELS)."""
         self.left -= width * height
         if self.left < 0:
             raise _OverBudget(

@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 def serve(config: ServeConfig) -> None:
     """Serve every model found at `config.model` (model_repository.models_in) until SIGTERM or
     Ctrl-C. Every value is checked, the address and both ports probed, before KServe is imported.
-    `threads`: onnxruntime threads per request (None: one per core, the fastest single request;
-    fewer serve more requests per second under concurrent load: docs/serving.md). `address`: the
+    `threads`: onnxruntime threads per call (None: one per core). Concurrent requests for a model
+    are batched (batcher.py; `max_batch_size` 1: each alone, as before). `address`: the
     one address to listen on (default: every address, as KServe does in a pod)."""
     config.check()
     found = models_in(config.model)
@@ -60,7 +60,13 @@ def serve(config: ServeConfig) -> None:
     app.add_middleware(NoVersions)
     models = []
     for name, path in found.items():
-        served = AlexNetModel(name, path, config.threads)
+        served = AlexNetModel(
+            name,
+            path,
+            config.threads,
+            max_batch_size=config.max_batch_size,
+            max_batch_delay=config.max_batch_delay_ms / 1000,
+        )
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)

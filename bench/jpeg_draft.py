@@ -1,0 +1,118 @@
+"""Photos decoded at the size they are needed: load_image with JPEG draft scaling against decoding
+the whole photo, side by side in one run.
+
+    python bench/jpeg_draft.py [EXPORT_DIR DATASET_DIR]
+
+1. Decoding a 12 MP and a 50 MP JPEG (a synthetic photo: smooth shapes, texture, noise) to the
+   model's 32x32 input: median time of 5, and the peak RSS of a fresh process decoding it once.
+2. With an export directory and a Dataset: each test image upscaled to 512x512 and saved as a
+   JPEG (quality 90), classified after both decodings: top-1 agreement and the largest |delta p|.
+The whole-photo decoding is load_image with draft scaling off and the pixel limit lifted (the old
+path; serve refused the 50 MP photo).
+"""
+
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import print_machine  # noqa: E402
+
+from alexnet_kfp.inference import onnx_classifier  # noqa: E402
+
+SIZES = {"12 MP (4000x3000)": (4000, 3000), "50 MP (8660x5773)": (8660, 5773)}
+
+_PEAK_CHILD = """
+import sys
+from alexnet_kfp.inference import onnx_classifier
+onnx_classifier.MAX_PIXELS = 10**9
+onnx_classifier.load_image(sys.argv[1], draft=sys.argv[2] == "draft")
+print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024)
+"""
+
+
+def synthetic_photo(width: int, height: int) -> bytes:
+    """A JPEG of a camera's size whose content is neither flat nor pure noise."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack(
+        [
+            128 + 100 * np.sin(x / 300) * np.cos(y / 200),
+            128 + 100 * np.cos((x + y) / 500),
+            128 + 60 * np.sin(x / 40) * np.sin(y / 60),
+        ],
+        axis=-1,
+    )
+    base += rng.normal(0, 12, base.shape).astype(np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def decode_figures(path: Path, draft: bool) -> tuple[float, float]:
+    """(median seconds of 5 decodes, peak RSS MiB of a process that decodes it once)."""
+    onnx_classifier.MAX_PIXELS = 10**9  # the old path had no limit in predict
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        onnx_classifier.load_image(path, draft=draft)
+        times.append(time.perf_counter() - started)
+    mode = "draft" if draft else "full"
+    peak = subprocess.run(
+        [sys.executable, "-c", _PEAK_CHILD, str(path), mode],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return statistics.median(times), float(peak.stdout.split()[-1])
+
+
+def agreement(export_dir: Path, dataset_dir: Path) -> None:
+    from alexnet_kfp.data.npz import load_split
+
+    classifier = onnx_classifier.OnnxClassifier(export_dir)
+    x, _ = load_split(dataset_dir, "test")
+    full, drafted = [], []
+    for image in x:
+        buffer = io.BytesIO()
+        Image.fromarray(image).resize((512, 512), Image.Resampling.BICUBIC).save(
+            buffer, "JPEG", quality=90
+        )
+        for draft, out in ((False, full), (True, drafted)):
+            buffer.seek(0)
+            out.append(onnx_classifier.load_image(buffer, draft=draft))
+    p_full, p_draft = classifier.predict(np.stack(full)), classifier.predict(np.stack(drafted))
+    same = float((p_full.argmax(1) == p_draft.argmax(1)).mean())
+    print(
+        f"{len(x)} test images as 512x512 JPEGs: top-1 agreement {same:.2%}, "
+        f"max |delta p| {np.abs(p_full - p_draft).max():.3g}, "
+        f"mean |delta p| {np.abs(p_full - p_draft).mean():.2g}"
+    )
+
+
+def main() -> None:
+    print_machine()
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, (width, height) in SIZES.items():
+            path = Path(scratch) / f"{width}x{height}.jpg"
+            path.write_bytes(synthetic_photo(width, height))
+            full_s, full_mib = decode_figures(path, draft=False)
+            draft_s, draft_mib = decode_figures(path, draft=True)
+            print(
+                f"{name}, {path.stat().st_size / 1e6:.1f} MB: full {full_s * 1e3:.0f} ms, "
+                f"{full_mib:.0f} MiB peak; draft {draft_s * 1e3:.0f} ms, {draft_mib:.0f} MiB "
+                f"peak: {full_s / draft_s:.1f}x faster"
+            )
+    if len(sys.argv) == 3:
+        agreement(Path(sys.argv[1]), Path(sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()
