@@ -1,29 +1,42 @@
-"""A bounded loopback load test of `alexnet-kfp serve`: C concurrent tritonclient clients (threads,
-one client each), each sending R single-image requests of real test images, over gRPC and over
-REST, to the float32 and the int8 model. Prints requests/s, p50/p99 latency and the error count
-(the goal: zero) under the machine line, and checks every answer against OnnxClassifier.
+"""`alexnet-kfp serve` under load, adaptive batching off and on, side by side in one run.
 
-    python bench/serve_load.py EXPORT_DIR DATASET_DIR [--clients 8] [--requests 250]
+    python bench/serve_load.py EXPORT_DIR DATASET_DIR [--seconds 8] [--server-cores 1]
+
+The server and the load run on cores of their own (taskset): the server on the last
+--server-cores cores with that many onnxruntime threads, the load on the others, in processes of
+its own (4 processes of 16 client threads for 64 clients), so that neither starves the other.
+For each model (float32, int8), protocol (gRPC; REST with the binary tensor extension; REST
+JSON), batching (--max-batch-size 1; the default) and load (64 clients; 1 client), each client
+sends single 32x32 test images for --seconds: requests/s, p50 and p99 latency, wrong answers
+(checked against OnnxClassifier). Beside them: the model's own batch-256 rate on the server's
+cores (what batching can reach at best), and decoding a 12 MP and a 50 MP JPEG, draft against
+whole (jpeg_draft.py).
 """
 
 import argparse
+import json
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import tritonclient.grpc as grpcclient
-import tritonclient.http as httpclient
-from measure import print_machine
 
-from alexnet_kfp.data.npz import load_split
-from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import print_machine  # noqa: E402
+
+from alexnet_kfp.data.npz import load_split  # noqa: E402
+from alexnet_kfp.inference.onnx_classifier import OnnxClassifier  # noqa: E402
+from alexnet_kfp.serve.config import DEFAULT_BATCH_DELAY_MS, DEFAULT_BATCH_SIZE  # noqa: E402
+
+PROTOCOLS = ("gRPC", "REST binary", "REST JSON")
+PROCESSES = 4  # load processes for the 64-client load
 
 
 def _free_port() -> int:
@@ -32,25 +45,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(export_dir: Path, log: Path, threads: int | None) -> tuple[subprocess.Popen, int, int]:
+def _pinned(cores: str) -> list[str]:
+    return ["taskset", "-c", cores]
+
+
+def _start(export_dir: Path, log: Path, cores: str, threads: int, batch: int):
     http_port, grpc_port = _free_port(), _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "alexnet_kfp",
-            "serve",
-            "--model",
-            str(export_dir),
-            "--http-port",
-            str(http_port),
-            "--grpc-port",
-            str(grpc_port),
-            *(["--threads", str(threads)] if threads else []),
-        ],
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        *_pinned(cores), sys.executable, "-m", "alexnet_kfp", "serve", "--model", str(export_dir),
+        "--http-port", str(http_port), "--grpc-port", str(grpc_port), "--threads", str(threads),
+        "--max-batch-size", str(batch),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -62,83 +68,170 @@ def _start(export_dir: Path, log: Path, threads: int | None) -> tuple[subprocess
     raise SystemExit(f"the server did not become ready: {log.read_text()[-2000:]}")
 
 
-def _load(
-    module,
-    url: str,
-    model: str,
-    images: np.ndarray,
-    expected: np.ndarray,
-    clients: int,
-    requests: int,
-):
-    def run(worker: int):
+def client_process(args: argparse.Namespace) -> None:
+    """One load process: --threads clients sending until --until (a wall-clock time); prints
+    its latencies and wrong answers as JSON."""
+    import tritonclient.grpc as grpcclient
+    import tritonclient.http as httpclient
+
+    images = np.load(args.images)
+    expected = np.load(args.expected)
+    grpc = args.protocol == "gRPC"
+    module = grpcclient if grpc else httpclient
+    url = f"127.0.0.1:{args.grpc_port if grpc else args.http_port}"
+    binary = args.protocol == "REST binary"
+    results: list[tuple[list[float], int]] = []
+
+    def run(worker: int) -> None:
         client = module.InferenceServerClient(url)
-        latencies, errors = [], 0
-        for i in range(requests):
-            k = (worker * requests + i) % len(images)
+        latencies, wrong, i = [], 0, 0
+        while time.time() < args.start:
+            time.sleep(0.001)
+        while time.time() < args.until:
+            k = (worker * 7919 + i) % len(images)
             tensor = module.InferInput("image", [1, 32, 32, 3], "UINT8")
-            tensor.set_data_from_numpy(images[k : k + 1])
+            if grpc:
+                tensor.set_data_from_numpy(images[k : k + 1])
+                outputs = None
+            else:
+                tensor.set_data_from_numpy(images[k : k + 1], binary_data=binary)
+                outputs = [httpclient.InferRequestedOutput("probabilities", binary_data=binary)]
             started = time.perf_counter()
             try:
-                top = client.infer(model, [tensor]).as_numpy("probabilities").argmax()
-                errors += int(top != expected[k])
+                answer = client.infer(args.model, [tensor], outputs=outputs)
+                wrong += int(answer.as_numpy("probabilities").argmax() != expected[k])
             except Exception:
-                errors += 1
+                wrong += 1
             latencies.append(time.perf_counter() - started)
-        return latencies, errors
+            i += 1
+        results.append((latencies, wrong))
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(run, range(clients)))
-    wall = time.perf_counter() - started
-    latencies = sorted(t for r in results for t in r[0])
+    threads = [threading.Thread(target=run, args=(args.first + w,)) for w in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"latencies": [t for r in results for t in r[0]],
+                      "wrong": sum(r[1] for r in results)}))  # fmt: skip
+
+
+def _load(setup: dict, protocol: str, model: str, clients: int, seconds: float, cores: str):
+    """(requests/s, p50 ms, p99 ms, wrong) of `clients` clients for `seconds`."""
+    processes = PROCESSES if clients >= PROCESSES else 1
+    start = time.time() + 3  # every process started and connected
+    command = [
+        *_pinned(cores), sys.executable, __file__, "--client", "--protocol", protocol,
+        "--model", model, "--http-port", str(setup["http"]), "--grpc-port", str(setup["grpc"]),
+        "--images", setup["images"], "--expected", setup["expected"][model],
+        "--start", str(start), "--until", str(start + seconds),
+        "--threads", str(clients // processes),
+    ]  # fmt: skip
+    running = [
+        subprocess.Popen([*command, "--first", str(p * clients)], stdout=subprocess.PIPE, text=True)
+        for p in range(processes)
+    ]
+    reports = [json.loads(p.communicate()[0]) for p in running]
+    latencies = sorted(t for r in reports for t in r["latencies"])
     return (
-        len(latencies) / wall,
+        len(latencies) / seconds,
         statistics.median(latencies) * 1e3,
         latencies[int(0.99 * (len(latencies) - 1))] * 1e3,
-        sum(r[1] for r in results),
+        sum(r["wrong"] for r in reports),
     )
 
 
+def _model_rate(export_dir: Path, int8: bool, cores: str, threads: int) -> float:
+    """The model's own images/s at batch 256 with the server's threads on the server's cores."""
+    script = (
+        "import sys, time, numpy as np\n"
+        "from alexnet_kfp.inference.onnx_classifier import OnnxClassifier\n"
+        f"c = OnnxClassifier(sys.argv[1], int8={int8}, threads={threads})\n"
+        "x = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)\n"
+        "c.predict(x); t = time.perf_counter()\n"
+        "for _ in range(8): c.predict(x)\n"
+        "print(8 * 256 / (time.perf_counter() - t))\n"
+    )
+    out = subprocess.run(
+        [*_pinned(cores), sys.executable, "-c", script, str(export_dir)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stdout.split()[-1])
+
+
 def main() -> None:
+    if "--client" in sys.argv:
+        parser = argparse.ArgumentParser()
+        for flag in ("--protocol", "--model", "--images", "--expected"):
+            parser.add_argument(flag)
+        for flag in ("--http-port", "--grpc-port", "--threads", "--first"):
+            parser.add_argument(flag, type=int)
+        for flag in ("--start", "--until"):
+            parser.add_argument(flag, type=float)
+        parser.add_argument("--client", action="store_true")
+        return client_process(parser.parse_args())
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export_dir", type=Path)
     parser.add_argument("dataset_dir", type=Path)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=250, help="per client")
-    parser.add_argument("--threads", type=int, help="the server's --threads (default: its default)")
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--server-cores", type=int, default=1)
     args = parser.parse_args()
+    cores = os.cpu_count() or 2
+    server_cores = f"{cores - args.server_cores}-{cores - 1}"
+    load_cores = f"0-{cores - args.server_cores - 1}"
+    threads = args.server_cores
     print_machine()
+    print(
+        f"server: cores {server_cores} ({args.server_cores}), --threads {threads}; load: cores "
+        f"{load_cores}, separate processes; {args.seconds:g} s per cell; batching on: "
+        f"--max-batch-size {DEFAULT_BATCH_SIZE} --max-batch-delay-ms {DEFAULT_BATCH_DELAY_MS:g}\n"
+    )
+    models = {"alexnet": False, "alexnet_int8": True}
+    rates = {m: _model_rate(args.export_dir, i, server_cores, threads) for m, i in models.items()}
+    for model, rate in rates.items():
+        print(f"{model}: the model alone, batch 256 on the server's cores: {rate:,.0f} images/s")
     images = load_split(args.dataset_dir, "test")[0][:1000]
+    table: dict = {}
     with tempfile.TemporaryDirectory() as scratch:
-        server, http_port, grpc_port = _start(
-            args.export_dir, Path(scratch) / "server.log", args.threads
+        np.save(f"{scratch}/images.npy", images)
+        expected = {}
+        for model, int8 in models.items():
+            expected[model] = f"{scratch}/{model}.npy"
+            labels = OnnxClassifier(args.export_dir, int8=int8).predict(images).argmax(1)
+            np.save(expected[model], labels)
+        for batching, batch in (("off", 1), ("on", DEFAULT_BATCH_SIZE)):
+            log = Path(scratch) / f"server-{batching}.log"
+            server, http, grpc = _start(args.export_dir, log, server_cores, threads, batch)
+            setup = {"http": http, "grpc": grpc, "images": f"{scratch}/images.npy",
+                     "expected": expected}  # fmt: skip
+            try:
+                for model in models:
+                    for protocol in PROTOCOLS:
+                        for clients in (64, 1):
+                            table[model, protocol, clients, batching] = _load(
+                                setup, protocol, model, clients, args.seconds, load_cores
+                            )
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+    _print_table(table, rates)
+    from jpeg_draft import main as jpeg_main
+
+    print()
+    sys.argv = sys.argv[:1]
+    jpeg_main()
+
+
+def _print_table(table: dict, rates: dict) -> None:
+    print("\n| model | protocol | clients | batching | requests/s | p50 | p99 | wrong | on / off | "
+          "share of batch-256 rate |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (model, protocol, clients, batching), (rate, p50, p99, wrong) in table.items():
+        off = table[model, protocol, clients, "off"][0]
+        ratio = f"{rate / off:.2f}x" if batching == "on" else ""
+        print(
+            f"| {model} | {protocol} | {clients} | {batching} | {rate:,.0f} | {p50:.1f} ms | "
+            f"{p99:.1f} ms | {wrong} | {ratio} | {rate / rates[model]:.0%} |"
         )
-        try:
-            print(
-                f"{args.clients} clients x {args.requests} requests of one 32x32 image each, "
-                f"loopback, server --threads {args.threads or 'default'}\n"
-            )
-            print("| model | protocol | requests/s | p50 latency | p99 latency | errors |")
-            print("|---|---|---|---|---|---|")
-            for model, int8 in (("alexnet", False), ("alexnet_int8", True)):
-                expected = OnnxClassifier(args.export_dir, int8=int8).predict(images).argmax(1)
-                for name, module, url in (
-                    ("gRPC", grpcclient, f"127.0.0.1:{grpc_port}"),
-                    ("REST", httpclient, f"127.0.0.1:{http_port}"),
-                ):
-                    rate, p50, p99, errors = _load(
-                        module, url, model, images, expected, args.clients, args.requests
-                    )
-                    print(
-                        f"| {model} | {name} | {rate:,.0f} | {p50:.1f} ms | {p99:.1f} ms | "
-                        f"{errors} |",
-                        flush=True,
-                    )
-        finally:
-            server.terminate()
-            code = server.wait(timeout=60)
-    print(f"\nserver stopped by SIGTERM with exit code {code}")
 
 
 if __name__ == "__main__":
