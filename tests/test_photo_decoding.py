@@ -1,6 +1,6 @@
 """Photos decoded at the size they are needed: a JPEG is decoded at the smallest DCT scale that
-still covers the 32x32 crop, and every image is held to one pixel limit, counted as decoded, in
-`predict` and `serve` alike."""
+leaves its short side at least DRAFT_SIDE (256) pixels, and every image is held to one pixel limit,
+counted as decoded, in `predict` and `serve` alike."""
 
 import io
 
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from alexnet_kfp.inference import MAX_PIXELS
-from alexnet_kfp.inference.onnx_classifier import _draft_for_crop, load_image
+from alexnet_kfp.inference.onnx_classifier import DRAFT_SIDE, _draft_for_crop, load_image
 
 pytestmark = pytest.mark.unit
 
@@ -32,10 +32,11 @@ def _jpeg(width: int, height: int, smooth: bool = True) -> bytes:
     [
         ((4000, 3000), (500, 375)),  # a 12 MP phone photo: 1/8
         ((8660, 5773), (1083, 722)),  # 50 MP: 1/8
-        ((300, 200), (75, 50)),  # 1/4: 1/8 would leave the short side at 25 pixels
-        ((64, 64), (32, 32)),  # 1/2, exactly the model's size
-        ((63, 63), (63, 63)),  # less than twice the size: decoded whole
-        ((33, 5000), (33, 5000)),  # a strip: its short side allows no scaling
+        ((2048, 1536), (512, 384)),  # 1/4: 1/8 would leave the short side under 256 pixels
+        ((1024, 768), (512, 384)),  # 1/2
+        ((512, 512), (256, 256)),  # 1/2, exactly DRAFT_SIDE
+        ((511, 511), (511, 511)),  # less than twice DRAFT_SIDE: decoded whole
+        ((300, 20000), (300, 20000)),  # a strip: its short side allows no scaling
         ((32, 32), (32, 32)),
     ],
 )
@@ -43,7 +44,7 @@ def test_a_jpeg_is_decoded_at_the_smallest_scale_that_covers_the_crop(size, deco
     with Image.open(io.BytesIO(_jpeg(*size))) as image:
         _draft_for_crop(image)
         assert image.size == decoded
-        assert min(image.size) >= 32
+        assert min(image.size) >= min(min(size), DRAFT_SIDE)
         image.load()  # the decoder honours it
         assert image.size == decoded
 

@@ -5,5 +5,5 @@ FLOAT_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"  # the export directory'
 
 # The most pixels one encoded image may decode to, in `predict` and `serve` alike; a JPEG counts at
 # the scale it is decoded at (onnx_classifier.load_image decodes it at 1/2, 1/4 or 1/8 when that
-# still covers the 32x32 crop), so a 50-megapixel photo decodes to under a megapixel.
+# leaves its short side 256 pixels), so a 50-megapixel photo decodes to under a megapixel.
 MAX_PIXELS = 4096 * 4096

@@ -6,7 +6,7 @@ composited on white, CMYK and palette images converted by Pillow, EXIF rotation 
 frame of an animation), centre-cropped to a square so that objects keep their aspect ratio, and
 resized to 32x32 with Pillow's antialiased bicubic filter. A 32x32 image is used as is. Only the
 formats in FORMATS are decoded: any other file is refused before a decoder sees it. A JPEG is
-decoded at the smallest of its DCT scales (1/2, 1/4, 1/8) that still covers the crop: a phone photo
+decoded at the smallest of its DCT scales (1/2, 1/4, 1/8) that leaves it 256 pixels a side: a photo
 costs a fraction of the time and memory of decoding it whole (docs/serving.md has the figures).
 """
 
@@ -81,12 +81,19 @@ def load_image(
         return np.asarray(image, dtype=np.uint8)
 
 
+# The least a JPEG's short side is decoded at: eight times the model's side, so that the bicubic
+# resize still does most of the reduction, as from the whole photo (at four times, one test
+# image in a thousand changed its top-1 class: bench/jpeg_draft.py). A phone photo is still
+# decoded at 1/8.
+DRAFT_SIDE = 8 * SIZE
+
+
 def _draft_for_crop(jpeg: Image.Image) -> None:
     """Have the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding: the largest of those that
-    leaves the centre square at least SIZE pixels a side (Pillow's draft picks it from the size
-    asked for). The resize then works from far fewer pixels, as from the whole image."""
+    leaves the centre square at least DRAFT_SIDE pixels a side (Pillow's draft picks it from the
+    size asked for). The resize then works from far fewer pixels, as from the whole image."""
     width, height = jpeg.size
-    shrink = min(width, height) / SIZE
+    shrink = min(width, height) / DRAFT_SIDE
     if shrink >= 2:
         jpeg.draft(None, (math.ceil(width / shrink), math.ceil(height / shrink)))
 
