@@ -283,7 +283,7 @@ def run_locally(
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
-            _tracked_run(tracker, run_dir, parameters),
+            _tracked_run(tracker, run_dir, _run_values(parameters, sweep)),
             children_stopped_with_us(),
         ):
             pipeline = local_sweep() if sweep else build_pipeline(retries=False)
@@ -318,6 +318,14 @@ def run_locally(
     summary.write(run_dir)
     _link_outputs(run_dir, runs_root)
     return summary
+
+
+def _run_values(parameters: dict, sweep: bool) -> dict:
+    """Every parameter of the run: the pipeline's defaults under the given values."""
+    from alexnet_kfp.pipeline.parameters import parameters_for
+    from alexnet_kfp.pipeline.placement import Placement
+
+    return {p.name: p.default for p in parameters_for(Placement(), sweep)} | parameters
 
 
 @contextlib.contextmanager

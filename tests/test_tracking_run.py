@@ -65,6 +65,7 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
     assert pipeline_run.info.status == "FINISHED"
     assert pipeline_run.data.params["epochs"] == str(EPOCHS)
     assert pipeline_run.data.params["register_as"] == NAME
+    assert pipeline_run.data.params["plateau_factor"] == "0.2"  # a default, not given: logged too
     steps = {
         run.info.run_name: run
         for run in client.search_runs(
