@@ -71,12 +71,11 @@ class Batcher:
         """Queue a request's images (an announced one's, through its Ticket) and return its rows
         of the batch they ran in."""
         loop = asyncio.get_running_loop()
+        self._coming = max(self._coming - 1, 0)  # arrived: no longer waited for
         if self.max_batch_size == 1:  # batching off: each request on its own, as they come
-            self._coming = max(self._coming - 1, 0)
             return await loop.run_in_executor(None, self.run, images)
         queued = _Queued(images, loop.create_future())
         self._pending.append(queued)
-        self._coming = max(self._coming - 1, 0)
         self._signal()
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._work())

@@ -15,7 +15,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
 from alexnet_kfp.tracking.environment import INSTALL_HINT, TRACKING_URI, tracking_uri
 from alexnet_kfp.tracking.onnx_models import log_onnx_models
-from alexnet_kfp.tracking.session import bound_requests, tracked
+from alexnet_kfp.tracking.session import bound_requests, first_line, tracked
 
 log = logging.getLogger("alexnet_kfp.tracking")
 
@@ -164,7 +164,7 @@ def local_model(uri: str) -> Path:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except MlflowException as e:
-        said = _first_line(e.message)
+        said = first_line(str(e.message), "unknown error")
         if "Max retries exceeded" in said or "ConnectionError" in said:
             said = f"cannot reach the MLflow tracking server at {tracking_uri()} ({TRACKING_URI})"
         raise InputError(f"--model {uri}: {said}") from None
@@ -181,7 +181,3 @@ def _move_into_place(staging: Path, folder: Path) -> None:
     except OSError:
         if not (folder / "MLmodel").is_file():
             raise
-
-
-def _first_line(text: str) -> str:
-    return (str(text).strip().splitlines() or ["unknown error"])[0][:300]

@@ -43,6 +43,12 @@ BOUNDED_HTTP = {
 _PARAMS_PER_BATCH, _METRICS_PER_BATCH, _PARAM_CHARACTERS = 100, 1000, 6000
 
 
+def first_line(text: str, otherwise: str) -> str:
+    """The first line of an MLflow error (they run to pages: URLs, retries, causes), at most 300
+    characters; `otherwise` when it says nothing."""
+    return (text.strip().splitlines() or [otherwise])[0][:300]
+
+
 def bound_requests() -> None:
     """MLflow's HTTP requests bounded (BOUNDED_HTTP) where the environment does not say otherwise;
     its retry warnings and progress bars off (the one warning line says it)."""
@@ -138,7 +144,7 @@ class Tracker:
         try:
             return action()
         except Exception as e:  # the tracker's fault, whatever it is, is never the step's
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            reason = first_line(str(e), type(e).__name__)
             log.warning(
                 "mlflow: %s: logging %s to %s failed (%s); the step goes on without tracking",
                 self.step,
