@@ -208,6 +208,7 @@ class TrainedOn:
     path: str
     train_sha256: str | None
     source_sha256: str | None
+    limit_per_class: int | None = None  # a sample of the data: the model is a trial
 
 
 @dataclass

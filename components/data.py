@@ -19,10 +19,13 @@ def data_op(
     but the artifact is a DataConfig field of the same name."""
     arguments = dict(locals())  # first, while the task's inputs are all there is
     from alexnet_kfp.data.config import DataConfig
-    from alexnet_kfp.data.prepare import prepare_dataset
+    from alexnet_kfp.data.prepare import prepare_dataset, unverified
     from alexnet_kfp.process import one_line_errors, setup
 
     setup()
     with one_line_errors("data"):
         info = prepare_dataset(dataset.path, DataConfig.of(arguments))
+    notice = unverified(info)
+    if notice:
+        print(notice, flush=True)  # in the step's log, and on a local run's terminal
     dataset.metadata.update({name: split["count"] for name, split in info["splits"].items()})

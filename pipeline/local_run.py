@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import install_hint
 from alexnet_kfp.files import file_name_from, make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.process import (
@@ -35,7 +36,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TASK = re.compile(r"(Executing task|Task) '([\w-]+)'( finished with status (\w+))?")
 _PROGRESS = re.compile(
     r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ |plan: |trial \d+ \w+:|select: |"
-    r"mlflow: |register: )"
+    r"mlflow: |register: |unverified archive: )"
 )
 
 
@@ -123,6 +124,15 @@ def _tail(log: str, lines: int = 15) -> str:
 def _find(run_dir: Path, name: str) -> Path | None:
     found = sorted(p for p in run_dir.rglob(name) if not p.is_symlink())
     return found[-1] if found else None
+
+
+def _run_report(run_dir: Path) -> Path | None:
+    """The verify step's report (the evaluation with the ONNX results) when the run got that far,
+    else the evaluate step's."""
+    parity = _find(run_dir, "parity.json")
+    if parity and (parity.parent / REPORT).is_file():
+        return parity.parent / REPORT
+    return _find(run_dir, REPORT)
 
 
 @contextlib.contextmanager
@@ -216,6 +226,7 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
         *_tracking_lines(summary.mlflow),
         f"  report         {latest / 'report.html'}",
         f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
+        f"  repository     {latest / MODEL_REPOSITORY} (both models, as Triton and KServe read)",
         "next:",
         f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}",
         f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra",
@@ -307,7 +318,7 @@ def run_locally(
         accuracy=task.output,
         gate=MetricsRecord.read(metrics).gate if metrics else None,
         parity=_parity_summary(ParityRecord.read(parity)) if parity else None,
-        report=str(_find(run_dir, "report.html")),
+        report=str(_run_report(run_dir)),
         onnx_model=str(_find(run_dir, "model.onnx")),
         int8_model=str(_find(run_dir, "model.int8.onnx")),
         seconds=round(time.perf_counter() - started, 1),
@@ -416,6 +427,7 @@ OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "datas
 REPORT = "report.html"
 SWEEP_TABLE = "sweep.md"  # a sweep's table of every trial (the select step's comparison)
 SAMPLES = "samples"  # a few test images as PNG files, for the printed `predict` command
+MODEL_REPOSITORY = "model_repository"  # the Triton model repository `serve` and KServe read
 
 
 def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
@@ -438,13 +450,18 @@ def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
 
 
 def _link_outputs(run_dir: Path, runs_root: Path) -> None:
-    """RUN_DIR/onnx_model, model, dataset and report.html point into kfp.local's task folders, and
-    RUNS/latest to the newest run, so that the next commands need no timestamps."""
+    """RUN_DIR/onnx_model, model, dataset, model_repository and report.html point into kfp.local's
+    task folders, and RUNS/latest to the newest run, so that the next commands need no
+    timestamps."""
     for name, marker in OUTPUTS.items():
         found = _find(run_dir, marker)
         if found:
             (run_dir / name).symlink_to(found.parent.relative_to(run_dir), target_is_directory=True)
-    report = _find(run_dir, REPORT)
+    repository = _find(run_dir, "config.pbtxt")  # MODEL_REPOSITORY/NAME/config.pbtxt
+    if repository:
+        target = repository.parent.parent.relative_to(run_dir)
+        (run_dir / MODEL_REPOSITORY).symlink_to(target, target_is_directory=True)
+    report = _run_report(run_dir)
     if report:
         (run_dir / REPORT).symlink_to(report.relative_to(run_dir))
     comparison = _find(run_dir, "comparison")
@@ -460,4 +477,4 @@ def _link_outputs(run_dir: Path, runs_root: Path) -> None:
 
 def check_runnable() -> None:
     if importlib.util.find_spec("kfp") is None:
-        raise InputError("kfp is not installed: pip install 'alexnet-kfp[pipeline]'")
+        raise InputError(f"kfp is not installed: {install_hint(['all'])}")

@@ -197,6 +197,7 @@ def judge_and_ship(values: dict, data: dsl.PipelineTask, model: object):
             dataset=data.outputs["dataset"],
             model=model,
             onnx_model=onnx.outputs["onnx_model"],
+            evaluation=evaluation.outputs["evaluation"],
             **step_inputs("verify", values),
         )
         verify.set_display_name("verify ONNX parity").set_caching_options(False)

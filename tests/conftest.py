@@ -79,6 +79,14 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The project's wheel, built offline from a copy of the sources (no build/ in the clone)."""
+    from .wheel import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """One real MLflow tracking server (SQLite store, local artifacts) for the session's tracking
     tests, stopped by its PID at the end: on port 5000, the one docs/tracking.md names, when it

@@ -172,3 +172,52 @@ def test_non_empty_output_directory_is_refused(small_archive, tmp_path):
     with pytest.raises(InputError, match="not empty"):
         prepare_dataset(tmp_path / "ds", source=str(small_archive))
     assert (tmp_path / "ds" / "keep.txt").read_text() == "mine"
+
+
+def test_an_archive_without_a_checksum_is_said_to_be_unverified(small_archive, tmp_path):
+    from .cli import run_cli
+
+    said = run_cli("data", "--source", small_archive, "--out", tmp_path / "ds", timeout=120)
+    sha256 = file_digest(small_archive)
+    assert said.returncode == 0, said.stderr
+    assert said.stderr.splitlines()[-1] + "\n" == (
+        f"alexnet-kfp data: warning: unverified archive: {small_archive} was not checked (no "
+        f"checksum given); its sha256 is {sha256}: give it (--sha256 {sha256}, or the sha256 "
+        "parameter) to check the archive\n"
+    )
+    given = run_cli(
+        "data", "--source", small_archive, "--sha256", sha256, "--out", tmp_path / "checked"
+    )
+    assert given.returncode == 0 and "unverified" not in given.stderr, given.stderr
+
+
+def test_an_extracted_directory_is_said_to_be_unchecked(small_archive, tmp_path):
+    from alexnet_kfp.data.prepare import unverified
+
+    with tarfile.open(small_archive) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    record = prepare_dataset(tmp_path / "ds", source=str(folder))
+    assert unverified(record) == (
+        f"unverified archive: {folder} is a directory, which no checksum covers"
+    )
+
+
+@pytest.mark.parametrize("where", ["path", "file URL", "http URL"])
+def test_a_file_named_as_the_official_archive_is_held_to_its_md5(small_archive, tmp_path, where):
+    # the small archive is not the official one: under the official name, its md5 fails
+    named = tmp_path / "cifar-10-python.tar.gz"
+    named.write_bytes(small_archive.read_bytes())
+    with LoopbackServer(Behaviour(files={NAME: named.read_bytes()})) as server:
+        source = {"path": str(named), "file URL": named.as_uri(), "http URL": server.url(NAME)}
+        with pytest.raises(InputError) as refused:
+            prepare_dataset(tmp_path / "ds", source=source[where], cache_dir=tmp_path / "cache")
+    assert "md5 mismatch: expected c58f30108f718f92721af3b95e74349a" in str(refused.value)
+    assert str(refused.value).endswith(
+        "(cifar-10-python.tar.gz is the official archive's name; for another, give sha256)"
+    )
+    # a sha256 given says which archive is meant
+    record = prepare_dataset(
+        tmp_path / "ok", source=str(named), sha256=file_digest(named), cache_dir=tmp_path / "c"
+    )
+    assert record["expected_checksum"] == {"sha256": file_digest(named)}

@@ -67,17 +67,37 @@ def test_the_profile_table_is_the_profiles():
         assert row == f"| `{profile.name}` | {profile.where} | {values} |"
 
 
+# A camera-size photo: what a reader's phone makes, and what a command line cannot carry as base64.
+PHOTO_SIDES, PHOTO_MIN_BYTES = (4032, 3024), 2 * 2**20
+
+
+def camera_photo(pixels: np.ndarray, path: Path, seed: int = 0) -> Path:
+    """`pixels` (32x32 RGB) as a 12-megapixel JPEG photo of at least PHOTO_MIN_BYTES: the image
+    filling the centre square, smoothly enlarged, with a sensor's grain."""
+    width, height = PHOTO_SIDES
+    centre = Image.fromarray(pixels).resize((height, height), Image.Resampling.BICUBIC)
+    photo = Image.new("RGB", PHOTO_SIDES, (128, 128, 128))
+    photo.paste(centre, ((width - height) // 2, 0))
+    grain = np.random.default_rng(seed).integers(-8, 9, (height, width, 3), dtype=np.int16)
+    grainy = np.clip(np.asarray(photo, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
+    Image.fromarray(grainy).save(path, quality=92)
+    assert path.stat().st_size >= PHOTO_MIN_BYTES, path.stat().st_size
+    return path
+
+
 @pytest.fixture(scope="module")
 def folder(exported, small_dataset, tmp_path_factory) -> Path:
-    """Where the examples run: onnx_model/ and runs/latest/onnx_model (the exported model),
-    photos of the test split under the names the examples use, and a file that is no image."""
+    """Where the examples run: where `make run` leaves the reader (runs/latest/onnx_model, the
+    exported model), photos of the test split under the names the examples use (cat.jpg a
+    camera-size JPEG), and a file that is no image."""
     here = tmp_path_factory.mktemp("docs")
-    (here / "onnx_model").symlink_to(exported, target_is_directory=True)
     (here / "runs" / "latest").mkdir(parents=True)
     (here / "runs" / "latest" / "onnx_model").symlink_to(exported, target_is_directory=True)
     test = load_npz(small_dataset / "test.npz")
-    for name, label in (("cat.jpg", 3), ("ship.png", 8), ("truck.png", 9)):
-        image = Image.fromarray(test["x"][np.flatnonzero(test["y"] == label)[0]])
+    first = {label: test["x"][np.flatnonzero(test["y"] == label)[0]] for label in (3, 8, 9)}
+    camera_photo(first[3], here / "cat.jpg")
+    for name, label in (("ship.png", 8), ("truck.png", 9)):
+        image = Image.fromarray(first[label])
         image.resize((96, 96), Image.Resampling.NEAREST).save(here / name)  # a photo, not 32x32
     (here / "notes.txt").write_text("not an image")
     return here
@@ -90,11 +110,12 @@ def _port_free(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def server(folder):
-    """`alexnet-kfp serve --model onnx_model/` on KServe's default ports, as the docs run it."""
+    """`alexnet-kfp serve --model runs/latest/onnx_model` on KServe's default ports, as the docs
+    run it."""
     busy = [port for port in SERVE_PORTS if not _port_free(port)]
     assert not busy, f"the serving examples name ports {SERVE_PORTS}; {busy} in use here"
     process = subprocess.Popen(
-        [Path(sys.executable).parent / "alexnet-kfp", "serve", "--model", "onnx_model/"],
+        [Path(sys.executable).parent / "alexnet-kfp", "serve", "--model", "runs/latest/onnx_model"],
         cwd=folder,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -145,6 +166,6 @@ def test_the_onnxruntime_example_agrees_with_predict(folder):
     (where, _, code) = next(b for b in RUNNABLE if "import onnxruntime as ort" in b[2])
     alone = run_block("python", code, folder).stdout.split()
     predicted = run_block(
-        "sh", "alexnet-kfp predict cat.jpg --model onnx_model --top-k 1 --json", folder
+        "sh", "alexnet-kfp predict cat.jpg --model runs/latest/onnx_model --top-k 1 --json", folder
     )
     assert f'"{alone[0]}"' in predicted.stdout, (where, alone, predicted.stdout)

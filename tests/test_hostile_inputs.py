@@ -413,15 +413,15 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(
     assert other != real
     behaviour = Behaviour(
         files={
-            "/a/cifar-10-python.tar.gz": real,
-            "/b/cifar-10-python.tar.gz": other,
-            "/c/cifar-10-python.tar.gz": b"<html>login</html>",
+            "/a/cifar-10-copy.tar.gz": real,
+            "/b/cifar-10-copy.tar.gz": other,
+            "/c/cifar-10-copy.tar.gz": b"<html>login</html>",
         }
     )
     cache = tmp_path / "cache"
 
     def fetch(folder: str):
-        url = server.url(f"/{folder}/cifar-10-python.tar.gz")
+        url = server.url(f"/{folder}/cifar-10-copy.tar.gz")
         return run_cli("data", "--source", url, "--out", tmp_path / folder, "--cache-dir", cache)
 
     with LoopbackServer(behaviour) as server:
@@ -429,7 +429,7 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(
             assert fetch(folder).returncode == 0
         _last_line(fetch("c"), "not a readable tar archive")
         # the server is fixed: the next run must fetch again
-        behaviour.files["/c/cifar-10-python.tar.gz"] = real
+        behaviour.files["/c/cifar-10-copy.tar.gz"] = real
         assert fetch("c").returncode == 0
     import hashlib
 
@@ -441,7 +441,7 @@ def test_the_cache_answers_to_the_url_and_never_keeps_a_bad_download(
         "b": hashlib.sha256(other).hexdigest(),
         "c": small_sha256,
     }
-    assert [r["path"] for r in behaviour.requests].count("/c/cifar-10-python.tar.gz") == 2
+    assert [r["path"] for r in behaviour.requests].count("/c/cifar-10-copy.tar.gz") == 2
 
 
 # --- signals: what Kubernetes sends on eviction or preemption

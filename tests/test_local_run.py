@@ -4,6 +4,7 @@ ONNX model; an impossible gate takes the Else branch and fails with the gate's r
 import json
 from pathlib import Path
 
+import onnx
 import pytest
 
 from alexnet_kfp.pipeline.local_run import run_locally
@@ -44,12 +45,27 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     assert latest.resolve() == Path(summary.run_dir)
     assert (latest / "onnx_model" / "model.onnx").samefile(summary.onnx_model)
     assert (latest / "report.html").samefile(summary.report)
+    # the report the user opens is the run's: the evaluation with the ONNX results
+    report = (latest / "report.html").read_text()
+    assert "The exported ONNX models" in report and "ONNX models verified" in report
+    assert f"{parity['images']:,}</b>test images checked" in report
+    assert f"{parity['int8']['int8_accuracy']:.4f}" in report and "Gate passed" in report
+    repository = latest / "model_repository"
+    assert sorted(p.name for p in repository.iterdir()) == ["alexnet", "alexnet_int8"]
     assert (latest / "model" / "model.keras").is_file() and (
         latest / "dataset" / "test.npz"
     ).is_file()
     assert len(list((latest / "samples").glob("*.png"))) == 4  # what the printed predict reads
     printed = run_cli("predict", latest / "samples", "--model", latest / "onnx_model", timeout=120)
     assert printed.returncode == 0 and len(printed.stdout.splitlines()) == 4, printed.stderr
+    # a quick run's model is a trial (500 images per class), and says so wherever it answers
+    said = "a trial model, trained on a sample of 500 images per class: not a model to ship"
+    assert printed.stderr == f"alexnet-kfp predict: warning: {said}\n"
+    for model in (Path(summary.onnx_model), int8):
+        assert {p.key: p.value for p in onnx.load(model).metadata_props}["trial"] == said
+    model = latest / "onnx_model"
+    printed = run_cli("predict", latest / "samples", "--model", model, "--json", timeout=120)
+    assert [r["trial"] for r in json.loads(printed.stdout)] == [said] * 4
     # QUICK trains the article network; the local CPU recipe leaves random crops off
     record = json.loads(next(Path(summary.run_dir).rglob("train.json")).read_text())
     trained = record["parameters"]

@@ -1,55 +1,17 @@
 """The wheel, installed on its own: it claims no generic top-level module, carries every module of
 the three package folders, and compiles the same pipeline.yaml from any directory."""
 
-import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from .cli import cli_args
 from .real_data import REPO
+from .wheel import PACKAGE_FOLDERS
 
 pytestmark = pytest.mark.e2e
-
-PACKAGE_FOLDERS = {
-    "alexnet_kfp": "alexnet_kfp",
-    "components": "alexnet_kfp/components",
-    "pipeline": "alexnet_kfp/pipeline",
-}
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel built offline from a copy of the sources (so no build/ lands in the repository)."""
-    source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    for folder in PACKAGE_FOLDERS:
-        shutil.copytree(
-            REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(out),
-            str(source),
-        ],
-        check=True,
-        timeout=300,
-    )
-    (built,) = out.glob("alexnet_kfp-*.whl")
-    return built
 
 
 def test_the_wheel_claims_only_the_project_namespace_and_carries_every_module(wheel):

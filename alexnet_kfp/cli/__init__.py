@@ -12,6 +12,7 @@ from alexnet_kfp import __version__
 from alexnet_kfp.cli import data, evaluate, onnx, pipeline, serve, train
 from alexnet_kfp.cli.exits import EXIT_BAD_INPUT, EXIT_CLOSED_PIPE
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import check_extras, missing_module
 from alexnet_kfp.process import setup, signal_of
 
 
@@ -48,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup()
     try:
-        code = args.func(args)
+        check_extras(args.command)  # a light install: one line naming the extras, not a traceback
+        try:
+            code = args.func(args)
+        except ModuleNotFoundError as e:
+            raise missing_module(args.command, e.name) from e
         sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
         return code
     except InputError as e:

@@ -2,6 +2,7 @@
 DataConfig field, made from the field's type, default and help."""
 
 import argparse
+import sys
 
 from alexnet_kfp.cli.options import command, config_flags, config_from, directories, new_dir
 from alexnet_kfp.data.config import DataConfig
@@ -12,9 +13,12 @@ def _cmd_data(args: argparse.Namespace) -> int:
     layout), verify its checksum, parse it without executing pickled code, and write a stratified
     train/val split plus the official test batch as train.npz, val.npz, test.npz and
     dataset.json."""
-    from alexnet_kfp.data.prepare import prepare_dataset
+    from alexnet_kfp.data.prepare import prepare_dataset, unverified
 
     dataset_info = prepare_dataset(args.out, config_from(DataConfig, args))
+    notice = unverified(dataset_info)
+    if notice:
+        print(f"alexnet-kfp data: warning: {notice}", file=sys.stderr)
     counts = ", ".join(f"{name} {split['count']}" for name, split in dataset_info["splits"].items())
     print(f"wrote {args.out}: {counts} images, {len(dataset_info['class_names'])} classes")
     return 0

@@ -60,7 +60,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from alexnet_kfp.export.parity import ParityError, verify
 
     try:
-        result = verify(args.data, args.model, args.onnx, config, out_dir=args.out)
+        result = verify(
+            args.data,
+            args.model,
+            args.onnx,
+            config,
+            out_dir=args.out,
+            evaluation_dir=args.evaluation,
+        )
     except ParityError as e:
         print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
         return EXIT_PARITY_FAILED
@@ -81,7 +88,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     """Classify PNG/JPEG/BMP/WebP/GIF/TIFF files of any size and mode with model.onnx.
-    Unreadable files are reported one by one; the exit code is 2 if any failed."""
+    Unreadable files are reported one by one; the exit code is 2 if any failed. A trial model
+    (trained on a sample of the data) says so on stderr and in --json's "trial"."""
     import json
 
     from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, expand_image_paths
@@ -95,7 +103,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"--model {args.model}: no such file or directory (expected `alexnet-kfp export`'s "
             "directory or a model file in it)"
         )
-    results = OnnxClassifier(args.model, int8=args.int8).predict_files(paths, top_k=args.top_k)
+    classifier = OnnxClassifier(args.model, int8=args.int8)
+    if classifier.trial:
+        print(f"alexnet-kfp predict: warning: {classifier.trial}", file=sys.stderr)
+    results = classifier.predict_files(paths, top_k=args.top_k)
     for result in results:
         if result.error:
             print(f"alexnet-kfp predict: error: {result.path}: {result.error}", file=sys.stderr)
@@ -109,6 +120,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                         "path": r.path,
                         "top": [{"label": n, "probability": p} for n, p in r.top],
                         "error": r.error,
+                        "trial": classifier.trial,  # None, or why the model is not to ship
                     }
                     for r in results
                 ],
@@ -134,6 +146,9 @@ def add(sub) -> None:
     directories(p, data=DATASET_DIR, model=MODEL_DIR, onnx=onnx_dir)
     config_flags(p, VerifyConfig)
     p.add_argument("--out", metavar="DIR", help="new directory for parity.json (default: --onnx)")
+    evaluation = "`alexnet-kfp evaluate`'s directory: also write the run's report.html (the "
+    evaluation += "evaluation with the ONNX results) beside parity.json"
+    p.add_argument("--evaluation", metavar="DIR", help=evaluation)
 
     help_text = "classify image files with an exported model (no TensorFlow needed)"
     p = command(sub, _cmd_predict, help_text)

@@ -2,6 +2,7 @@
 split. Free of numpy work, so the CLI and the pipeline's parameter table read it cheaply."""
 
 import math
+import urllib.parse
 from dataclasses import dataclass
 
 from alexnet_kfp.config import StepConfig, option
@@ -11,6 +12,7 @@ from alexnet_kfp.errors import InputError
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
+OFFICIAL_NAME = OFFICIAL_URL.rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -67,7 +69,8 @@ class DataConfig(StepConfig):
 
     def checksum(self) -> fetch.Checksum | None:
         """The checksum the archive must match: the one given, else the official archive's MD5
-        when the source is the official URL, else none."""
+        when the source is the official URL or a file of the official archive's name, else
+        none."""
         if self.sha256 and self.md5:
             raise InputError("give sha256 or md5, not both")
         if self.sha256:
@@ -76,4 +79,13 @@ class DataConfig(StepConfig):
             return fetch.Checksum.parse("md5", self.md5)
         if self.source == OFFICIAL_URL:
             return fetch.Checksum("md5", OFFICIAL_MD5)
+        if _file_name(self.source) == OFFICIAL_NAME:
+            note = f"{OFFICIAL_NAME} is the official archive's name; for another, give sha256"
+            return fetch.Checksum("md5", OFFICIAL_MD5, note)
         return None
+
+
+def _file_name(source: str) -> str:
+    """The last part of the source's path, URL or not."""
+    path = urllib.parse.urlsplit(source).path if fetch.is_url(source) else source
+    return path.rstrip("/").rsplit("/", 1)[-1]

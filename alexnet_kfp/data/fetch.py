@@ -57,6 +57,7 @@ class Checksum:
 
     algorithm: str  # "sha256" or "md5"
     hexdigest: str
+    note: str = ""  # why this checksum, said with a mismatch
 
     @classmethod
     def parse(cls, algorithm: str, value: str) -> "Checksum":
@@ -76,6 +77,7 @@ def _check(path: Path, checksum: Checksum | None, label: str) -> None:
         raise InputError(
             f"{label}: {checksum.algorithm} mismatch: expected {checksum.hexdigest}, got "
             f"{actual}; the file is corrupt, incomplete or not the one you meant"
+            + (f" ({checksum.note})" if checksum.note else "")
         )
 
 

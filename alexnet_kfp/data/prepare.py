@@ -83,6 +83,20 @@ def split_dataset(
     }
 
 
+def unverified(record: dict) -> str | None:
+    """What to say of a Dataset whose source no checksum verified (none was given), else None:
+    the archive's sha256, to give from now on."""
+    if record["expected_checksum"]:
+        return None
+    source, sha256 = record["source"], record["source_sha256"]
+    if sha256 is None:
+        return f"unverified archive: {source} is a directory, which no checksum covers"
+    return (
+        f"unverified archive: {source} was not checked (no checksum given); its sha256 is "
+        f"{sha256}: give it (--sha256 {sha256}, or the sha256 parameter) to check the archive"
+    )
+
+
 def prepare_dataset(out_dir: str | Path, config: DataConfig | None = None, **values) -> dict:
     """Fetch, verify, parse and split CIFAR-10 into `out_dir` as `config` (or a DataConfig of
     `values`: prepare_dataset(out, source=..., sha256=...)) says; return what dataset.json

@@ -9,6 +9,7 @@ KServe's CRD schema, since no cluster is reachable from the machines that build 
 
 from alexnet_kfp.deploy.manifests import triton_service
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import install_hint
 
 PLURAL = "inferenceservices"
 
@@ -36,7 +37,7 @@ def deploy(manifest: dict) -> str:
         from kubernetes.client.rest import ApiException
     except ImportError as e:
         raise InputError(
-            f"deploying needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})"
+            f"deploying needs the `serve` extra ({e}): {install_hint(['serve'])}"
         ) from None
     try:
         api = KServeClient().api_instance

@@ -31,7 +31,7 @@ from alexnet_kfp.evaluate.gate import (
     check_accuracy,
     decide,
 )
-from alexnet_kfp.evaluate.report import write_report
+from alexnet_kfp.evaluate.report import PICTURES, REPORT, pictures_in, write_report
 from alexnet_kfp.evaluate.tracking import log_evaluation
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
@@ -111,23 +111,20 @@ def compute_metrics(y: np.ndarray, probabilities: np.ndarray, class_names: list[
 def _pictures(
     out: Path, model_dir: Path, metrics: MetricsRecord, x, y, probabilities
 ) -> dict[str, Path]:
+    """Draw report.PICTURES into `out`; {caption: path} of those drawn."""
     names = metrics.class_names
-    pictures = {}
     history_path = model_dir / "history.json"
     if history_path.is_file():
-        plots.training_curves_png(read_history(history_path), out / "training_curves.png")
-        pictures["Training curves"] = out / "training_curves.png"
+        plots.training_curves_png(read_history(history_path), out / PICTURES["Training curves"])
     plots.confusion_matrix_png(
-        np.array(metrics.confusion_matrix), names, out / "confusion_matrix.png", False
+        np.array(metrics.confusion_matrix), names, out / PICTURES["Confusion matrix"], False
     )
     plots.confusion_matrix_png(
         np.array(metrics.confusion_matrix_normalized),
         names,
-        out / "confusion_matrix_normalized.png",
+        out / PICTURES["Confusion matrix, normalised"],
         True,
     )
-    pictures["Confusion matrix"] = out / "confusion_matrix.png"
-    pictures["Confusion matrix, normalised"] = out / "confusion_matrix_normalized.png"
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y)
     worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][
@@ -139,10 +136,9 @@ def _pictures(
         predicted[worst],
         probabilities[worst, predicted[worst]],
         names,
-        out / "confident_mistakes.png",
+        out / PICTURES["Most confident mistakes"],
     )
-    pictures["Most confident mistakes"] = out / "confident_mistakes.png"
-    return pictures
+    return pictures_in(out)
 
 
 def evaluate(
@@ -193,7 +189,7 @@ def evaluate(
     with atomic_output_dir(out_dir) as staging:
         pictures = _pictures(staging, model_dir, record, x, y, probabilities)
         record.write(staging)
-        write_report(record, pictures, staging / "report.html")
+        write_report(record, pictures, staging / REPORT)
     result = record.to_dict()
     log_evaluation(result, Path(out_dir))
     return result

@@ -1,11 +1,23 @@
 """report.html: one self-contained page (pictures embedded as data: URIs, inline CSS, no external
-reference), so it opens offline and inside the Kubeflow UI's HTML viewer."""
+reference), so it opens offline and inside the Kubeflow UI's HTML viewer. The evaluate step writes
+it with the gate's decision; the verify step writes the run's report, the same page with the ONNX
+models' results added (report_onnx.py)."""
 
 import base64
 import html
 from pathlib import Path
 
-from alexnet_kfp.records import MetricsRecord
+from alexnet_kfp.evaluate.report_onnx import onnx_section
+from alexnet_kfp.records import MetricsRecord, ParityRecord
+
+REPORT = "report.html"
+# The pictures the evaluate step draws into its directory, by caption, in the report's order.
+PICTURES = {
+    "Training curves": "training_curves.png",
+    "Confusion matrix": "confusion_matrix.png",
+    "Confusion matrix, normalised": "confusion_matrix_normalized.png",
+    "Most confident mistakes": "confident_mistakes.png",
+}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -56,8 +68,28 @@ def _trial_note(metrics: MetricsRecord) -> str:
     )
 
 
-def write_report(metrics: MetricsRecord, pictures: dict[str, Path], path: Path) -> None:
-    """`pictures`: {caption: png path}, shown in order."""
+def pictures_in(folder: Path) -> dict[str, Path]:
+    """{caption: png path} of the PICTURES the evaluate step drew into `folder`."""
+    return {
+        caption: folder / name for caption, name in PICTURES.items() if (folder / name).is_file()
+    }
+
+
+def write_run_report(
+    evaluation_dir: Path, parity: ParityRecord, models: tuple[Path, Path | None], path: Path
+) -> None:
+    """The run's report: the evaluation's page (its metrics.json and pictures) with the ONNX
+    models' section; `models`: the float32 and int8 (or None) files verified."""
+    metrics = MetricsRecord.read(evaluation_dir)
+    float_model, int8_model = models
+    sizes = float_model.stat().st_size, int8_model.stat().st_size if int8_model else None
+    write_report(metrics, pictures_in(evaluation_dir), path, onnx_section(parity, *sizes))
+
+
+def write_report(
+    metrics: MetricsRecord, pictures: dict[str, Path], path: Path, onnx: str = ""
+) -> None:
+    """`pictures`: {caption: png path}, shown in order; `onnx`: the ONNX section, if verified."""
     gate = metrics.gate
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{c.precision:.3f}</td><td>{c.recall:.3f}</td>"
@@ -70,11 +102,12 @@ def write_report(metrics: MetricsRecord, pictures: dict[str, Path], path: Path) 
     )
     baseline = "none" if gate.baseline_accuracy is None else f"{gate.baseline_accuracy:.4f}"
     style, verdict = ("pass", "passed") if gate.passed else ("fail", "failed")
+    title = "evaluation and the ONNX models" if onnx else "evaluation"
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 evaluation</title>
+<html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 {title}</title>
 <style>{_CSS}</style></head>
 <body>
-<h1>AlexNet on CIFAR-10: evaluation</h1>
+<h1>AlexNet on CIFAR-10: {title}</h1>
 <p class="sub">{_which_run(metrics)}</p>
 {_trial_note(metrics)}
 <div class="gate {style}"><b>Gate {verdict}:</b>
@@ -87,7 +120,7 @@ def write_report(metrics: MetricsRecord, pictures: dict[str, Path], path: Path) 
 </div>
 <h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>
-{figures}
+{onnx}{figures}
 </body></html>
 """
     path.write_text(page, encoding="utf-8")

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import install_hint
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 
@@ -76,8 +77,8 @@ def external_data_files(model: Path) -> list[str]:
         import onnx
     except ImportError as e:
         raise InputError(
-            f"laying out a model repository needs the export extra: pip install "
-            f"'alexnet-kfp[export]' ({e})"
+            f"laying out a model repository needs the `export` extra ({e}): "
+            f"{install_hint(['export'])}"
         ) from None
     try:
         proto = onnx.load(str(model), load_external_data=False)

@@ -38,7 +38,7 @@ from alexnet_kfp.files import (
     file_digest,
     temporary_files_in,
 )
-from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, TRIAL_KEY, trial_note
 from alexnet_kfp.inference.probabilities import load_keras_model
 from alexnet_kfp.records import ExportRecord, TrainRecord, provenance
 
@@ -112,6 +112,16 @@ def _int8(
     return {**_finish(onnx.load(out_path), int8_properties, out_path), **info}
 
 
+def _trial(trained: TrainRecord | None, metrics: dict) -> dict[str, str]:
+    """{TRIAL_KEY: what to say} for a model trained on a sample of the data (its train.json,
+    else the evaluation's record, says how large), else nothing."""
+    limit = trained.dataset.limit_per_class if trained else None
+    run = metrics.get("run")
+    if limit is None and isinstance(run, dict) and isinstance(run.get("limit_per_class"), int):
+        limit = run["limit_per_class"]
+    return {TRIAL_KEY: trial_note(limit)} if limit else {}
+
+
 def export(
     model_dir: str | Path,
     out_dir: str | Path,
@@ -156,6 +166,7 @@ def export(
             "variant": trained.variant if trained else "unknown",
             "test_accuracy": json.dumps(metrics.get("accuracy")),
             "versions": json.dumps(versions),
+            **_trial(trained, metrics),
         }
         float_record = _finish(proto, {**properties, "precision": "float32"}, onnx_path)
         conversion_seconds = round(time.perf_counter() - started, 1)

@@ -14,6 +14,7 @@ import numpy as np
 from alexnet_kfp.artifacts import check_same_classes, dataset_classes_for
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate.report import REPORT, write_run_report
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.export.int8_check import compare_int8, top2_margins
 from alexnet_kfp.export.tracking import log_parity
@@ -21,7 +22,7 @@ from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
-from alexnet_kfp.records import ExportRecord, ParityRecord, provenance
+from alexnet_kfp.records import ExportRecord, MetricsRecord, ParityRecord, provenance
 
 
 class ParityError(RuntimeError):
@@ -83,15 +84,19 @@ def verify(
     onnx_dir: str | Path,
     config: VerifyConfig | None = None,
     out_dir: str | Path | None = None,
+    evaluation_dir: str | Path | None = None,
     **values,
 ) -> dict:
     """Compare on the whole test split by `config` (or a VerifyConfig of `values`: verify(...,
-    atol=1e-5)); write parity.json into `out_dir` (default: the ONNX dir)."""
+    atol=1e-5)); write parity.json into `out_dir` (default: the ONNX dir) and, given the evaluate
+    step's directory, the run's report.html beside it (also when the models fail)."""
     config = (config or VerifyConfig(**values)).check()
     atol, int8_max_loss = config.atol, config.int8_max_loss
     onnx_dir = Path(onnx_dir)
     if out_dir is not None:
         check_output_dir(out_dir)  # before the minutes of prediction
+    if evaluation_dir is not None:
+        MetricsRecord.read(evaluation_dir)  # the report's half, read before the work too
     keras_path, onnx_path = Path(model_dir) / "model.keras", onnx_dir / FLOAT_FILE
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):
         if not path.is_file():
@@ -118,11 +123,18 @@ def verify(
         verified=result["passed"] and (int8 is None or int8["passed"]),
         versions=provenance(),
     )
+    models = (onnx_path, int8_path)
+
+    def write(directory: Path) -> Path:
+        if evaluation_dir is not None:
+            write_run_report(Path(evaluation_dir), record, models, directory / REPORT)
+        return record.write(directory)
+
     if out_dir is None:
-        written = record.write(onnx_dir)
+        written = write(onnx_dir)
     else:
         with atomic_output_dir(out_dir) as staging:
-            record.write(staging)
+            write(staging)
         written = Path(out_dir) / ParityRecord.FILE
     log_parity(record.to_dict(), written)
     if not record.passed:

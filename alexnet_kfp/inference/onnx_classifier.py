@@ -22,7 +22,7 @@ import onnxruntime
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, MAX_PIXELS
+from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, MAX_PIXELS, TRIAL_KEY
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -148,6 +148,8 @@ class OnnxClassifier:
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = self.metadata.get("precision", "float32")
         self.class_names = _class_names(self.metadata, classes, path)
+        # what to say of a trial model (trained on a sample of the data), else None
+        self.trial = self.metadata.get(TRIAL_KEY) or None
         self.input_name = self.session.get_inputs()[0].name
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The REST server's request guards, as ASGI middleware around KServe's app: a body over the limit
 is a 413 before it is parsed, a versioned path a 404, and a malformed request of the binary
-extension a 400 (KServe 0.21 answered the last two with 501 and 500)."""
+extension a 400 (KServe 0.21 answered the last two with 501 and 500). TrialNotes, beside them,
+adds a trial model's note to its metadata."""
 
 import json
 import re
@@ -8,6 +9,7 @@ import re
 from alexnet_kfp.serve.binary_request import Malformed, check_binary_request
 
 _VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
+_METADATA = re.compile(r"^/v2/models/([^/]+)$")
 _INFER = re.compile(r"^/v2/models/[^/]+/infer$")
 _HEADER_LENGTH = b"inference-header-content-length"
 _JSON = b"application/json"
@@ -59,6 +61,39 @@ class NoVersions:
             error = f"{path}: this server has no model versions; use /v2/models/NAME/..."
             return await json_error(send, 404, error)
         return await self.app(scope, receive, send)
+
+
+class TrialNotes:
+    """ASGI middleware: GET /v2/models/NAME of a trial model answers its metadata with
+    `"parameters": {"trial": note}` added (`notes`: {name: note}). The Open Inference Protocol's
+    metadata has no field for it, and KServe 0.21's response model drops any it is given; clients
+    ignore a field they do not know."""
+
+    def __init__(self, app, notes: dict[str, str]):
+        self.app, self.notes = app, notes
+
+    async def __call__(self, scope, receive, send):
+        found = _METADATA.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if scope.get("method") != "GET" or not found or found[1] not in self.notes:
+            return await self.app(scope, receive, send)
+        start, parts = {}, []
+
+        async def keep(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, receive, keep)
+        body = b"".join(parts)
+        if start.get("status") == 200:
+            metadata = json.loads(body)
+            metadata["parameters"] = {"trial": self.notes[found[1]]}
+            body = json.dumps(metadata).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def json_error(send, status: int, error: str) -> None:

@@ -28,6 +28,7 @@ from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
 from PIL import UnidentifiedImageError
 
+from alexnet_kfp.inference import TRIAL_KEY
 from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
 from alexnet_kfp.serve.batcher import Batcher, Ticket
 from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
@@ -101,7 +102,7 @@ class AlexNetModel(Model):
             raise InvalidInput(f"expected a JSON object {_V1_FORM}, got {_json_kind(payload)}")
         if isinstance(payload, dict):
             probabilities = await ticket.infer(await work(None, _v1_images, payload))
-            return {"predictions": probabilities.tolist()}
+            return {"predictions": probabilities.tolist(), **self._trial()}
         if payload.model_version:  # over gRPC KServe passes it on; this server has no versions
             raise InvalidInput(
                 f"model {self.name} has no version {payload.model_version!r}: leave it empty"
@@ -117,7 +118,14 @@ class AlexNetModel(Model):
             infer_outputs=self._outputs(payload, probabilities, k),
             response_id=payload.id or str(uuid.uuid4()),
             use_binary_outputs=payload.use_binary_outputs,
+            parameters=self._trial() or None,
         )
+
+    def _trial(self) -> dict[str, str]:
+        """{"trial": what to say} in every answer of a trial model (the Open Inference Protocol's
+        response parameters; a field of a v1 answer), else nothing."""
+        trial = self.classifier.trial
+        return {TRIAL_KEY: trial} if trial else {}
 
     def _requested_class_count(self, request: InferRequest) -> int | None:
         requested = request.request_outputs or []

@@ -13,8 +13,9 @@ import socket
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
+from alexnet_kfp.extras import install_hint
 from alexnet_kfp.serve.config import ServeConfig
-from alexnet_kfp.serve.guards import BodyLimit, CheckedBinaryRequests, NoVersions
+from alexnet_kfp.serve.guards import BodyLimit, CheckedBinaryRequests, NoVersions, TrialNotes
 from alexnet_kfp.serve.kserve_adapter import (
     check_internals,
     fixed_models,
@@ -46,7 +47,7 @@ def serve(config: ServeConfig) -> None:
             import kserve
         except ImportError as e:
             raise InputError(
-                f"serving needs the serve extra: pip install 'alexnet-kfp[serve]' ({e})"
+                f"serving needs the `serve` extra ({e}): {install_hint(['serve'])}"
             ) from None
 
         from alexnet_kfp.serve.kserve_model import AlexNetModel
@@ -58,7 +59,7 @@ def serve(config: ServeConfig) -> None:
     app.add_middleware(CheckedBinaryRequests)  # innermost: it reads the bounded body
     app.add_middleware(BodyLimit, limit=config.max_request_bytes)
     app.add_middleware(NoVersions)
-    models = []
+    models, trials = [], {}
     for name, path in found.items():
         served = AlexNetModel(
             name,
@@ -70,6 +71,10 @@ def serve(config: ServeConfig) -> None:
         served.load()
         models.append(served)
         log.info("serving %s from %s (%s)", name, path, served.classifier.precision)
+        if served.classifier.trial:
+            log.warning("%s is %s", name, served.classifier.trial)
+            trials[name] = served.classifier.trial
+    app.add_middleware(TrialNotes, notes=trials)
     server = kserve.ModelServer(
         http_port=config.http_port, grpc_port=config.grpc_port, workers=1, enable_docs_url=False
     )

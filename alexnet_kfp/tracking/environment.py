@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import install_hint
 
 TRACKING_URI = "MLFLOW_TRACKING_URI"
 # The task's own run, made by KFP's MLflow plugin: the step logs into it and leaves it open.
@@ -14,9 +15,7 @@ EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
 # `alexnet-kfp run --mlflow`'s pipeline run: each step's run is nested under it, as the plugin does.
 PARENT_RUN_ID = "ALEXNET_KFP_MLFLOW_PARENT_RUN_ID"
 DEFAULT_EXPERIMENT = "alexnet-kfp"
-INSTALL_HINT = (
-    "pip install -e '.[tracking]' in a clone of alexnet-kfp, or pip install 'alexnet-kfp[tracking]'"
-)
+INSTALL_HINT = install_hint(["tracking"])
 
 
 # The task's input parameters, which KFP's MLflow plugin logs into the task's run when the task

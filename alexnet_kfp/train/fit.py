@@ -183,7 +183,10 @@ def _train(
             ),
             class_names=class_names,
             dataset=TrainedOn(
-                str(dataset_dir), train_sha256, dataset.source_sha256 if dataset else None
+                str(dataset_dir),
+                train_sha256,
+                dataset.source_sha256 if dataset else None,
+                dataset.parameters.limit_per_class if dataset else None,
             ),
             versions=provenance(tf, keras),
         )
