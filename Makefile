@@ -27,31 +27,45 @@ IMAGE = $(shell $(BIN)/python -c "from alexnet_kfp.components import IMAGE; prin
 
 setup: $(VENV)/.run
 
+# The installs say one line each; uv and pip speak only when something fails.
 $(UV):
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	@echo "making $(VENV) (Python, and uv $(UV_VERSION) to install from uv.lock)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
 $(VENV)/.run: pyproject.toml uv.lock | $(UV)
-	$(SYNC)
-	touch $@
+	@echo "installing the locked packages into $(VENV) (a few minutes the first time)"
+	@$(SYNC) --quiet
+	@touch $@
 
 $(VENV)/.test: $(VENV)/.run
-	$(SYNC) --group test
-	touch $@
+	@echo "installing the test tools into $(VENV)"
+	@$(SYNC) --quiet --group test
+	@touch $@
 
 $(VENV)/.lint: $(VENV)/.run
-	$(SYNC) --group lint
-	touch $@
+	@echo "installing the lint tools into $(VENV)"
+	@$(SYNC) --quiet --group lint
+	@touch $@
 
 $(VENV)/.image: $(VENV)/.run
-	$(SYNC) --group image
-	touch $@
+	@echo "installing the image tools into $(VENV)"
+	@$(SYNC) --quiet --group image
+	@touch $@
+
+# The JavaScript examples' packages, pinned by examples/package-lock.json, when Node.js and npm
+# are here (their tests say they are skipped without them).
+EXAMPLES := examples/node_modules/.package-lock.json
+$(EXAMPLES): examples/package-lock.json
+	@if command -v npm >/dev/null; then \
+	    echo "installing the JavaScript examples' packages (npm ci)"; \
+	    npm ci --prefix examples --no-audit --no-fund --loglevel=error; fi
 
 run: setup
 	@echo "$(if $(QUICK),$(QUICK_RUN),$(FULL_RUN)) Each epoch line says how long the rest takes here."
 	$(BIN)/alexnet-kfp run $(RUN_FLAGS)
 
-test: $(VENV)/.test
+test: $(VENV)/.test $(EXAMPLES)
 	$(BIN)/python -m pytest
 
 # The unit tier (no training, serving, pipeline run or TensorFlow process), on every core.

@@ -1,9 +1,12 @@
 """A real HTTP server on 127.0.0.1 for download tests: serves bytes, honours Range, can cut a
-response mid-way, ignore Range, or answer with an error status. It records every request."""
+response mid-way, ignore Range, or answer with an error status. It records every request.
+StaticFiles serves a folder, as a user serves the browser example."""
 
+import functools
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -75,3 +78,18 @@ class LoopbackServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+class StaticFiles(LoopbackServer):
+    """Context manager: the files under `root` served as `python -m http.server` serves them (the
+    standard library's SimpleHTTPRequestHandler: its content types, links followed), quietly."""
+
+    def __init__(self, root: Path):
+        handler = functools.partial(_QuietFiles, directory=str(root))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
