@@ -79,6 +79,15 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def evaluation(trained, small_dataset, tmp_path_factory) -> tuple[Path, dict]:
+    """(Evaluation directory, metrics.json) of the shared trained model, its gate at 0."""
+    from alexnet_kfp.evaluate.evaluate import evaluate
+
+    out = tmp_path_factory.mktemp("evaluation") / "evaluation"
+    return out, evaluate(small_dataset, trained[0], out, min_accuracy=0.0)
+
+
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
     """The project's wheel, built offline from a copy of the sources (no build/ in the clone)."""
     from .wheel import build_wheel

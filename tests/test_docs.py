@@ -26,7 +26,17 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 # An MLflow server with a registered model: test_tracking_run.py runs those blocks, after its run.
 MLFLOW_MARKER = "# needs an MLflow server with a registered model"
-MARKERS = ("# needs Docker", "# needs a Kubeflow cluster", "# takes ", MLFLOW_MARKER)
+# The npm registry (installing the JavaScript examples' packages) and a person at a browser:
+# tests/test_js_examples.py drives the page in headless Chromium.
+MARKERS = (
+    "# needs Docker",
+    "# needs a Kubeflow cluster",
+    "# takes ",
+    MLFLOW_MARKER,
+    "# needs the npm registry",
+    "# needs a browser",
+)
+EXAMPLES = REPO / "examples"
 SERVE_PORTS = (8080, 8081)  # the ports the serving examples name: KServe's defaults
 
 
@@ -87,10 +97,11 @@ def camera_photo(pixels: np.ndarray, path: Path, seed: int = 0) -> Path:
 
 @pytest.fixture(scope="module")
 def folder(exported, small_dataset, tmp_path_factory) -> Path:
-    """Where the examples run: where `make run` leaves the reader (runs/latest/onnx_model, the
-    exported model), photos of the test split under the names the examples use (cat.jpg a
-    camera-size JPEG), and a file that is no image."""
+    """Where the examples run: where `make run` leaves the reader (the clone's examples/,
+    runs/latest/onnx_model: the exported model), photos of the test split under the names the
+    examples use (cat.jpg a camera-size JPEG), and a file that is no image."""
     here = tmp_path_factory.mktemp("docs")
+    (here / "examples").symlink_to(EXAMPLES, target_is_directory=True)  # the clone's
     (here / "runs" / "latest").mkdir(parents=True)
     (here / "runs" / "latest" / "onnx_model").symlink_to(exported, target_is_directory=True)
     test = load_npz(small_dataset / "test.npz")
@@ -156,6 +167,8 @@ def test_the_example_runs_as_written(where, language, code, folder, request):
         return
     if "localhost:808" in code:
         request.getfixturevalue("server")
+    if code.startswith("node ") and not (EXAMPLES / "node_modules").is_dir():
+        pytest.skip("needs the JavaScript examples' packages: npm ci --prefix examples")
     result = run_block(language, code, folder)
     assert result.returncode == 0, f"{where}:\n{code}\n{result.stdout}\n{result.stderr}"
     assert '"error"' not in result.stdout, (where, result.stdout)  # a server's refusal, as JSON

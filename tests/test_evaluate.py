@@ -31,13 +31,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def evaluation(trained, small_dataset, tmp_path_factory):
-    model_dir, _ = trained
-    out = tmp_path_factory.mktemp("evaluation") / "evaluation"
-    return out, evaluate(small_dataset, model_dir, out, min_accuracy=0.0)
-
-
-@pytest.fixture(scope="module")
 def accuracy(evaluation) -> float:
     return evaluation[1]["accuracy"]
 

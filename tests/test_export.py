@@ -13,6 +13,8 @@ from alexnet_kfp.export.onnx_export import export
 from alexnet_kfp.export.parity import ParityError, compare, verify
 from alexnet_kfp.files import file_digest
 
+from .cli import run_cli
+
 
 @pytest.mark.integration
 def test_exported_model_has_the_documented_interface(exported, trained):
@@ -56,11 +58,56 @@ def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset,
     assert result["passed"] and result["images"] == 1000
     assert result["max_abs_diff"] <= 1e-4 and result["argmax_agreement"] == 1.0
     assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
+    assert sorted(p.name for p in (tmp_path / "parity").iterdir()) == ["parity.json"]
+
+
+@pytest.mark.integration
+def test_verify_cli_writes_the_runs_report_with_the_onnx_results(
+    exported, trained, small_dataset, evaluation, tmp_path
+):
+    out = tmp_path / "parity"
+    ran = run_cli(
+        "verify", "--data", small_dataset, "--model", trained[0], "--onnx", exported,
+        "--out", out, "--evaluation", evaluation[0],
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    parity = json.loads((out / "parity.json").read_text())
+    report = (out / "report.html").read_text()
+    evaluated = (evaluation[0] / "report.html").read_text()
+    # the evaluation's page, its pictures and numbers, with the ONNX section before the pictures
+    assert "AlexNet on CIFAR-10: evaluation and the ONNX models" in report
+    assert report.count("data:image/png;base64,") == evaluated.count("data:image/png;base64,") == 4
+    assert f"<b>{evaluation[1]['accuracy']:.4f}</b>test accuracy" in report
+    section = report.split("<h2>The exported ONNX models</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "ONNX models verified:" in section
+    assert f"<b>{parity['max_abs_diff']:.2g}</b>max |&Delta;p| (atol 0.0001)" in section
+    assert f"<b>{parity['argmax_agreement']:.2%}</b>top-1 agreement" in section
+    assert "<b>1,000</b>test images checked" in section
+    int8, sizes = parity["int8"], {p.name: p.stat().st_size for p in exported.glob("*.onnx")}
+    float_mib, int8_mib = sizes["model.onnx"] / 2**20, sizes["model.int8.onnx"] / 2**20
+    ratio = sizes["model.int8.onnx"] / sizes["model.onnx"]
+    assert (
+        f"<td>float32</td><td>{float_mib:.1f} MiB</td><td>{int8['float32_accuracy']:.4f}</td>"
+        in section
+    )
+    assert (
+        f"<td>int8</td><td>{int8_mib:.1f} MiB ({ratio:.2f}x)</td><td>{int8['int8_accuracy']:.4f}"
+        f"</td><td>{int8['top1_agreement']:.2%}</td><td>passed: " in section
+    )
+    missing = run_cli(
+        "verify", "--data", small_dataset, "--model", trained[0], "--onnx", exported,
+        "--out", tmp_path / "p2", "--evaluation", tmp_path / "none",
+    )  # fmt: skip
+    assert missing.returncode == 2 and missing.stderr == (
+        f"alexnet-kfp verify: error: {tmp_path / 'none'}: no metrics.json in it (expected a "
+        "directory made by the evaluate step)\n"
+    )
+    assert not (tmp_path / "p2").exists()  # refused before the minutes of prediction
 
 
 @pytest.mark.integration
 def test_an_altered_weight_fails_verify_with_a_clear_message(
-    exported, trained, small_dataset, tmp_path
+    exported, trained, small_dataset, evaluation, tmp_path
 ):
     model = onnx.load(exported / "model.onnx")
     classifier = next(t for t in model.graph.initializer if sorted(t.dims) == [10, 1000])
@@ -76,8 +123,14 @@ def test_an_altered_weight_fails_verify_with_a_clear_message(
     with pytest.raises(
         ParityError, match=r"disagrees with .*model.keras: max \|delta p\| .* > atol 0.0001"
     ):
-        verify(small_dataset, trained[0], altered, out_dir=tmp_path / "parity")
+        verify(
+            small_dataset, trained[0], altered, out_dir=tmp_path / "parity",
+            evaluation_dir=evaluation[0],
+        )  # fmt: skip
     assert json.loads((tmp_path / "parity" / "parity.json").read_text())["passed"] is False
+    report = (tmp_path / "parity" / "report.html").read_text()  # the report says why
+    assert '<div class="gate fail"><b>ONNX models not verified:</b>' in report
+    assert "another top-1 class" in report or "&gt; atol 0.0001" in report
 
 
 @pytest.mark.unit

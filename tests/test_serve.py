@@ -609,3 +609,56 @@ def test_the_repository_api_cannot_change_the_served_models(server, images, acti
         assert client.is_server_ready() and client.is_model_ready("alexnet")
         answer = client.infer("alexnet", [_pixels(module, images[:2])])
         assert answer.as_numpy("probabilities").shape == (2, 10)
+
+
+@pytest.fixture(scope="module")
+def trial_model(exported, tmp_path_factory):
+    """model.onnx with the note the export step writes into a sample-trained model's metadata."""
+    import onnx
+
+    from alexnet_kfp.inference import TRIAL_KEY, trial_note
+
+    proto = onnx.load(exported / "model.onnx")
+    kept = {p.key: p.value for p in proto.metadata_props}
+    onnx.helper.set_model_props(proto, {**kept, TRIAL_KEY: trial_note(20)})
+    folder = tmp_path_factory.mktemp("trial")
+    onnx.save(proto, folder / "model.onnx")
+    return folder
+
+
+def test_a_trial_model_says_so_in_its_metadata_and_every_answer(trial_model, server, images):
+    said = "a trial model, trained on a sample of 20 images per class: not a model to ship"
+    trial = Server(trial_model, trial_model / "server.log")
+    try:
+        with urllib.request.urlopen(f"{trial.url}/v2/models/alexnet", timeout=10) as response:
+            metadata = json.loads(response.read())
+        assert metadata["parameters"] == {"trial": said}
+        assert metadata["inputs"][0]["name"] == "image"  # the rest as KServe answers it
+        with urllib.request.urlopen(f"{server.url}/v2/models/alexnet", timeout=10) as response:
+            assert "parameters" not in json.loads(response.read())  # a model to ship: nothing
+        for module, client in _clients(trial):
+            answer = client.infer("alexnet", [_pixels(module, images[:2])]).get_response()
+            if module is grpcclient:
+                assert answer.parameters["trial"].string_param == said
+            else:
+                assert answer["parameters"] == {"trial": said}
+        for module, client in _clients(server):
+            answer = client.infer("alexnet", [_pixels(module, images[:2])]).get_response()
+            assert not (answer.parameters if module is grpcclient else answer.get("parameters"))
+        v1 = json.dumps({"instances": images[:1].tolist()}).encode()
+        status, body = trial.post("/v1/models/alexnet:predict", v1)
+        assert status == 200 and body["trial"] == said and len(body["predictions"]) == 1
+        assert trial.stop() == 0
+        assert f"alexnet is {said}" in (trial_model / "server.log").read_text()
+    finally:
+        if trial.process.poll() is None:
+            trial.process.kill()
+
+
+def test_predict_says_a_trial_model_is_one(trial_model, images, tmp_path):
+    Image.fromarray(images[0]).save(tmp_path / "a.png")
+    said = "a trial model, trained on a sample of 20 images per class: not a model to ship"
+    shown = run_cli("predict", tmp_path / "a.png", "--model", trial_model)
+    assert shown.returncode == 0 and shown.stderr == f"alexnet-kfp predict: warning: {said}\n"
+    as_json = run_cli("predict", tmp_path / "a.png", "--model", trial_model, "--json")
+    assert [r["trial"] for r in json.loads(as_json.stdout)] == [said]
