@@ -4,6 +4,7 @@ src/components/viewers/HTMLViewer.tsx: the page as `srcdoc` of an iframe with
 sandbox='allow-scripts'). Chromium is Debian's `chromium` package (.ci/run installs it)."""
 
 import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,9 +83,27 @@ def trial_report(tiny_dataset, tmp_path_factory) -> str:
     return (work / "evaluation" / "report.html").read_text()
 
 
+@pytest.fixture(scope="module")
+def run_report(exported, trained, small_dataset, evaluation, tmp_path_factory) -> str:
+    """The run's report, as the verify step writes it: the evaluation with the ONNX results."""
+    from alexnet_kfp.export.parity import verify
+
+    out = tmp_path_factory.mktemp("verified") / "parity"
+    verify(small_dataset, trained[0], exported, out_dir=out, evaluation_dir=evaluation[0])
+    return (out / "report.html").read_text()
+
+
+@pytest.fixture(params=["evaluation", "run"])
+def report(request) -> str:
+    """Each page the Kubeflow UI shows: evaluate's (a trial's) and the run's, from verify."""
+    return request.getfixturevalue(
+        "trial_report" if request.param == "evaluation" else "run_report"
+    )
+
+
 @pytest.mark.integration
-def test_the_report_loads_in_the_kubeflow_ui_without_console_errors(trial_report, tmp_path):
-    assert _console_in_the_kubeflow_ui(trial_report, tmp_path) == []
+def test_the_report_loads_in_the_kubeflow_ui_without_console_errors(report, tmp_path):
+    assert _console_in_the_kubeflow_ui(report, tmp_path) == []
 
 
 @pytest.mark.unit
@@ -95,8 +114,8 @@ def test_a_broken_page_shows_in_the_console(tmp_path):
 
 
 @pytest.mark.integration
-def test_the_report_draws_its_text_and_pictures(trial_report, tmp_path):
-    ink = _screenshot(trial_report, tmp_path) < 200  # text, tables and plots on the white page
+def test_the_report_draws_its_text_and_pictures(report, tmp_path):
+    ink = _screenshot(report, tmp_path) < 200  # text, tables and plots on the white page
     assert ink[:600].mean() > 0.02 and ink[600:].mean() > 0.02, (ink[:600].mean(), ink[600:].mean())
     blank = _screenshot("<!DOCTYPE html><html><body></body></html>", tmp_path) < 200
     assert blank.mean() == 0  # the measure sees a page with nothing on it as empty
@@ -111,3 +130,16 @@ def test_the_header_says_which_run_and_that_a_trial_is_not_to_ship(trial_report)
         "A trial run, not a model to ship" in trial_report
         and "although its gate passed" in trial_report
     )
+
+
+@pytest.mark.integration
+def test_the_runs_report_shows_the_onnx_section_in_the_browser(run_report, tmp_path):
+    # what the browser lays out, not only what the file holds: the section's text is drawn
+    page = tmp_path / "report.html"
+    page.write_text(run_report)
+    drawn = _chromium(page.as_uri(), tmp_path, "--dump-dom")
+    assert drawn.returncode == 0, drawn.stderr
+    text = re.sub(r"<[^>]+>", " ", drawn.stdout)
+    for words in ("The exported ONNX models", "ONNX models verified", "test images checked",
+                  "top-1 agreement with float32", "int8", "Gate passed"):  # fmt: skip
+        assert words in text, words
