@@ -31,7 +31,7 @@ setup: $(VENV)/.run
 $(UV):
 	@echo "making $(VENV) (Python, and uv $(UV_VERSION) to install from uv.lock)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
 $(VENV)/.run: pyproject.toml uv.lock | $(UV)
 	@echo "installing the locked packages into $(VENV) (a few minutes the first time)"

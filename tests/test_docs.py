@@ -81,12 +81,15 @@ def test_the_profile_table_is_the_profiles():
 PHOTO_SIDES, PHOTO_MIN_BYTES = (4032, 3024), 2 * 2**20
 
 
-def camera_photo(pixels: np.ndarray, path: Path, seed: int = 0) -> Path:
-    """`pixels` (32x32 RGB) as a 12-megapixel JPEG photo of at least PHOTO_MIN_BYTES: the image
-    filling the centre square, smoothly enlarged, with a sensor's grain."""
-    width, height = PHOTO_SIDES
+def camera_photo(
+    pixels: np.ndarray, path: Path, seed: int = 0, sides: tuple[int, int] = PHOTO_SIDES
+) -> Path:
+    """`pixels` (32x32 RGB) as a photo file of at least PHOTO_MIN_BYTES (a 12-megapixel JPEG by
+    default; the format by the suffix): the image filling the centre square, smoothly enlarged,
+    with a sensor's grain."""
+    width, height = sides
     centre = Image.fromarray(pixels).resize((height, height), Image.Resampling.BICUBIC)
-    photo = Image.new("RGB", PHOTO_SIDES, (128, 128, 128))
+    photo = Image.new("RGB", sides, (128, 128, 128))
     photo.paste(centre, ((width - height) // 2, 0))
     grain = np.random.default_rng(seed).integers(-8, 9, (height, width, 3), dtype=np.int16)
     grainy = np.clip(np.asarray(photo, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
@@ -98,8 +101,8 @@ def camera_photo(pixels: np.ndarray, path: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="module")
 def folder(exported, small_dataset, tmp_path_factory) -> Path:
     """Where the examples run: where `make run` leaves the reader (the clone's examples/,
-    runs/latest/onnx_model: the exported model), photos of the test split under the names the
-    examples use (cat.jpg a camera-size JPEG), and a file that is no image."""
+    runs/latest/onnx_model: the exported model), photos of the test split of at least 2 MB under
+    the names the examples use (cat.jpg a camera-size JPEG), and a file that is no image."""
     here = tmp_path_factory.mktemp("docs")
     (here / "examples").symlink_to(EXAMPLES, target_is_directory=True)  # the clone's
     (here / "runs" / "latest").mkdir(parents=True)
@@ -107,9 +110,8 @@ def folder(exported, small_dataset, tmp_path_factory) -> Path:
     test = load_npz(small_dataset / "test.npz")
     first = {label: test["x"][np.flatnonzero(test["y"] == label)[0]] for label in (3, 8, 9)}
     camera_photo(first[3], here / "cat.jpg")
-    for name, label in (("ship.png", 8), ("truck.png", 9)):
-        image = Image.fromarray(first[label])
-        image.resize((96, 96), Image.Resampling.NEAREST).save(here / name)  # a photo, not 32x32
+    camera_photo(first[8], here / "ship.png", 1, (1600, 1200))  # lossless: 2 MB at 2 megapixels
+    camera_photo(first[9], here / "truck.png", 2, (1200, 1600))
     (here / "notes.txt").write_text("not an image")
     return here
 

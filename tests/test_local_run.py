@@ -85,9 +85,12 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     assert list((latest / "model" / "tensorboard" / "validation").glob("events.out.tfevents.*"))
 
 
-def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(source, tmp_path):
+def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(
+    source, small_archive, small_sha256, tmp_path, capfd
+):
     parameters = {
         **source,
+        "sha256": "",  # an archive nobody vouches for: said on the terminal, with its sha256
         "limit_per_class": 20,
         "epochs": 1,
         "min_accuracy": 1.01,
@@ -98,6 +101,12 @@ def test_an_impossible_gate_takes_the_else_branch_and_fails_with_its_reason(sour
     assert "reject-op" in message and "< min_accuracy 1.010" in message
     assert "rejected by the evaluation gate" in message
     assert not list((tmp_path / "runs").rglob("model.onnx"))
+    shown = capfd.readouterr().out.splitlines()
+    assert (
+        f"  unverified archive: {small_archive} was not checked (no checksum given); its sha256 "
+        f"is {small_sha256}: give it (--sha256 {small_sha256}, or the sha256 parameter) to check "
+        "the archive"
+    ) in shown, shown
 
 
 def test_the_compiled_gpu_check_stops_the_train_step_on_a_cpu(source, tmp_path):

@@ -143,7 +143,8 @@ def test_a_missing_tracking_extra_is_one_warning_not_a_failure():
     )
     assert result.returncode == 0, result.stderr
     missing, missed = _mlflow_lines(result.stderr)
-    assert "the tracking extra is not installed (pip install -e '.[tracking]'" in missing
+    hint = "in a clone of alexnet-kfp, pip install '.[tracking]'; from a package index, pip install"
+    assert f"the tracking extra is not installed ({hint} 'alexnet-kfp[tracking]')" in missing
     assert missed == "mlflow: evaluate: not logged: everything, metrics"
 
 
