@@ -65,8 +65,9 @@ run: setup
 	@echo "$(if $(QUICK),$(QUICK_RUN),$(FULL_RUN)) Each epoch line says how long the rest takes here."
 	$(BIN)/alexnet-kfp run $(RUN_FLAGS)
 
+# Two workers, each test file on one of them (tests/conftest.py groups them).
 test: $(VENV)/.test $(EXAMPLES)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The unit tier (no training, serving, pipeline run or TensorFlow process), on every core.
 test-fast: $(VENV)/.test

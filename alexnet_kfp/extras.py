@@ -28,7 +28,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "manifest": ("serve",),
     "compile": ("pipeline",),
     "submit": ("pipeline",),
-    "run": ("all",),  # every step runs in this environment
+    # every step runs in this environment (deploying and tracking, off by default, say so when
+    # asked for)
+    "run": (*_TRAINING, "evaluate", "export", "predict", "pipeline"),
 }
 
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")

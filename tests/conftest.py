@@ -113,6 +113,13 @@ def mlflow_server(tmp_path_factory):
 TIERS = ("unit", "integration", "e2e")
 
 
+# `make test` runs on two workers (pytest-xdist's loadgroup): each test file stays on one worker,
+# so that its module fixtures (a server, a trained model) are made once; the files that share the
+# MLflow server on the port the docs name share a worker too.
+SHARED_WORKER = {"test_tracking.py": "mlflow", "test_tracking_run.py": "mlflow"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         named = [tier for tier in TIERS if item.get_closest_marker(tier)]
@@ -121,3 +128,5 @@ def pytest_collection_modifyitems(items):
                 f"{item.nodeid}: mark it with exactly one of pytest.mark.unit, .integration or "
                 f".e2e (it has {named or 'none'})"
             )
+        file = item.path.name
+        item.add_marker(pytest.mark.xdist_group(SHARED_WORKER.get(file, file)))

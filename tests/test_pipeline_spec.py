@@ -175,6 +175,20 @@ def test_gate_branches_on_the_evaluate_decision(documents):
     assert defaults["register_alias"]["defaultValue"] == "candidate"
 
 
+def test_verify_gives_the_ui_the_runs_report(documents):
+    """The HTML the UI shows at the end of a run: verify's, made from evaluate's directory."""
+    spec, _ = documents
+    outputs = spec["components"]["comp-verify-op"]["outputDefinitions"]["artifacts"]
+    assert outputs["report"]["artifactType"]["schemaTitle"] == "system.HTML"
+    branch = next(
+        c["dag"]["tasks"]
+        for c in spec["components"].values()
+        if "verify-op" in c.get("dag", {}).get("tasks", {})
+    )
+    evaluation = branch["verify-op"]["inputs"]["artifacts"]["evaluation"]
+    assert evaluation == {"componentInputArtifact": "pipelinechannel--evaluate-op-evaluation"}
+
+
 def test_the_train_task_reports_its_scalar_metrics(documents):
     """KFP's UI compares runs by, and its MLflow plugin logs, a task's system.Metrics outputs."""
     spec, _ = documents
