@@ -39,6 +39,9 @@ def main() -> None:
     onnx = sorted(work.rglob("model.onnx"))
     parity = sorted(work.rglob("parity.json"))
     assert onnx and parity, "the export branch did not run"
+    # the run's report, written by verify in its container: the evaluation with the ONNX results
+    report = (parity[-1].parent / "report.html").read_text()
+    assert "The exported ONNX models" in report and "ONNX models verified" in report
     trained = json.loads(next(work.rglob("train.json")).read_text())
     assert trained["checkpoint"]["path"] == "/kfp-workspace/train-checkpoint", trained["checkpoint"]
     print(
