@@ -59,7 +59,7 @@ EXAMPLES := examples/node_modules/.package-lock.json
 $(EXAMPLES): examples/package-lock.json
 	@if command -v npm >/dev/null; then \
 	    echo "installing the JavaScript examples' packages (npm ci)"; \
-	    npm ci --prefix examples --no-audit --no-fund --loglevel=error; fi
+	    npm ci --prefix examples --no-audit --no-fund --loglevel=error >/dev/null; fi
 
 run: setup
 	@echo "$(if $(QUICK),$(QUICK_RUN),$(FULL_RUN)) Each epoch line says how long the rest takes here."
