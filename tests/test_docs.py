@@ -124,22 +124,29 @@ def _port_free(port: int) -> bool:
 @pytest.fixture(scope="module")
 def server(folder):
     """`alexnet-kfp serve --model runs/latest/onnx_model` on KServe's default ports, as the docs
-    run it."""
+    run it (its log in the folder: a pipe nobody reads would fill)."""
     busy = [port for port in SERVE_PORTS if not _port_free(port)]
     assert not busy, f"the serving examples name ports {SERVE_PORTS}; {busy} in use here"
-    process = subprocess.Popen(
-        [Path(sys.executable).parent / "alexnet-kfp", "serve", "--model", "runs/latest/onnx_model"],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = folder / "serve.log"
+    with log.open("wb") as written:
+        process = subprocess.Popen(
+            [
+                Path(sys.executable).parent / "alexnet-kfp",
+                "serve",
+                "--model",
+                "runs/latest/onnx_model",
+            ],
+            cwd=folder,
+            stdout=written,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 120
     while _port_free(SERVE_PORTS[1]) or _port_free(SERVE_PORTS[0]):
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.5)
     yield process
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
+    assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
 
 
 def run_block(
