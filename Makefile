@@ -65,9 +65,10 @@ run: setup
 	@echo "$(if $(QUICK),$(QUICK_RUN),$(FULL_RUN)) Each epoch line says how long the rest takes here."
 	$(BIN)/alexnet-kfp run $(RUN_FLAGS)
 
-# Two workers, each test file on one of them (tests/conftest.py groups them).
+# Two workers, each test file on one of them, so that a file's module fixtures (a server, a
+# trained model) are made once.
 test: $(VENV)/.test $(EXAMPLES)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The unit tier (no training, serving, pipeline run or TensorFlow process), on every core.
 test-fast: $(VENV)/.test

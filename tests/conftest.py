@@ -98,8 +98,9 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """One real MLflow tracking server (SQLite store, local artifacts) for the session's tracking
-    tests, stopped by its PID at the end: on port 5000, the one docs/tracking.md names, when it
-    is free."""
+    runs, stopped by its PID at the end: on port 5000, the one docs/tracking.md names, when it is
+    free (test_tracking.py has one of its own elsewhere: `make test`'s two workers may run both
+    files at once)."""
     from .mlflow_server import DOCS_PORT, MlflowServer, port_free
 
     port = DOCS_PORT if port_free(DOCS_PORT) else None
@@ -113,13 +114,6 @@ def mlflow_server(tmp_path_factory):
 TIERS = ("unit", "integration", "e2e")
 
 
-# `make test` runs on two workers (pytest-xdist's loadgroup): each test file stays on one worker,
-# so that its module fixtures (a server, a trained model) are made once; the files that share the
-# MLflow server on the port the docs name share a worker too.
-SHARED_WORKER = {"test_tracking.py": "mlflow", "test_tracking_run.py": "mlflow"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         named = [tier for tier in TIERS if item.get_closest_marker(tier)]
@@ -128,5 +122,3 @@ def pytest_collection_modifyitems(items):
                 f"{item.nodeid}: mark it with exactly one of pytest.mark.unit, .integration or "
                 f".e2e (it has {named or 'none'})"
             )
-        file = item.path.name
-        item.add_marker(pytest.mark.xdist_group(SHARED_WORKER.get(file, file)))

@@ -21,6 +21,15 @@ from .cli import cli_args, run_cli, run_cli_without_tensorflow
 from .mlflow_server import MlflowServer, free_port
 
 
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """This file's own MLflow server, on a free port: the session's, on the port the docs name,
+    is test_tracking_run.py's, which may run at the same time on `make test`'s other worker."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-here")).start()
+    yield server
+    server.stop()
+
+
 def _mlflow_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("mlflow: ")]
 
