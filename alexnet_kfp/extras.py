@@ -92,8 +92,10 @@ def _missing(extra: str, requirements: dict, seen: set[str]) -> str | None:
 def check_extras(command: str) -> None:
     """One line naming the extras `command` needs and how to install them, when one is missing."""
     extras = NEEDS.get(command, ())
+    if not extras:  # data, sweep: nothing to read at start-up
+        return
     requirements = _requirements()
-    if not extras or requirements is None:
+    if requirements is None:
         return
     seen: set[str] = set()
     for extra in extras:

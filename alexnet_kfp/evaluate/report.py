@@ -76,11 +76,15 @@ def pictures_in(folder: Path) -> dict[str, Path]:
 
 
 def write_run_report(
-    evaluation_dir: Path, parity: ParityRecord, models: tuple[Path, Path | None], path: Path
+    metrics: MetricsRecord,
+    evaluation_dir: Path,
+    parity: ParityRecord,
+    models: tuple[Path, Path | None],
+    path: Path,
 ) -> None:
-    """The run's report: the evaluation's page (its metrics.json and pictures) with the ONNX
-    models' section; `models`: the float32 and int8 (or None) files verified."""
-    metrics = MetricsRecord.read(evaluation_dir)
+    """The run's report: the evaluation's page (its metrics.json, read by the caller, and the
+    pictures in its directory) with the ONNX models' section; `models`: the float32 and int8 (or
+    None) files verified."""
     float_model, int8_model = models
     sizes = float_model.stat().st_size, int8_model.stat().st_size if int8_model else None
     write_report(metrics, pictures_in(evaluation_dir), path, onnx_section(parity, *sizes))

@@ -95,13 +95,14 @@ def verify(
     onnx_dir = Path(onnx_dir)
     if out_dir is not None:
         check_output_dir(out_dir)  # before the minutes of prediction
-    if evaluation_dir is not None:  # the report's half, read before the work too
+    evaluated = None  # the report's half, read before the work too
+    if evaluation_dir is not None:
         if not (Path(evaluation_dir) / MetricsRecord.FILE).is_file():
             raise InputError(
                 f"{evaluation_dir}: no {MetricsRecord.FILE} in it (expected a directory made by "
                 "the evaluate step)"
             )
-        MetricsRecord.read(evaluation_dir)
+        evaluated = MetricsRecord.read(evaluation_dir)
     keras_path, onnx_path = Path(model_dir) / "model.keras", onnx_dir / FLOAT_FILE
     for path, made_by in ((keras_path, "train"), (onnx_path, "export")):
         if not path.is_file():
@@ -131,8 +132,8 @@ def verify(
     models = (onnx_path, int8_path)
 
     def write(directory: Path) -> Path:
-        if evaluation_dir is not None:
-            write_run_report(Path(evaluation_dir), record, models, directory / REPORT)
+        if evaluation_dir is not None and evaluated is not None:
+            write_run_report(evaluated, Path(evaluation_dir), record, models, directory / REPORT)
         return record.write(directory)
 
     if out_dir is None:

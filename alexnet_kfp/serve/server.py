@@ -74,7 +74,8 @@ def serve(config: ServeConfig) -> None:
         if served.classifier.trial:
             log.warning("%s is %s", name, served.classifier.trial)
             trials[name] = served.classifier.trial
-    app.add_middleware(TrialNotes, notes=trials)
+    if trials:  # off the path of every request to a model to ship
+        app.add_middleware(TrialNotes, notes=trials)
     server = kserve.ModelServer(
         http_port=config.http_port, grpc_port=config.grpc_port, workers=1, enable_docs_url=False
     )
