@@ -2,12 +2,13 @@
 
 KServe is configured the documented way elsewhere: its own command-line flags (which it parses
 from sys.argv when imported, as a custom model server's `python model.py --flag` does) and
-`kserve.ModelServer`'s arguments. Four needs have no documented hook in 0.21, so they live here:
+`kserve.ModelServer`'s arguments. Five needs have no documented hook in 0.21, so they live here:
 listening on one address (KServe hard-codes 0.0.0.0 for REST and [::] for gRPC), the REST app
 that our request guards wrap, refusing the repository API's load and unload (KServe answers
 them for anyone who reaches the server: an unloaded model would be gone while readiness says
-200), and gRPC's model readiness and metadata for a version (KServe answers for the model,
-whatever version is asked; this server has none). `check_internals()` names what is missing on
+200), gRPC's model readiness and metadata for a version (KServe answers for the model, whatever
+version is asked; this server has none), and answering plain pixel requests without KServe's
+generic decoding (plain_pixels.py). `check_internals()` names what is missing on
 another KServe, and tests/test_kserve_adapter.py fails on a version this module was not written
 for.
 """
@@ -58,6 +59,10 @@ def check_internals() -> None:
             (
                 "RESTServer.__init__ setting self.config",
                 "config" in RESTServer.__init__.__code__.co_names,
+            ),
+            (
+                "InferenceServicer.__init__ setting self._data_plane",
+                "_data_plane" in grpc_server.InferenceServicer.__init__.__code__.co_names,
             ),
         )
         if not present
@@ -136,12 +141,16 @@ _REFUSAL = (
 )
 
 
-def versionless_grpc() -> None:
-    """gRPC ModelReady and ModelMetadata for a model version answer NOT_FOUND, as REST's versioned
-    paths answer 404: KServe 0.21's servicer (made in GRPCServer.start from this module's
-    InferenceServicer) ignores the version and answers for the model."""
+def our_grpc_servicer() -> None:
+    """KServe's gRPC servicer (made in GRPCServer.start from this module's InferenceServicer), with
+    two changes. ModelReady and ModelMetadata for a model version answer NOT_FOUND, as REST's
+    versioned paths answer 404 (KServe 0.21 ignores the version and answers for the model). And
+    ModelInfer answers a plain pixel request itself (plain_pixels.py), the rest through KServe."""
     from kserve.errors import ModelNotFound
     from kserve.protocol.grpc import server as grpc_server
+
+    from alexnet_kfp.serve.kserve_model import AlexNetModel
+    from alexnet_kfp.serve.plain_pixels import answer_grpc
 
     class _NoSuchVersion(ModelNotFound):
         def __init__(self, name: str, version: str):
@@ -152,7 +161,7 @@ def versionless_grpc() -> None:
         if request.version:
             raise _NoSuchVersion(request.name, request.version)
 
-    class _Versionless(grpc_server.InferenceServicer):
+    class _OurServicer(grpc_server.InferenceServicer):
         async def ModelReady(self, request, context):
             unversioned(request)
             return await super().ModelReady(request, context)
@@ -161,4 +170,12 @@ def versionless_grpc() -> None:
             unversioned(request)
             return await super().ModelMetadata(request, context)
 
-    grpc_server.InferenceServicer = _Versionless
+        async def ModelInfer(self, request, context):
+            model = self._data_plane.model_registry.get_model(request.model_name)
+            if isinstance(model, AlexNetModel) and model.ready:
+                answer = await answer_grpc(model, request)
+                if answer is not None:
+                    return answer
+            return await super().ModelInfer(request, context)
+
+    grpc_server.InferenceServicer = _OurServicer

@@ -102,7 +102,7 @@ class AlexNetModel(Model):
             raise InvalidInput(f"expected a JSON object {_V1_FORM}, got {_json_kind(payload)}")
         if isinstance(payload, dict):
             probabilities = await ticket.infer(await work(None, _v1_images, payload))
-            return {"predictions": probabilities.tolist(), **self._trial()}
+            return {"predictions": probabilities.tolist(), **self.trial_note()}
         if payload.model_version:  # over gRPC KServe passes it on; this server has no versions
             raise InvalidInput(
                 f"model {self.name} has no version {payload.model_version!r}: leave it empty"
@@ -118,10 +118,10 @@ class AlexNetModel(Model):
             infer_outputs=self._outputs(payload, probabilities, k),
             response_id=payload.id or str(uuid.uuid4()),
             use_binary_outputs=payload.use_binary_outputs,
-            parameters=self._trial() or None,
+            parameters=self.trial_note() or None,
         )
 
-    def _trial(self) -> dict[str, str]:
+    def trial_note(self) -> dict[str, str]:
         """{"trial": what to say} in every answer of a trial model (the Open Inference Protocol's
         response parameters; a field of a v1 answer), else nothing."""
         trial = self.classifier.trial
