@@ -3,7 +3,10 @@ generic decoding (plain_pixels.py): the answer is the message KServe's path give
 pixels sent another way, every near miss still gets KServe's answer or its one-line refusal, and
 the requests are counted in KServe's Prometheus histograms."""
 
+import copy
+import json
 import re
+import urllib.error
 import urllib.request
 
 import grpc
@@ -11,7 +14,15 @@ import numpy as np
 import pytest
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from .plain_requests import NEAR_MISSES, changed
+from .plain_requests import (
+    BINARY_NEAR_MISSES,
+    NEAR_MISSES,
+    REST_NEAR_MISSES,
+    REST_PLAIN_FORMS,
+    changed,
+    rest_body,
+    rest_plain,
+)
 from .test_serve import images, server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
@@ -102,3 +113,79 @@ def test_plain_requests_are_counted_in_kserve_s_metrics(server, images):  # noqa
     for _ in range(3):
         _infer(server, _request("alexnet_int8", images[:1]))
     assert _predictions(server, "alexnet_int8") == before + 3
+
+
+def _post(server, model: str, request: dict, binary: bool) -> tuple[int, dict, bytes]:  # noqa: F811
+    body, length = rest_body(request, binary)
+    headers = {"Content-Type": "application/json"}
+    if length is not None:
+        headers = {"Content-Type": "application/octet-stream",
+                   "Inference-Header-Content-Length": str(length)}  # fmt: skip
+    sent = urllib.request.Request(
+        f"{server.url}/v2/models/{model}/infer", data=body, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(sent, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def _rest_through_kserve(request: dict) -> dict:
+    """The same request with a parameter no one reads: not plain, so KServe's path answers it."""
+    twin = copy.deepcopy(request)
+    twin["parameters"] = {**twin.get("parameters", {}), "tag": "a client's own"}
+    return twin
+
+
+def _answer_of(response: tuple[int, dict, bytes]) -> tuple:
+    """What a client reads of an answer: status, body, and the headers that say how to read it."""
+    status, headers, body = response
+    return status, headers.get("content-type"), headers.get("inference-header-content-length"), body
+
+
+def _json_of(response: tuple[int, dict, bytes]) -> dict:
+    """An answer's JSON (of a binary answer, its JSON header)."""
+    _, headers, body = response
+    return json.loads(body[: int(headers.get("inference-header-content-length") or len(body))])
+
+
+def _id_of(response: tuple[int, dict, bytes]) -> str:
+    return _json_of(response)["id"]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["JSON", "binary"])
+@pytest.mark.parametrize("form", REST_PLAIN_FORMS)
+def test_the_plain_rest_path_answers_as_kserve_does(server, form, binary):  # noqa: F811
+    for model in ("alexnet", "alexnet_int8"):
+        request = changed(rest_plain(binary=binary), REST_PLAIN_FORMS[form])
+        plain = _post(server, model, request, binary)
+        generic = _post(server, model, _rest_through_kserve(request), binary)
+        assert plain[0] == 200, plain
+        if "id" in request:
+            assert _answer_of(plain) == _answer_of(generic)
+            continue
+        ids = [_id_of(plain), _id_of(generic)]  # a new one each: the rest must be the same
+        assert all(UUID.match(i) for i in ids) and ids[0] != ids[1], ids
+        assert _answer_of(plain)[:3] == _answer_of(generic)[:3]
+        assert plain[2].replace(ids[0].encode(), b"ID") == generic[2].replace(
+            ids[1].encode(), b"ID"
+        )
+
+
+@pytest.mark.parametrize(
+    "binary, miss",
+    [(False, m) for m in REST_NEAR_MISSES] + [(True, m) for m in BINARY_NEAR_MISSES],
+)
+def test_rest_near_misses_get_kserve_s_answer(server, binary, miss):  # noqa: F811
+    misses = BINARY_NEAR_MISSES if binary else REST_NEAR_MISSES
+    request = changed(rest_plain(binary=binary), misses[miss])
+    answer = _post(server, "alexnet", request, binary)
+    status, _, body = answer
+    if status == 200:  # a request KServe's path accepts (nested lists, a parameter): its answer
+        twin = _post(server, "alexnet", _rest_through_kserve(request), binary)
+        assert twin[0] == 200 and _json_of(answer)["outputs"] == _json_of(twin)["outputs"]
+    else:
+        said = json.loads(body)["error"]
+        assert status == 400 and "\n" not in said, (status, said)
+    assert server.ready()

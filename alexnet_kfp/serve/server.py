@@ -16,7 +16,13 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.extras import install_hint
 from alexnet_kfp.serve.config import ServeConfig
-from alexnet_kfp.serve.guards import BodyLimit, CheckedBinaryRequests, NoVersions, TrialNotes
+from alexnet_kfp.serve.guards import (
+    BodyLimit,
+    CheckedBinaryRequests,
+    NoVersions,
+    TrialNotes,
+    one_line_validation_error,
+)
 from alexnet_kfp.serve.kserve_adapter import (
     check_internals,
     fixed_models,
@@ -51,15 +57,14 @@ def serve(config: ServeConfig) -> None:
                 f"serving needs the `serve` extra ({e}): {install_hint(['serve'])}"
             ) from None
 
+        from fastapi.exceptions import RequestValidationError
+
         from alexnet_kfp.serve.kserve_model import AlexNetModel
+        from alexnet_kfp.serve.plain_pixels import PlainPixelsOverRest
     check_internals()
     if address != ALL_ADDRESSES:
         listen_on(address)
     our_grpc_servicer()
-    app = rest_app()
-    app.add_middleware(CheckedBinaryRequests)  # innermost: it reads the bounded body
-    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
-    app.add_middleware(NoVersions)
     models, trials = [], {}
     for name, path in found.items():
         served = AlexNetModel(
@@ -75,6 +80,12 @@ def serve(config: ServeConfig) -> None:
         if served.classifier.trial:
             log.warning("%s is %s", name, served.classifier.trial)
             trials[name] = served.classifier.trial
+    app = rest_app()
+    app.add_exception_handler(RequestValidationError, one_line_validation_error)
+    app.add_middleware(PlainPixelsOverRest, models={m.name: m for m in models})  # innermost
+    app.add_middleware(CheckedBinaryRequests)  # it reads the bounded body
+    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
+    app.add_middleware(NoVersions)
     if trials:  # off the path of every request to a model to ship
         app.add_middleware(TrialNotes, notes=trials)
     server = kserve.ModelServer(
