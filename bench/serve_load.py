@@ -8,9 +8,9 @@ its own (4 processes of 16 client threads for 64 clients), so that neither starv
 For each model (float32, int8), protocol (gRPC; REST with the binary tensor extension; REST
 JSON), batching (--max-batch-size 1; the default) and load (64 clients; 1 client), each client
 sends single 32x32 test images for --seconds: requests/s, p50 and p99 latency, wrong answers
-(checked against OnnxClassifier). Beside them: the model's own batch-256 rate on the server's
-cores (what batching can reach at best), and decoding a 12 MP and a 50 MP JPEG, draft against
-whole (jpeg_draft.py).
+(checked against OnnxClassifier). Beside them: the model's own batch-1 and batch-256 rates on the
+server's cores, and what they bound (batching's gain; the cores 64 clients within 50 ms need),
+and decoding a 12 MP and a 50 MP JPEG, draft against whole (jpeg_draft.py).
 """
 
 import argparse
@@ -119,7 +119,8 @@ def client_process(args: argparse.Namespace) -> None:
 
 
 def _load(setup: dict, protocol: str, model: str, clients: int, seconds: float, cores: str):
-    """(requests/s, p50 ms, p99 ms, wrong) of `clients` clients for `seconds`."""
+    """(requests/s, p50 ms, p99 ms, wrong, how busy the load's cores were) of `clients` clients
+    for `seconds`."""
     processes = PROCESSES if clients >= PROCESSES else 1
     start = time.time() + 3  # every process started and connected
     command = [
@@ -133,6 +134,10 @@ def _load(setup: dict, protocol: str, model: str, clients: int, seconds: float, 
         subprocess.Popen([*command, "--first", str(p * clients)], stdout=subprocess.PIPE, text=True)
         for p in range(processes)
     ]
+    time.sleep(max(start - time.time(), 0) + seconds / 4)
+    before = _cpu_ticks()
+    time.sleep(seconds / 2)  # the middle half of the load
+    busy = _busy_share(before, _cpu_ticks(), cores)
     reports = [json.loads(p.communicate()[0]) for p in running]
     latencies = sorted(t for r in reports for t in r["latencies"])
     return (
@@ -140,25 +145,55 @@ def _load(setup: dict, protocol: str, model: str, clients: int, seconds: float, 
         statistics.median(latencies) * 1e3,
         latencies[int(0.99 * (len(latencies) - 1))] * 1e3,
         sum(r["wrong"] for r in reports),
+        busy,
     )
 
 
-def _model_rate(export_dir: Path, int8: bool, cores: str, threads: int) -> float:
-    """The model's own images/s at batch 256 with the server's threads on the server's cores."""
+def _cpu_ticks() -> dict[int, list[int]]:
+    """Each core's time counters from /proc/stat (user, nice, system, idle, iowait, ...)."""
+    with open("/proc/stat") as stat:
+        rows = [line.split() for line in stat if line.startswith("cpu") and line[3] != " "]
+    return {int(row[0][3:]): [int(v) for v in row[1:]] for row in rows}
+
+
+def _busy_share(before: dict, after: dict, cores: str) -> float:
+    """How busy the cores `cores` ("0" or "0-1") were between two readings."""
+    first, _, last = cores.partition("-")
+    spent = busy = 0
+    for core in range(int(first), int(last or first) + 1):
+        ticks = [b - a for a, b in zip(before[core], after[core], strict=True)]
+        spent += sum(ticks)
+        busy += sum(ticks) - ticks[3] - ticks[4]
+    return busy / spent if spent else 0.0
+
+
+def _model_rate(export_dir: Path, int8: bool, cores: str, threads: int, batch: int) -> float:
+    """The model's own images/s at `batch` with the server's threads on the server's cores."""
     script = (
         "import sys, time, numpy as np\n"
         "from alexnet_kfp.inference.onnx_classifier import OnnxClassifier\n"
         f"c = OnnxClassifier(sys.argv[1], int8={int8}, threads={threads})\n"
-        "x = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)\n"
-        "c.predict(x); t = time.perf_counter()\n"
-        "for _ in range(8): c.predict(x)\n"
-        "print(8 * 256 / (time.perf_counter() - t))\n"
+        f"x = np.random.default_rng(0).integers(0, 256, ({batch}, 32, 32, 3), dtype=np.uint8)\n"
+        f"c.predict(x); n = max(8, 2048 // {batch}); t = time.perf_counter()\n"
+        "for _ in range(n): c.predict(x)\n"
+        f"print(n * {batch} / (time.perf_counter() - t))\n"
     )
     out = subprocess.run(
         [*_pinned(cores), sys.executable, "-c", script, str(export_dir)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return float(out.stdout.split()[-1])
+
+
+def _print_bounds(model: str, one: float, full: float, server_cores: int) -> None:
+    """What no server of this model can beat on these cores: batching turns at best the model's
+    batch-1 rate into its batch-256 rate; and 64 waiting clients with p99 at most 50 ms need at
+    least 64 / 0.05 = 1,280 answers/s (Little's law), whatever the server."""
+    print(
+        f"{model}: the model alone on the server's cores: batch 1 {one:,.0f} images/s, batch 256 "
+        f"{full:,.0f}: batching can gain at most {full / one:.2f}x; 64 clients within 50 ms need "
+        f"1,280 answers/s, {1280 / full * server_cores:.1f} such cores at the least"
+    )
 
 
 def main() -> None:
@@ -189,9 +224,11 @@ def main() -> None:
         f"--max-batch-size {DEFAULT_BATCH_SIZE} --max-batch-delay-ms {DEFAULT_BATCH_DELAY_MS:g}\n"
     )
     models = {"alexnet": False, "alexnet_int8": True}
-    rates = {m: _model_rate(args.export_dir, i, server_cores, threads) for m, i in models.items()}
-    for model, rate in rates.items():
-        print(f"{model}: the model alone, batch 256 on the server's cores: {rate:,.0f} images/s")
+    rates = {}
+    for model, int8 in models.items():
+        one = _model_rate(args.export_dir, int8, server_cores, threads, 1)
+        rates[model] = _model_rate(args.export_dir, int8, server_cores, threads, 256)
+        _print_bounds(model, one, rates[model], args.server_cores)
     images = load_split(args.dataset_dir, "test")[0][:1000]
     table: dict = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -226,14 +263,14 @@ def main() -> None:
 
 def _print_table(table: dict, rates: dict) -> None:
     print("\n| model | protocol | clients | batching | requests/s | p50 | p99 | wrong | on / off | "
-          "share of batch-256 rate |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for (model, protocol, clients, batching), (rate, p50, p99, wrong) in table.items():
+          "share of batch-256 rate | load's cores busy |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (model, protocol, clients, batching), (rate, p50, p99, wrong, busy) in table.items():
         off = table[model, protocol, clients, "off"][0]
         ratio = f"{rate / off:.2f}x" if batching == "on" else ""
         print(
             f"| {model} | {protocol} | {clients} | {batching} | {rate:,.0f} | {p50:.1f} ms | "
-            f"{p99:.1f} ms | {wrong} | {ratio} | {rate / rates[model]:.0%} |"
+            f"{p99:.1f} ms | {wrong} | {ratio} | {rate / rates[model]:.0%} | {busy:.0%} |"
         )
 
 
