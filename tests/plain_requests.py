@@ -94,6 +94,8 @@ REST_NEAR_MISSES = {
     "an input parameter": lambda r: _tensor(r).__setitem__("parameters", {"p": 1}),
     "two inputs": lambda r: r["inputs"].append(dict(_tensor(r))),
     "an id that is a number": lambda r: r.__setitem__("id", 7),
+    "inputs that is not a list": lambda r: r.__setitem__("inputs", 5),
+    "an input that is not an object": lambda r: r.__setitem__("inputs", [5]),
     "a parameter": lambda r: r.__setitem__("parameters", {"tag": "t"}),
     "binary_data_output not a boolean": lambda r: r.__setitem__(
         "parameters", {"binary_data_output": 1}
