@@ -13,5 +13,5 @@ def test_serve_holds_the_server_only():
     served = {path.stem for path in (REPO / "alexnet_kfp" / "serve").glob("*.py")}
     assert served == {
         "__init__", "server", "kserve_model", "kserve_adapter", "limits", "config", "guards",
-        "binary_request", "batcher",
+        "binary_request", "batcher", "plain_pixels",
     }  # fmt: skip
