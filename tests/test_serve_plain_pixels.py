@@ -116,7 +116,7 @@ def test_plain_requests_are_counted_in_kserve_s_metrics(server, images):  # noqa
 
 
 def _post(server, model: str, request: dict, binary: bool) -> tuple[int, dict, bytes]:  # noqa: F811
-    body, length = rest_body(request, binary)
+    body, length = rest_body(request, binary, count=_tensor_count(request) if binary else 2)
     headers = {"Content-Type": "application/json"}
     if length is not None:
         headers = {"Content-Type": "application/octet-stream",
@@ -129,6 +129,12 @@ def _post(server, model: str, request: dict, binary: bool) -> tuple[int, dict, b
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def _tensor_count(request: dict) -> int:
+    """How many images a binary request's bytes hold: what its `binary_data_size` says, if whole."""
+    declared = request["inputs"][0].get("parameters", {}).get("binary_data_size", 2 * 3072)
+    return declared // 3072
 
 
 def _rest_through_kserve(request: dict) -> dict:
@@ -171,6 +177,16 @@ def test_the_plain_rest_path_answers_as_kserve_does(server, form, binary):  # no
         assert plain[2].replace(ids[0].encode(), b"ID") == generic[2].replace(
             ids[1].encode(), b"ID"
         )
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["JSON", "binary"])
+def test_a_large_plain_rest_request_is_answered_as_kserve_does(server, binary):  # noqa: F811
+    request = rest_plain(count=48, binary=binary)  # JSON: ~600 KB, read in a worker thread
+    plain = _post(server, "alexnet_int8", request, binary)
+    assert plain[0] == 200 and len(_json_of(plain)["outputs"][0]["data"]) == 480
+    assert _answer_of(plain) == _answer_of(
+        _post(server, "alexnet_int8", _rest_through_kserve(request), binary)
+    )
 
 
 @pytest.mark.parametrize(

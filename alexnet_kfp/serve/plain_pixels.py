@@ -10,6 +10,7 @@ not fill the shape) is not recognised here and takes KServe's path, which checks
 what is wrong. Both paths record KServe's latency histograms.
 """
 
+import asyncio
 import math
 import re
 import time
@@ -100,6 +101,9 @@ _REQUEST_KEYS = {"id", "inputs", "outputs", "parameters"}
 _OUTPUTS = ([{"name": OUTPUT_NAME}], [{"name": OUTPUT_NAME, "parameters": {"binary_data": True}}],
             [{"name": OUTPUT_NAME, "parameters": {"binary_data": False}}])  # fmt: skip
 _INFER_PATH = re.compile(r"^/v2/models/([^/]+)/infer$")
+# JSON bodies up to this size (about 20 images' numbers) are read on the event loop; larger ones
+# in a worker thread, so that health and metrics answer meanwhile (a binary body costs nothing)
+_INLINE_JSON_BYTES = 256 * 1024
 
 
 @dataclass
@@ -209,7 +213,13 @@ class PlainPixelsOverRest:
         length = dict(scope["headers"]).get(b"inference-header-content-length")
         labels = get_labels(model.name)
         started = time.perf_counter()
-        request = rest_request(body, None if length is None else int(length))
+        header_length = None if length is None else int(length)
+        if header_length is None and len(body) > _INLINE_JSON_BYTES:  # off the event loop
+            request = await asyncio.get_running_loop().run_in_executor(
+                None, rest_request, body, header_length
+            )
+        else:
+            request = rest_request(body, header_length)
         if request is None:
             return await self.app(scope, replaying(messages, receive), send)
         PRE_HIST_TIME.labels(**labels).observe(time.perf_counter() - started)
