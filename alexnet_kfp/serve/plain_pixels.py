@@ -70,15 +70,12 @@ async def answer_grpc(
     """The answer to a plain pixel request for `model`, as KServe's servicer would give it (raw
     FP32 output with its binary_data_size, the request's id or a new one, a trial model's note);
     None: not a plain one."""
-    labels = get_labels(model.name)
     started = time.perf_counter()
     images = grpc_pixels(request)
     if images is None:
         return None
-    PRE_HIST_TIME.labels(**labels).observe(time.perf_counter() - started)
-    with PREDICT_HIST_TIME.labels(**labels).time():
-        rows = await model.batcher.queue(images)
-    with POST_HIST_TIME.labels(**labels).time():
+    rows = await _timed_rows(model, images, started)
+    with POST_HIST_TIME.labels(**get_labels(model.name)).time():
         trial = model.trial_note()
         return pb.ModelInferResponse(
             model_name=model.name,
@@ -94,6 +91,15 @@ async def answer_grpc(
             raw_output_contents=[rows.tobytes()],
             parameters={k: pb.InferParameter(string_param=v) for k, v in trial.items()} or None,
         )
+
+
+async def _timed_rows(model: AlexNetModel, images: np.ndarray, started: float) -> np.ndarray:
+    """The model's rows for `images` from its batcher, with KServe's pre-process (reading the
+    request, since `started`) and predict latencies recorded, as its own path records them."""
+    labels = get_labels(model.name)
+    PRE_HIST_TIME.labels(**labels).observe(time.perf_counter() - started)
+    with PREDICT_HIST_TIME.labels(**labels).time():
+        return await model.batcher.queue(images)
 
 
 # REST: the request's JSON (or a binary request's JSON header) may hold these and nothing else
@@ -211,7 +217,6 @@ class PlainPixelsOverRest:
         if messages is None:  # the client went away
             return None
         length = dict(scope["headers"]).get(b"inference-header-content-length")
-        labels = get_labels(model.name)
         started = time.perf_counter()
         header_length = None if length is None else int(length)
         if header_length is None and len(body) > _INLINE_JSON_BYTES:  # off the event loop
@@ -222,10 +227,8 @@ class PlainPixelsOverRest:
             request = rest_request(body, header_length)
         if request is None:
             return await self.app(scope, replaying(messages, receive), send)
-        PRE_HIST_TIME.labels(**labels).observe(time.perf_counter() - started)
-        with PREDICT_HIST_TIME.labels(**labels).time():
-            rows = await model.batcher.queue(request.images)
-        with POST_HIST_TIME.labels(**labels).time():
+        rows = await _timed_rows(model, request.images, started)
+        with POST_HIST_TIME.labels(**get_labels(model.name)).time():
             headers, answer = rest_answer(model.name, request, rows)
         headers.append((b"content-length", str(len(answer)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
