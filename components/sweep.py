@@ -23,7 +23,7 @@ def plan_op(
     plateau_factor: float,
     final_decay_fraction: float,
     require_gpu: bool,
-) -> list:
+) -> List[dict]:  # noqa: UP006 (KFP reads typing.List; the item type makes each trial a STRUCT)
     """The trials, checked and completed: each {"index", "given": what it sets, "settings": every
     training parameter, the run's own where it sets none}. Every argument but `trials` is a
     TrainConfig field of the same name."""

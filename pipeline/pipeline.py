@@ -61,6 +61,19 @@ _DEFAULT = Placement()
 WORKSPACE_SIZE = "2Gi"
 CHECKPOINT_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/train-checkpoint"
 TRAIN_RETRIES = 3
+# Argo counts a retry window (retryStrategy.backoff.maxDuration) from the first attempt's start:
+# past it no attempt starts, and a retried pod is killed at its end. It must hold every attempt of
+# the longest training expected; one attempt of the default (100 epochs) takes minutes on a GPU
+# node and under 3 hours on a CPU node (docs/kubeflow.md).
+ATTEMPT_HOURS = 24
+RETRY_BACKOFF_S, RETRY_BACKOFF_FACTOR = 60, 2
+
+
+def retry_window_s(attempts: int) -> int:
+    """Seconds from a training task's first start in which all `attempts` can run to their end:
+    each up to ATTEMPT_HOURS, with the backoffs between them."""
+    backoffs = sum(RETRY_BACKOFF_S * RETRY_BACKOFF_FACTOR**i for i in range(attempts - 1))
+    return attempts * ATTEMPT_HOURS * 3600 + backoffs
 
 
 def build_pipeline(
@@ -164,13 +177,13 @@ def prepare_training(
     attempts: int = TRAIN_RETRIES + 1,
 ) -> None:
     """A training task's resources and GPU node, and with `retries`, `attempts` in all when its
-    pod is lost (a preempted or drained GPU node; with a checkpoint it goes on)."""
+    pod fails (a preempted GPU node, a pod killed for memory; with a checkpoint it goes on)."""
     if retries:
         task.set_retry(
             num_retries=attempts - 1,
-            backoff_duration="60s",
-            backoff_factor=2,
-            backoff_max_duration="600s",
+            backoff_duration=f"{RETRY_BACKOFF_S}s",
+            backoff_factor=RETRY_BACKOFF_FACTOR,
+            backoff_max_duration=f"{retry_window_s(attempts)}s",
         )
     set_train_resources(task)
     place(task, values)

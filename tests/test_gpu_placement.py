@@ -92,7 +92,7 @@ def test_the_gpu_node_is_had_on_every_backend_that_takes_the_pipeline(committed,
     # from 2.4.1) and extendPodSpecPatch (nodeSelector labels, plain tolerations), tags 2.2.0-2.17.0
     expected = {"limits": GPU, "nodeSelector": SELECTOR, "tolerations": [TOLERATION]}
     assert pod_placement(portable, "train-op", backend) == expected
-    if at_least(backend, "2.15.0"):  # the committed one keeps its checkpoint in the run's workspace
+    if at_least(backend, "2.14.0"):  # the committed one declares the run's workspace
         assert pod_placement(committed, "train-op", backend) == expected
     else:
         with pytest.raises(RejectedByBackend, match="pipelineConfig.workspace"):

@@ -27,9 +27,13 @@ def committed() -> list[dict]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_train_pod_finds_its_checkpoint_again_from_2_15(committed, backend):
-    if not at_least(backend, "2.15.0"):
+    if not at_least(backend, "2.14.0"):
         with pytest.raises(RejectedByBackend):
             constant_in_pod(committed, "train-op", "checkpoint_dir", backend)
+        return
+    if not at_least(backend, "2.15.0"):  # 2.14.x: neither resolved nor mounted (train says so)
+        assert constant_in_pod(committed, "train-op", "checkpoint_dir", backend).startswith("{{$.")
+        assert workspace_size(committed, backend) is None
         return
     path = constant_in_pod(committed, "train-op", "checkpoint_dir", backend)
     assert path == "/kfp-workspace/train-checkpoint"  # the same in every retry of the run

@@ -31,6 +31,7 @@ from .kfp_backend import (
     loop_parallelism,
     pod_placement,
     retries,
+    workspace_sharing,
     workspace_size,
     workspace_volume,
 )
@@ -108,12 +109,7 @@ def test_the_loop_holds_at_most_parallelism_gpus(committed, portable, backend):
     if not at_least(backend, "2.14.0"):  # driver/resolve.go CollectInputs: the fan-in
         assert not collects_loop_outputs(backend)
         return
-    expected = 4 if at_least(backend, "2.4.1") else None
-    if at_least(backend, "2.15.0"):
-        assert loop_parallelism(committed, _loop(committed), backend) == expected
-    else:  # the committed sweep keeps its trials' checkpoints in the workspace (2.15.0)
-        with pytest.raises(RejectedByBackend):
-            loop_parallelism(committed, _loop(committed), backend)
+    assert loop_parallelism(committed, _loop(committed), backend) == 4
     assert loop_parallelism(portable, _loop(portable), backend) == 2
 
 
@@ -201,14 +197,23 @@ def test_the_sweep_takes_every_training_parameter_and_no_other():
     assert all(key in declared for key in trial_keys)
 
 
-def test_the_workspace_volume_is_the_clusters_unless_compiled_for_trials_on_many_nodes(
+def test_the_workspace_is_read_write_once_on_a_stock_install_unless_compiled_otherwise(
     committed, tmp_path
 ):
     # argo.go GetWorkspacePVC (2.17.0): the API server's default spec, the pipeline's patch over it
-    operator = {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard"}
-    assert workspace_volume(committed, "2.17.0", operator) == operator
+    operator = {"accessModes": ["ReadWriteMany"], "storageClassName": "standard"}
+    stock = {"accessModes": ["ReadWriteOnce"], "storageClassName": None}
+    assert workspace_volume(committed, "2.17.0", None) == stock
+    assert workspace_volume(committed, "2.17.0", operator) == {
+        **stock,
+        "storageClassName": "standard",
+    }
+    assert workspace_sharing(committed, "2.17.0", None) == "one node"
+    server = _compile(tmp_path, "--workspace-access-mode", "server")
+    assert workspace_volume(server, "2.17.0", operator) == operator
+    assert workspace_sharing(server, "2.17.0", operator) == "many nodes"
     with pytest.raises(RejectedByBackend, match="must specify accessModes"):
-        workspace_volume(committed, "2.17.0", None)
+        workspace_volume(server, "2.17.0", None)
     flags = ("--workspace-access-mode", "ReadWriteMany", "--workspace-storage-class", "nfs-client")
     shared = _compile(tmp_path, *flags)
     expected = {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-client"}

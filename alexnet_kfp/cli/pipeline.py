@@ -22,13 +22,20 @@ REPO_PIPELINE_YAML = Path("pipeline.yaml")
 REPO_SWEEP_YAML = Path("sweep.yaml")
 
 
+# What a workspace's access mode does to trials that run at once (docs/sweep.md).
+WORKSPACE_SHARING = {
+    "ReadWriteOnce": " (a ReadWriteOnce workspace: trials on a second node wait for it)",
+    "ReadWriteOncePod": " (a ReadWriteOncePod workspace: one trial at a time)",
+}
+
+
 def _cmd_compile(args: argparse.Namespace) -> int:
     """Compile the pipeline to KFP v2 YAML. Components use the image in ALEXNET_KFP_IMAGE
     (default: the project image tagged with the package version)."""
     from alexnet_kfp.components import IMAGE
     from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
-    from alexnet_kfp.pipeline.workspace import Workspace
+    from alexnet_kfp.pipeline.workspace import DEFAULT_ACCESS_MODE, Workspace
 
     defaults = Placement()
     node_selector = (
@@ -59,8 +66,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         given = DEFAULT_PARALLELISM if args.parallelism is None else args.parallelism
         parallelism = check_parallelism(given)
     output = args.output or str(REPO_SWEEP_YAML if args.sweep else REPO_PIPELINE_YAML)
-    workspace = Workspace(args.workspace_access_mode or "", args.workspace_storage_class or "")
-    if args.no_checkpoint and workspace != Workspace():
+    workspace = Workspace(
+        args.workspace_access_mode or DEFAULT_ACCESS_MODE, args.workspace_storage_class or ""
+    )
+    if args.no_checkpoint and (args.workspace_access_mode or args.workspace_storage_class):
         raise InputError("--workspace-* set the checkpoint's volume: drop them or --no-checkpoint")
     if args.trials and not args.sweep:
         raise InputError("--trials is the sweep's: add --sweep")
@@ -78,6 +87,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     where += "; no checkpoint" if args.no_checkpoint else "; checkpoint in the run's workspace"
     if parallelism:
         where = f"{where}; at most {parallelism} trials at once"
+        if parallelism > 1 and not args.no_checkpoint:
+            where += WORKSPACE_SHARING.get(workspace.access_mode, "")
     task = "each trial" if args.sweep else "train task"
     print(f"wrote {output} (components run in {IMAGE}; {task}: {where})")
     return 0
@@ -172,9 +183,9 @@ def add(sub) -> None:
     keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
     keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
     p.add_argument("--no-checkpoint", action="store_true", help=keep)
-    mode = "the workspace volume's access mode (ReadWriteOnce, ReadWriteMany or ReadWriteOncePod; "
-    mode += "default: the KFP API server's workspace config); a sweep's trials on several GPU "
-    mode += "nodes at once need ReadWriteMany"
+    mode = "the workspace volume's access mode: ReadWriteOnce (default: every StorageClass has "
+    mode += "it), ReadWriteMany (a sweep's trials on several GPU nodes at once need it), "
+    mode += "ReadWriteOncePod, or server (the KFP API server's workspace config names it)"
     p.add_argument("--workspace-access-mode", metavar="MODE", help=mode)
     storage = "the workspace volume's StorageClass (default: the KFP API server's, else the "
     storage += "cluster's default)"

@@ -68,7 +68,8 @@ def registration_tags(
         "parity_images": str(parity.images),
         "onnx_sha256": parity.onnx_sha256,
         "dataset_sha256": (dataset.source_sha256 or "") if dataset else "",
-        "kfp_run_id": kfp_run_id,
+        # backends before 2.5.0 pass {{$.pipeline_job_uuid}} on unresolved (driver/driver.go)
+        "kfp_run_id": "" if kfp_run_id.startswith("{{$.") else kfp_run_id,
         "alexnet_kfp_version": __version__,
     }
     if int8:

@@ -62,8 +62,17 @@ def held(directory: Path) -> Iterator[None]:
         yield
 
 
+UNRESOLVED_WORKSPACE = "{{$.workspace_path}}"
+
+
 def unwritable(directory: Path) -> str | None:
     """Why `directory` cannot hold a checkpoint (None: it can), found as a run would find it."""
+    if UNRESOLVED_WORKSPACE in str(directory):
+        # KFP backends 2.14.x make the workspace volume but neither mount it nor resolve its path
+        return (
+            f"{directory}: the KFP backend did not resolve {UNRESOLVED_WORKSPACE} (it mounts the "
+            "run's workspace from 2.15.0 on)"
+        )
     try:
         _lock_file(directory, str(directory)).close()
     except InputError as e:

@@ -1,0 +1,99 @@
+"""A model of what a real Kubeflow Pipelines backend does with a compiled YAML, read from its Go
+source (kubeflow/pipelines `backend/src/v2` and `apiserver`, tags 2.2.0-2.17.0) and from the Argo
+Workflows releases it runs on (v3.6.7 for 2.14-2.16, v4.0.5 for 2.17). kfp.local shows none of
+it. Each module holds one part, with the file, tag and lines each rule comes from:
+
+    spec.py          the versions, the DAGs and tasks, what the API server refuses at upload
+    types.py         each parameter's kind, producer to consumer: loops, conditions, arguments
+    placeholders.py  which `{{$.…}}` each version resolves
+    placement.py     the pod's accelerator limit, node selector and tolerations
+    loops.py         the loop's parallelism and the fan-in of its outputs
+    retries.py       Argo's retries: the window, the backoff, Failed against Error
+    workspace.py     the workspace volume: taken, made, mounted, shared
+
+`problems()` runs every rule over one YAML for one backend, as a run of it would meet them.
+"""
+
+from .loops import collecting_tasks, collects_loop_outputs, loop_parallelism
+from .placeholders import unresolved
+from .placement import pod_placement
+from .retries import ERROR, FAILED, Attempts, attempts_when_lost, retries
+from .spec import BACKENDS, RejectedByBackend, accept, at_least, find_task, root_parameter
+from .types import run_argument_problems, type_mismatches
+from .workspace import (
+    WORKSPACE_PLACEHOLDER,
+    constant_in_pod,
+    workspace_sharing,
+    workspace_size,
+    workspace_volume,
+)
+
+__all__ = [
+    "BACKENDS",
+    "ERROR",
+    "FAILED",
+    "Attempts",
+    "RejectedByBackend",
+    "WORKSPACE_PLACEHOLDER",
+    "accept",
+    "at_least",
+    "attempts_when_lost",
+    "collecting_tasks",
+    "collects_loop_outputs",
+    "constant_in_pod",
+    "find_task",
+    "loop_parallelism",
+    "pod_placement",
+    "problems",
+    "retries",
+    "root_parameter",
+    "run_argument_problems",
+    "type_mismatches",
+    "unresolved",
+    "workspace_sharing",
+    "workspace_size",
+    "workspace_volume",
+]
+
+
+def problems(
+    documents: list[dict],
+    backend: str,
+    attempt_s: dict[str, float],
+    handled: dict[str, str],
+    item_kinds: dict[str, str] | None = None,
+    arguments: dict | None = None,
+    server_default: dict | None = None,
+) -> list[str]:
+    """What goes wrong when `backend` runs the pipeline: refused at upload or at run creation, a
+    task its driver fails, a placeholder passed on that its step does not expect (`handled`:
+    {input name: placeholder} the step copes with), a fan-in it cannot resolve, a lost training
+    not retried when each attempt takes `attempt_s[task]`, a workspace it cannot make."""
+    try:
+        accept(documents, backend)
+    except RejectedByBackend as e:
+        return [str(e)]
+    found = run_argument_problems(documents, arguments or {})
+    found += type_mismatches(documents, item_kinds)
+    for where, placeholder in unresolved(documents, backend).items():
+        if handled.get(where.rsplit("/", 1)[1]) != placeholder:
+            found.append(f"{where}: {placeholder} reaches the container as written")
+    if not collects_loop_outputs(backend):
+        found += [
+            f"{t}: the driver cannot collect a loop's outputs" for t in collecting_tasks(documents)
+        ]
+    try:
+        workspace_volume(documents, backend, server_default)
+    except RejectedByBackend as e:
+        found.append(f"workspace: {e}")
+    for task, seconds in attempt_s.items():
+        allowed = retries(documents, task, backend)
+        if not allowed:
+            continue
+        attempts = attempts_when_lost(documents, task, backend, seconds)
+        if len(attempts.starts) < allowed + 1 or attempts.cut_short(seconds):
+            found.append(
+                f"{task}: {len(attempts.starts)} of {allowed + 1} attempts start "
+                f"({attempts.stopped}), attempts {attempts.cut_short(seconds)} cut short"
+            )
+    return found
