@@ -18,7 +18,7 @@ from .loops import collecting_tasks, collects_loop_outputs, loop_parallelism
 from .placeholders import unresolved
 from .placement import pod_placement
 from .retries import ERROR, FAILED, Attempts, attempts_when_lost, retries
-from .spec import BACKENDS, RejectedByBackend, accept, at_least, find_task, root_parameter
+from .spec import BACKENDS, RejectedByBackend, accept, at_least, dags, find_task, root_parameter
 from .types import run_argument_problems, type_mismatches
 from .workspace import (
     WORKSPACE_PLACEHOLDER,
@@ -82,6 +82,7 @@ def problems(
         found += [
             f"{t}: the driver cannot collect a loop's outputs" for t in collecting_tasks(documents)
         ]
+    found += _placement_problems(documents, backend, arguments or {})
     try:
         workspace_volume(documents, backend, server_default)
     except RejectedByBackend as e:
@@ -96,4 +97,22 @@ def problems(
                 f"{task}: {len(attempts.starts)} of {allowed + 1} attempts start "
                 f"({attempts.stopped}), attempts {attempts.cut_short(seconds)} cut short"
             )
+    return found
+
+
+def _placement_problems(documents: list[dict], backend: str, arguments: dict) -> list[str]:
+    """Each task that asks for an accelerator and does not get it on `backend`."""
+    spec, found = documents[0], []
+    executors = spec["deploymentSpec"]["executors"]
+    for dag in dags(spec).values():
+        for name, task in dag["dag"]["tasks"].items():
+            executor = spec["components"][task["componentRef"]["name"]].get("executorLabel")
+            container = executors.get(executor, {}).get("container", {})
+            if not container.get("resources", {}).get("accelerator"):
+                continue
+            try:
+                if not pod_placement(documents, name, backend, arguments)["limits"]:
+                    found.append(f"{name}: placement: the accelerator limit is not set")
+            except RejectedByBackend as e:
+                found.append(f"{name}: placement: {e}")
     return found

@@ -89,8 +89,11 @@ def type_mismatches(documents: list[dict], item_kinds: dict[str, str] | None = N
     for dag, component in dags(spec).items():
         for name, task in component["dag"]["tasks"].items():
             callee = task["componentRef"]["name"]
+            declared = component_of(spec, callee).get("inputDefinitions", {}).get("parameters", {})
             for parameter, binding in task.get("inputs", {}).get("parameters", {}).items():
-                expected = _declared(spec, callee, parameter)
+                if parameter not in declared:
+                    continue  # the task's own (a resource placeholder's): checked by no driver
+                expected = declared[parameter]["parameterType"]
                 got = delivered(spec, dag, binding)
                 if not accepts(expected, got):
                     problems.append(

@@ -1,0 +1,301 @@
+"""Every compiled variant of the pipeline and the sweep held against the model of a real KFP
+backend (kfp_backend/: the Go source's rules, each with file, tag and lines), on every backend
+release the docs name; and each rule shown to fail on a YAML broken the way it guards against,
+so that none passes vacuously."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alexnet_kfp.pipeline.arguments import declared_parameters, parse_parameters
+from alexnet_kfp.pipeline.compile import compile_pipeline
+from alexnet_kfp.pipeline.parameters import step_arguments
+from alexnet_kfp.pipeline.pipeline import TRAIN_RETRIES
+from alexnet_kfp.pipeline.placement import Placement
+from alexnet_kfp.pipeline.workspace import Workspace
+from alexnet_kfp.train.checkpoint import unwritable
+from alexnet_kfp.train.trials import plan_trials
+
+from .kfp_backend import (
+    BACKENDS,
+    ERROR,
+    WORKSPACE_PLACEHOLDER,
+    at_least,
+    attempts_when_lost,
+    find_task,
+    problems,
+    run_argument_problems,
+    type_mismatches,
+    unresolved,
+    workspace_sharing,
+)
+from .kfp_backend.types import kind
+from .real_data import REPO
+
+pytestmark = pytest.mark.unit
+
+# The slowest node the compiled pipelines are meant for: the `cifar` network on two CPU cores takes
+# about 9.4 minutes an epoch (`make run`: 8 epochs in about 75 minutes); a GPU node takes seconds
+# (docs/training.md). A retried attempt must be allowed at least the default epochs at that pace.
+SLOWEST_EPOCH_S = 600
+# The inputs whose placeholders a backend may pass on as written, and the step copes: the train and
+# trial steps train without a checkpoint (2.14.x: checkpoint.unwritable), register records no run
+# id (before 2.5.0: registry.registration_tags).
+HANDLED = {
+    "checkpoint_dir": WORKSPACE_PLACEHOLDER,
+    "workspace": WORKSPACE_PLACEHOLDER,
+    "kfp_run_id": "{{$.pipeline_job_uuid}}",
+}
+NO_CHECKPOINT = {"checkpoint": False}
+CPU_ONLY = Placement(gpu_count=0, node_selector={}, tolerations=())
+VARIANTS = {
+    "pipeline.yaml": {},
+    "pipeline --no-checkpoint": NO_CHECKPOINT,
+    "pipeline --runtime-placement": {"placement": Placement(runtime=True)},
+    "pipeline --gpu-count 0": {
+        "placement": Placement(gpu_count=0, node_selector={}, tolerations=())
+    },
+    "pipeline --workspace-access-mode ReadWriteMany": {
+        "workspace": Workspace("ReadWriteMany", "nfs")
+    },
+    "pipeline --workspace-access-mode server": {"workspace": Workspace("server")},
+    "sweep.yaml": {"sweep_parallelism": 4},
+    "sweep --no-checkpoint": {"sweep_parallelism": 4, **NO_CHECKPOINT},
+    "sweep --runtime-placement": {"sweep_parallelism": 4, "placement": Placement(runtime=True)},
+    "sweep --parallelism 1": {"sweep_parallelism": 1},
+    "sweep --workspace-access-mode ReadWriteMany": {
+        "sweep_parallelism": 8,
+        "workspace": Workspace("ReadWriteMany"),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict[str, list[dict]]:
+    """Every variant, compiled as `alexnet-kfp compile` does (the committed two are read as
+    committed: test_pipeline_spec and test_sweep_spec hold them to what compile writes)."""
+    out = tmp_path_factory.mktemp("variants")
+    documents = {}
+    for name, options in VARIANTS.items():
+        path = REPO / name if name.endswith(".yaml") else out / f"{len(documents)}.yaml"
+        if not name.endswith(".yaml"):
+            compile_pipeline(path, **options)
+        documents[name] = list(yaml.safe_load_all(path.read_text()))
+    return documents
+
+
+def _training_task(documents: list[dict]) -> str:
+    return "trial-op" if "comp-trial-op" in documents[0]["components"] else "train-op"
+
+
+def _default(documents: list[dict], name: str) -> object:
+    return documents[0]["root"]["inputDefinitions"]["parameters"][name]["defaultValue"]
+
+
+def _attempt_s(documents: list[dict]) -> dict[str, float]:
+    """How long one attempt of the training takes on the slowest node, at the default epochs."""
+    return {_training_task(documents): _default(documents, "epochs") * SLOWEST_EPOCH_S}
+
+
+def _item_kinds(documents: list[dict]) -> dict[str, str]:
+    """The kinds the sweep's plan step really returns: its default trials planned by its code."""
+    if "trials" not in documents[0]["root"]["inputDefinitions"]["parameters"]:
+        return {}
+    defaults = {
+        n: p.get("defaultValue")
+        for n, p in documents[0]["root"]["inputDefinitions"]["parameters"].items()
+    }
+    planned = plan_trials(_default(documents, "trials"), step_arguments("train", defaults))
+    kinds = {kind(trial) for trial in planned}
+    (item,) = [
+        body["parameterIterator"]["itemInput"]
+        for body in documents[0]["root"]["dag"]["tasks"].values()
+        if "parameterIterator" in body
+    ]
+    assert len(kinds) == 1, kinds
+    return {item: kinds.pop()}
+
+
+def _expected(variant: str, documents: list[dict], backend: str) -> str:
+    """Why `backend` cannot run `variant`, as docs/kubeflow.md's and docs/sweep.md's tables say
+    ("": it runs it)."""
+    has_workspace = (
+        "workspace"
+        in documents[1].get("platforms", {}).get("kubernetes", {}).get("pipelineConfig", {})
+        if len(documents) > 1
+        else False
+    )
+    if has_workspace and not at_least(backend, "2.14.0"):
+        return "unknown field pipelineConfig.workspace"
+    if variant.startswith("sweep") and not at_least(backend, "2.14.0"):
+        return "the driver cannot collect a loop's outputs"
+    if "--runtime-placement" in variant and not at_least(backend, "2.5.0"):
+        return "placement"
+    if variant.endswith("server"):  # for an API server whose workspace config names a mode
+        return "workspace:"
+    return ""
+
+
+def _check(documents: list[dict], backend: str, **given) -> list[str]:
+    options = {
+        "attempt_s": _attempt_s(documents),
+        "handled": HANDLED,
+        "item_kinds": _item_kinds(documents),
+        **given,
+    }
+    return problems(documents, backend, **options)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_backend_runs_every_variant_the_docs_say_it_runs(compiled, variant):
+    documents = compiled[variant]
+    for backend in BACKENDS:
+        found, expected = _check(documents, backend), _expected(variant, documents, backend)
+        if expected:
+            assert any(expected in problem for problem in found), (backend, found)
+        else:
+            assert found == [], (backend, found)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_argument_submit_sends_is_one_the_api_server_takes(compiled, variant, tmp_path):
+    # apiserver/template/v2_template.go validatePipelineJobInputs (2.17.0:442-530): each argument
+    # of its declared type, a STRING a string; submit types them from the compiled YAML
+    documents = compiled[variant]
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump_all(documents))
+    declared = declared_parameters(path)
+    pairs = [f"{name}={_on_the_command_line(default)}" for name, (_, default) in declared.items()]
+    arguments = parse_parameters(pairs, declared)
+    assert arguments and run_argument_problems(documents, arguments) == []
+    assert run_argument_problems(documents, {"epochs": "5"}) == [
+        "input parameter epochs requires type NUMBER_INTEGER"
+    ]
+
+
+def _on_the_command_line(value: object) -> str:
+    """A default as a user types it (YAML holds an integer's default as 100.0)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def test_a_trial_reaches_its_task_as_the_struct_it_declares(compiled):
+    # resolve.go 2.17.0:290-298 then :202-253: the item is converted to its declared type first
+    sweep = compiled["sweep.yaml"]
+    (item,) = _item_kinds(sweep).items()
+    assert item == ("pipelinechannel--plan-op-Output-loop-item", "struct")
+    loop = sweep[0]["components"]["comp-for-loop-1"]
+    assert loop["inputDefinitions"]["parameters"][item[0]]["parameterType"] == "STRUCT"
+    broken = copy.deepcopy(sweep)  # the sweep as compiled with `plan_op(...) -> list`
+    broken[0]["components"]["comp-for-loop-1"]["inputDefinitions"]["parameters"][item[0]][
+        "parameterType"
+    ] = "STRING"
+    assert type_mismatches(broken, dict([item])) == [
+        "comp-for-loop-1/trial-op: input parameter 'trial' type mismatch: expect STRUCT, got string"
+    ]
+    # a plan that returned text while the loop declares a STRUCT fails in the iteration's driver
+    assert type_mismatches(sweep, {item[0]: "string"}) == [
+        f"comp-for-loop-1: input parameter '{item[0]}' type mismatch: expect STRUCT, got string"
+    ]
+
+
+def test_the_gate_compares_a_boolean_with_a_boolean(compiled):
+    # expression.go Condition (2.17.0:134): 'true' == true is false in CEL, the branch never runs
+    documents = copy.deepcopy(compiled["pipeline.yaml"])
+    (gate,) = [
+        task["componentRef"]["name"]
+        for component in documents[0]["components"].values()
+        for task in component.get("dag", {}).get("tasks", {}).values()
+        if task["taskInfo"]["name"] == "gate-passed"
+    ]
+    condition = documents[0]["components"][gate]["inputDefinitions"]["parameters"]
+    condition["pipelinechannel--evaluate-op-passed"]["parameterType"] = "STRING"
+    found = type_mismatches(documents)
+    assert any(
+        "condition compares 'pipelinechannel--evaluate-op-passed' (string)" in p for p in found
+    )
+
+
+@pytest.mark.parametrize("variant", ["pipeline.yaml", "sweep.yaml"])
+def test_every_attempt_of_a_lost_training_starts_and_may_finish(compiled, variant):
+    # argocompiler/container.go 2.17.0:640-646; Argo operator.go processNodeRetries v3.6.7:996-1048
+    documents = compiled[variant]
+    task = _training_task(documents)
+    seconds = _attempt_s(documents)[task]
+    attempts = attempts_when_lost(documents, task, "2.17.0", seconds)
+    expected = TRAIN_RETRIES + (2 if task == "trial-op" else 1)  # the trial's last reports it lost
+    assert len(attempts.starts) == expected and attempts.cut_short(seconds) == []
+    assert attempts.stopped == "retry limit reached"
+    broken = copy.deepcopy(documents)  # the window these YAMLs had: ten minutes
+    find_task(broken[0], task)[1]["retryPolicy"]["backoffMaxDuration"] = "600s"
+    assert len(attempts_when_lost(broken, task, "2.17.0", seconds).starts) == 1
+    short = attempts_when_lost(broken, task, "2.17.0", 500)  # a retry starts, and is killed
+    assert (len(short.starts), short.cut_short(500)) == (2, [2])
+    assert _check(broken, "2.17.0") == [
+        f"{task}: 1 of {expected} attempts start (Max duration limit exceeded), attempts [] "
+        "cut short"
+    ]
+
+
+def test_a_pod_deleted_by_a_drain_is_retried_only_where_the_operator_says_so(compiled):
+    # no retryPolicy in KFP's template (container.go 2.17.0:583): Argo's OnFailure
+    # (workflow_types.go v3.6.7:2077) leaves a node in Error ("pod deleted", operator.go:1242)
+    documents = compiled["pipeline.yaml"]
+    drained = attempts_when_lost(documents, "train-op", "2.17.0", 3600, phase=ERROR)
+    assert len(drained.starts) == 1
+    assert drained.stopped == "Node not set to be retried after status: Error"
+    operator = attempts_when_lost(
+        documents, "train-op", "2.17.0", 3600, phase=ERROR, operator_retry_policy="Always"
+    )
+    assert len(operator.starts) == TRAIN_RETRIES + 1
+
+
+def test_a_stock_install_makes_the_workspace_and_its_sharing_is_said(compiled):
+    # argo.go GetWorkspacePVC (2.15.0:548, 2.17.0:663); Kubernetes refuses it on 2.14.x
+    for variant in ("pipeline.yaml", "sweep.yaml"):
+        assert _check(compiled[variant], "2.17.0", server_default=None) == []
+        broken = copy.deepcopy(compiled[variant])
+        broken[1]["platforms"]["kubernetes"]["pipelineConfig"]["workspace"]["kubernetes"] = {
+            "pvcSpecPatch": {}
+        }
+        for backend, said in (("2.14.4", "at least 1 access mode"), ("2.17.0", "must specify")):
+            assert any(said in p for p in _check(broken, backend)), backend
+        assert _check(broken, "2.17.0", server_default={"accessModes": ["ReadWriteOnce"]}) == []
+    assert workspace_sharing(compiled["sweep.yaml"], "2.17.0", None) == "one node"
+    assert workspace_sharing(compiled["sweep.yaml"], "2.14.4", None) == "none mounted"
+    shared = compiled["sweep --workspace-access-mode ReadWriteMany"]
+    assert workspace_sharing(shared, "2.17.0", None) == "many nodes"
+
+
+def test_a_placeholder_a_backend_leaves_is_one_its_step_copes_with(compiled):
+    # resolve.go 2.17.0:430-440 (workspace from 2.15.0, run id from 2.5.0; driver.go 2.5.0:1648)
+    committed = compiled["pipeline.yaml"]
+    assert unresolved(committed, "2.17.0") == {}
+    assert unresolved(committed, "2.14.4") == {
+        "root/train-op/checkpoint_dir": WORKSPACE_PLACEHOLDER
+    }
+    portable = compiled["pipeline --no-checkpoint"]
+    (where, placeholder), *more = unresolved(portable, "2.4.1").items()
+    assert where.endswith("/register-op/kfp_run_id") and not more
+    assert placeholder == "{{$.pipeline_job_uuid}}"
+    said = unwritable(Path(constant_in_2_14(committed)))
+    assert said and "did not resolve {{$.workspace_path}}" in said
+    broken = copy.deepcopy(committed)  # a placeholder no backend resolves
+    find_task(broken[0], "train-op")[1]["inputs"]["parameters"]["checkpoint_dir"] = {
+        "runtimeValue": {"constant": "{{$.pipeline_task_name}}"}
+    }
+    assert _check(broken, "2.17.0") == [
+        "root/train-op/checkpoint_dir: {{$.pipeline_task_name}} reaches the container as written"
+    ]
+
+
+def constant_in_2_14(documents: list[dict]) -> str:
+    return find_task(documents[0], "train-op")[1]["inputs"]["parameters"]["checkpoint_dir"][
+        "runtimeValue"
+    ]["constant"]
