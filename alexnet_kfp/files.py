@@ -91,6 +91,27 @@ def check_output_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
+STDOUT = "-"
+
+
+def output_file(path: str, flag: str) -> Path | None:
+    """`path` as a file a command writes: None for "-" (standard output); one line for a path
+    that is a link, a directory, a device, a FIFO or a socket, which writing a new file in its
+    place would replace rather than write through (as root, `/dev/stdout` itself)."""
+    if path == STDOUT:
+        return None
+    target = Path(path)
+    if target.is_symlink():
+        raise InputError(
+            f"{flag} {path} is a symbolic link (to {os.readlink(target)}); give the file itself, "
+            f"a new path, or {STDOUT} for standard output"
+        )
+    if target.exists() and not target.is_file():
+        kind = "a directory" if target.is_dir() else "not a regular file (a device, FIFO or socket)"
+        raise InputError(f"{flag} {path} is {kind}; give a file, or {STDOUT} for standard output")
+    return target
+
+
 @contextmanager
 def temporary_files_in(directory: Path) -> Iterator[Path]:
     """A scratch folder inside `directory` that this process's temporary files go to meanwhile

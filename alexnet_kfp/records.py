@@ -20,9 +20,14 @@ from typing import Any, ClassVar, Self
 from alexnet_kfp import __version__
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import write_atomically
+from alexnet_kfp.untrusted import json_value, read_text
 
 # The distribution that ships a module, where the names differ.
 _DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+
+
+# The largest record any step writes (a history of thousands of epochs is under 1 MB).
+RECORD_BYTES = 64 << 20
 
 
 def provenance(*modules: types.ModuleType) -> dict[str, str]:
@@ -82,10 +87,7 @@ class Record:
 
 def load_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in `path`, or one line naming the file: not JSON, or not an object."""
-    try:
-        content = json.loads(path.read_text())
-    except ValueError as e:  # bad JSON and bad UTF-8 alike
-        raise InputError(f"{path}: not a JSON file ({e})") from None
+    content = json_value(read_text(path, str(path), RECORD_BYTES), str(path), kind="a JSON file")
     if not isinstance(content, dict):
         raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
     return content
@@ -276,9 +278,11 @@ def history_problem(history: Any) -> str:
 def read_history(path: Path) -> list[dict[str, Any]]:
     """history.json, or one line naming the file: not JSON (cut short), or not a history."""
     try:
-        history = json.loads(path.read_text())
-    except ValueError as e:  # bad JSON and bad UTF-8 alike
-        raise InputError(f"{path}: not a JSON file ({e}); train the model again") from None
+        history = json_value(
+            read_text(path, str(path), RECORD_BYTES), str(path), kind="a JSON file"
+        )
+    except InputError as e:
+        raise InputError(f"{e}; train the model again") from None
     problem = history_problem(history)
     if problem:
         raise InputError(f"{path}: not a training history ({problem})")

@@ -4,13 +4,10 @@ spec's for `submit`), then checked by the steps' own checks (a sweep's trials to
 name, type or value (NaN, a fraction of 7, zero epochs) fails before anything is sent or started.
 The steps repeat these checks inside the cluster."""
 
-import json
 import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-
-import yaml
 
 from alexnet_kfp.config import StepConfig
 from alexnet_kfp.data.config import DataConfig
@@ -34,15 +31,24 @@ from alexnet_kfp.tracking.environment import TRACKING_URI
 from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import plan_trials
+from alexnet_kfp.untrusted import (
+    MAX_VALUE_FILE_BYTES,
+    integer,
+    json_value,
+    number,
+    read_text,
+    yaml_documents,
+)
 
 _PARSERS: dict[str, Callable[[str], object]] = {
     "STRING": str,
-    "NUMBER_INTEGER": int,
-    "NUMBER_DOUBLE": float,
+    "NUMBER_INTEGER": lambda v: integer(v, "a whole number"),
+    "NUMBER_DOUBLE": lambda v: number(v, "a number"),
     "BOOLEAN": lambda v: {"true": True, "false": False}[v.lower()],
-    "STRUCT": json.loads,
-    "LIST": json.loads,
+    "STRUCT": lambda v: json_value(v, "the value"),
+    "LIST": lambda v: json_value(v, "the value"),
 }
+
 # kfp's own names for the pipeline object's input types, in the compiled spec's terms.
 _SPEC_TYPES = {
     "String": "STRING",
@@ -64,12 +70,11 @@ def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
 
 def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
     """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
+    text = read_text(pipeline_yaml, str(pipeline_yaml), MAX_VALUE_FILE_BYTES)
+    documents = yaml_documents(text, str(pipeline_yaml))  # the second is the platform config
     try:
-        spec = next(
-            yaml.safe_load_all(pipeline_yaml.read_text())
-        )  # the second document is the platform config
-        inputs = spec["root"]["inputDefinitions"]["parameters"]
-    except (yaml.YAMLError, ValueError, KeyError, TypeError, StopIteration) as e:
+        inputs = documents[0]["root"]["inputDefinitions"]["parameters"]
+    except (KeyError, TypeError, IndexError) as e:
         raise InputError(
             f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})"
         ) from None
@@ -100,12 +105,8 @@ def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) 
 
 
 def _read_value(key: str, path: Path) -> str:
-    """The text of `path`, the value of KEY=@FILE, or one line."""
-    try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or e
-        raise InputError(f"parameter {key}=@{path}: cannot read it ({reason})") from None
+    """The text of `path`, the value of KEY=@FILE (its size checked first), or one line."""
+    return read_text(path, f"parameter {key}=@{path}", MAX_VALUE_FILE_BYTES)
 
 
 def check_arguments(

@@ -2,10 +2,12 @@
 each value typed by the parameter table and each trial checked as the plan step will check it."""
 
 import itertools
+import math
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS, PARAMETERS, step_arguments
-from alexnet_kfp.train.trials import KIND_NAMES, plan_trials
+from alexnet_kfp.train.trials import KIND_NAMES, MAX_TRIALS, plan_trials
+from alexnet_kfp.untrusted import integer, number
 
 _BOOLEANS = {"true": True, "false": False}
 
@@ -32,7 +34,9 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
         if name in names:
             raise InputError(f"--grid {name}: given twice; list all its values in one --grid")
         names.append(name)
-        values.append([_parsed(name, text) for text in raw.split(",")])
+        values.append(raw.split(","))
+    _check_count([len(v) for v in values] + ([len(seeds)] if seeds else []))
+    values = [[_parsed(n, text) for text in texts] for n, texts in zip(names, values, strict=True)]
     if seeds:
         if "seed" in names:
             raise InputError("--seeds and --grid seed=...: give the seeds once")
@@ -46,9 +50,26 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
     return listed
 
 
+def _check_count(lengths: list[int]) -> None:
+    """Refuse a grid of more than MAX_TRIALS trials before any is made."""
+    count = math.prod(lengths)
+    if count > MAX_TRIALS:
+        shown = " x ".join(map(str, lengths))
+        raise InputError(f"--grid: {shown} = {count:,} trials; at most {MAX_TRIALS} in one sweep")
+
+
 def _parsed(name: str, text: str) -> object:
     kind = ALL_PARAMETERS[name].type
+    parse = {bool: _BOOLEANS.__getitem__, int: _integer, float: _number}.get(kind, kind)
     try:
-        return _BOOLEANS[text.lower()] if kind is bool else kind(text)
+        return parse(text.lower() if kind is bool else text)
     except (KeyError, ValueError):
         raise InputError(f"--grid {name}: {text!r} is not a {KIND_NAMES[kind]}") from None
+
+
+def _integer(text: str) -> int:
+    return integer(text, "value")
+
+
+def _number(text: str) -> float:
+    return number(text, "value")

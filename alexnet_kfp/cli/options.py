@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from alexnet_kfp.config import StepConfig
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.untrusted import integer, number
 
 DATASET_DIR = "Dataset directory from `alexnet-kfp data`"
 MODEL_DIR = "Model directory from `alexnet-kfp train`"
@@ -69,11 +71,35 @@ def directories(parser: argparse.ArgumentParser, **helps: str) -> None:
         parser.add_argument(f"--{name}", required=True, metavar="DIR", help=help_text)
 
 
+def integer_argument(text: str) -> int:
+    """An integer flag's value: digits 0-9 (and a '-'), not int()'s other scripts and spaces."""
+    try:
+        return integer(text, "")
+    except InputError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (digits 0-9)") from None
+
+
+def number_argument(text: str) -> float:
+    """A number flag's value, written in ASCII as Python writes numbers."""
+    try:
+        return number(text, "")
+    except InputError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (digits 0-9)") from None
+
+
+_ARGUMENT_TYPES = {int: integer_argument, float: number_argument}
+
+
+def argument_type(kind: type) -> Callable[[str], object]:
+    """The flag parser for values of `kind`: int's and float's checked ones, else `kind`."""
+    return _ARGUMENT_TYPES.get(kind, kind)
+
+
 def _flag_type(annotation):
-    """int for `int | None`, the annotation itself otherwise."""
+    """The flag parser (argument_type) of `annotation`, `... | None` included."""
     if isinstance(annotation, types.UnionType):
-        return next(a for a in annotation.__args__ if a is not type(None))
-    return annotation
+        annotation = next(a for a in annotation.__args__ if a is not type(None))
+    return annotation if annotation is bool else argument_type(annotation)
 
 
 def config_flags(

@@ -4,10 +4,18 @@
 import argparse
 import json
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
-from alexnet_kfp.cli.options import command, config_flags, config_from, option
+from alexnet_kfp.cli.options import (
+    argument_type,
+    command,
+    config_flags,
+    config_from,
+    integer_argument,
+    option,
+)
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.parameters import (
     DEFAULT_PARALLELISM,
@@ -17,6 +25,7 @@ from alexnet_kfp.pipeline.parameters import (
 )
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
+from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_text
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
 REPO_SWEEP_YAML = Path("sweep.yaml")
@@ -33,6 +42,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     """Compile the pipeline to KFP v2 YAML. Components use the image in ALEXNET_KFP_IMAGE
     (default: the project image tagged with the package version)."""
     from alexnet_kfp.components import IMAGE
+    from alexnet_kfp.files import output_file
     from alexnet_kfp.pipeline.compile import compile_pipeline
     from alexnet_kfp.pipeline.placement import Placement, parse_node_selector, parse_toleration
     from alexnet_kfp.pipeline.workspace import DEFAULT_ACCESS_MODE, Workspace
@@ -65,7 +75,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if args.sweep:
         given = DEFAULT_PARALLELISM if args.parallelism is None else args.parallelism
         parallelism = check_parallelism(given)
-    output = args.output or str(REPO_SWEEP_YAML if args.sweep else REPO_PIPELINE_YAML)
+    output = output_file(
+        args.output or str(REPO_SWEEP_YAML if args.sweep else REPO_PIPELINE_YAML), "--output"
+    )
     workspace = Workspace(
         args.workspace_access_mode or DEFAULT_ACCESS_MODE, args.workspace_storage_class or ""
     )
@@ -74,9 +86,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if args.trials and not args.sweep:
         raise InputError("--trials is the sweep's: add --sweep")
     listed = _read_trials(Path(args.trials)) if args.trials else None
-    compile_pipeline(
-        Path(output), placement, not args.no_checkpoint, parallelism, workspace, listed
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        written = output or Path(scratch) / "pipeline.yaml"  # `-`: compiled, then printed
+        compile_pipeline(written, placement, not args.no_checkpoint, parallelism, workspace, listed)
+        if output is None:
+            sys.stdout.write(written.read_text())
     where = (
         "CPU only"
         if not placement.uses_gpu
@@ -90,7 +104,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         if parallelism > 1 and not args.no_checkpoint:
             where += WORKSPACE_SHARING.get(workspace.access_mode, "")
     task = "each trial" if args.sweep else "train task"
-    print(f"wrote {output} (components run in {IMAGE}; {task}: {where})")
+    said = f"wrote {output or 'the YAML to standard output'} (components run in {IMAGE}; "
+    print(f"{said}{task}: {where})", file=sys.stdout if output else sys.stderr)
     return 0
 
 
@@ -116,13 +131,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _read_trials(path: Path) -> object:
-    """The JSON in `path` (`run --trials FILE`), checked with the run's parameters later."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"--trials {path}: cannot read it ({getattr(e, 'strerror', e)})") from None
-    except ValueError as e:
-        raise InputError(f"--trials {path}: not JSON ({e})") from None
+    """The JSON in `path` (`run --trials FILE`), checked with the run's parameters later: its size
+    and nesting first."""
+    what = f"--trials {path}"
+    return json_value(read_text(path, what, MAX_VALUE_FILE_BYTES), what)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -130,14 +142,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     that `alexnet-kfp run --trials FILE` and `alexnet-kfp submit --pipeline sweep.yaml
     trials=@FILE` take, each trial checked as the sweep's plan step will check it. Example:
     alexnet-kfp sweep --grid learning_rate=1e-3,3e-4 --grid variant=article,cifar --seeds 0,1"""
-    from alexnet_kfp.files import write_atomically
+    from alexnet_kfp.files import STDOUT, output_file, write_atomically
     from alexnet_kfp.pipeline.grid import grid_trials
 
+    output = output_file(args.output or STDOUT, "--output")
     trials = grid_trials(args.grid or [], args.seeds)
     text = "[\n" + ",\n".join(f"  {json.dumps(trial)}" for trial in trials) + "\n]\n"
-    if args.output:
-        write_atomically(Path(args.output), text)
-        print(f"wrote {len(trials)} trials to {args.output}", file=sys.stderr)
+    if output:
+        write_atomically(output, text)
+        print(f"wrote {len(trials)} trials to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -145,8 +158,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _seeds(text: str) -> list[int]:
     try:
-        return [int(seed) for seed in text.split(",")]
-    except ValueError:
+        return [integer(seed, "seed") for seed in text.split(",")]
+    except InputError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of seeds"
         ) from None
@@ -168,15 +181,15 @@ def add(sub) -> None:
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
     p = command(sub, _cmd_compile, "compile the Kubeflow pipeline (or the sweep) to YAML")
-    written = f"the YAML file to write (default: {REPO_PIPELINE_YAML}, with --sweep "
-    written += f"{REPO_SWEEP_YAML})"
+    written = f"the YAML file to write, - for standard output (default: {REPO_PIPELINE_YAML}, "
+    written += f"with --sweep {REPO_SWEEP_YAML})"
     p.add_argument("--output", metavar="FILE", help=written)
     sweep = "the sweep instead: trials of training settings fanned out over GPU nodes, the best "
     sweep += "by validation accuracy evaluated, exported and verified (docs/sweep.md)"
     p.add_argument("--sweep", action="store_true", help=sweep)
     at_once = "the sweep's trials that run at once, each on its own GPU (default: "
     at_once += f"{DEFAULT_PARALLELISM}; KFP fixes it when compiling)"
-    p.add_argument("--parallelism", type=int, metavar="N", help=at_once)
+    p.add_argument("--parallelism", type=integer_argument, metavar="N", help=at_once)
     listed = "the sweep's default trials, from FILE (a JSON list: `alexnet-kfp sweep` writes one; "
     listed += "default: two learning rates), checked before anything is written"
     p.add_argument("--trials", metavar="FILE", help=listed)
@@ -244,7 +257,8 @@ def add(sub) -> None:
     seeds = "also repeat every trial with each of these seeds, e.g. 0,1,2 (weights, shuffling, "
     seeds += "augmentation; the data split keeps the run's seed)"
     p.add_argument("--seeds", type=_seeds, metavar="S1,S2", help=seeds)
-    p.add_argument("--output", metavar="FILE", help="write the list to FILE (default: stdout)")
+    listed = "write the list to FILE (default, or -: standard output)"
+    p.add_argument("--output", metavar="FILE", help=listed)
 
     p = command(
         sub,
@@ -271,9 +285,10 @@ def _parameter_flags(group) -> None:
         if parameter.type is bool:
             settings["action"] = argparse.BooleanOptionalAction
         elif parameter.choices:
-            settings.update(type=parameter.type, choices=parameter.choices)
+            settings.update(type=argument_type(parameter.type), choices=parameter.choices)
         else:
-            settings.update(type=parameter.type, metavar=_METAVARS[parameter.type])
+            kind = argument_type(parameter.type)
+            settings.update(type=kind, metavar=_METAVARS[parameter.type])
         group.add_argument(f"--{parameter.name.replace('_', '-')}", **settings)
 
 

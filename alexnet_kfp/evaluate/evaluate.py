@@ -9,7 +9,6 @@ passes; the caller decides what a failed gate means (the CLI exits 3, the pipeli
 With a tracking URI, all of it is logged to MLflow too (tracking.py).
 """
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from alexnet_kfp.evaluate.tracking import log_evaluation
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
 from alexnet_kfp.records import (
+    RECORD_BYTES,
     ClassMetrics,
     DatasetRecord,
     JudgedModel,
@@ -46,6 +46,7 @@ from alexnet_kfp.records import (
     provenance,
     read_history,
 )
+from alexnet_kfp.untrusted import json_value, read_text
 
 MISTAKES_SHOWN = 24
 
@@ -68,9 +69,10 @@ def baseline_accuracy(
     if not path.is_file():
         raise InputError(f"baseline {path}: no such file")
     if path.suffix == ".json":
+        what = f"baseline {path}"
         try:
-            accuracy = json.loads(path.read_text())["accuracy"]
-        except (ValueError, KeyError, TypeError) as e:  # ValueError covers bad JSON and bad UTF-8
+            accuracy = json_value(read_text(path, what, RECORD_BYTES), what)["accuracy"]  # type: ignore[index]
+        except (InputError, KeyError, TypeError) as e:
             raise InputError(f"baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
         return check_accuracy(accuracy, f"baseline {path}")
     if path.suffix in (".keras", ".onnx"):

@@ -21,6 +21,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.extras import install_hint
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
+from alexnet_kfp.untrusted import is_whole_number, whole_number
 
 FLOAT_MODEL, INT8_MODEL = "alexnet", "alexnet_int8"
 MAX_BATCH_SIZE = 256  # Triton's dynamic batcher groups requests up to this many images
@@ -176,7 +177,7 @@ def models_in(path: str | Path) -> dict[str, Path]:
     found = {}
     for model_dir in sorted(p for p in path.iterdir() if (p / "config.pbtxt").is_file()):
         versions = sorted(
-            (v for v in model_dir.iterdir() if v.name.isdigit() and (v / "model.onnx").is_file()),
+            (v for v in model_dir.iterdir() if _is_version(v) and (v / "model.onnx").is_file()),
             key=lambda v: int(v.name),
         )
         if versions:
@@ -187,3 +188,13 @@ def models_in(path: str | Path) -> dict[str, Path]:
             "repository (<name>/config.pbtxt, <name>/<version>/model.onnx)"
         )
     return found
+
+
+def _is_version(folder: Path) -> bool:
+    """Whether `folder` is a model version (its name digits 0-9, as Triton reads it); a name of
+    other digits (Unicode's, or too many) is refused in one line rather than read or skipped."""
+    if is_whole_number(folder.name):
+        return True
+    if folder.name.isdigit():
+        whole_number(folder.name, f"{folder.parent}: version folder")
+    return False

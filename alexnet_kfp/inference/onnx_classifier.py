@@ -10,7 +10,6 @@ decoded at the smallest of its DCT scales (1/2, 1/4, 1/8) that leaves it 256 pix
 costs a fraction of the time and memory of decoding it whole (docs/serving.md has the figures).
 """
 
-import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, MAX_PIXELS, TRIAL_KEY
+from alexnet_kfp.untrusted import json_value
 
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -223,8 +223,8 @@ def _check_contract(session: onnxruntime.InferenceSession, path: Path) -> int:
 def _class_names(metadata: dict, classes: int, path: Path) -> list[str]:
     """The class names the model carries (metadata "class_names"), else "0", "1", ..."""
     try:
-        names = json.loads(metadata.get("class_names", "null"))
-    except ValueError:
+        names = json_value(metadata.get("class_names", "null"), f"{path}: class_names")
+    except InputError:
         names = ""
     if names is None:
         return [str(i) for i in range(classes)]

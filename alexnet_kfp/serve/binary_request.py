@@ -7,10 +7,12 @@ every size and field, so a malformed one ended in HTTP 500 with Python's error
 (`InferRequest.from_bytes`); here each is one line for a 400. Free of kserve.
 """
 
-import json
 import math
 import struct
 from typing import Any
+
+from alexnet_kfp.errors import InputError
+from alexnet_kfp.untrusted import is_whole_number, json_value
 
 # Bytes per element of each fixed-size datatype of the protocol.
 ITEM_SIZES = {
@@ -38,16 +40,18 @@ def check_binary_request(header_length: bytes, body: bytes) -> None:
     """Raise Malformed unless `body` is a well-formed request of the binary extension whose JSON
     header is `header_length` (the header's value) bytes long."""
     text = header_length.decode("latin-1").strip()
-    if not text.isdigit() or not 0 < int(text) <= len(body):
+    if not is_whole_number(text) or not 0 < int(text) <= len(body):
         raise Malformed(
             f"Inference-Header-Content-Length {text!r}: must be the JSON header's length in bytes, "
             f"from 1 to the body's {len(body)}"
         )
     length = int(text)
     try:
-        header = json.loads(body[:length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        header = json_value(body[:length].decode("utf-8"), "the request's JSON header")
+    except UnicodeDecodeError as e:
         raise Malformed(f"the request's JSON header is not JSON ({e})") from None
+    except InputError as e:
+        raise Malformed(str(e)) from None
     if not isinstance(header, dict):
         raise Malformed(f"the request's JSON header must be an object, got {_kind(header)}")
     inputs = header.get("inputs")

@@ -8,6 +8,7 @@ import json
 import re
 
 from alexnet_kfp.serve.binary_request import Malformed, check_binary_request
+from alexnet_kfp.untrusted import is_whole_number
 
 _VERSIONED = re.compile(r"^/v2/models/[^/]+/versions/")
 _METADATA = re.compile(r"^/v2/models/([^/]+)$")
@@ -30,7 +31,7 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and _too_long(declared, self.limit):
             return await self._refuse(send)
         messages, seen, more = [], 0, True
         while more:
@@ -47,6 +48,13 @@ class BodyLimit:
 
     async def _refuse(self, send):
         await json_error(send, 413, f"request body larger than {self.limit} bytes")
+
+
+def _too_long(declared: bytes, limit: int) -> bool:
+    """Whether a Content-Length header declares more than `limit` bytes (one that is not digits
+    0-9 is left to the HTTP server, which refuses it)."""
+    text = declared.decode("latin-1")
+    return is_whole_number(text) and int(text) > limit
 
 
 class NoVersions:

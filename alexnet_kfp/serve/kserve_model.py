@@ -18,7 +18,6 @@ import asyncio
 import base64
 import binascii
 import io
-import json
 import struct
 import uuid
 from typing import Any
@@ -28,10 +27,12 @@ from kserve import InferOutput, InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
 from PIL import UnidentifiedImageError
 
+from alexnet_kfp.errors import InputError
 from alexnet_kfp.inference import TRIAL_KEY
 from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
 from alexnet_kfp.serve.batcher import Batcher, Ticket
 from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
+from alexnet_kfp.untrusted import json_value
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
@@ -240,9 +241,10 @@ _V1_FORM = '{"instances": [...]}: 32x32x3 pixel lists or {"b64": "<encoded image
 def _json_object(body: bytes | bytearray) -> Any:
     """A v1 body KServe passed on unparsed (its content type was not JSON's), parsed."""
     try:
-        return json.loads(body)
-    except ValueError:
-        raise InvalidInput(f"the body is not JSON; expected {_V1_FORM}") from None
+        return json_value(body, "the body")
+    except InputError as e:
+        reason = str(e) if "nested" in str(e) else "the body is not JSON"
+        raise InvalidInput(f"{reason}; expected {_V1_FORM}") from None
 
 
 def _json_kind(value: Any) -> str:

@@ -2,7 +2,6 @@
 `mlflow.pyfunc.load_model`, registrable, and, downloaded, an export directory `predict` and
 `serve` read as they read the export step's own."""
 
-import json
 import shutil
 import tempfile
 from functools import partial
@@ -26,10 +25,11 @@ def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] =
     from mlflow.types.schema import Schema, TensorSpec
 
     from alexnet_kfp.files import file_digest
+    from alexnet_kfp.untrusted import json_value
 
     proto = onnx.load(str(onnx_file))
     properties = {p.key: p.value for p in proto.metadata_props}
-    class_names = json.loads(properties.get("class_names", "[]"))
+    class_names = json_value(properties.get("class_names", "[]"), f"{onnx_file}: class_names")
     signature = ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(np.uint8), (-1, 32, 32, 3), "image")]),
         outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, len(class_names)), "probabilities")]),

@@ -19,6 +19,7 @@ from alexnet_kfp.records import FAILED, LOST, TRAINED, TrialRecord
 from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
+from alexnet_kfp.untrusted import read_text, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,8 @@ def _count_attempt(folder: Path) -> int:
     """This attempt's number: one more than the folder's count, which it then holds."""
     counter = folder / ATTEMPTS
     try:
-        done = int(counter.read_text())
-    except (OSError, ValueError):
+        done = whole_number(read_text(counter, str(counter), 64).strip(), f"{counter}: count")
+    except InputError:  # none yet, or not a count this step wrote: counted afresh
         done = 0
     counter.write_text(f"{done + 1}\n")
     return done + 1

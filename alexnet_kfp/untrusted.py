@@ -1,0 +1,118 @@
+"""Numbers and structured text from outside (a request, a header, a flag, a file, a folder's name,
+a record, a registry's answer), read only in the forms the project allows and refused in one line
+otherwise: Python's `int()` takes any script's digits, spaces and underscores, and its JSON and
+YAML parsers recurse once per level of nesting until the interpreter's stack gives out."""
+
+import json
+import re
+from pathlib import Path
+
+from alexnet_kfp.errors import InputError
+
+MAX_DIGITS = 18  # every whole number the project reads fits a signed 64-bit integer
+MAX_DEPTH = 64  # the deepest nesting of any JSON or YAML the project reads (its own: 4)
+# A file given for a value (a trials list: 1,000 trials are about 100 KB; a compiled pipeline)
+MAX_VALUE_FILE_BYTES = 16 << 20
+_DIGITS = re.compile(r"[0-9]+")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"' + rb"|'(?:[^'\\]|\\.)*'", re.DOTALL)
+_OPEN = list(b"[{")
+_OTHER = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def is_whole_number(text: str, max_digits: int = MAX_DIGITS) -> bool:
+    """Whether `text` is digits 0-9 alone, at most `max_digits` of them."""
+    return len(text) <= max_digits and _DIGITS.fullmatch(text) is not None
+
+
+def whole_number(text: str, what: str, max_digits: int = MAX_DIGITS) -> int:
+    """`text` as a whole number (digits 0-9, at most `max_digits`), or one line naming `what`."""
+    if not is_whole_number(text, max_digits):
+        raise InputError(
+            f"{what} {_shown(text)} is not a whole number (digits 0-9, at most {max_digits})"
+        )
+    return int(text)
+
+
+def integer(text: str, what: str, max_digits: int = MAX_DIGITS) -> int:
+    """`text` as an integer (an optional '-', then digits 0-9), or one line naming `what`."""
+    if not is_whole_number(text.removeprefix("-"), max_digits):
+        raise InputError(f"{what} {_shown(text)}: digits 0-9 only, at most {max_digits}")
+    return int(text)
+
+
+def number(text: str, what: str) -> float:
+    """`text` as a number as Python writes one in ASCII (digits 0-9, a sign, a point, an
+    exponent; nan and inf, which the checks after refuse by name), or one line."""
+    if len(text) > 64 or not text.isascii() or "_" in text or text != text.strip():
+        raise InputError(f"{what} {_shown(text)}: digits 0-9, '.' and an exponent only")
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{what} {_shown(text)}: not a number") from None
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 24 else text[:21] + "...")
+
+
+def nesting_depth(text: str | bytes) -> int:
+    """How deeply `text`'s brackets and braces nest, outside quoted strings."""
+    import numpy as np
+
+    raw = _STRING.sub(b"", text.encode("utf-8", "replace") if isinstance(text, str) else text)
+    brackets = np.frombuffer(raw.translate(None, _OTHER), dtype=np.uint8)
+    if not brackets.size:
+        return 0
+    steps = np.where(np.isin(brackets, _OPEN), 1, -1).astype(np.int64)
+    return int(np.cumsum(steps).max())
+
+
+def check_nesting(text: str | bytes, what: str, max_depth: int = MAX_DEPTH) -> None:
+    depth = nesting_depth(text)
+    if depth > max_depth:
+        raise InputError(f"{what}: nested {depth} levels deep, more than the {max_depth} allowed")
+
+
+def json_value(
+    text: str | bytes, what: str, max_depth: int = MAX_DEPTH, kind: str = "JSON"
+) -> object:
+    """The JSON value in `text`, its nesting checked before it is parsed; or one line
+    ("WHAT: not KIND (why)")."""
+    check_nesting(text, what, max_depth)
+    try:
+        return json.loads(text)
+    except ValueError as e:  # bad JSON and bad UTF-8 alike
+        raise InputError(f"{what}: not {kind} ({e})") from None
+
+
+def yaml_documents(text: str, what: str, max_depth: int = MAX_DEPTH) -> list:
+    """The YAML documents in `text` (safe types only), nesting checked first; or one line."""
+    import yaml
+
+    check_nesting(text, what, max_depth)
+    try:
+        return list(yaml.safe_load_all(text))
+    except RecursionError:  # indentation alone nests too
+        raise InputError(f"{what}: nested more than the YAML reader can follow") from None
+    except yaml.YAMLError as e:
+        raise InputError(f"{what}: not YAML ({str(e).splitlines()[0]})") from None
+
+
+def read_text(path: Path, what: str, max_bytes: int) -> str:
+    """A regular file's text when it holds at most `max_bytes`, its size checked before it is
+    read; or one line that starts with `what` (which names the file)."""
+    try:
+        if not path.is_file():
+            raise InputError(f"{what}: not a regular file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{what}: {size:,} bytes, more than the {max_bytes:,} allowed")
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)
+        if len(raw) > max_bytes:  # it grew meanwhile
+            raise InputError(f"{what}: more than the {max_bytes:,} bytes allowed")
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{what}: not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(f"{what}: cannot read it ({e.strerror or e})") from None
