@@ -6,6 +6,50 @@
 
 export const SIZE = 32; // the model takes uint8 [N, 32, 32, 3] RGB
 export const MAX_PIXELS = 4096 * 4096; // the most pixels an image may have, as in `predict`
+// The most memory one image's decoding may take, as in `predict`: decoders here hold a JPEG's
+// coefficients (2 bytes each, up to 3 per pixel) and the RGBA pixels (4 bytes) at full size, so
+// MAX_PIXELS keeps it under 160 MiB.
+export const MAX_DECODE_MB = 256;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+// JPEG's start-of-frame markers (SOF0-SOF15 but DHT, JPG and DAC), which carry the image's size
+const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+// {format, width, height} that a PNG's or JPEG's header declares, read before anything is
+// decoded; any other file, or a header cut short, is refused. A size over MAX_PIXELS is refused.
+export function declaredSize(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let found = null;
+  if (bytes.length >= 24 && PNG_SIGNATURE.every((byte, i) => bytes[i] === byte)) {
+    found = { format: "PNG", width: view.getUint32(16), height: view.getUint32(20) };
+  } else if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    let at = 2;
+    while (at + 4 <= bytes.length && bytes[at] === 0xff && bytes[at + 1] !== 0xda) {
+      const marker = bytes[at + 1];
+      if (marker === 0xff) {
+        at += 1; // fill byte
+        continue;
+      }
+      if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+        at += 2; // markers without a length
+        continue;
+      }
+      const length = view.getUint16(at + 2);
+      if (SOF.has(marker) && at + 9 <= bytes.length) {
+        found = { format: "JPEG", width: view.getUint16(at + 7), height: view.getUint16(at + 5) };
+        break;
+      }
+      at += 2 + length;
+    }
+    if (!found) throw new Error("a JPEG file without a readable size");
+  } else {
+    throw new Error("not a PNG or JPEG file");
+  }
+  if (found.width * found.height > MAX_PIXELS) {
+    throw new Error(`${found.width}x${found.height} pixels is more than the ${MAX_PIXELS} allowed`);
+  }
+  return found;
+}
 
 const PRECISION_BITS = 32 - 8 - 2; // Pillow's fixed point for 8-bit resampling
 const ONE = 2 ** PRECISION_BITS;

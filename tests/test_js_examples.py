@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier, load_image
 
 from .cli import run_cli
+from .hostile_images import declaring_jpeg
 from .http_server import StaticFiles
 from .real_data import REPO
 from .test_docs import camera_photo
@@ -161,9 +162,11 @@ def test_node_reports_each_bad_file_and_a_trial_model(exported, photos, tmp_path
     (tmp_path / "notes.txt").write_text("not an image")
     huge = tmp_path / "huge.png"
     Image.new("L", (5000, 4000)).save(huge)  # 20 MP: refused from its header
+    bomb = tmp_path / "bomb.jpg"  # a progressive JPEG's header declaring 13000 x 13000
+    bomb.write_bytes(declaring_jpeg(13000, 13000, progressive=True))
     ran = _node(
         "examples/node/classify.js", trial, photos["ship"], tmp_path / "notes.txt",
-        tmp_path / "gone.jpg", huge,
+        tmp_path / "gone.jpg", huge, bomb,
     )  # fmt: skip
     assert ran.returncode == 2
     assert ran.stdout.startswith(f"{photos['ship']}: ") and len(ran.stdout.splitlines()) == 1
@@ -173,6 +176,8 @@ def test_node_reports_each_bad_file_and_a_trial_model(exported, photos, tmp_path
         "file",
         f"classify: error: {tmp_path / 'gone.jpg'}: no such file",
         f"classify: error: {huge}: cannot read as an image: 5000x4000 pixels is more than the "
+        "16777216 allowed",
+        f"classify: error: {bomb}: cannot read as an image: 13000x13000 pixels is more than the "
         "16777216 allowed",
     ]
     assert _node("examples/node/classify.js", exported).returncode == 2  # no image: the usage
@@ -222,3 +227,9 @@ def test_the_browser_page_says_what_is_wrong(site, tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     refused = _pick(site, tmp_path / "notes.txt")
     assert refused["status"].startswith("cannot classify notes.txt: "), refused
+    bomb = tmp_path / "bomb.jpg"  # refused from its header: the browser would decode it whole
+    bomb.write_bytes(declaring_jpeg(13000, 13000, progressive=True))
+    refused = _pick(site, bomb)
+    assert refused["status"] == (
+        "cannot classify bomb.jpg: 13000x13000 pixels is more than the 16777216 allowed"
+    ), refused

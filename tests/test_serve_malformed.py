@@ -6,6 +6,7 @@ extension's sizes and headers, raw gRPC BYTES whose length prefixes lie, a model
 import base64
 import io
 import json
+import socket
 import struct
 
 import grpc
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from .hostile_images import declaring_jpeg
 from .test_serve import Server, _v2
 
 pytestmark = pytest.mark.integration
@@ -174,3 +176,46 @@ def test_grpc_readiness_and_metadata_of_a_version_it_lacks_are_not_found(served)
             call(request)
         assert refused.value.code() == grpc.StatusCode.NOT_FOUND
         assert "has no version" in refused.value.details()
+
+
+@pytest.mark.parametrize("length", ["²", "1_0", "+12", " ", "9" * 40])
+def test_a_header_length_that_is_not_ascii_digits_is_400(served, length):
+    # "²".isdigit() is true and int("²") a ValueError; int() takes "1_0" and "+12"
+    status, answer = _binary(served, {"inputs": [_tensor()]}, b"\x01" * PIXELS, length)
+    assert status == 400 and "Inference-Header-Content-Length" in answer["error"], answer
+    assert served.ready()
+
+
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_json_nested_past_its_bound_is_400_in_every_body(served, depth):
+    deep = b"[" * depth + b"]" * depth
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(len(deep)),
+    }
+    status, answer = served.post("/v2/models/alexnet/infer", deep, headers)
+    assert status == 400 and f"nested {depth} levels deep" in answer["error"], answer
+    status, answer = served.post("/v1/models/alexnet:predict", deep, {"Content-Type": "text/plain"})
+    assert status == 400 and f"nested {depth} levels deep" in answer["error"], answer
+    status, answer = served.post("/v2/models/alexnet/infer", deep)  # KServe's own parser
+    assert status == 400, (status, answer)
+    assert served.ready()
+
+
+def test_a_content_length_that_is_not_ascii_digits_is_refused_not_a_500(served):
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(
+            b"POST /v1/models/alexnet:predict HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n"
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line.split()[1].startswith(b"4"), status_line
+    assert served.ready()
+
+
+def test_a_jpeg_whose_decoding_would_pass_the_budget_is_400(served):
+    bomb = base64.b64encode(declaring_jpeg(13000, 13000, progressive=True)).decode()
+    body = json.dumps({"instances": [{"b64": bomb}]}).encode()
+    status, answer = served.post("/v1/models/alexnet:predict", body)
+    assert status == 400 and "MiB allowed for one image" in answer["error"], answer
+    assert served.ready()

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, MAX_PIXELS, TRIAL_KEY
+from alexnet_kfp.inference.decode_memory import MAX_DECODE_BYTES, decode_bytes
 from alexnet_kfp.untrusted import json_value
 
 SIZE = 32
@@ -62,11 +63,19 @@ def load_image(
     decode at, to refuse it by raising (a server's limit per request: a few KB of PNG can claim
     gigapixels). `draft=False` decodes a JPEG whole (bench/jpeg_draft.py compares the two)."""
     with Image.open(source, formats=FORMATS) as opened:
+        declared = opened.size
         if draft and opened.format == "JPEG":
             _draft_for_crop(opened)
         width, height = opened.size  # what will be decoded
         if width * height > MAX_PIXELS:
             raise ValueError(f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed")
+        cost = decode_bytes(opened, declared, (width, height))
+        if cost > MAX_DECODE_BYTES:
+            raise ValueError(
+                f"decoding this {declared[0]}x{declared[1]} {opened.format} would take "
+                f"{cost / 2**20:,.0f} MiB, more than the {MAX_DECODE_BYTES >> 20} MiB allowed "
+                "for one image"
+            )
         if admit is not None:
             admit(width, height)
         image: Image.Image = _as_8_bit(ImageOps.exif_transpose(opened))

@@ -6,7 +6,7 @@
 
 import * as ort from "../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { MAX_PIXELS, SIZE, modelInput, topClasses } from "../pixels.js";
+import { SIZE, declaredSize, modelInput, topClasses } from "../pixels.js";
 
 const TOP_K = 3;
 const exportDir = new URL(
@@ -34,17 +34,16 @@ async function loadModel() {
   return { session, classNames: JSON.parse(metadata.class_names) };
 }
 
-// The picked file as upright RGBA pixels, decoded by the browser.
+// The picked file as upright RGBA pixels, decoded by the browser once its header has said it is
+// a PNG or JPEG of at most MAX_PIXELS (the browser decodes it whole, whatever its size).
 async function pixelsOf(file) {
+  declaredSize(new Uint8Array(await file.arrayBuffer()));
   const bitmap = await createImageBitmap(file, {
     imageOrientation: "from-image",
     premultiplyAlpha: "none",
     colorSpaceConversion: "none",
   });
   const { width, height } = bitmap;
-  if (width * height > MAX_PIXELS) {
-    throw new Error(`${width}x${height} pixels is more than the ${MAX_PIXELS} allowed`);
-  }
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);

@@ -5,15 +5,7 @@
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 
-import { MAX_PIXELS } from "../pixels.js";
-
-const PNG_SIGNATURE = "89504e470d0a1a0a";
-
-function checkSize(width, height) {
-  if (width * height > MAX_PIXELS) {
-    throw new Error(`${width}x${height} pixels is more than the ${MAX_PIXELS} allowed`);
-  }
-}
+import { MAX_DECODE_MB, MAX_PIXELS, declaredSize } from "../pixels.js";
 
 // The EXIF orientation (1-8) in a JPEG's APP1 segment, or 1.
 export function jpegOrientation(bytes) {
@@ -77,21 +69,16 @@ export function upright(data, width, height, orientation) {
 
 // {data: RGBA, width, height} of a PNG or JPEG file's bytes, upright; anything else is refused.
 export function decodeImage(bytes) {
-  if (Buffer.from(bytes.subarray(0, 8)).toString("hex") === PNG_SIGNATURE) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    checkSize(view.getUint32(16), view.getUint32(20)); // IHDR, before any pixel is inflated
+  const { format } = declaredSize(bytes); // before any pixel is inflated or decoded
+  if (format === "PNG") {
     const png = PNG.sync.read(Buffer.from(bytes));
     return { data: new Uint8Array(png.data), width: png.width, height: png.height };
   }
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    const image = jpeg.decode(bytes, {
-      useTArray: true,
-      formatAsRGBA: true,
-      maxResolutionInMP: MAX_PIXELS / 1e6,
-      maxMemoryUsageInMB: 1024,
-    });
-    checkSize(image.width, image.height);
-    return upright(image.data, image.width, image.height, jpegOrientation(bytes));
-  }
-  throw new Error("not a PNG or JPEG file");
+  const image = jpeg.decode(bytes, {
+    useTArray: true,
+    formatAsRGBA: true,
+    maxResolutionInMP: MAX_PIXELS / 1e6,
+    maxMemoryUsageInMB: MAX_DECODE_MB,
+  });
+  return upright(image.data, image.width, image.height, jpegOrientation(bytes));
 }
