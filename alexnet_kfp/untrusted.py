@@ -6,6 +6,7 @@ YAML parsers recurse once per level of nesting until the interpreter's stack giv
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from alexnet_kfp.errors import InputError
 
@@ -55,11 +56,13 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 24 else text[:21] + "...")
 
 
-def nesting_depth(text: str | bytes) -> int:
+def nesting_depth(text: str | bytes | bytearray) -> int:
     """How deeply `text`'s brackets and braces nest, outside quoted strings."""
     import numpy as np
 
-    raw = _STRING.sub(b"", text.encode("utf-8", "replace") if isinstance(text, str) else text)
+    raw = _STRING.sub(
+        b"", text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
+    )
     brackets = np.frombuffer(raw.translate(None, _OTHER), dtype=np.uint8)
     if not brackets.size:
         return 0
@@ -67,15 +70,15 @@ def nesting_depth(text: str | bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
-def check_nesting(text: str | bytes, what: str, max_depth: int = MAX_DEPTH) -> None:
+def check_nesting(text: str | bytes | bytearray, what: str, max_depth: int = MAX_DEPTH) -> None:
     depth = nesting_depth(text)
     if depth > max_depth:
         raise InputError(f"{what}: nested {depth} levels deep, more than the {max_depth} allowed")
 
 
 def json_value(
-    text: str | bytes, what: str, max_depth: int = MAX_DEPTH, kind: str = "JSON"
-) -> object:
+    text: str | bytes | bytearray, what: str, max_depth: int = MAX_DEPTH, kind: str = "JSON"
+) -> Any:
     """The JSON value in `text`, its nesting checked before it is parsed; or one line
     ("WHAT: not KIND (why)")."""
     check_nesting(text, what, max_depth)

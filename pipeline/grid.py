@@ -22,7 +22,7 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
     in the order the axes are given; one line for a malformed axis, an unknown key or a value the
     train step refuses."""
     names: list[str] = []
-    values: list[list[object]] = []
+    texts: list[list[str]] = []
     for axis in axes:
         name, sep, raw = axis.partition("=")
         if not sep or not raw:
@@ -34,9 +34,11 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
         if name in names:
             raise InputError(f"--grid {name}: given twice; list all its values in one --grid")
         names.append(name)
-        values.append(raw.split(","))
-    _check_count([len(v) for v in values] + ([len(seeds)] if seeds else []))
-    values = [[_parsed(n, text) for text in texts] for n, texts in zip(names, values, strict=True)]
+        texts.append(raw.split(","))
+    _check_count([len(t) for t in texts] + ([len(seeds)] if seeds else []))
+    values: list[list[object]] = [
+        [_parsed(name, text) for text in given] for name, given in zip(names, texts, strict=True)
+    ]
     if seeds:
         if "seed" in names:
             raise InputError("--seeds and --grid seed=...: give the seeds once")

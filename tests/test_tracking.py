@@ -14,7 +14,8 @@ import pytest
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.tracking.environment import check_tracking_uri
-from alexnet_kfp.tracking.registry import check_alias, check_model_name, local_model
+from alexnet_kfp.tracking.registered_model import local_model
+from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.tracking.session import BOUNDED_HTTP, Tracker, bound_requests
 
 from .cli import cli_args, run_cli, run_cli_without_tensorflow
@@ -159,11 +160,32 @@ def test_a_missing_tracking_extra_is_one_warning_not_a_failure():
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    "uri", ["mlruns", "localhost:5000", "ftp://host/x", "http://", "file://", "", " "]
+    "uri",
+    [
+        "mlruns",
+        "localhost:5000",
+        "ftp://host/x",
+        "http://",
+        "file://",
+        "file:///tmp/mlruns",
+        "",
+        " ",
+    ],
 )
 def test_a_tracking_uri_that_tracks_nothing_is_refused(uri):
-    with pytest.raises(InputError, match="expected a tracking server's URL"):
+    with pytest.raises(InputError, match="a tracking server's URL"):
         check_tracking_uri(uri)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("uri", ["file:///tmp/mlruns", "./mlruns"])
+def test_a_step_given_a_file_store_goes_on_without_tracking(uri, tmp_path, caplog):
+    # MLflow 3 raises on a file store when its client is made: that must cost a warning only
+    tracker = Tracker("train", uri).start()
+    assert not tracker.active and tracker.missed == ["everything"]
+    assert (
+        "MLflow 3 keeps no runs in a folder" in caplog.text and "nothing is logged" in caplog.text
+    )
 
 
 @pytest.mark.unit
@@ -229,7 +251,8 @@ def test_a_model_uri_without_a_tracking_server_says_what_to_set(monkeypatch):
     [
         (["--register-as", "alexnet"], "register_as=alexnet registers in MLflow's model registry"),
         (["--param", "register_as=x"], "register_as=x registers in MLflow's model registry"),
-        (["--mlflow", "mlruns"], "--mlflow 'mlruns': expected a tracking server's URL"),
+        (["--mlflow", "mlruns"], "--mlflow 'mlruns': MLflow 3 keeps no runs in a folder"),
+        (["--mlflow", "file:///tmp/mlruns"], "MLflow 3 keeps no runs in a folder"),
         (["--register-as", "a/b", "--mlflow", "http://127.0.0.1:5000"], "parameter register_as"),
         (
             ["--register-alias", "latest", "--register-as", "a", "--mlflow", "http://x:5000"],

@@ -14,6 +14,7 @@ import pytest
 
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+from alexnet_kfp.tracking.registered_model import cache_folder, server_key
 
 from .cli import run_cli
 from .mlflow_server import DOCS_PORT
@@ -155,7 +156,8 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
     by_path = run_cli("predict", samples, "--model", onnx_dir, "--json", env=tracked_env)
     assert by_uri.returncode == 0, by_uri.stderr
     assert json.loads(by_uri.stdout) == json.loads(by_path.stdout)
-    cached = tmp_path / "cache" / "registered-models" / NAME / f"v{version.version}"
+    monkeypatch.setenv("ALEXNET_KFP_CACHE", tracked_env["ALEXNET_KFP_CACHE"])
+    cached = cache_folder(server_key(mlflow_server.uri), NAME, int(version.version))
     assert f"models:/{NAME}@candidate is {cached}" in by_uri.stderr
     assert (cached / "model.onnx").read_bytes() == (onnx_dir / "model.onnx").read_bytes()
     assert (cached / "model.int8.onnx").is_file()  # --int8 works on a registered model too

@@ -137,7 +137,7 @@ def model_path(value: str) -> str:
         return value
     import sys
 
-    from alexnet_kfp.tracking.registry import local_model
+    from alexnet_kfp.tracking.registered_model import local_model
 
     folder = local_model(value)
     print(f"alexnet-kfp: {value} is {folder}", file=sys.stderr)

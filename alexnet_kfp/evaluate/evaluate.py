@@ -71,7 +71,7 @@ def baseline_accuracy(
     if path.suffix == ".json":
         what = f"baseline {path}"
         try:
-            accuracy = json_value(read_text(path, what, RECORD_BYTES), what)["accuracy"]  # type: ignore[index]
+            accuracy = json_value(read_text(path, what, RECORD_BYTES), what)["accuracy"]
         except (InputError, KeyError, TypeError) as e:
             raise InputError(f"baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
         return check_accuracy(accuracy, f"baseline {path}")

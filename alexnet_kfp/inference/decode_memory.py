@@ -19,15 +19,15 @@ _SCAN = b"\xff\xda"  # a JPEG's start-of-scan marker; entropy-coded data never h
 _CHUNK = 1 << 20
 
 
-def decode_bytes(
-    opened: Image.Image, declared: tuple[int, int], decoded: tuple[int, int]
-) -> int:
+def decode_bytes(opened: Image.Image, declared: tuple[int, int], decoded: tuple[int, int]) -> int:
     """The bytes decoding `opened` (whose header declares `declared` pixels) at `decoded` pixels
     takes: its decoded pixels (4 bytes each, 8 for 16-bit modes), and for a buffered JPEG its
     coefficients at the declared size."""
     pixel = 8 if opened.mode.startswith("I;16") or opened.mode in ("I", "F") else 4
     total = decoded[0] * decoded[1] * pixel
-    if opened.format == "JPEG" and (opened.info.get("progressive") or _scans(opened.fp) > 1):
+    if opened.format == "JPEG" and (
+        opened.info.get("progressive") or _scans(getattr(opened, "fp", None)) > 1
+    ):
         total += _coefficient_bytes(opened, *declared)
     return total
 

@@ -45,17 +45,32 @@ def is_model_uri(text: str) -> bool:
     return text.startswith("models:/")
 
 
-# A tracking server's URL, or one of MLflow's store URIs (which need the whole mlflow package).
-_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+# A tracking server's URL, or one of MLflow's database store URIs (which need the whole mlflow
+# package). Not `file:`: MLflow 3 refuses its file store unless told to allow it, and it holds
+# no logged models.
+_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+
+
+def tracking_uri_problem(uri: str, what: str) -> str:
+    """Why `uri` is no tracking URI MLflow will read as one ("": it is)."""
+    scheme = urlsplit(uri.strip()).scheme
+    if scheme == "file" or (not scheme and uri.strip()):
+        return (
+            f"{what} {uri!r}: MLflow 3 keeps no runs in a folder (its file store is retired); "
+            "give a tracking server's URL (e.g. http://127.0.0.1:5000) or a database, e.g. "
+            "sqlite:///mlflow.db"
+        )
+    if scheme not in _SCHEMES or not uri.strip().removeprefix(f"{scheme}:").strip("/"):
+        return (
+            f"{what} {uri!r}: expected a tracking server's URL (e.g. http://127.0.0.1:5000) or a "
+            f"store URI ({', '.join(s + ':' for s in _SCHEMES[2:])})"
+        )
+    return ""
 
 
 def check_tracking_uri(uri: str, what: str = "--mlflow") -> str:
     """A tracking URI MLflow will read as one, or one line: a bare word would become a folder of
     that name in the working directory, which tracks nothing anyone will find."""
-    scheme = urlsplit(uri.strip()).scheme
-    if scheme not in _SCHEMES or not uri.strip().removeprefix(f"{scheme}:").strip("/"):
-        raise InputError(
-            f"{what} {uri!r}: expected a tracking server's URL (e.g. http://127.0.0.1:5000) or a "
-            f"store URI ({', '.join(s + ':' for s in _SCHEMES[2:])})"
-        )
+    if problem := tracking_uri_problem(uri, what):
+        raise InputError(problem)
     return uri.strip()

@@ -1,21 +1,16 @@
 """MLflow's model registry: a verified model registered as a new version with its provenance and
-an alias (the register step), and `models:/NAME@ALIAS` or `models:/NAME/VERSION` turned into a
-local export directory (`predict --model`, `serve --model`)."""
+an alias (the register step). registered_model.py turns a `models:/` URI back into files."""
 
 import logging
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from alexnet_kfp import __version__
-from alexnet_kfp.data.fetch import default_cache_dir
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
-from alexnet_kfp.tracking.environment import INSTALL_HINT, TRACKING_URI, tracking_uri
+from alexnet_kfp.tracking.environment import TRACKING_URI, tracking_uri
 from alexnet_kfp.tracking.onnx_models import log_onnx_models
-from alexnet_kfp.tracking.session import bound_requests, first_line, tracked
+from alexnet_kfp.tracking.session import tracked
 
 log = logging.getLogger("alexnet_kfp.tracking")
 
@@ -23,7 +18,6 @@ log = logging.getLogger("alexnet_kfp.tracking")
 # (letters, digits, _ and -; not "latest", nor "v" and a number, which read as versions).
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _ALIAS = re.compile(r"[A-Za-z0-9_-]{1,255}")
-_MODEL_URI = re.compile(rf"models:/({_MODEL_NAME.pattern})(?:@({_ALIAS.pattern})|/([1-9][0-9]*))")
 
 
 def check_model_name(name: str, what: str = "register_as") -> str:
@@ -125,60 +119,3 @@ def register(
         if registered:
             tracker.tags({"registered_version": registered["uri"]})
         return registered
-
-
-def local_model(uri: str) -> Path:
-    """The export directory a `models:/NAME@ALIAS` or `models:/NAME/VERSION` URI names, from the
-    registry of MLFLOW_TRACKING_URI, downloaded once per version into the cache; one line when
-    the URI, the registry or the extra is missing."""
-    found = _MODEL_URI.fullmatch(uri)
-    if not found:
-        raise InputError(
-            f"--model {uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a registered "
-            "model of MLflow's registry)"
-        )
-    name, alias, version = found.groups()
-    if tracking_uri() is None:
-        raise InputError(
-            f"--model {uri}: set {TRACKING_URI} to the MLflow server whose registry holds it"
-        )
-    try:
-        import mlflow.artifacts
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
-    except ImportError:
-        raise InputError(f"--model {uri} needs the tracking extra: {INSTALL_HINT}") from None
-    bound_requests()
-    client = MlflowClient(tracking_uri())
-    try:
-        if alias:
-            version = client.get_model_version_by_alias(name, alias).version
-        folder = default_cache_dir() / "registered-models" / name / f"v{version}"
-        if not (folder / "MLmodel").is_file():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".download-", dir=folder.parent))
-            try:
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{name}/{version}", dst_path=str(staging)
-                )
-                _move_into_place(staging, folder)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    except MlflowException as e:
-        said = first_line(str(e.message), "unknown error")
-        if "Max retries exceeded" in said or "ConnectionError" in said:
-            said = f"cannot reach the MLflow tracking server at {tracking_uri()} ({TRACKING_URI})"
-        raise InputError(f"--model {uri}: {said}") from None
-    except OSError as e:
-        raise InputError(f"--model {uri}: {e.strerror or e}") from None
-    return folder
-
-
-def _move_into_place(staging: Path, folder: Path) -> None:
-    """The finished download renamed into the cache: whole or not at all; a process that got
-    there first leaves its own (the same version's same files)."""
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        if not (folder / "MLmodel").is_file():
-            raise

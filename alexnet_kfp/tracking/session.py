@@ -26,6 +26,7 @@ from alexnet_kfp.tracking.environment import (
     TRACKING_URI,
     logged_by_kfp,
     tracking_uri,
+    tracking_uri_problem,
 )
 
 log = logging.getLogger("alexnet_kfp.tracking")
@@ -93,8 +94,22 @@ class Tracker:
             )
             self.missed.append("everything")
             return self
+        if problem := tracking_uri_problem(self.uri, TRACKING_URI):
+            log.warning("mlflow: %s: %s; nothing is logged", self.step, problem)
+            self.missed.append("everything")
+            return self
         bound_requests()
-        self._client = MlflowClient(self.uri)
+        try:
+            self._client = MlflowClient(self.uri)
+        except Exception as e:  # a store MLflow will not open: the tracker's fault, not the step's
+            log.warning(
+                "mlflow: %s: cannot open %s (%s); nothing is logged",
+                self.step,
+                self.uri,
+                first_line(str(e), type(e).__name__),
+            )
+            self.missed.append("everything")
+            return self
         own_tags = {"alexnet_kfp.step": self.step, "alexnet_kfp.version": __version__}
         self.run_id = self.call("the run", lambda: self._open_run(run_name or self.step))
         self.tags({**own_tags, **(tags or {})})

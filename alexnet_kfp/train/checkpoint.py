@@ -243,7 +243,7 @@ def _last_kept(directory: Path) -> int | None:
     """The epoch of the state a retried run would resume from, if any."""
     try:
         state = json_value(read_text(directory / STATE, STATE, RECORD_BYTES), "state")
-        done = state["epochs_done"]  # type: ignore[index]
+        done = state["epochs_done"]
         return done if type(done) is int else None
     except (InputError, KeyError, TypeError):
         return None
