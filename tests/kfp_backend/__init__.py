@@ -18,7 +18,16 @@ from .loops import collecting_tasks, collects_loop_outputs, loop_parallelism
 from .placeholders import unresolved
 from .placement import pod_placement
 from .retries import ERROR, FAILED, Attempts, attempts_when_lost, retries
-from .spec import BACKENDS, RejectedByBackend, accept, at_least, dags, find_task, root_parameter
+from .spec import (
+    BACKENDS,
+    RejectedByBackend,
+    accept,
+    at_least,
+    dags,
+    find_task,
+    kubernetes,
+    root_parameter,
+)
 from .types import run_argument_problems, type_mismatches
 from .workspace import (
     WORKSPACE_PLACEHOLDER,
@@ -41,6 +50,7 @@ __all__ = [
     "collecting_tasks",
     "collects_loop_outputs",
     "constant_in_pod",
+    "dropped",
     "find_task",
     "loop_parallelism",
     "pod_placement",
@@ -83,6 +93,7 @@ def problems(
             f"{t}: the driver cannot collect a loop's outputs" for t in collecting_tasks(documents)
         ]
     found += _placement_problems(documents, backend, arguments or {})
+    found += dropped(documents, backend)
     try:
         workspace_volume(documents, backend, server_default)
     except RejectedByBackend as e:
@@ -111,8 +122,39 @@ def _placement_problems(documents: list[dict], backend: str, arguments: dict) ->
             if not container.get("resources", {}).get("accelerator"):
                 continue
             try:
-                if not pod_placement(documents, name, backend, arguments)["limits"]:
-                    found.append(f"{name}: placement: the accelerator limit is not set")
+                placed = pod_placement(documents, name, backend, arguments)
             except RejectedByBackend as e:
                 found.append(f"{name}: placement: {e}")
+                continue
+            if not placed["limits"]:
+                found.append(f"{name}: placement: the accelerator limit is not set")
+            asked = _asked_placement(documents, executor)
+            for key in ("nodeSelector", "tolerations"):
+                if asked[key] and not placed[key]:
+                    found.append(f"{name}: placement: dropped: its {key} is not set")
+    return found
+
+
+def _asked_placement(documents: list[dict], executor: str) -> dict[str, bool]:
+    """Whether the platform spec asks for a node selector and tolerations for `executor`."""
+    config = kubernetes(documents).get("deploymentSpec", {}).get("executors", {}).get(executor, {})
+    return {
+        "nodeSelector": bool(config.get("nodeSelector")),
+        "tolerations": bool(config.get("tolerations")),
+    }
+
+
+def dropped(documents: list[dict], backend: str) -> list[str]:
+    """What the pipeline asks for that `backend` takes without a word and does not do: a task's
+    retries before 2.5.0 (argocompiler/container.go), a loop's parallelism before 2.4.1
+    (argocompiler/dag.go)."""
+    found = []
+    for dag in dags(documents[0]).values():
+        for name, task in dag["dag"]["tasks"].items():
+            if "retryPolicy" in task and not at_least(backend, "2.5.0"):
+                found.append(f"{name}: dropped: its retry policy (retried from 2.5.0)")
+            if task.get("iteratorPolicy", {}).get("parallelismLimit") and not at_least(
+                backend, "2.4.1"
+            ):
+                found.append(f"{name}: dropped: its parallelism (every iteration runs at once)")
     return found
