@@ -27,6 +27,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "model-repository": ("export", "predict"),
     "manifest": ("serve",),
     "compile": ("pipeline",),
+    "register": ("tracking",),
+    "promote": ("tracking",),
     "submit": ("pipeline",),
     # every step runs in this environment (deploying and tracking, off by default, say so when
     # asked for)

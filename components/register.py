@@ -39,7 +39,7 @@ def register_op(
     Path(registration.path).write_text(json.dumps(record, indent=2) + "\n")
     registration.metadata.update({k: v for k, v in record.items() if k != "tags"})
     print(
-        f"register: {registered['uri']} ({alias})"
+        f"register: {registered['uri']} ({registered['alias'] or 'a trial model: no alias'})"
         if registered
         else f"register: {name} not registered (see the warning above)",
         flush=True,

@@ -144,7 +144,8 @@ def _check_deploy(values: dict) -> None:
 
 def _check_register(values: dict, tracked: bool) -> None:
     name = check_model_name(values["register_as"], "parameter register_as")
-    check_alias(values["register_alias"], "parameter register_alias")
+    if values["register_alias"]:  # empty: the default alias, none for a trial
+        check_alias(values["register_alias"], "parameter register_alias")
     if name and not tracked:
         raise InputError(
             f"parameter register_as={name} registers in MLflow's model registry: pass --mlflow "

@@ -223,7 +223,7 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
         f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
         f"{int8.get('top1_agreement', nan):.2%}",
         *_sweep_lines(summary.sweep, latest),
-        *_tracking_lines(summary.mlflow),
+        *_tracking_lines(summary.mlflow, summary.parameters.get("register_as", "")),
         f"  report         {latest / 'report.html'}",
         f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
         f"  repository     {latest / MODEL_REPOSITORY} (both models, as Triton and KServe read)",
@@ -233,13 +233,21 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     ]
 
 
-def _tracking_lines(tracking: dict | None) -> list[str]:
+def _tracking_lines(tracking: dict | None, register_as: str) -> list[str]:
     if not tracking:
         return []
     registered = tracking["registered"] or {}
     lines = [f"  MLflow         run {tracking['run_id']} at {tracking['uri']}"]
     if registered.get("registered"):
-        lines.append(f"  registered     {registered['uri']} (alias {registered['alias']})")
+        alias = f"alias {registered['alias']}" if registered["alias"] else "a trial model: no alias"
+        lines.append(f"  registered     {registered['uri']} ({alias})")
+    elif register_as:
+        why = (
+            "the tracker did not take it (see run.log)"
+            if tracking["registered"]
+            else "the register step did not run"
+        )
+        lines.append(f"  registered     nothing as {register_as}: {why}")
     if tracking["not_logged"]:
         lines.append(f"  not logged     {', '.join(tracking['not_logged'])} (see run.log)")
     return lines

@@ -24,6 +24,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.evaluate.gate import GateConfig
 from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.pipeline.placement import Placement
+from alexnet_kfp.tracking.registry import DEFAULT_ALIAS
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import EXAMPLE as TRIALS_EXAMPLE
 
@@ -150,9 +151,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "register_alias",
         str,
-        "candidate",
-        "the alias the registered version gets (e.g. candidate; promote it by moving an alias "
-        "such as production)",
+        "",
+        f"the alias the registered version gets; empty: {DEFAULT_ALIAS}, and none for a trial "
+        "model (trained on a sample); `alexnet-kfp promote` moves an alias such as production "
+        "by a rule",
         ("register",),
         arg="alias",
     ),

@@ -172,7 +172,7 @@ def test_gate_branches_on_the_evaluate_decision(documents):
     }
     defaults = spec["root"]["inputDefinitions"]["parameters"]
     assert defaults["register_as"]["defaultValue"] == ""  # off unless a run names a model
-    assert defaults["register_alias"]["defaultValue"] == "candidate"
+    assert defaults["register_alias"]["defaultValue"] == ""  # candidate; a trial none
 
 
 def test_verify_gives_the_ui_the_runs_report(documents):

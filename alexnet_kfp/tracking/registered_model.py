@@ -90,14 +90,14 @@ def local_model(uri: str) -> Path:
     bound_requests()
     try:
         client = MlflowClient(tracking_uri())
-        answer = "the registry's answer"
-        version, expected = _within(
-            LOOKUP_DEADLINE_S, uri, answer, lambda: _lookup(client, name, alias, given)
-        )
+        subject = f"--model {uri}"
+        look_up = lambda: _lookup(client, name, alias, given)  # noqa: E731
+        version, expected = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
         folder = cache_folder(server, name, version)
         if _holds(folder, expected):
             return folder
-        _within(DOWNLOAD_DEADLINE_S, uri, "the download", lambda: _download(name, version, folder))
+        fetch = lambda: _download(name, version, folder)  # noqa: E731
+        within(DOWNLOAD_DEADLINE_S, subject, "the download", fetch)
     except MlflowException as e:
         said = first_line(str(e.message), "unknown error")
         if "Max retries exceeded" in said or "ConnectionError" in said:
@@ -157,9 +157,10 @@ def _download(name: str, version: int, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _within(seconds: float, uri: str, what: str, action: Callable[[], T]) -> T:
-    """`action()`'s result, or one line when it takes more than `seconds` as a whole (it goes on
-    in a daemon thread, which ends with the process)."""
+def within(seconds: float, subject: str, what: str, action: Callable[[], T]) -> T:
+    """`action()`'s result, or one line starting with `subject` when it takes more than
+    `seconds` as a whole (it goes on in a daemon thread, which ends with the process) or raises
+    an InputError."""
     result: dict[str, object] = {}
 
     def run() -> None:
@@ -173,12 +174,12 @@ def _within(seconds: float, uri: str, what: str, action: Callable[[], T]) -> T:
     worker.join(seconds)
     if worker.is_alive():
         raise InputError(
-            f"--model {uri}: {what} took more than {seconds:.0f} s from {tracking_uri()} "
+            f"{subject}: {what} took more than {seconds:.0f} s from {tracking_uri()} "
             f"({TRACKING_URI}); try again when it answers"
         )
     if "error" in result:
         error = result["error"]
         if isinstance(error, InputError):
-            raise InputError(f"--model {uri}: {error}") from None
+            raise InputError(f"{subject}: {error}") from None
         raise error  # type: ignore[misc]
     return result["value"]  # type: ignore[return-value]

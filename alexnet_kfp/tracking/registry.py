@@ -7,12 +7,24 @@ from pathlib import Path
 
 from alexnet_kfp import __version__
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import file_digest
 from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
-from alexnet_kfp.tracking.environment import TRACKING_URI, tracking_uri
+from alexnet_kfp.tracking.environment import TRACKING_URI, check_tracking_uri, tracking_uri
 from alexnet_kfp.tracking.onnx_models import log_onnx_models
 from alexnet_kfp.tracking.session import tracked
 
 log = logging.getLogger("alexnet_kfp.tracking")
+
+# A registered version's tags that say what was decided of it (registration_tags sets them).
+GATE_TAG, VERIFIED_TAG, TRIAL_TAG, ACCURACY_TAG = (
+    "gate_decision",
+    "verified",
+    "trial",
+    "test_accuracy",
+)
+DEFAULT_ALIAS = "candidate"  # what a new version is, until promoted (promotion.py)
+# the records a finished run holds (evaluate's and verify's)
+METRICS, PARITY = MetricsRecord.FILE, ParityRecord.FILE
 
 # Names that stay one segment of a `models:/` URI and of a cache path; MLflow's own alias rule
 # (letters, digits, _ and -; not "latest", nor "v" and a number, which read as versions).
@@ -54,7 +66,7 @@ def registration_tags(
     dataset = DatasetRecord.read_if_present(dataset_dir)
     int8 = parity.int8 or {}
     tags = {
-        "test_accuracy": f"{metrics.accuracy:.6f}",
+        ACCURACY_TAG: f"{metrics.accuracy:.6f}",
         "macro_f1": f"{metrics.macro_f1:.6f}",
         "gate": metrics.gate.reason,
         "parity_max_abs_diff": f"{parity.max_abs_diff:.3g}",
@@ -65,6 +77,12 @@ def registration_tags(
         # backends before 2.5.0 pass {{$.pipeline_job_uuid}} on unresolved (driver/driver.go)
         "kfp_run_id": "" if kfp_run_id.startswith("{{$.") else kfp_run_id,
         "alexnet_kfp_version": __version__,
+        # what promotion's rule reads (promotion.py): the decisions, and whether it is a trial
+        GATE_TAG: "passed",
+        VERIFIED_TAG: "true",
+        TRIAL_TAG: "true" if metrics.run.limit_per_class else "false",
+        "network": metrics.run.variant,
+        "epochs": "" if metrics.run.epochs is None else str(metrics.run.epochs),
     }
     if int8:
         tags["int8_accuracy"] = f"{int8['int8_accuracy']:.6f}"
@@ -80,11 +98,17 @@ def register(
     logged_model: str = "",
 ) -> dict | None:
     """Register the export directory's float32 model as a new version of `name` with `tags` and
-    point `alias` at it; `logged_model`: its `runs:/` URI when the export step logged it, else
-    it is logged here first. Returns {name, version, alias, uri}, or None when the tracker was
-    not reachable (one warning line; the step goes on)."""
+    point `alias` at it (empty: DEFAULT_ALIAS, and no alias for a trial model); `logged_model`:
+    its `runs:/` URI when the export step logged it, else it is logged here first. Returns
+    {name, version, alias, uri}, or None when the tracker was not reachable (one warning line;
+    the step goes on)."""
     check_model_name(name)
-    check_alias(alias)
+    if alias:
+        check_alias(alias)
+    elif tags.get(TRIAL_TAG) == "true":
+        log.warning("mlflow: register: a trial model: registered without an alias")
+    else:
+        alias = DEFAULT_ALIAS
     if tracking_uri() is None:
         log.warning(
             "mlflow: register: %s is not registered: this step has no %s (KFP's MLflow plugin "
@@ -106,7 +130,8 @@ def register(
             version = mlflow.register_model(
                 source, name, tags=tags, await_registration_for=30
             ).version
-            client.set_registered_model_alias(name, alias, version)
+            if alias:
+                client.set_registered_model_alias(name, alias, version)
             return {
                 "name": name,
                 "version": int(version),
@@ -119,3 +144,35 @@ def register(
         if registered:
             tracker.tags({"registered_version": registered["uri"]})
         return registered
+
+
+def register_run(run_dir: Path, name: str, alias: str | None) -> dict:
+    """Register a finished local run's verified float32 model (`alexnet-kfp run` made RUN_DIR
+    without a tracker) as a new version of `name`, with `alias` (None: DEFAULT_ALIAS, and none
+    for a trial). Its gate and verify records are checked again,
+    and model.onnx must be the file verify verified. One line when any is not so or the registry
+    does not answer: registering is the whole of this command's work."""
+    evaluation, parity_dir = _folder_of(run_dir, METRICS), _folder_of(run_dir, PARITY)
+    onnx_dir, dataset_dir = run_dir / "onnx_model", run_dir / "dataset"
+    tags = registration_tags(evaluation, parity_dir, dataset_dir, kfp_run_id="")
+    model = onnx_dir / "model.onnx"
+    if not model.is_file() or file_digest(model) != ParityRecord.read(parity_dir).onnx_sha256:
+        raise InputError(f"{model}: not the model the run's verify step verified")
+    uri = tracking_uri()
+    if uri is None:
+        raise InputError(f"set {TRACKING_URI} to the MLflow server to register {name} in")
+    check_tracking_uri(uri, TRACKING_URI)
+    registered = register(onnx_dir, name, alias or "", tags)
+    if registered is None:
+        raise InputError(f"{name} was not registered: {uri} did not take it (the warning above)")
+    return registered
+
+
+def _folder_of(run_dir: Path, file_name: str) -> Path:
+    """The folder of a run's `file_name` (kfp.local's task folders, not the run's links)."""
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run directory (alexnet-kfp run makes one)")
+    found = sorted(p for p in run_dir.rglob(file_name) if not p.is_symlink())
+    if not found:
+        raise InputError(f"{run_dir}: holds no {file_name}: not a finished run of alexnet-kfp run")
+    return found[-1].parent
