@@ -1,7 +1,7 @@
 """Numbers and structured text from outside (a request, a header, a flag, a file, a folder's name,
 a record, a registry's answer), read only in the forms the project allows and refused in one line
 otherwise: Python's `int()` takes any script's digits, spaces and underscores, and its JSON and
-YAML parsers recurse once per level of nesting until the interpreter's stack gives out."""
+YAML parsers recurse once per level of nesting until the interpreter's limit stops them."""
 
 import json
 import re
@@ -15,9 +15,6 @@ MAX_DEPTH = 64  # the deepest nesting of any JSON or YAML the project reads (its
 # A file given for a value (a trials list: 1,000 trials are about 100 KB; a compiled pipeline)
 MAX_VALUE_FILE_BYTES = 16 << 20
 _DIGITS = re.compile(r"[0-9]+")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"' + rb"|'(?:[^'\\]|\\.)*'", re.DOTALL)
-_OPEN = list(b"[{")
-_OTHER = bytes(set(range(256)) - set(b"[]{}"))
 
 
 def is_whole_number(text: str, max_digits: int = MAX_DIGITS) -> bool:
@@ -56,49 +53,57 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 24 else text[:21] + "...")
 
 
-def nesting_depth(text: str | bytes | bytearray) -> int:
-    """How deeply `text`'s brackets and braces nest, outside quoted strings."""
-    import numpy as np
+def depth(value: Any) -> int:
+    """How deeply a parsed JSON or YAML value nests (a scalar: 0, [] or {}: 1), walked without
+    recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
-    raw = _STRING.sub(
-        b"", text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
-    )
-    brackets = np.frombuffer(raw.translate(None, _OTHER), dtype=np.uint8)
-    if not brackets.size:
-        return 0
-    steps = np.where(np.isin(brackets, _OPEN), 1, -1).astype(np.int64)
-    return int(np.cumsum(steps).max())
+
+def check_depth(value: Any, what: str, max_depth: int = MAX_DEPTH) -> Any:
+    """`value` when it nests at most `max_depth` levels, else one line."""
+    if depth(value) > max_depth:
+        raise InputError(_too_deep(what, max_depth))
+    return value
 
 
-def check_nesting(text: str | bytes | bytearray, what: str, max_depth: int = MAX_DEPTH) -> None:
-    depth = nesting_depth(text)
-    if depth > max_depth:
-        raise InputError(f"{what}: nested {depth} levels deep, more than the {max_depth} allowed")
+def _too_deep(what: str, max_depth: int) -> str:
+    return f"{what}: nested more than the {max_depth} levels allowed"
 
 
 def json_value(
     text: str | bytes | bytearray, what: str, max_depth: int = MAX_DEPTH, kind: str = "JSON"
 ) -> Any:
-    """The JSON value in `text`, its nesting checked before it is parsed; or one line
-    ("WHAT: not KIND (why)")."""
-    check_nesting(text, what, max_depth)
+    """The JSON value in `text` nested at most `max_depth` levels, or one line ("WHAT: not KIND
+    (why)"). The parser recurses once per level: past the interpreter's limit it stops with a
+    RecursionError, which is read as the same refusal."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(_too_deep(what, max_depth)) from None
     except ValueError as e:  # bad JSON and bad UTF-8 alike
         raise InputError(f"{what}: not {kind} ({e})") from None
+    return check_depth(value, what, max_depth)
 
 
 def yaml_documents(text: str, what: str, max_depth: int = MAX_DEPTH) -> list:
-    """The YAML documents in `text` (safe types only), nesting checked first; or one line."""
+    """The YAML documents in `text` (safe types only), each nested at most `max_depth` levels;
+    or one line."""
     import yaml
 
-    check_nesting(text, what, max_depth)
     try:
-        return list(yaml.safe_load_all(text))
-    except RecursionError:  # indentation alone nests too
-        raise InputError(f"{what}: nested more than the YAML reader can follow") from None
+        documents = list(yaml.safe_load_all(text))
+    except RecursionError:
+        raise InputError(_too_deep(what, max_depth)) from None
     except yaml.YAMLError as e:
         raise InputError(f"{what}: not YAML ({str(e).splitlines()[0]})") from None
+    return [check_depth(document, what, max_depth) for document in documents]
 
 
 def read_text(path: Path, what: str, max_bytes: int) -> str:

@@ -119,7 +119,7 @@ def test_a_malformed_request_is_one_line(length, header, data, says):
 
 def test_a_header_that_is_not_json_or_not_utf8_is_one_line():
     for header in (b"{not json", b"\xff\xfe{}", b'{"inputs": [1]'):
-        with pytest.raises(Malformed, match="JSON header is not JSON"):
+        with pytest.raises(Malformed, match="the request's JSON header: not JSON"):
             check_binary_request(str(len(header)).encode(), header)
 
 

@@ -194,9 +194,9 @@ def test_json_nested_past_its_bound_is_400_in_every_body(served, depth):
         "Inference-Header-Content-Length": str(len(deep)),
     }
     status, answer = served.post("/v2/models/alexnet/infer", deep, headers)
-    assert status == 400 and f"nested {depth} levels deep" in answer["error"], answer
+    assert status == 400 and "nested more than the 64 levels allowed" in answer["error"], answer
     status, answer = served.post("/v1/models/alexnet:predict", deep, {"Content-Type": "text/plain"})
-    assert status == 400 and f"nested {depth} levels deep" in answer["error"], answer
+    assert status == 400 and "nested more than the 64 levels allowed" in answer["error"], answer
     status, answer = served.post("/v2/models/alexnet/infer", deep)  # KServe's own parser
     assert status == 400, (status, answer)
     assert served.ready()

@@ -16,9 +16,9 @@ from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.train.trial import _count_attempt
 from alexnet_kfp.untrusted import (
     MAX_DEPTH,
+    depth,
     integer,
     json_value,
-    nesting_depth,
     read_text,
     whole_number,
     yaml_documents,
@@ -51,29 +51,29 @@ def test_a_whole_number_is_digits_0_to_9_alone(text):
 
 
 @pytest.mark.parametrize(
-    "text, depth",
+    "text, levels",
     [
+        ("3", 0),
         ("[]", 1),
         ('{"a": [1, {"b": []}]}', 4),
         ('["[[[[", "}}}"]', 1),  # brackets inside strings do not nest
-        ('["\\"[[["]', 1),  # nor after an escaped quote
-        ("[" * DEEP + "]" * DEEP, DEEP),
+        ("[" * MAX_DEPTH + "]" * MAX_DEPTH, MAX_DEPTH),
     ],
 )
-def test_nesting_is_measured_outside_strings(text, depth):
-    assert nesting_depth(text) == depth == nesting_depth(text.encode())
+def test_nesting_is_counted_on_the_parsed_value(text, levels):
+    assert depth(json_value(text, "x")) == levels
 
 
-def test_json_and_yaml_nested_past_the_bound_are_one_line_before_parsing():
+def test_json_and_yaml_nested_past_the_bound_are_one_line():
     fine = "[" * MAX_DEPTH + "]" * MAX_DEPTH
     assert json_value(fine, "x") and yaml_documents(fine, "x")
-    for deep in ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "[" * DEEP):
-        with pytest.raises(InputError, match="levels deep, more than the 64 allowed"):
+    for deep in ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "[" * DEEP + "]" * DEEP):
+        with pytest.raises(InputError, match="trials: nested more than the 64 levels allowed"):
             json_value(deep, "trials")
-        with pytest.raises(InputError, match="levels deep"):
+        with pytest.raises(InputError, match="pipeline: nested more than the 64 levels allowed"):
             yaml_documents(deep, "pipeline")
     block = "".join(f"{'  ' * i}a:\n" for i in range(3000))  # nesting by indentation alone
-    with pytest.raises(InputError, match="pipeline: nested more than the YAML reader can follow"):
+    with pytest.raises(InputError, match="pipeline: nested more than the 64 levels allowed"):
         yaml_documents(block, "pipeline")
 
 
@@ -107,7 +107,7 @@ def _deep_trials(tmp_path: Path) -> Path:
 def test_a_trials_file_nested_deep_is_one_line(args, tmp_path):
     deep, out = _deep_trials(tmp_path), tmp_path / "out.yaml"
     args = [a.format(deep=deep, out=out) for a in args]
-    _one_line(run_cli(*args, timeout=300), "nested 100000 levels deep")
+    _one_line(run_cli(*args, timeout=300), "nested more than the 64 levels allowed")
     assert not out.exists()
 
 
@@ -115,7 +115,7 @@ def test_a_compiled_pipeline_nested_deep_is_one_line_for_submit(tmp_path):
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text("a: " + "[" * DEEP + "]" * DEEP + "\n")
     result = run_cli("submit", "--pipeline", pipeline, "--host", "http://127.0.0.1:9", timeout=120)
-    _one_line(result, str(pipeline), "nested 100000 levels deep")
+    _one_line(result, str(pipeline), "nested more than the 64 levels allowed")
 
 
 @pytest.mark.parametrize(

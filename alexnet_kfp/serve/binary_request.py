@@ -7,13 +7,12 @@ every size and field, so a malformed one ended in HTTP 500 with Python's error
 (`InferRequest.from_bytes`); here each is one line for a 400. Free of kserve.
 """
 
-import json
 import math
 import struct
 from typing import Any
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.untrusted import check_nesting, is_whole_number
+from alexnet_kfp.untrusted import is_whole_number, json_value
 
 # Bytes per element of each fixed-size datatype of the protocol.
 ITEM_SIZES = {
@@ -47,14 +46,13 @@ def check_binary_request(header_length: bytes, body: bytes) -> None:
             f"from 1 to the body's {len(body)}"
         )
     length = int(text)
+    what = "the request's JSON header"
     try:
-        text = body[:length].decode("utf-8")
-        check_nesting(text, "the request's JSON header")
-        header = json.loads(text)
+        header = json_value(body[:length].decode("utf-8"), what)
+    except UnicodeDecodeError as e:
+        raise Malformed(f"{what}: not JSON ({e})") from None
     except InputError as e:
         raise Malformed(str(e)) from None
-    except (UnicodeDecodeError, ValueError) as e:
-        raise Malformed(f"the request's JSON header is not JSON ({e})") from None
     if not isinstance(header, dict):
         raise Malformed(f"the request's JSON header must be an object, got {_kind(header)}")
     inputs = header.get("inputs")
