@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 from alexnet_kfp import __version__
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import write_atomically
-from alexnet_kfp.untrusted import json_value, read_text
+from alexnet_kfp.untrusted import json_value, read_file
 
 # The distribution that ships a module, where the names differ.
 _DISTRIBUTIONS = {"sklearn": "scikit-learn"}
@@ -87,7 +87,7 @@ class Record:
 
 def load_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in `path`, or one line naming the file: not JSON, or not an object."""
-    content = json_value(read_text(path, str(path), RECORD_BYTES), str(path), kind="a JSON file")
+    content = json_value(read_file(path, str(path), RECORD_BYTES), str(path), kind="a JSON file")
     if not isinstance(content, dict):
         raise InputError(f"{path}: expected a JSON object, found {type(content).__name__}")
     return content
@@ -279,7 +279,7 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     """history.json, or one line naming the file: not JSON (cut short), or not a history."""
     try:
         history = json_value(
-            read_text(path, str(path), RECORD_BYTES), str(path), kind="a JSON file"
+            read_file(path, str(path), RECORD_BYTES), str(path), kind="a JSON file"
         )
     except InputError as e:
         raise InputError(f"{e}; train the model again") from None

@@ -106,8 +106,8 @@ def yaml_documents(text: str, what: str, max_depth: int = MAX_DEPTH) -> list:
     return [check_depth(document, what, max_depth) for document in documents]
 
 
-def read_text(path: Path, what: str, max_bytes: int) -> str:
-    """A regular file's text when it holds at most `max_bytes`, its size checked before it is
+def read_file(path: Path, what: str, max_bytes: int) -> bytes:
+    """A regular file's bytes when it holds at most `max_bytes`, its size checked before it is
     read; or one line that starts with `what` (which names the file)."""
     try:
         if not path.is_file():
@@ -117,10 +117,16 @@ def read_text(path: Path, what: str, max_bytes: int) -> str:
             raise InputError(f"{what}: {size:,} bytes, more than the {max_bytes:,} allowed")
         with path.open("rb") as f:
             raw = f.read(max_bytes + 1)
-        if len(raw) > max_bytes:  # it grew meanwhile
-            raise InputError(f"{what}: more than the {max_bytes:,} bytes allowed")
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{what}: not UTF-8 text") from None
     except OSError as e:
         raise InputError(f"{what}: cannot read it ({e.strerror or e})") from None
+    if len(raw) > max_bytes:  # it grew meanwhile
+        raise InputError(f"{what}: more than the {max_bytes:,} bytes allowed")
+    return raw
+
+
+def read_text(path: Path, what: str, max_bytes: int) -> str:
+    """read_file's bytes as UTF-8 text, or one line."""
+    try:
+        return read_file(path, what, max_bytes).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{what}: not UTF-8 text") from None

@@ -232,7 +232,7 @@ def test_a_model_uri_on_a_server_out_of_reach_is_one_line(monkeypatch):
 @pytest.mark.integration
 def test_a_model_uri_the_registry_does_not_know_is_one_line(mlflow_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
-    with pytest.raises(InputError, match="Registered Model with name=no-such-model not found"):
+    with pytest.raises(InputError, match=r"models:/no-such-model/1: .*no-such-model.* not found"):
         local_model("models:/no-such-model/1")
     with pytest.raises(InputError, match="no-such-model"):
         local_model("models:/no-such-model@candidate")

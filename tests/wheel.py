@@ -1,6 +1,7 @@
 """The project as a user installs it: its wheel, and light installs of it (one extra, or none) in
 virtual environments of their own, made by uv from uv.lock without reaching a package index."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,16 +38,23 @@ def build_wheel(out: Path) -> Path:
 
 def light_install(wheel: Path, extra: str, where: Path) -> Path:
     """A virtual environment holding the wheel and, pinned by uv.lock, the core dependencies plus
-    `extra` ("" for none); returns its bin directory. Offline: the packages come from uv's cache,
-    which `make test` filled when it installed this environment from the same lock."""
-    requirements = where / "requirements.txt"
-    export = [UV, "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project"]
-    export += [f"--extra={extra}"] if extra else []
-    subprocess.run([*export, "-o", str(requirements)], cwd=REPO, check=True, capture_output=True)
+    `extra` ("" for none); returns its bin directory. Offline: `uv sync` takes the locked files
+    from uv's cache, which `make test` filled when it installed this environment from the same
+    lock (a resolution, `uv pip install -r`, would need the index's pages, which it did not)."""
     venv = where / "venv"
+    sync = [UV, "sync", "--frozen", "--offline", "--no-dev", "--no-install-project", "--quiet"]
+    sync += ["--python", sys.executable, *([f"--extra={extra}"] if extra else [])]
     quiet = {"check": True, "capture_output": True, "timeout": 600}
-    subprocess.run([UV, "venv", "--python", sys.executable, str(venv)], **quiet)
-    install = [UV, "pip", "install", "--offline", "--python", str(venv / "bin" / "python")]
-    subprocess.run([*install, "-r", str(requirements)], **quiet)
-    subprocess.run([*install, "--no-deps", str(wheel)], **quiet)
+    environment = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    subprocess.run(sync, cwd=REPO, env=environment, **quiet)
+    install = [
+        UV,
+        "pip",
+        "install",
+        "--offline",
+        "--no-deps",
+        "--python",
+        str(venv / "bin" / "python"),
+    ]
+    subprocess.run([*install, str(wheel)], **quiet)
     return venv / "bin"

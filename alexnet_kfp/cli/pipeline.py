@@ -25,7 +25,7 @@ from alexnet_kfp.pipeline.parameters import (
 )
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
-from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_text
+from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_file
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
 REPO_SWEEP_YAML = Path("sweep.yaml")
@@ -134,7 +134,7 @@ def _read_trials(path: Path) -> object:
     """The JSON in `path` (`run --trials FILE`), checked with the run's parameters later: its size
     and nesting first."""
     what = f"--trials {path}"
-    return json_value(read_text(path, what, MAX_VALUE_FILE_BYTES), what)
+    return json_value(read_file(path, what, MAX_VALUE_FILE_BYTES), what)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

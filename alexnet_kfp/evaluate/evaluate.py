@@ -46,7 +46,7 @@ from alexnet_kfp.records import (
     provenance,
     read_history,
 )
-from alexnet_kfp.untrusted import json_value, read_text
+from alexnet_kfp.untrusted import json_value, read_file
 
 MISTAKES_SHOWN = 24
 
@@ -71,7 +71,7 @@ def baseline_accuracy(
     if path.suffix == ".json":
         what = f"baseline {path}"
         try:
-            accuracy = json_value(read_text(path, what, RECORD_BYTES), what)["accuracy"]
+            accuracy = json_value(read_file(path, what, RECORD_BYTES), what)["accuracy"]
         except (InputError, KeyError, TypeError) as e:
             raise InputError(f"baseline {path}: not a metrics.json with an 'accuracy' ({e})") from e
         return check_accuracy(accuracy, f"baseline {path}")

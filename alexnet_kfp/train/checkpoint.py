@@ -34,7 +34,7 @@ from alexnet_kfp.files import make_directory
 from alexnet_kfp.records import RECORD_BYTES, history_problem
 from alexnet_kfp.train.callbacks import BestWeights, EpochLog
 from alexnet_kfp.train.config import TrainConfig
-from alexnet_kfp.untrusted import json_value, read_text
+from alexnet_kfp.untrusted import json_value, read_file
 
 log = logging.getLogger(__name__)
 STATE = "state.json"
@@ -242,7 +242,7 @@ class Checkpoint(keras.callbacks.Callback):
 def _last_kept(directory: Path) -> int | None:
     """The epoch of the state a retried run would resume from, if any."""
     try:
-        state = json_value(read_text(directory / STATE, STATE, RECORD_BYTES), "state")
+        state = json_value(read_file(directory / STATE, STATE, RECORD_BYTES), "state")
         done = state["epochs_done"]
         return done if type(done) is int else None
     except (InputError, KeyError, TypeError):
@@ -254,7 +254,7 @@ def _read_state(path: Path) -> dict:
     epoch count (nothing outside the directory is read) and only the known counters are set back."""
     number = (int, float)
     try:
-        state = json_value(read_text(path, str(path), RECORD_BYTES), str(path))
+        state = json_value(read_file(path, str(path), RECORD_BYTES), str(path))
         done = state["epochs_done"]
         counters, best = state["counters"], state["best"]
         well_formed = (
