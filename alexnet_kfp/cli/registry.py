@@ -2,6 +2,8 @@
 fact, and an alias moved from one version to another by a rule."""
 
 import argparse
+import contextlib
+import sys
 from pathlib import Path
 
 from alexnet_kfp.cli.options import command
@@ -13,7 +15,8 @@ def _cmd_register(args: argparse.Namespace) -> int:
     in the MLflow registry of MLFLOW_TRACKING_URI, as one made without a tracker."""
     from alexnet_kfp.tracking.registry import register_run
 
-    registered = register_run(Path(args.run_dir), args.name, args.alias)
+    with contextlib.redirect_stdout(sys.stderr):  # MLflow prints a link to each run it ends
+        registered = register_run(Path(args.run_dir), args.name, args.alias)
     alias = f"alias {registered['alias']}" if registered["alias"] else "a trial model: no alias"
     print(f"registered {registered['uri']} ({alias})")
     if registered["alias"]:
