@@ -44,10 +44,13 @@ class MlflowServer:
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]  # fmt: skip
         log = (self.folder / "server.log").open("ab")
-        # its own process group: the server's uvicorn worker goes with it
+        # its own process group: the server's uvicorn worker goes with it. Without the job
+        # runner (three huey consumers polling, about a third of a core, for jobs no test starts)
+        environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         self.process = subprocess.Popen(
-            command, cwd=self.folder, stdout=log, stderr=log, start_new_session=True
-        )
+            command, cwd=self.folder, env=environment, stdout=log, stderr=log,
+            start_new_session=True,
+        )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
