@@ -208,6 +208,8 @@ def run(
 
 def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     """What `alexnet-kfp run` prints at its end: the results and the next commands."""
+    from alexnet_kfp.pipeline.parameters import step_arguments
+
     gate, parity = summary.gate, summary.parity or {}
     int8 = parity.get("int8") or {}
     nan = float("nan")
@@ -223,7 +225,7 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
         f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
         f"{int8.get('top1_agreement', nan):.2%}",
         *_sweep_lines(summary.sweep, latest),
-        *_tracking_lines(summary.mlflow, summary.parameters.get("register_as", "")),
+        *_tracking_lines(summary.mlflow, step_arguments("register", summary.parameters)),
         f"  report         {latest / 'report.html'}",
         f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
         f"  repository     {latest / MODEL_REPOSITORY} (both models, as Triton and KServe read)",
@@ -233,7 +235,9 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     ]
 
 
-def _tracking_lines(tracking: dict | None, register_as: str) -> list[str]:
+def _tracking_lines(tracking: dict | None, registering: dict) -> list[str]:
+    """Where the run was logged, and what was registered (`registering`: the register step's
+    arguments, its model's name empty when none was asked for), or why nothing was."""
     if not tracking:
         return []
     registered = tracking["registered"] or {}
@@ -241,13 +245,13 @@ def _tracking_lines(tracking: dict | None, register_as: str) -> list[str]:
     if registered.get("registered"):
         alias = f"alias {registered['alias']}" if registered["alias"] else "a trial model: no alias"
         lines.append(f"  registered     {registered['uri']} ({alias})")
-    elif register_as:
+    elif registering.get("name"):
         why = (
             "the tracker did not take it (see run.log)"
             if tracking["registered"]
             else "the register step did not run"
         )
-        lines.append(f"  registered     nothing as {register_as}: {why}")
+        lines.append(f"  registered     nothing as {registering['name']}: {why}")
     if tracking["not_logged"]:
         lines.append(f"  not logged     {', '.join(tracking['not_logged'])} (see run.log)")
     return lines
