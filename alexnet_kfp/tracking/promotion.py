@@ -6,9 +6,12 @@ version records that it was forced past which rule."""
 from dataclasses import dataclass, field
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.tracking.environment import INSTALL_HINT, TRACKING_URI, check_tracking_uri
-from alexnet_kfp.tracking.environment import tracking_uri as _tracking_uri
-from alexnet_kfp.tracking.registered_model import LOOKUP_DEADLINE_S, within
+from alexnet_kfp.tracking.registered_model import (
+    LOOKUP_DEADLINE_S,
+    registry_client,
+    registry_failure,
+    within,
+)
 from alexnet_kfp.tracking.registry import (
     ACCURACY_TAG,
     GATE_TAG,
@@ -17,7 +20,6 @@ from alexnet_kfp.tracking.registry import (
     check_alias,
     check_model_name,
 )
-from alexnet_kfp.tracking.session import bound_requests, first_line
 from alexnet_kfp.untrusted import number, whole_number
 
 FORCED_TAG = "promoted_by_force"
@@ -84,7 +86,7 @@ def promote(name: str, source: str, target: str, force: bool = False) -> Promoti
     check_alias(target, "--to")
     if source == target:
         raise InputError(f"--from and --to are both {source!r}: nothing to move")
-    client = _client()
+    client = registry_client(f"promote {name}")
 
     def decide() -> Promotion:
         chosen = _version(client, name, source)
@@ -113,19 +115,6 @@ def promote(name: str, source: str, target: str, force: bool = False) -> Promoti
     return promotion
 
 
-def _client():
-    uri = _tracking_uri()
-    if uri is None:
-        raise InputError(f"set {TRACKING_URI} to the MLflow server whose registry holds the model")
-    check_tracking_uri(uri, TRACKING_URI)
-    try:
-        from mlflow import MlflowClient
-    except ImportError:
-        raise InputError(f"the registry needs the tracking extra: {INSTALL_HINT}") from None
-    bound_requests()
-    return MlflowClient(uri)
-
-
 def _version(client, name: str, alias: str) -> Version | None:
     """The version `alias` names (None: no such alias), its number checked."""
     from mlflow.exceptions import MlflowException
@@ -147,7 +136,4 @@ def _registry_call(what: str, action):
     try:
         return within(LOOKUP_DEADLINE_S, what, "the registry's answer", action)
     except MlflowException as e:
-        said = first_line(str(e.message), "unknown error")
-        if "Max retries exceeded" in said or "ConnectionError" in said:
-            said = f"cannot reach the MLflow tracking server at {_tracking_uri()} ({TRACKING_URI})"
-        raise InputError(f"{what}: {said}") from None
+        raise registry_failure(what, e) from None

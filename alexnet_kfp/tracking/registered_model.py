@@ -77,20 +77,12 @@ def local_model(uri: str) -> Path:
             "model of MLflow's registry)"
         )
     name, alias, given = found.groups()
-    if tracking_uri() is None:
-        raise InputError(
-            f"--model {uri}: set {TRACKING_URI} to the MLflow server whose registry holds it"
-        )
-    server = server_key(check_tracking_uri(tracking_uri() or "", TRACKING_URI))
+    subject = f"--model {uri}"
+    client = registry_client(subject)
+    server = server_key(client.tracking_uri)
+    from mlflow.exceptions import MlflowException
+
     try:
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
-    except ImportError:
-        raise InputError(f"--model {uri} needs the tracking extra: {INSTALL_HINT}") from None
-    bound_requests()
-    try:
-        client = MlflowClient(tracking_uri())
-        subject = f"--model {uri}"
         look_up = lambda: _lookup(client, name, alias, given)  # noqa: E731
         version, expected = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
         folder = cache_folder(server, name, version)
@@ -99,10 +91,7 @@ def local_model(uri: str) -> Path:
         fetch = lambda: _download(name, version, folder)  # noqa: E731
         within(DOWNLOAD_DEADLINE_S, subject, "the download", fetch)
     except MlflowException as e:
-        said = first_line(str(e.message), "unknown error")
-        if "Max retries exceeded" in said or "ConnectionError" in said:
-            said = f"cannot reach the MLflow tracking server at {tracking_uri()} ({TRACKING_URI})"
-        raise InputError(f"--model {uri}: {said}") from None
+        raise registry_failure(subject, e) from None
     except OSError as e:
         raise InputError(f"--model {uri}: {e.strerror or e}") from None
     if not _holds(folder, expected):
@@ -112,6 +101,31 @@ def local_model(uri: str) -> Path:
             f"registered with (its {FLOAT_FILE} does not have the recorded sha256 {expected})"
         )
     return folder
+
+
+def registry_client(subject: str):
+    """An MlflowClient of MLFLOW_TRACKING_URI's registry (the URI checked, requests bounded), or
+    one line starting with `subject` when there is no URI or no mlflow."""
+    uri = tracking_uri()
+    if uri is None:
+        raise InputError(
+            f"{subject}: set {TRACKING_URI} to the MLflow server whose registry holds it"
+        )
+    check_tracking_uri(uri, TRACKING_URI)
+    try:
+        from mlflow import MlflowClient
+    except ImportError:
+        raise InputError(f"{subject} needs the tracking extra: {INSTALL_HINT}") from None
+    bound_requests()
+    return MlflowClient(uri)
+
+
+def registry_failure(subject: str, error) -> InputError:
+    """An MlflowException of the registry's as one line starting with `subject`."""
+    said = first_line(str(error.message), "unknown error")
+    if "Max retries exceeded" in said or "ConnectionError" in said:
+        said = f"cannot reach the MLflow tracking server at {tracking_uri()} ({TRACKING_URI})"
+    return InputError(f"{subject}: {said}")
 
 
 def _lookup(client, name: str, alias: str | None, given: str | None) -> tuple[int, str]:
