@@ -1,6 +1,7 @@
 """Shared fixtures: the small CIFAR-10 archive every data, training and export test starts from
 (the real one when given, else one the tests generate), and what the steps make of it."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -8,19 +9,26 @@ import pytest
 
 from alexnet_kfp.files import file_digest
 
+from .made_once import made_once
 from .real_data import HOW_TO_GIVE, REAL_FULL, REAL_SMALL
 from .synthetic import write_synthetic_archive
+
+ARCHIVE_NAME = "cifar-10-small-python.tar.gz"
 
 
 @pytest.fixture(scope="session")
 def small_archive(tmp_path_factory) -> Path:
     """A private copy of the small real archive (5 x 1,000 train, 1,000 test images) when it is
     given (real_data.py), else a generated archive of the same layout and size."""
-    copy = tmp_path_factory.mktemp("small") / "cifar-10-small-python.tar.gz"
-    if REAL_SMALL:
-        shutil.copyfile(REAL_SMALL, copy)
-        return copy
-    return write_synthetic_archive(copy)
+
+    def make(folder: Path) -> None:
+        copy = folder / ARCHIVE_NAME
+        if REAL_SMALL:
+            shutil.copyfile(REAL_SMALL, copy)
+        else:
+            write_synthetic_archive(copy)
+
+    return made_once(tmp_path_factory, "small", make) / ARCHIVE_NAME
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +42,16 @@ def tiny_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     (read only by the tests)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
-    out = tmp_path_factory.mktemp("tiny") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=small_sha256, limit_per_class=20)
-    return out
+    return (
+        made_once(
+            tmp_path_factory,
+            "tiny",
+            lambda out: prepare_dataset(
+                out / "dataset", source=str(small_archive), sha256=small_sha256, limit_per_class=20
+            ),
+        )
+        / "dataset"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,20 +67,32 @@ def small_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     """The data step's output for the small archive (3,500 / 1,500 / 1,000 images)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
-    out = tmp_path_factory.mktemp("small-dataset") / "dataset"
-    prepare_dataset(out, source=str(small_archive), sha256=small_sha256)
-    return out
+    return (
+        made_once(
+            tmp_path_factory,
+            "small-dataset",
+            lambda out: prepare_dataset(
+                out / "dataset", source=str(small_archive), sha256=small_sha256
+            ),
+        )
+        / "dataset"
+    )
 
 
 @pytest.fixture(scope="session")
 def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     """(Model directory, train.json) of the article net trained 6 epochs on the small archive:
-    shared by the training, evaluation and export tests so that CI trains it once."""
+    shared by the training, evaluation and export tests, and by the workers, so that CI trains it
+    once."""
     from alexnet_kfp.train.config import TrainConfig
     from alexnet_kfp.train.fit import train
 
-    model_dir = tmp_path_factory.mktemp("trained") / "model"
-    return model_dir, train(small_dataset, model_dir, TrainConfig(epochs=6))
+    folder = made_once(
+        tmp_path_factory,
+        "trained",
+        lambda out: train(small_dataset, out / "model", TrainConfig(variant="article", epochs=6)),
+    )
+    return folder / "model", json.loads((folder / "model" / "train.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +100,14 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
     """The ONNX directory (model.onnx, model.int8.onnx) exported from the shared trained model."""
     from alexnet_kfp.export.onnx_export import export
 
-    out = tmp_path_factory.mktemp("exported") / "onnx"
-    export(trained[0], out, dataset_dir=small_dataset)
-    return out
+    return (
+        made_once(
+            tmp_path_factory,
+            "exported",
+            lambda out: export(trained[0], out / "onnx", dataset_dir=small_dataset),
+        )
+        / "onnx"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +115,12 @@ def evaluation(trained, small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     """(Evaluation directory, metrics.json) of the shared trained model, its gate at 0."""
     from alexnet_kfp.evaluate.evaluate import evaluate
 
-    out = tmp_path_factory.mktemp("evaluation") / "evaluation"
-    return out, evaluate(small_dataset, trained[0], out, min_accuracy=0.0)
+    folder = made_once(
+        tmp_path_factory,
+        "evaluation",
+        lambda out: evaluate(small_dataset, trained[0], out / "evaluation", min_accuracy=0.0),
+    )
+    return folder / "evaluation", json.loads((folder / "evaluation" / "metrics.json").read_text())
 
 
 @pytest.fixture(scope="session")
