@@ -47,8 +47,8 @@ SAME = _Same()
 
 @dataclass(frozen=True)
 class Parameter:
-    """One pipeline parameter. `base` is the step's own default (the value a step given nothing
-    uses), `default` the compiled pipeline's (the GPU node's); `local` and `quick` what `run` and
+    """One pipeline parameter: `default` is the compiled pipeline's and the step's own (its
+    command's flag, its configuration's field); `local` and `quick` what the profiles of `run` and
     `run --quick` set instead; `arg` the component's argument name where it differs."""
 
     name: str
@@ -58,7 +58,6 @@ class Parameter:
     steps: tuple[str, ...]
     arg: str = ""
     choices: tuple = ()
-    base: object = SAME
     local: object = SAME
     quick: object = SAME
 
@@ -83,9 +82,9 @@ def _field(
     default: object = SAME,
     **columns: Any,
 ) -> Parameter:
-    """A parameter that is a field of a step's configuration: its type, step default and help come
-    from the field (`name` when the pipeline calls it otherwise, `default` when the pipeline's
-    differs from the step's)."""
+    """A parameter that is a field of a step's configuration: its type, default and help come from
+    the field (`name` when the pipeline calls it otherwise). `default` only for require_gpu, which
+    the pipeline sets by where it places the train step (docs/design.md)."""
     field = config.__dataclass_fields__[field_name]
     assert isinstance(field.type, type)  # the pipeline's knobs are plain types
     return Parameter(
@@ -96,7 +95,6 @@ def _field(
         steps,
         arg=field_name if name else "",
         choices=tuple(field.metadata.get("choices", ())),
-        base=field.default,
         **columns,
     )
 
@@ -123,8 +121,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         help="random seed of the split, initial weights, shuffling and augmentation",
     ),
     _data("limit_per_class", quick=500),
-    _train("variant", default="cifar", quick="article"),
-    _train("epochs", default=100, local=8, quick=6),
+    _train("variant", quick="article"),
+    _train("epochs", local=8, quick=6),
     _train("batch_size"),
     _train("learning_rate"),
     _train("precision"),
@@ -302,10 +300,13 @@ def docstring(summary: str, parameters: tuple[Parameter, ...]) -> str:
     return f"{summary}\n\nArgs:\n{args}\n"
 
 
+PROFILE_NAMES = ("local", "quick")
+
+
 def profile_values(profile: str) -> dict[str, object]:
-    """What a profile sets over the steps' own defaults: "gpu-node" (the compiled pipeline),
-    "local" (`run`, building on gpu-node) or "quick" (`run --quick`, building on local)."""
-    values = {p.name: p.default for p in PARAMETERS if p.base is not SAME and p.default != p.base}
-    for layer in ("local", "quick")[: ("gpu-node", "local", "quick").index(profile)]:
+    """What a profile sets over the pipeline's defaults: "local" (`run`) or "quick" (`run
+    --quick`, building on local)."""
+    values: dict[str, object] = {}
+    for layer in PROFILE_NAMES[: PROFILE_NAMES.index(profile) + 1]:
         values |= {p.name: getattr(p, layer) for p in PARAMETERS if getattr(p, layer) is not SAME}
     return values

@@ -43,7 +43,9 @@ async def _request(batcher: Batcher, images: np.ndarray, decoding: float = 0.0) 
 
 def test_a_lone_request_on_an_idle_batcher_runs_at_once():
     model = Model()
-    batcher = Batcher(model, max_batch_size=64, delay=10_000)  # waiting would hang the test
+    batcher = Batcher(
+        model, max_batch_size=64, max_batch_delay_ms=10_000_000
+    )  # waiting would hang the test
     images = _images(3, 1)
     rows = asyncio.run(_request(batcher, images))
     np.testing.assert_array_equal(rows, Model()(images))
@@ -52,7 +54,7 @@ def test_a_lone_request_on_an_idle_batcher_runs_at_once():
 
 def test_concurrent_requests_share_batches_and_get_exactly_their_rows():
     model = Model()
-    batcher = Batcher(model, max_batch_size=64, delay=10_000)
+    batcher = Batcher(model, max_batch_size=64, max_batch_delay_ms=10_000_000)
     sizes = [1, 5, 2, 1, 7, 1, 3, 1, 1, 4]
     requests = [_images(n, seed) for seed, n in enumerate(sizes)]
 
@@ -68,7 +70,7 @@ def test_concurrent_requests_share_batches_and_get_exactly_their_rows():
 
 def test_a_batch_never_exceeds_its_size_and_a_larger_request_runs_alone():
     model = Model()
-    batcher = Batcher(model, max_batch_size=8, delay=10_000)
+    batcher = Batcher(model, max_batch_size=8, max_batch_delay_ms=10_000_000)
     requests = [_images(n, seed) for seed, n in enumerate([3, 3, 3, 20, 1])]
 
     async def main():
@@ -81,7 +83,7 @@ def test_a_batch_never_exceeds_its_size_and_a_larger_request_runs_alone():
 
 def test_a_request_that_fails_fails_alone():
     model = Model()
-    batcher = Batcher(model, max_batch_size=64, delay=10_000)
+    batcher = Batcher(model, max_batch_size=64, max_batch_delay_ms=10_000_000)
     requests = [_images(2, seed) for seed in range(6)]
     requests[3][1, 0, 0, 0] = POISON
 
@@ -99,7 +101,7 @@ def test_a_request_that_fails_fails_alone():
 
 def test_a_request_given_up_while_queued_leaves_its_batch_unharmed():
     model = Model()
-    batcher = Batcher(model, max_batch_size=64, delay=10_000)
+    batcher = Batcher(model, max_batch_size=64, max_batch_delay_ms=10_000_000)
     requests = [_images(n, seed) for seed, n in enumerate([2, 3, 4])]
 
     async def main():
@@ -121,7 +123,7 @@ def test_a_request_given_up_while_queued_leaves_its_batch_unharmed():
 
 def test_a_bad_request_withdrawn_while_decoding_is_not_waited_for():
     model = Model()
-    batcher = Batcher(model, max_batch_size=64, delay=10_000)
+    batcher = Batcher(model, max_batch_size=64, max_batch_delay_ms=10_000_000)
 
     async def bad():
         async with batcher.coming():
@@ -138,7 +140,7 @@ def test_a_bad_request_withdrawn_while_decoding_is_not_waited_for():
 
 def test_batching_off_runs_every_request_alone():
     model = Model()
-    batcher = Batcher(model, max_batch_size=1, delay=0)
+    batcher = Batcher(model, max_batch_size=1, max_batch_delay_ms=0)
     requests = [_images(n, seed) for seed, n in enumerate([2, 1, 3])]
 
     async def main():

@@ -54,7 +54,17 @@ def test_a_record_that_does_not_fit_leaves_nothing(full_disk):
 @pytest.mark.integration
 def test_a_trained_model_that_does_not_fit_is_kept_elsewhere(full_disk, tiny_dataset, tmp_path):
     # without a checkpoint: written under the system's temporary directory, and said where
-    train = ["train", "--data", tiny_dataset, "--epochs", "1", "--precision", "float32"]
+    train = [
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        tiny_dataset,
+        "--epochs",
+        "1",
+        "--precision",
+        "float32",
+    ]
     result = run_cli(*train, "--out", full_disk / "model", timeout=600)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and "No space left on device" in lines[-1], result.stderr

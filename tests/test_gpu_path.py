@@ -34,7 +34,9 @@ dataset, out, checkpoint, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sy
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2
 # no final decay: the first run's shorter budget would place it elsewhere
-config = TrainConfig(epochs=epochs, precision="float32", batch_size=20, final_decay_fraction=0)
+config = TrainConfig(
+    variant="article", epochs=epochs, precision="float32", batch_size=20, final_decay_fraction=0
+)
 train(dataset, out, config, checkpoint_dir=checkpoint or None, distribution=strategy)
 """
 
@@ -52,7 +54,9 @@ def _mirrored(dataset, out, checkpoint, epochs):
 @pytest.mark.integration
 def test_mixed_float16_trains_a_float32_model_that_exports_and_verifies(tiny_dataset, tmp_path):
     record = train(
-        tiny_dataset, tmp_path / "model", TrainConfig(epochs=2, precision="mixed_float16")
+        tiny_dataset,
+        tmp_path / "model",
+        TrainConfig(variant="article", epochs=2, precision="mixed_float16"),
     )
     assert record["precision"] == "mixed_float16"
     assert record["saved_model_precision"] == "float32"
@@ -107,13 +111,19 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
 def test_xla_compiles_the_training_step(tiny_dataset, tmp_path):
     # a process of its own: op determinism, once on in a process (other tests), stays on
     flags = ["--epochs", "1", "--precision", "float32", "--jit-compile", "--no-deterministic"]
-    done = run_cli("train", "--data", tiny_dataset, "--out", tmp_path / "model", *flags)
+    done = run_cli(
+        "train", "--variant", "article", "--data", tiny_dataset, "--out", tmp_path / "model", *flags
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((tmp_path / "model" / "train.json").read_text())
     assert record["xla"] and 0 < record["best_val_accuracy"] <= 1
     # Keras drops XLA without a word when op determinism is on: refused instead
     with pytest.raises(InputError, match="jit_compile needs deterministic off"):
-        train(tiny_dataset, tmp_path / "again", TrainConfig(epochs=1, jit_compile=True))
+        train(
+            tiny_dataset,
+            tmp_path / "again",
+            TrainConfig(variant="article", epochs=1, jit_compile=True),
+        )
 
 
 @pytest.mark.integration
@@ -126,7 +136,10 @@ def test_a_checkpoint_being_written_is_refused_in_one_line(tiny_dataset, tmp_pat
             InputError, match=f"checkpoint {checkpoint} is being written by another"
         ):
             train(
-                tiny_dataset, tmp_path / "model", TrainConfig(epochs=1), checkpoint_dir=checkpoint
+                tiny_dataset,
+                tmp_path / "model",
+                TrainConfig(variant="article", epochs=1),
+                checkpoint_dir=checkpoint,
             )
     assert not (tmp_path / "model").exists()
 
@@ -150,5 +163,10 @@ def test_a_path_that_cannot_be_a_checkpoint_is_refused_before_training(
     blocker.write_text("x")
     checkpoint = blocker if kind == "a file" else blocker / "ckpt"
     with pytest.raises(InputError, match="cannot write there"):
-        train(tiny_dataset, tmp_path / "model", TrainConfig(epochs=1), checkpoint_dir=checkpoint)
+        train(
+            tiny_dataset,
+            tmp_path / "model",
+            TrainConfig(variant="article", epochs=1),
+            checkpoint_dir=checkpoint,
+        )
     assert not (tmp_path / "model").exists()

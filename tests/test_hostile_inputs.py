@@ -143,7 +143,17 @@ def test_submit_and_run_refuse_bad_values_before_sending_anything(pair, named, t
 @pytest.mark.unit
 def test_bad_flags_give_one_line_not_the_usage(tmp_path):
     _one_line(
-        run_cli("train", "--data", tmp_path, "--out", tmp_path / "m", "--epoch", "3"),
+        run_cli(
+            "train",
+            "--variant",
+            "article",
+            "--data",
+            tmp_path,
+            "--out",
+            tmp_path / "m",
+            "--epoch",
+            "3",
+        ),
         "unrecognized",
         "--epoch",
     )
@@ -185,7 +195,9 @@ def test_a_broken_dataset_file_is_named(content, tmp_path):
         "forged": _forged_header_npz(tmp_path / "forged.npz"),
     }[content]
     bad = _dataset_like(tmp_path / "bad", train=data)
-    result = run_cli("train", "--data", bad, "--out", tmp_path / "model", "--epochs", "1")
+    result = run_cli(
+        "train", "--variant", "article", "--data", bad, "--out", tmp_path / "model", "--epochs", "1"
+    )
     _one_line(result, str(bad / "train.npz"))
     assert not (tmp_path / "model").exists()
     _nothing_left(tmp_path)
@@ -482,7 +494,17 @@ def test_sigterm_during_a_download_cleans_up_and_exits_143(tmp_path):
 @pytest.mark.integration
 def test_sigterm_during_training_cleans_up_and_exits_143(small_dataset, tmp_path):
     process = subprocess.Popen(
-        cli_args("train", "--data", small_dataset, "--out", tmp_path / "model", "--epochs", "50"),
+        cli_args(
+            "train",
+            "--variant",
+            "article",
+            "--data",
+            small_dataset,
+            "--out",
+            tmp_path / "model",
+            "--epochs",
+            "50",
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -595,7 +617,17 @@ def test_names_kubernetes_refuses_are_refused_here_first(args, named, tmp_path):
 def test_train_refuses_labels_outside_the_classes_before_training(labels, says, tmp_path):
     data = _dataset_like(tmp_path / "ds")
     save_npz(data / "train.npz", x=np.zeros((len(labels), 32, 32, 3), np.uint8), y=labels)
-    result = run_cli("train", "--data", data, "--out", tmp_path / "model", "--epochs", "1")
+    result = run_cli(
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        data,
+        "--out",
+        tmp_path / "model",
+        "--epochs",
+        "1",
+    )
     _one_line(result, str(data / "train.npz"), says)
     assert "epoch 1/1" not in result.stderr  # refused before the first epoch
     assert not (tmp_path / "model").exists()

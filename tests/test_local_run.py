@@ -140,6 +140,7 @@ def test_deploy_runs_after_verify_only_when_asked_and_refuses_a_local_artifact(s
     assert list(
         (tmp_path / "runs").rglob("alexnet_int8/config.pbtxt")
     )  # the repository the step would serve
-    # with no variant given, a local run trains the CPU choice (LOCAL), here through export and int8
+    # with no variant given, a local run trains the pipeline's network with the local profile's
+    # crops, here through export and int8
     trained = json.loads(next((tmp_path / "runs").rglob("train.json")).read_text())["parameters"]
-    assert (trained["variant"], trained["crop_padding"]) == (LOCAL.values["variant"], 0)
+    assert (trained["variant"], trained["crop_padding"]) == ("cifar", LOCAL.values["crop_padding"])

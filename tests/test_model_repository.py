@@ -6,7 +6,11 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.export.model_repository import MAX_BATCH_SIZE, models_in, write_model_repository
+from alexnet_kfp.export.model_repository import (
+    TRITON_MAX_BATCH_SIZE,
+    models_in,
+    write_model_repository,
+)
 from alexnet_kfp.files import file_digest
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
@@ -33,7 +37,7 @@ def test_config_is_a_valid_triton_model_config(repository, exported, name, sourc
     assert (
         config.name == name
         and config.backend == "onnxruntime"
-        and config.max_batch_size == MAX_BATCH_SIZE
+        and config.max_batch_size == TRITON_MAX_BATCH_SIZE
     )
     (image,), (probabilities,) = config.input, config.output
     assert (image.name, image.data_type, list(image.dims)) == (

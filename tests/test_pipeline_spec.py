@@ -1,6 +1,7 @@
 """The compiled pipeline: reproducible bytes, strictly valid KFP protos, the GPU node settings and
 the gate."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,9 +13,13 @@ from google.protobuf import json_format
 from kfp.kubernetes import kubernetes_executor_config_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from alexnet_kfp.data.config import DataConfig
+from alexnet_kfp.evaluate.gate import GateConfig
+from alexnet_kfp.export import VerifyConfig
 from alexnet_kfp.pipeline.compile import compile_pipeline
+from alexnet_kfp.pipeline.parameters import PARAMETERS
 from alexnet_kfp.pipeline.placement import Placement
-from alexnet_kfp.pipeline.profiles import GPU_NODE
+from alexnet_kfp.train.config import TrainConfig
 
 from .cli import cli_args
 from .real_data import REPO
@@ -114,10 +119,20 @@ def test_every_parameter_reaches_a_step(documents):
         assert used_in_root or f"pipelinechannel--{name}" in text, name
 
 
-def test_the_gpu_node_profile_is_the_compiled_default(documents):
+def test_each_steps_own_default_is_the_compiled_one(documents):
+    # one default per parameter: `alexnet-kfp train` given nothing trains what the pipeline does;
+    # require_gpu alone is the placement's (True on the GPU node, the step's False elsewhere)
     defaults = {name: p.get("defaultValue") for name, p in _root_parameters(documents[0]).items()}
-    for name, value in GPU_NODE.values.items():
-        assert defaults[name] == value, name
+    configs = (DataConfig, TrainConfig, GateConfig, VerifyConfig)
+    fields = {f.name: f.default for config in configs for f in dataclasses.fields(config)}
+    compared = 0
+    for parameter in PARAMETERS:
+        if parameter.argument not in fields or parameter.name == "require_gpu":
+            continue
+        own = fields[parameter.argument]
+        assert defaults[parameter.name] == own, parameter.name
+        compared += 1
+    assert compared >= 15 and defaults["require_gpu"] is True and not fields["require_gpu"]
 
 
 def test_the_defaults_are_the_measured_gpu_recipe_and_reach_the_train_task(documents):

@@ -86,7 +86,17 @@ def test_train_refuses_a_dataset_whose_record_is_foreign(dataset, tmp_path):
     for name in ("train.npz", "val.npz", "test.npz"):
         (foreign / name).write_bytes((dataset / name).read_bytes())
     (foreign / "dataset.json").write_text(json.dumps({"kind": "alexnet-kfp/dataset", "splits": 3}))
-    done = run_cli("train", "--data", foreign, "--out", tmp_path / "model", "--epochs", "1")
+    done = run_cli(
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        foreign,
+        "--out",
+        tmp_path / "model",
+        "--epochs",
+        "1",
+    )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "dataset.json" in done.stderr and not (tmp_path / "model").exists()
 

@@ -78,7 +78,9 @@ def _screenshot(report: str, tmp_path: Path) -> np.ndarray:
 def trial_report(tiny_dataset, tmp_path_factory) -> str:
     """The report of a 1-epoch model of a 20-image-per-class sample, its gate passed."""
     work = tmp_path_factory.mktemp("trial")
-    train(tiny_dataset, work / "model", TrainConfig(epochs=1, precision="float32"))
+    train(
+        tiny_dataset, work / "model", TrainConfig(variant="article", epochs=1, precision="float32")
+    )
     evaluate(tiny_dataset, work / "model", work / "evaluation", min_accuracy=0.0)
     return (work / "evaluation" / "report.html").read_text()
 

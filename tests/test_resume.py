@@ -45,6 +45,8 @@ SCHEDULES = {
 def _train_command(dataset, out, checkpoint, schedule: list[str]) -> list[str]:
     return cli_args(
         "train",
+        "--variant",
+        "article",
         "--data",
         dataset,
         "--out",
@@ -158,7 +160,7 @@ def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(
     tiny_dataset, tmp_path
 ):
     checkpoint = tmp_path / "checkpoint"
-    config = TrainConfig(epochs=2, precision="float32")
+    config = TrainConfig(variant="article", epochs=2, precision="float32")
     train(tiny_dataset, tmp_path / "two", config, checkpoint_dir=checkpoint)
     again = train(
         tiny_dataset, tmp_path / "again", config, checkpoint_dir=checkpoint
@@ -166,7 +168,7 @@ def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(
     record = train(
         tiny_dataset,
         tmp_path / "three",
-        TrainConfig(epochs=3, precision="float32"),
+        TrainConfig(variant="article", epochs=3, precision="float32"),
         checkpoint_dir=checkpoint,
     )
     two = json.loads((tmp_path / "two" / "history.json").read_text())
@@ -190,10 +192,10 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
     train(
         tiny_dataset,
         tmp_path / "a",
-        TrainConfig(epochs=1, precision="float32"),
+        TrainConfig(variant="article", epochs=1, precision="float32"),
         checkpoint_dir=checkpoint,
     )
-    config = TrainConfig(epochs=2, precision="float32")
+    config = TrainConfig(variant="article", epochs=2, precision="float32")
     with pytest.raises(
         InputError,
         match=r"made by other parameters or data \(crop_padding: 4 -> 0, seed: 42 -> 7\)",
@@ -201,7 +203,7 @@ def test_a_checkpoint_of_other_parameters_or_garbage_is_refused(tiny_dataset, tm
         train(
             tiny_dataset,
             tmp_path / "b",
-            TrainConfig(epochs=2, seed=7, crop_padding=0, precision="float32"),
+            TrainConfig(variant="article", epochs=2, seed=7, crop_padding=0, precision="float32"),
             checkpoint_dir=checkpoint,
         )
     good = json.loads((checkpoint / "state.json").read_text())

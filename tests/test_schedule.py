@@ -21,7 +21,9 @@ def _rates(model_dir) -> list[float]:
 @pytest.mark.integration
 def test_a_run_that_never_stalls_ends_at_a_decayed_rate(tiny_dataset, tmp_path):
     # patience 100: the plateau rule cannot fire within 4 epochs, as in a run that keeps creeping up
-    config = TrainConfig(epochs=4, plateau_patience=100, final_decay_fraction=0.25)
+    config = TrainConfig(
+        variant="article", epochs=4, plateau_patience=100, final_decay_fraction=0.25
+    )
     config.precision = "float32"
     record = train(tiny_dataset, tmp_path / "model", config)
     assert _rates(tmp_path / "model") == pytest.approx([1e-3, 1e-3, 1e-3, 2e-4])
@@ -41,7 +43,11 @@ def test_a_plateau_that_fired_in_time_is_left_alone(tiny_dataset, tmp_path):
     for fraction in (0.25, 0.0):
         out = tmp_path / f"fraction-{fraction}"
         config = TrainConfig(
-            epochs=4, precision="float32", final_decay_fraction=fraction, **plateau
+            variant="article",
+            epochs=4,
+            precision="float32",
+            final_decay_fraction=fraction,
+            **plateau,
         )
         runs[fraction] = train(tiny_dataset, out, config)
     assert _rates(tmp_path / "fraction-0.25") == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
@@ -55,7 +61,10 @@ def test_a_plateau_that_fired_in_time_is_left_alone(tiny_dataset, tmp_path):
     [(30, 0.15, 5), (8, 0.15, 2), (100, 0.15, 15), (1, 0.15, 1), (10, 0.0, 0), (20, 0.1, 2)],
 )
 def test_the_final_epochs_follow_from_the_budget(epochs, fraction, final):
-    assert final_epochs(TrainConfig(epochs=epochs, final_decay_fraction=fraction)) == final
+    assert (
+        final_epochs(TrainConfig(variant="article", epochs=epochs, final_decay_fraction=fraction))
+        == final
+    )
 
 
 @pytest.mark.unit

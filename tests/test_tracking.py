@@ -57,7 +57,16 @@ def test_without_a_uri_the_steps_log_nothing_and_never_import_mlflow(tiny_datase
 def test_a_closed_port_costs_one_warning_and_the_step_completes(tiny_dataset, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
     result = run_cli(
-        "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--epochs", 2, env=env
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        tiny_dataset,
+        "--out",
+        tmp_path / "model",
+        "--epochs",
+        2,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "model" / "model.keras").is_file()
@@ -76,7 +85,9 @@ def test_a_server_killed_mid_run_leaves_the_epochs_before_it_and_a_finished_step
     server = MlflowServer(tmp_path / "mlflow").start()
     try:
         env = {**os.environ, "MLFLOW_TRACKING_URI": server.uri, "MLFLOW_EXPERIMENT_NAME": "kill"}
-        command = cli_args("train", "--data", tiny_dataset, "--out", tmp_path / "model")
+        command = cli_args(
+            "train", "--variant", "article", "--data", tiny_dataset, "--out", tmp_path / "model"
+        )
         training = subprocess.Popen(
             [*command, "--epochs", "12"], env=env, stderr=subprocess.PIPE, text=True
         )

@@ -84,7 +84,12 @@ def test_best_epoch_weights_are_the_ones_saved(trained, small_dataset):
 def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
     # min_delta = 1 forces a plateau: no epoch can beat the best by a whole unit of accuracy.
     config = TrainConfig(
-        epochs=4, plateau_patience=1, plateau_factor=0.5, plateau_min_delta=1.0, learning_rate=1e-3
+        variant="article",
+        epochs=4,
+        plateau_patience=1,
+        plateau_factor=0.5,
+        plateau_min_delta=1.0,
+        learning_rate=1e-3,
     )
     train(tiny_dataset, tmp_path / "model", config)
     rates = [e["lr"] for e in json.loads((tmp_path / "model" / "history.json").read_text())]
@@ -95,7 +100,11 @@ def test_plateau_lowers_the_learning_rate(tiny_dataset, tmp_path):
 def test_same_seed_same_history(tiny_dataset, tmp_path):
     histories = []
     for name in ("a", "b"):
-        train(tiny_dataset, tmp_path / name, TrainConfig(epochs=2, precision="float32"))
+        train(
+            tiny_dataset,
+            tmp_path / name,
+            TrainConfig(variant="article", epochs=2, precision="float32"),
+        )
         history = json.loads((tmp_path / name / "history.json").read_text())
         histories.append(
             [
@@ -117,14 +126,23 @@ def test_evaluation_path_is_never_augmented(tiny_dataset):
 @pytest.mark.unit
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="made by the data step"):
-        train(tmp_path / "nothing", tmp_path / "model", TrainConfig(epochs=1))
+        train(tmp_path / "nothing", tmp_path / "model", TrainConfig(variant="article", epochs=1))
     assert not (tmp_path / "model").exists()
 
 
 @pytest.mark.integration  # a train or evaluate process: TensorFlow's start-up
 def test_cli_train_bad_input_exits_2(tmp_path):
     result = run_cli(
-        "train", "--data", tmp_path / "none", "--out", tmp_path / "m", "--epochs", "1", timeout=300
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        tmp_path / "none",
+        "--out",
+        tmp_path / "m",
+        "--epochs",
+        "1",
+        timeout=300,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("alexnet-kfp train: error:")
@@ -133,7 +151,15 @@ def test_cli_train_bad_input_exits_2(tmp_path):
 @pytest.mark.integration
 def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
     result = run_cli(
-        "train", "--data", tiny_dataset, "--out", tmp_path / "model", "--require-gpu", timeout=300
+        "train",
+        "--variant",
+        "article",
+        "--data",
+        tiny_dataset,
+        "--out",
+        tmp_path / "model",
+        "--require-gpu",
+        timeout=300,
     )
     assert result.returncode == 2, result.stderr
     assert (

@@ -23,7 +23,7 @@ from alexnet_kfp.pipeline.parameters import (
     PLACEMENT_PARAMETERS,
     check_parallelism,
 )
-from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
+from alexnet_kfp.pipeline.profiles import LOCAL, PROFILES, QUICK
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
 from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_file
 
@@ -112,7 +112,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     """Run data -> train -> evaluate -> gate -> export -> verify on this machine with
     kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on the CPU, so
-    its defaults differ from the compiled pipeline's (GPU): {local}."""
+    it overrides some of the pipeline's defaults by a profile: {local}; with --quick, {quick}."""
     from alexnet_kfp.pipeline.local_run import PipelineFailed, run, summary_lines
 
     chosen = {p.name: getattr(args, p.name) for p in PARAMETERS}
@@ -224,10 +224,9 @@ def add(sub) -> None:
     runtime += "defaults; needs a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)"
     gpu.add_argument("--runtime-placement", action="store_true", help=runtime)
 
-    local = ", ".join(f"{key}={value}" for key, value in LOCAL.values.items())
     help_text = "run the whole pipeline locally (kfp.local, no cluster, no Docker)"
-    p = command(sub, _cmd_run, help_text, local=local)
-    quick = ", ".join(f"{key}={value}" for key, value in QUICK.changes(LOCAL).items())
+    p = command(sub, _cmd_run, help_text, local=LOCAL.described(), quick=QUICK.described())
+    quick = ", ".join(f"{key} {value}" for key, value in QUICK.changes(LOCAL).items())
     p.add_argument("--quick", action="store_true", help=f"a small, fast run: {quick}")
     other = "any pipeline parameter as KEY=VALUE (repeatable; the flags below are the same)"
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help=other)
@@ -240,7 +239,9 @@ def add(sub) -> None:
     tracked += "needs the tracking extra; docs/tracking.md)"
     p.add_argument("--mlflow", metavar="URI", help=tracked)
     _parameter_flags(
-        p.add_argument_group("pipeline parameters (default: the pipeline's, or local's)")
+        p.add_argument_group(
+            "pipeline parameters (default: the pipeline's, or the profile's where it sets one)"
+        )
     )
 
     p.add_argument(
@@ -276,12 +277,17 @@ _METAVARS = {str: "TEXT", int: "N", float: "F"}
 
 def _parameter_flags(group) -> None:
     """One flag per pipeline parameter, from the table: --learning-rate 3e-4 is
-    --param learning_rate=3e-4. Unset flags leave the profile's or the pipeline's default."""
-    local = LOCAL.values
+    --param learning_rate=3e-4. Unset flags leave the profile's or the pipeline's default; the
+    help says both: "(pipeline: 100; profile local: 8, quick: 6)"."""
     for parameter in PARAMETERS:
-        default = local.get(parameter.name, parameter.default)
-        shown = "empty" if default == "" else default
-        settings: dict = {"help": f"{parameter.help} (default: {shown})".replace("%", "%%")}
+        shown = "empty" if parameter.default == "" else parameter.default
+        overrides = [
+            f"{profile.name}: {profile.values[parameter.name]}"
+            for profile in PROFILES
+            if parameter.name in profile.values
+        ]
+        default = f"pipeline: {shown}" + (f"; profile {', '.join(overrides)}" if overrides else "")
+        settings: dict = {"help": f"{parameter.help} ({default})".replace("%", "%%")}
         if parameter.type is bool:
             settings["action"] = argparse.BooleanOptionalAction
         elif parameter.choices:

@@ -24,9 +24,12 @@ from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.untrusted import is_whole_number, whole_number
 
 FLOAT_MODEL, INT8_MODEL = "alexnet", "alexnet_int8"
-MAX_BATCH_SIZE = 256  # Triton's dynamic batcher groups requests up to this many images
-PREFERRED_BATCH_SIZES = (64, 256)
-MAX_QUEUE_DELAY_US = 2000  # wait at most 2 ms for other requests to batch with
+# Triton's own batching, written into config.pbtxt: Triton runs the models on its own cores, so its
+# knobs are its own (docs/serving.md), not `alexnet-kfp serve`'s (serve/config.py). Milliseconds,
+# as everywhere in the project; config.pbtxt takes microseconds.
+TRITON_MAX_BATCH_SIZE = 256  # Triton's dynamic batcher groups requests up to this many images
+TRITON_PREFERRED_BATCH_SIZES = (64, 256)
+TRITON_MAX_QUEUE_DELAY_MS = 2.0  # wait at most this long for other requests to batch with
 VERSION = "1"
 
 
@@ -34,10 +37,10 @@ def config_pbtxt(name: str, num_classes: int) -> str:
     """Triton's config for one exported model: onnxruntime backend, CPU instances (a KServe GPU
     predictor overrides instance_group), dynamic batching, labels for the classification
     extension."""
-    preferred = ", ".join(str(size) for size in PREFERRED_BATCH_SIZES)
+    preferred = ", ".join(str(size) for size in TRITON_PREFERRED_BATCH_SIZES)
     return f'''name: "{name}"
 backend: "onnxruntime"
-max_batch_size: {MAX_BATCH_SIZE}
+max_batch_size: {TRITON_MAX_BATCH_SIZE}
 input [
   {{
     name: "image"
@@ -55,7 +58,7 @@ output [
 ]
 dynamic_batching {{
   preferred_batch_size: [ {preferred} ]
-  max_queue_delay_microseconds: {MAX_QUEUE_DELAY_US}
+  max_queue_delay_microseconds: {round(TRITON_MAX_QUEUE_DELAY_MS * 1000)}
 }}
 version_policy: {{ latest: {{ num_versions: 1 }} }}
 '''

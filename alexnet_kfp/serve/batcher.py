@@ -5,8 +5,8 @@ A request is announced when it arrives (`coming`), before its images are decoded
 its images once they are (`Ticket.infer`). The batcher runs one batch at a time on a thread of its
 own: when it is free it takes the queued requests, first come first served, up to
 `max_batch_size` images, and waits for the requests still being decoded at most
-`max_batch_delay` seconds after the first of them was queued. A lone request on an idle server
-runs at once: nothing else is coming. Under load the requests that arrive while a batch runs
+`max_batch_delay_ms` milliseconds after the first of them was queued. A lone request on an idle
+server runs at once: nothing else is coming. Under load the requests that arrive while a batch runs
 make up the next one.
 
 Each request gets exactly its own rows. A request whose client went away is dropped before its
@@ -46,8 +46,14 @@ class Batcher:
     """Runs `run` (uint8 [N, 32, 32, 3] -> float32 [N, classes]) on batches of the requests'
     images; `max_batch_size` 1 runs every request alone, as it comes."""
 
-    def __init__(self, run: Callable[[np.ndarray], np.ndarray], max_batch_size: int, delay: float):
-        self.run, self.max_batch_size, self.delay = run, max_batch_size, delay
+    def __init__(
+        self,
+        run: Callable[[np.ndarray], np.ndarray],
+        max_batch_size: int,
+        max_batch_delay_ms: float,
+    ):
+        self.run, self.max_batch_size = run, max_batch_size
+        self.delay = max_batch_delay_ms / 1000  # seconds, as time.monotonic counts
         self._pending: list[_Queued] = []
         self._coming = 0  # announced requests whose images are not queued yet
         self._changed: asyncio.Event | None = None

@@ -31,6 +31,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.inference import TRIAL_KEY
 from alexnet_kfp.inference.onnx_classifier import SIZE, OnnxClassifier, load_image
 from alexnet_kfp.serve.batcher import Batcher, Ticket
+from alexnet_kfp.serve.config import DEFAULT_BATCH_DELAY_MS, DEFAULT_BATCH_SIZE
 from alexnet_kfp.serve.limits import MAX_IMAGES, MAX_REQUEST_PIXELS
 from alexnet_kfp.untrusted import json_value
 
@@ -47,18 +48,20 @@ class AlexNetModel(Model):
         name: str,
         path,
         threads: int | None = None,
-        max_batch_size: int = 1,
-        max_batch_delay: float = 0.0,
+        max_batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_delay_ms: float = DEFAULT_BATCH_DELAY_MS,
     ):
         super().__init__(name)
         self.path, self.threads = path, threads
-        self.max_batch_size, self.max_batch_delay = max_batch_size, max_batch_delay
+        self.max_batch_size, self.max_batch_delay_ms = max_batch_size, max_batch_delay_ms
         self._classifier: OnnxClassifier | None = None
         self._batcher: Batcher | None = None
 
     def load(self) -> bool:
         self._classifier = OnnxClassifier(self.path, threads=self.threads)
-        self._batcher = Batcher(self._classifier.predict, self.max_batch_size, self.max_batch_delay)
+        self._batcher = Batcher(
+            self._classifier.predict, self.max_batch_size, self.max_batch_delay_ms
+        )
         self.ready = True
         return self.ready
 

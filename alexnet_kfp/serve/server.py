@@ -72,7 +72,7 @@ def serve(config: ServeConfig) -> None:
             path,
             config.threads,
             max_batch_size=config.max_batch_size,
-            max_batch_delay=config.max_batch_delay_ms / 1000,
+            max_batch_delay_ms=config.max_batch_delay_ms,
         )
         served.load()
         models.append(served)

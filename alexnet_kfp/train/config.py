@@ -19,12 +19,12 @@ class TrainConfig(StepConfig):
     """Everything that decides a training run; recorded in train.json."""
 
     variant: str = option(
-        "article",
+        "cifar",
         "article: the article's network (fast); cifar: AlexNet kept at 32x32 resolution (more "
         "compute, more accurate)",
         choices=VARIANTS,
     )
-    epochs: int = option(40, "epochs to train (the best epoch's weights are kept)")
+    epochs: int = option(100, "epochs to train (the best epoch's weights are kept)")
     batch_size: int = option(100, "images per step")
     learning_rate: float = option(1e-3, "Adam's initial learning rate")
     precision: str = option(
