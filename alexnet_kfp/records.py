@@ -59,9 +59,12 @@ class Record:
         return content
 
     def write(self, directory: str | Path) -> Path:
-        path = Path(directory) / self.FILE
-        write_atomically(path, json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        return self.write_file(Path(directory) / self.FILE)
+
+    def write_file(self, path: str | Path) -> Path:
+        """The record as the file `path` (a KFP artifact that is one file, not a directory)."""
+        write_atomically(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        return Path(path)
 
     @classmethod
     def read(cls, path: str | Path) -> Self:
@@ -102,8 +105,15 @@ def _typed(kind: Any, value: Any, path: Path, where: str) -> Any:
     if origin in (types.UnionType, typing.Union):
         if value is None and type(None) in args:
             return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _typed(inner, value, path, where)
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _typed(inner[0], value, path, where)
+        # a union of scalars (Scalar): the first of its types that the value is
+        exact = [kind for kind in inner if type(value) is kind]
+        if exact:
+            return value
+        names = " or ".join(kind.__name__ for kind in inner)
+        _expect(False, names, value, path, where)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         _expect(isinstance(value, dict), "an object", value, path, where)
         hints = typing.get_type_hints(kind)
@@ -153,6 +163,12 @@ def _expect(ok: bool, what: str, value: Any, path: Path, where: str) -> None:
 
 def _name(kind: type) -> str:
     return getattr(kind, "FILE", kind.__name__)
+
+
+# A training configuration's values by field name (TrainConfig's fields: records sit below the
+# train package, which reads them back as TrainConfig.of(values)), and a recipe's.
+Scalar = str | int | float | bool | None
+TrainingValues = dict[str, Scalar]
 
 
 # --- dataset.json --------------------------------------------------------------------------------
@@ -214,6 +230,24 @@ class TrainedOn:
 
 
 @dataclass
+class LearningRateDecay:
+    """A decay the training's epochs ran after: after which epoch, by which rule ("plateau" or
+    "final"), to which rate."""
+
+    after_epoch: int
+    rule: str
+    lr: float
+
+
+@dataclass
+class CheckpointUse:
+    """Where the training state was saved, and the epoch this process resumed after (0: none)."""
+
+    path: str
+    resumed_after_epoch: int
+
+
+@dataclass
 class TrainRecord(Record):
     """What the train step made: its configuration, the outcome, the device, the data."""
 
@@ -221,7 +255,7 @@ class TrainRecord(Record):
     KIND = "alexnet-kfp/model"
     OMITTED_WHEN_NONE = ("checkpoint",)
 
-    parameters: dict[str, Any]  # TrainConfig's fields
+    parameters: TrainingValues  # TrainConfig's fields
     precision: str
     xla: bool
     saved_model_precision: str
@@ -231,9 +265,9 @@ class TrainRecord(Record):
     best_epoch: int
     best_val_accuracy: float
     images_per_second: float
-    learning_rate_decays: list[dict[str, Any]]
+    learning_rate_decays: list[LearningRateDecay]
     wall_seconds: float
-    checkpoint: dict[str, Any] | None
+    checkpoint: CheckpointUse | None
     class_names: list[str]
     dataset: TrainedOn
     versions: dict[str, str]
@@ -246,6 +280,16 @@ class TrainRecord(Record):
     @property
     def variant(self) -> str:
         return str(self.parameters.get("variant", "unknown"))
+
+    def results(self) -> dict[str, float]:
+        """The training's scalars, as MLflow and the KFP UI's run comparison show them."""
+        return {
+            "best_val_accuracy": self.best_val_accuracy,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "images_per_second": self.images_per_second,
+            "wall_seconds": self.wall_seconds,
+        }
 
 
 # --- history.json (and a checkpoint's history) ---------------------------------------------------
@@ -275,7 +319,7 @@ def history_problem(history: Any) -> str:
     return ""
 
 
-def read_history(path: Path) -> list[dict[str, Any]]:
+def read_history(path: Path) -> list[dict[str, float]]:
     """history.json, or one line naming the file: not JSON (cut short), or not a history."""
     try:
         history = json_value(
@@ -305,8 +349,8 @@ class TrialRecord(Record):
     KIND = "alexnet-kfp/trial"
 
     index: int  # its place in the sweep's list, from 0
-    given: dict[str, Any]  # what its entry in the list set
-    settings: dict[str, Any]  # the training parameters it ran with, all of them
+    given: TrainingValues  # what its entry in the list set
+    settings: TrainingValues  # the training parameters it ran with, all of them
     status: str  # TRAINED, FAILED or LOST
     reason: str  # why it failed; empty when it trained
     attempts: int  # the pods that ran it (more than 1: retried)
@@ -407,6 +451,30 @@ class MetricsRecord(Record):
 
 
 @dataclass
+class Calibration:
+    """The images the int8 model's activation ranges were measured on."""
+
+    split: str
+    images: int
+    seed: int
+    indices_sha256: str
+
+
+@dataclass
+class Int8Export:
+    """model.int8.onnx: its file, how it was quantized and calibrated, from which float model."""
+
+    file: str
+    bytes: int
+    sha256: str
+    recipe: dict[str, Scalar]
+    quantized_op_types: dict[str, int]
+    quantization_seconds: float
+    calibration: Calibration
+    float_model_sha256: str
+
+
+@dataclass
 class ExportRecord(Record):
     """What the export step wrote: model.onnx's file and metadata, and the int8 model's record."""
 
@@ -418,7 +486,7 @@ class ExportRecord(Record):
     bytes: int
     sha256: str
     dense_batchnorms_folded: int
-    int8: dict[str, Any] | None
+    int8: Int8Export | None
     conversion_seconds: float
     process_peak_rss_mib: int
     metadata: dict[str, str]
@@ -434,6 +502,36 @@ class ExportRecord(Record):
 
 
 @dataclass
+class Disagreement:
+    """A test image whose top-1 class differs between Keras and onnxruntime; a tie when Keras's
+    own top-2 margin was within atol."""
+
+    index: int
+    keras_class: int
+    onnx_class: int
+    keras_top2_margin: float
+    tie: bool
+
+
+@dataclass
+class Int8Comparison:
+    """The int8 model against the float32 one on the whole test split, and the verdict."""
+
+    images: int
+    float32_accuracy: float
+    int8_accuracy: float
+    accuracy_loss: float
+    max_loss: float
+    top1_agreement: float
+    max_abs_diff: float
+    flipped_float32_margin_max: float | None
+    flipped_float32_margin_median: float | None
+    passed: bool
+    reason: str
+    sha256: str
+
+
+@dataclass
 class ParityRecord(Record):
     """What the verify step compared: Keras vs onnxruntime, and int8 vs float32."""
 
@@ -444,17 +542,96 @@ class ParityRecord(Record):
     max_abs_diff: float
     mean_abs_diff: float
     argmax_agreement: float
-    disagreements: list[dict[str, Any]]
+    disagreements: list[Disagreement]
     passed: bool
     reason: str
     keras_sha256: str
     onnx_sha256: str
-    int8: dict[str, Any] | None
+    int8: Int8Comparison | None
     verified: bool
     versions: dict[str, str]
 
+    def results(self) -> dict[str, float]:
+        """Keras vs onnxruntime, and int8 vs float32, as the KFP UI and MLflow show them."""
+        shown = {
+            "max_abs_diff": self.max_abs_diff,
+            "mean_abs_diff": self.mean_abs_diff,
+            "argmax_agreement": self.argmax_agreement,
+        }
+        if self.int8 is not None:
+            shown |= {
+                "float32_accuracy": self.int8.float32_accuracy,
+                "int8_accuracy": self.int8.int8_accuracy,
+                "int8_accuracy_loss": self.int8.accuracy_loss,
+                "int8_top1_agreement": self.int8.top1_agreement,
+                "int8_max_abs_diff": self.int8.max_abs_diff,
+            }
+        return shown
+
 
 # --- summary.json --------------------------------------------------------------------------------
+
+
+@dataclass
+class ParitySummary:
+    """The figures of parity.json a run's summary repeats."""
+
+    images: int
+    max_abs_diff: float
+    argmax_agreement: float
+    passed: bool
+    int8: Int8Comparison | None
+
+
+@dataclass
+class SweepChoice:
+    """A sweep's choice, as a run's summary repeats it from sweep.json."""
+
+    count: int
+    trained: int
+    winner: int
+    best_val_accuracy: float | None
+    given: TrainingValues
+    settings: TrainingValues
+
+
+@dataclass
+class RegisteredVersion:
+    """A version the register step made: `uri` is models:/NAME/VERSION; `alias` empty for a
+    trial model; `source` the logged model it was registered from."""
+
+    name: str
+    version: int
+    alias: str
+    uri: str
+    source: str
+
+
+@dataclass
+class RegistrationRecord(Record):
+    """What the register step did: the version it registered (none when the registry did not
+    take it) and the tags it carries. Written as the step's `registration` artifact, a file."""
+
+    FILE = "registration"
+    OMITTED_WHEN_NONE = ("name", "version", "alias", "uri", "source")
+
+    registered: bool
+    name: str | None = None
+    version: int | None = None
+    alias: str | None = None
+    uri: str | None = None
+    source: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TrackingSummary:
+    """Where a run was logged in MLflow, what the tracker could not log, what was registered."""
+
+    uri: str
+    run_id: str | None
+    not_logged: list[str]
+    registered: RegistrationRecord | None
 
 
 @dataclass
@@ -466,11 +643,11 @@ class RunSummary(Record):
     run_dir: str
     accuracy: float
     gate: Gate | None
-    parity: dict[str, Any] | None
+    parity: ParitySummary | None
     report: str
     onnx_model: str
     int8_model: str
     seconds: float
-    parameters: dict[str, Any]
-    sweep: dict[str, Any] | None = None  # a sweep's choice: the winner, its settings, the table
-    mlflow: dict[str, Any] | None = None  # where the run was tracked, what it registered
+    parameters: dict[str, object]  # the pipeline's, by name: any JSON value (`trials` a list)
+    sweep: SweepChoice | None = None
+    mlflow: TrackingSummary | None = None

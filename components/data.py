@@ -17,15 +17,22 @@ def data_op(
 ):
     """Fetch, verify, parse and split CIFAR-10 (limit_per_class 0 = all images). Every argument
     but the artifact is a DataConfig field of the same name."""
-    arguments = dict(locals())  # first, while the task's inputs are all there is
     from alexnet_kfp.data.config import DataConfig
     from alexnet_kfp.data.prepare import prepare_dataset, unverified
     from alexnet_kfp.process import one_line_errors, setup
 
     setup()
     with one_line_errors("data"):
-        info = prepare_dataset(dataset.path, DataConfig.of(arguments))
-    notice = unverified(info)
+        config = DataConfig(
+            source=source,
+            sha256=sha256,
+            md5=md5,
+            val_fraction=val_fraction,
+            seed=seed,
+            limit_per_class=limit_per_class,
+        )
+        record = prepare_dataset(dataset.path, config)
+    notice = unverified(record)
     if notice:
         print(notice, flush=True)  # in the step's log, and on a local run's terminal
-    dataset.metadata.update({name: split["count"] for name, split in info["splits"].items()})
+    dataset.metadata.update({name: split.count for name, split in record.splits.items()})

@@ -24,7 +24,7 @@ def evaluate_op(
 ):
     """Metrics, pictures and report; returns the gate's decision for the pipeline's dsl.If. Every
     argument but the artifacts is a GateConfig field of the same name."""
-    arguments = dict(locals())  # first, while the task's inputs are all there is
+    inputs = list(locals())  # the task's inputs' names, first, while they are all there is
     import shutil
     from collections import namedtuple
 
@@ -33,21 +33,26 @@ def evaluate_op(
     from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
     setup(tensorflow=True)
-    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
+    kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
     with one_line_errors("evaluate"):
-        result = evaluate(dataset.path, model.path, evaluation.path, GateConfig.of(arguments))
-    metrics.log_metric("accuracy", result["accuracy"])
-    metrics.log_metric("macro_f1", result["macro_f1"])
-    for name, per_class in result["per_class"].items():
-        metrics.log_metric(f"f1_{name}", per_class["f1"])
-    confusion.log_confusion_matrix(result["class_names"], result["confusion_matrix"])
+        result = evaluate(
+            dataset.path,
+            model.path,
+            evaluation.path,
+            GateConfig(min_accuracy=min_accuracy, baseline=baseline, max_regression=max_regression),
+        )
+    metrics.log_metric("accuracy", result.accuracy)
+    metrics.log_metric("macro_f1", result.macro_f1)
+    for name, per_class in result.per_class.items():
+        metrics.log_metric(f"f1_{name}", per_class.f1)
+    confusion.log_confusion_matrix(result.class_names, result.confusion_matrix)
     shutil.copyfile(f"{evaluation.path}/report.html", report.path)
-    gate = result["gate"]
-    print(f"gate {'passed' if gate['passed'] else 'failed'}: {gate['reason']}")
+    gate = result.gate
+    print(f"gate {'passed' if gate.passed else 'failed'}: {gate.reason}")
     GateOutputs = namedtuple("GateOutputs", ["accuracy", "passed", "reason"])
-    return GateOutputs(result["accuracy"], gate["passed"], gate["reason"])
+    return GateOutputs(result.accuracy, gate.passed, gate.reason)
 
 
 @component

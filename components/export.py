@@ -25,7 +25,7 @@ def export_op(
     from alexnet_kfp.export.onnx_export import export  # after the quiet TensorFlow import
 
     with one_line_errors("export"):
-        info = export(
+        exported = export(
             model.path,
             onnx_model.path,
             metrics_path=f"{evaluation.path}/metrics.json",
@@ -35,10 +35,10 @@ def export_op(
     onnx_model.metadata.update(
         {
             "framework": "onnx",
-            "opset": info["opset"],
-            "sha256": info["sha256"],
-            "int8_sha256": info["int8"]["sha256"],
+            "opset": exported.record.opset,
+            "sha256": exported.record.sha256,
+            "int8_sha256": exported.record.int8.sha256 if exported.record.int8 else "",
         }
     )
     model_repository.metadata.update({"framework": "triton", "models": sorted(models)})
-    return info["mlflow_model"]
+    return exported.mlflow_model

@@ -23,10 +23,11 @@ def register_op(
     accuracy, parity, the Dataset's checksum, `kfp_run_id` and the project's version, and point
     `alias` at it. A model the gate did not pass or verify did not verify is refused. A tracker
     that is down or missing leaves one warning line and nothing registered, not a failed run."""
-    import json
+    from dataclasses import asdict
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.records import RegistrationRecord
     from alexnet_kfp.tracking.registry import register, registration_tags
 
     setup()
@@ -35,11 +36,13 @@ def register_op(
             Path(evaluation.path), Path(parity_report.path), Path(dataset.path), kfp_run_id
         )
         registered = register(Path(onnx_model.path), name, alias, tags, mlflow_model)
-    record = {"registered": registered is not None, **(registered or {}), "tags": tags}
-    Path(registration.path).write_text(json.dumps(record, indent=2) + "\n")
-    registration.metadata.update({k: v for k, v in record.items() if k != "tags"})
+    record = RegistrationRecord(
+        registered=registered is not None, **(asdict(registered) if registered else {}), tags=tags
+    )
+    record.write_file(registration.path)
+    registration.metadata.update({k: v for k, v in record.to_dict().items() if k != "tags"})
     print(
-        f"register: {registered['uri']} ({registered['alias'] or 'a trial model: no alias'})"
+        f"register: {registered.uri} ({registered.alias or 'a trial model: no alias'})"
         if registered
         else f"register: {name} not registered (see the warning above)",
         flush=True,

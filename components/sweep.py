@@ -27,16 +27,28 @@ def plan_op(
     """The trials, checked and completed: each {"index", "given": what it sets, "settings": every
     training parameter, the run's own where it sets none}. Every argument but `trials` is a
     TrainConfig field of the same name."""
-    defaults = dict(locals())  # first, while the task's inputs are all there is
-    del defaults["trials"]
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.records import TrainingValues
     from alexnet_kfp.train.trials import plan_trials
 
+    defaults: TrainingValues = {
+        "variant": variant,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "precision": precision,
+        "seed": seed,
+        "crop_padding": crop_padding,
+        "plateau_patience": plateau_patience,
+        "plateau_factor": plateau_factor,
+        "final_decay_fraction": final_decay_fraction,
+        "require_gpu": require_gpu,
+    }
     setup()
     with one_line_errors("plan"):
         planned = plan_trials(trials, defaults)
     print(f"plan: {len(planned)} trials", flush=True)
-    return planned
+    return [dict(trial) for trial in planned]
 
 
 @component

@@ -30,7 +30,7 @@ def train_op(
     the training state every epoch and continue from it when the task is retried. `metrics`: the
     training's scalars (best validation accuracy and its epoch, epochs, images/s), for the KFP
     UI's run comparison and KFP's MLflow plugin."""
-    arguments = dict(locals())  # first, while the task's inputs are all there is
+    inputs = list(locals())  # the task's inputs' names, first, while they are all there is
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
@@ -38,26 +38,38 @@ def train_op(
     from alexnet_kfp.train.config import TrainConfig
 
     setup(tensorflow=True)
-    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
+    kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     # after the quiet TensorFlow import
     from alexnet_kfp.train.checkpoint import unwritable
     from alexnet_kfp.train.fit import train
 
-    config = TrainConfig.of(arguments)
+    config = TrainConfig(
+        variant=variant,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        precision=precision,
+        seed=seed,
+        crop_padding=crop_padding,
+        plateau_patience=plateau_patience,
+        plateau_factor=plateau_factor,
+        final_decay_fraction=final_decay_fraction,
+        require_gpu=require_gpu,
+    )
     checkpoint = Path(checkpoint_dir) if checkpoint_dir else None
     if checkpoint is not None and (problem := unwritable(checkpoint)):
         # a volume the pod's user may not write (no fsGroup): train, as without a workspace
         print(f"train: no checkpoint: {problem}; a retried task starts from epoch 1", flush=True)
         checkpoint = None
     with one_line_errors("train"):
-        info = train(dataset.path, model.path, config, checkpoint_dir=checkpoint)
+        record = train(dataset.path, model.path, config, checkpoint_dir=checkpoint)
     model.metadata.update(
         {
             "framework": "keras",
-            "best_val_accuracy": info["best_val_accuracy"],
-            "precision": info["precision"],
-            "device": info["device"],
+            "best_val_accuracy": record.best_val_accuracy,
+            "precision": record.precision,
+            "device": record.device,
         }
     )
-    for key in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
-        metrics.log_metric(key, info[key])
+    for key, value in record.results().items():
+        metrics.log_metric(key, value)

@@ -22,7 +22,7 @@ def verify_op(
     a mismatch or when int8 loses more than int8_max_loss (0.01 = one point). `report` is the
     run's report: the evaluation's with the ONNX models' results. Every argument but the
     artifacts is a VerifyConfig field of the same name."""
-    arguments = dict(locals())  # first, while the task's inputs are all there is
+    inputs = list(locals())  # the task's inputs' names, first, while they are all there is
     import os
     import shutil
 
@@ -31,12 +31,12 @@ def verify_op(
     from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
     setup(tensorflow=True)
-    kfp_logs_inputs(arguments)  # KFP's MLflow plugin logs them; the step logs the rest
+    kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
     try:
         with one_line_errors("verify", ParityError):
-            config = VerifyConfig.of(arguments)
+            config = VerifyConfig(atol=atol, int8_max_loss=int8_max_loss)
             result = verify(
                 dataset.path,
                 model.path,
@@ -49,14 +49,5 @@ def verify_op(
         written = f"{parity_report.path}/report.html"
         if os.path.isfile(written):
             shutil.copyfile(written, report.path)
-    for key in ("max_abs_diff", "mean_abs_diff", "argmax_agreement"):
-        parity.log_metric(key, result[key])
-    if result["int8"] is not None:
-        int8 = result["int8"]
-        for name, key in (
-            ("float32_accuracy", "float32_accuracy"),
-            ("int8_accuracy", "int8_accuracy"),
-            ("int8_accuracy_loss", "accuracy_loss"),
-            ("int8_top1_agreement", "top1_agreement"),
-        ):
-            parity.log_metric(name, int8[key])
+    for name, value in result.results().items():
+        parity.log_metric(name, value)

@@ -25,7 +25,17 @@ from alexnet_kfp.process import (
     signal_of,
     stop_children,
 )
-from alexnet_kfp.records import TRAINED, MetricsRecord, ParityRecord, RunSummary, SweepRecord
+from alexnet_kfp.records import (
+    TRAINED,
+    MetricsRecord,
+    ParityRecord,
+    ParitySummary,
+    RegistrationRecord,
+    RunSummary,
+    SweepChoice,
+    SweepRecord,
+    TrackingSummary,
+)
 from alexnet_kfp.tracking import Tracker, tracking_uri
 from alexnet_kfp.tracking.environment import PARENT_RUN_ID, TRACKING_URI, check_tracking_uri
 
@@ -210,20 +220,14 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     """What `alexnet-kfp run` prints at its end: the results and the next commands."""
     from alexnet_kfp.pipeline.parameters import step_arguments
 
-    gate, parity = summary.gate, summary.parity or {}
-    int8 = parity.get("int8") or {}
-    nan = float("nan")
+    gate, parity = summary.gate, summary.parity
     latest = runs_root / "latest"
     return [
         f"\nrun finished in {summary.seconds:.0f} s: {summary.run_dir}",
         f"  test accuracy  {summary.accuracy:.4f}",
         f"  gate           {'passed' if gate and gate.passed else 'failed'}: "
         f"{gate.reason if gate else None}",
-        f"  parity         max |delta p| {parity.get('max_abs_diff', nan):.2g}, top-1 agreement "
-        f"{parity.get('argmax_agreement', nan):.2%} on {parity.get('images')} images",
-        f"  int8           accuracy {int8.get('int8_accuracy', nan):.4f} vs float32 "
-        f"{int8.get('float32_accuracy', nan):.4f}, top-1 agreement "
-        f"{int8.get('top1_agreement', nan):.2%}",
+        *_parity_lines(parity),
         *_sweep_lines(summary.sweep, latest),
         *_tracking_lines(summary.mlflow, step_arguments("register", summary.parameters)),
         f"  report         {latest / 'report.html'}",
@@ -235,35 +239,53 @@ def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
     ]
 
 
-def _tracking_lines(tracking: dict | None, registering: dict) -> list[str]:
+def _parity_lines(parity: ParitySummary | None) -> list[str]:
+    """What verify found: Keras vs onnxruntime, and the int8 model against float32."""
+    if parity is None:
+        return ["  parity         not checked (the run ended before verify)"]
+    lines = [
+        f"  parity         max |delta p| {parity.max_abs_diff:.2g}, top-1 agreement "
+        f"{parity.argmax_agreement:.2%} on {parity.images} images"
+    ]
+    int8 = parity.int8
+    if int8 is not None:
+        lines.append(
+            f"  int8           accuracy {int8.int8_accuracy:.4f} vs float32 "
+            f"{int8.float32_accuracy:.4f}, top-1 agreement {int8.top1_agreement:.2%}"
+        )
+    return lines
+
+
+def _tracking_lines(tracking: TrackingSummary | None, registering: dict) -> list[str]:
     """Where the run was logged, and what was registered (`registering`: the register step's
     arguments, its model's name empty when none was asked for), or why nothing was."""
     if not tracking:
         return []
-    registered = tracking["registered"] or {}
-    lines = [f"  MLflow         run {tracking['run_id']} at {tracking['uri']}"]
-    if registered.get("registered"):
-        alias = f"alias {registered['alias']}" if registered["alias"] else "a trial model: no alias"
-        lines.append(f"  registered     {registered['uri']} ({alias})")
+    registration = tracking.registered
+    lines = [f"  MLflow         run {tracking.run_id} at {tracking.uri}"]
+    if registration is not None and registration.registered:
+        alias = f"alias {registration.alias}" if registration.alias else "a trial model: no alias"
+        lines.append(f"  registered     {registration.uri} ({alias})")
     elif registering.get("name"):
         why = (
             "the tracker did not take it (see run.log)"
-            if tracking["registered"]
+            if registration is not None
             else "the register step did not run"
         )
         lines.append(f"  registered     nothing as {registering['name']}: {why}")
-    if tracking["not_logged"]:
-        lines.append(f"  not logged     {', '.join(tracking['not_logged'])} (see run.log)")
+    if tracking.not_logged:
+        lines.append(f"  not logged     {', '.join(tracking.not_logged)} (see run.log)")
     return lines
 
 
-def _sweep_lines(sweep: dict | None, latest: Path) -> list[str]:
+def _sweep_lines(sweep: SweepChoice | None, latest: Path) -> list[str]:
     if not sweep:
         return []
-    given = json.dumps(sweep["given"], sort_keys=True)
+    given = json.dumps(sweep.given, sort_keys=True)
+    accuracy = sweep.best_val_accuracy
     return [
-        f"  sweep          trial {sweep['winner']} chosen of {sweep['count']} "
-        f"({sweep['trained']} trained), val accuracy {sweep['best_val_accuracy']:.4f}: {given}",
+        f"  sweep          trial {sweep.winner} chosen of {sweep.count} "
+        f"({sweep.trained} trained), val accuracy {accuracy or float('nan'):.4f}: {given}",
         f"  trials         {latest / SWEEP_TABLE}",
     ]
 
@@ -374,46 +396,45 @@ def _tracked_run(tracker: Tracker, run_dir: Path, parameters: dict):
         tracker.finish()
 
 
-def _tracking_summary(tracker: Tracker, run_dir: Path) -> dict | None:
+def _tracking_summary(tracker: Tracker, run_dir: Path) -> TrackingSummary | None:
     """Where the run was logged and what it registered (the register step's record)."""
     if tracker.uri is None:
         return None
-    found = _find(run_dir, "registration")
-    registration = json.loads(found.read_text()) if found and found.is_file() else None
-    return {
-        "uri": tracker.uri,
-        "run_id": tracker.run_id,
-        "not_logged": sorted(set(tracker.missed)),
-        "registered": registration,
-    }
+    found = _find(run_dir, RegistrationRecord.FILE)
+    return TrackingSummary(
+        uri=tracker.uri,
+        run_id=tracker.run_id,
+        not_logged=sorted(set(tracker.missed)),
+        registered=RegistrationRecord.read(found) if found and found.is_file() else None,
+    )
 
 
-def _parity_summary(parity: ParityRecord) -> dict:
+def _parity_summary(parity: ParityRecord) -> ParitySummary:
     """The figures of parity.json a run's summary repeats."""
-    return {
-        "images": parity.images,
-        "max_abs_diff": parity.max_abs_diff,
-        "argmax_agreement": parity.argmax_agreement,
-        "passed": parity.passed,
-        "int8": parity.int8,
-    }
+    return ParitySummary(
+        images=parity.images,
+        max_abs_diff=parity.max_abs_diff,
+        argmax_agreement=parity.argmax_agreement,
+        passed=parity.passed,
+        int8=parity.int8,
+    )
 
 
-def _sweep_summary(run_dir: Path) -> dict | None:
+def _sweep_summary(run_dir: Path) -> SweepChoice | None:
     """The sweep's choice, from the sweep.json beside the model it passed on."""
     found = _find(run_dir, SweepRecord.FILE)
     if not found:
         return None
     sweep = SweepRecord.read(found)
     winner = next(t for t in sweep.trials if t.index == sweep.winner)
-    return {
-        "count": len(sweep.trials),
-        "trained": sum(t.status == TRAINED for t in sweep.trials),
-        "winner": winner.index,
-        "best_val_accuracy": winner.best_val_accuracy,
-        "given": winner.given,
-        "settings": winner.settings,
-    }
+    return SweepChoice(
+        count=len(sweep.trials),
+        trained=sum(t.status == TRAINED for t in sweep.trials),
+        winner=winner.index,
+        best_val_accuracy=winner.best_val_accuracy,
+        given=winner.given,
+        settings=winner.settings,
+    )
 
 
 def _new_run_dir(runs_root: Path) -> Path:

@@ -213,16 +213,18 @@ PLACEMENT_PARAMETERS: tuple[Parameter, ...] = (
     ),
 )
 
+# What a sweep's trial may set: the training parameters, as the plan step takes them.
+TRIAL_SETTINGS = tuple(p.argument for p in PARAMETERS if "train" in p.steps)
+
 # The sweep pipeline (sweep.py) adds this; its training parameters above are each trial's defaults.
 SWEEP_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "trials",
         list,
         json.loads(TRIALS_EXAMPLE),
-        "the sweep's trials: a JSON list of objects, each setting training parameters (variant, "
-        "epochs, batch_size, learning_rate, precision, seed, crop_padding, plateau_patience, "
-        "plateau_factor, final_decay_fraction, require_gpu) over this run's, e.g. "
-        f"{TRIALS_EXAMPLE}; the one with the best validation accuracy goes on",
+        "the sweep's trials: a JSON list of objects, each setting training parameters "
+        f"({', '.join(TRIAL_SETTINGS)}) over this run's, e.g. {TRIALS_EXAMPLE}; the one with the "
+        "best validation accuracy goes on",
         ("sweep",),
     ),
 )

@@ -51,7 +51,7 @@ def test_http_download_then_cache_without_network(small_sha256, small_archive, r
         tmp_path / "b", source=url, sha256=small_sha256, cache_dir=tmp_path / "cache"
     )
     assert _dataset_bytes(tmp_path / "b") == reference
-    assert record["source_sha256"] == small_sha256
+    assert record.source_sha256 == small_sha256
     assert not list((tmp_path / "cache").rglob("*.part"))
 
 
@@ -135,13 +135,13 @@ def test_file_url_path_and_directory_give_the_same_dataset(
         out = tmp_path / f"dir-{folder.name}"
         record = prepare_dataset(out, source=str(folder))
         assert _dataset_bytes(out) == reference
-        assert record["source_sha256"] is None
+        assert record.source_sha256 is None
 
 
 def test_md5_checksum_is_accepted_and_checked(small_archive, tmp_path):
     md5 = file_digest(small_archive, "md5")
     record = prepare_dataset(tmp_path / "ok", source=str(small_archive), md5=md5)
-    assert record["expected_checksum"] == {"md5": md5}
+    assert record.expected_checksum == {"md5": md5}
     with pytest.raises(InputError, match="md5 mismatch"):
         prepare_dataset(tmp_path / "bad", source=str(small_archive), md5="f" * 32)
     assert not (tmp_path / "bad").exists()
@@ -220,4 +220,4 @@ def test_a_file_named_as_the_official_archive_is_held_to_its_md5(small_archive, 
     record = prepare_dataset(
         tmp_path / "ok", source=str(named), sha256=file_digest(named), cache_dir=tmp_path / "c"
     )
-    assert record["expected_checksum"] == {"sha256": file_digest(named)}
+    assert record.expected_checksum == {"sha256": file_digest(named)}

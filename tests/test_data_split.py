@@ -101,7 +101,7 @@ def test_binary_layout_gives_identical_arrays(small_archive, seed7_dataset, tmp_
     y = {b: original.y_train[s] for b, s in batches.items()} | {"test_batch": original.y_test}
     archive = binary_archive_from(x, y, original.class_names, tmp_path / "cifar-10-binary.tar.gz")
     record = prepare_dataset(tmp_path / "bin", source=str(archive), seed=7)
-    assert record["layout"] == "binary"
+    assert record.layout == "binary"
     for name in ("train", "val", "test"):
         python_split, binary_split = _split(seed7_dataset, name), _split(tmp_path / "bin", name)
         np.testing.assert_array_equal(binary_split["x"], python_split["x"])
@@ -112,12 +112,12 @@ def test_limit_per_class(small_archive, tmp_path):
     record = prepare_dataset(
         tmp_path / "ds", source=str(small_archive), limit_per_class=40, val_fraction=0.25
     )
-    assert {s: record["splits"][s]["count"] for s in ("train", "val", "test")} == {
+    assert {s: record.splits[s].count for s in ("train", "val", "test")} == {
         "train": 300,
         "val": 100,
         "test": 400,
     }
-    assert set(record["splits"]["val"]["per_class"].values()) == {10}
+    assert set(record.splits["val"].per_class.values()) == {10}
 
 
 def test_dataset_json_records_provenance(small_sha256, seed7_dataset):
@@ -132,8 +132,8 @@ def test_dataset_json_records_provenance(small_sha256, seed7_dataset):
 def test_full_real_archive_splits_35k_15k_10k_balanced(full_archive, tmp_path):
     digest = file_digest(full_archive)
     record = prepare_dataset(tmp_path / "ds", source=str(full_archive), sha256=digest)
-    counts = {name: split["count"] for name, split in record["splits"].items()}
+    counts = {name: split.count for name, split in record.splits.items()}
     assert counts == {"train": 35000, "val": 15000, "test": 10000}
-    for split in record["splits"].values():
-        per_class = list(split["per_class"].values())
+    for split in record.splits.values():
+        per_class = list(split.per_class.values())
         assert len(per_class) == 10 and max(per_class) - min(per_class) <= 1

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from alexnet_kfp.data.npz import load_npz
+from alexnet_kfp.pipeline.parameters import TRIAL_SETTINGS
 from alexnet_kfp.pipeline.profiles import PROFILES
 
 from .real_data import REPO
@@ -66,6 +67,13 @@ def test_every_block_runs_or_says_what_it_needs():
         )
     fences = [m.group(1) for page in PAGES for m in _FENCE.finditer(page.read_text())]
     assert all(fences), "a fence without a language: name it (sh, python, text, ...)"
+
+
+@pytest.mark.unit
+def test_the_sweeps_list_of_trial_settings_is_the_tables():
+    text = " ".join((REPO / "docs" / "sweep.md").read_text().split())
+    listed = ", ".join(f"`{name}`" for name in TRIAL_SETTINGS)
+    assert f"A trial is a JSON object setting any of the training parameters: {listed}." in text
 
 
 @pytest.mark.unit

@@ -83,8 +83,8 @@ def test_report_is_self_contained_and_embeds_every_picture(evaluation):
 def test_gate_thresholds_without_baseline(trained, small_dataset, tmp_path, accuracy):
     at = evaluate(small_dataset, trained[0], tmp_path / "at", min_accuracy=accuracy)
     above = evaluate(small_dataset, trained[0], tmp_path / "above", min_accuracy=accuracy + 0.001)
-    assert at["gate"]["passed"] and not above["gate"]["passed"]
-    assert above["gate"]["reason"].startswith(f"accuracy {accuracy:.3f} < min_accuracy")
+    assert at.gate.passed and not above.gate.passed
+    assert above.gate.reason.startswith(f"accuracy {accuracy:.3f} < min_accuracy")
     assert (
         tmp_path / "above" / "report.html"
     ).is_file()  # the report is written when the gate fails too
@@ -104,9 +104,7 @@ def test_gate_against_a_baseline_metrics_file(trained, small_dataset, tmp_path, 
             baseline=tmp_path / f"{name}.json",
             max_regression=0.01,
         )
-        assert (
-            result["gate"]["passed"] is passes and result["gate"]["baseline_accuracy"] == baseline
-        )
+        assert result.gate.passed is passes and result.gate.baseline_accuracy == baseline
 
 
 def test_gate_against_a_baseline_model_evaluated_on_the_same_split(
@@ -120,9 +118,7 @@ def test_gate_against_a_baseline_model_evaluated_on_the_same_split(
         baseline=trained[0] / "model.keras",
         max_regression=0.0,
     )
-    assert (
-        result["gate"]["baseline_accuracy"] == pytest.approx(accuracy) and result["gate"]["passed"]
-    )
+    assert result.gate.baseline_accuracy == pytest.approx(accuracy) and result.gate.passed
 
 
 def test_bad_baseline_is_a_clear_error(trained, small_dataset, tmp_path):

@@ -55,8 +55,8 @@ def test_test_accuracy_is_recorded_when_known(trained, tmp_path):
 @pytest.mark.integration
 def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset, tmp_path):
     result = verify(small_dataset, trained[0], exported, out_dir=tmp_path / "parity")
-    assert result["passed"] and result["images"] == 1000
-    assert result["max_abs_diff"] <= 1e-4 and result["argmax_agreement"] == 1.0
+    assert result.passed and result.images == 1000
+    assert result.max_abs_diff <= 1e-4 and result.argmax_agreement == 1.0
     assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
     assert sorted(p.name for p in (tmp_path / "parity").iterdir()) == ["parity.json"]
 
@@ -138,9 +138,7 @@ def test_ties_are_not_counted_as_disagreements():
     keras_p = np.array([[0.50000, 0.49999, 0.00001], [0.9, 0.05, 0.05]], np.float32)
     onnx_p = np.array([[0.49999, 0.50000, 0.00001], [0.9, 0.05, 0.05]], np.float32)
     result = compare(keras_p, onnx_p, atol=1e-4)
-    assert (
-        result["passed"] and result["disagreements"][0]["tie"] and result["argmax_agreement"] == 0.5
-    )
+    assert result["passed"] and result["disagreements"][0].tie and result["argmax_agreement"] == 0.5
     real = compare(np.array([[0.6, 0.4]]), np.array([[0.4, 0.6]]), atol=1e-4)
     assert not real["passed"] and "another top-1 class" in real["reason"]
 

@@ -58,8 +58,8 @@ def test_mixed_float16_trains_a_float32_model_that_exports_and_verifies(tiny_dat
         tmp_path / "model",
         TrainConfig(variant="article", epochs=2, precision="mixed_float16"),
     )
-    assert record["precision"] == "mixed_float16"
-    assert record["saved_model_precision"] == "float32"
+    assert record.precision == "mixed_float16"
+    assert record.saved_model_precision == "float32"
     model = keras.saving.load_model(tmp_path / "model" / "model.keras")
     assert {w.dtype for w in model.weights} == {"float32"}
     history = json.loads((tmp_path / "model" / "history.json").read_text())
@@ -68,7 +68,7 @@ def test_mixed_float16_trains_a_float32_model_that_exports_and_verifies(tiny_dat
     parity = verify(
         tiny_dataset, tmp_path / "model", tmp_path / "onnx", out_dir=tmp_path / "parity"
     )
-    assert parity["passed"]
+    assert parity.passed
 
 
 def _state(checkpoint, epoch: int) -> dict:
@@ -104,7 +104,7 @@ def test_two_replicas_train_checkpoint_and_resume_as_one_run(tiny_dataset, tmp_p
     parity = verify(
         tiny_dataset, tmp_path / "resumed", tmp_path / "onnx", out_dir=tmp_path / "parity"
     )
-    assert parity["passed"]
+    assert parity.passed
 
 
 @pytest.mark.integration

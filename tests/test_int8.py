@@ -89,9 +89,8 @@ def test_calibration_reads_the_training_split_only(trained, small_dataset, tmp_p
     info = export(
         trained[0], tmp_path / "onnx", dataset_dir=train_only
     )  # no val.npz, no test.npz to read
-    assert (tmp_path / "onnx" / "model.int8.onnx").is_file() and info["int8"]["calibration"][
-        "split"
-    ] == "train"
+    int8 = info.record.int8
+    assert (tmp_path / "onnx" / "model.int8.onnx").is_file() and int8.calibration.split == "train"
 
 
 @pytest.mark.integration
@@ -115,8 +114,8 @@ def test_calibration_sample_is_balanced_repeatable_and_seeded(small_dataset):
 @pytest.mark.integration
 def test_verify_records_int8_accuracy_and_agreement(exported, trained, small_dataset, tmp_path):
     result = verify(small_dataset, trained[0], exported, out_dir=tmp_path / "parity")
-    int8 = result["int8"]
-    assert result["verified"] and int8["passed"] and int8["images"] == 1000
+    int8 = result.int8
+    assert result.verified and int8.passed and int8.images == 1000
     labels = load_npz(small_dataset / "test.npz")["y"]
     expected = float(
         (

@@ -2,6 +2,7 @@
 ONNX model; an impossible gate takes the Else branch and fails with the gate's reason."""
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import onnx
@@ -31,7 +32,7 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     assert len(lines) < 30 and not shown.err, shown
     assert "executor_input" in (Path(summary.run_dir) / "run.log").read_text()
     assert summary.gate.passed and summary.accuracy >= QUICK.values["min_accuracy"]
-    assert summary.parity["passed"] and summary.parity["images"] == 1000
+    assert summary.parity.passed and summary.parity.images == 1000
     assert Path(summary.onnx_model).is_file() and Path(summary.report).is_file()
     parity = json.loads(next(Path(summary.run_dir).rglob("parity.json")).read_text())
     assert parity["max_abs_diff"] <= 1e-4 and parity["argmax_agreement"] == 1.0
@@ -39,7 +40,7 @@ def test_local_run_takes_the_export_branch_and_verifies_the_onnx_model(source, t
     int8 = Path(summary.int8_model)
     assert int8.is_file() and int8.parent == Path(summary.onnx_model).parent
     assert parity["verified"] and parity["int8"]["passed"] and parity["int8"]["max_loss"] == 0.01
-    assert summary.parity["int8"] == parity["int8"]
+    assert asdict(summary.parity.int8) == parity["int8"]
     # the next commands need no timestamps: runs/latest and the run's links to its outputs
     latest = tmp_path / "runs" / "latest"
     assert latest.resolve() == Path(summary.run_dir)

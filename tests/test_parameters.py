@@ -2,7 +2,9 @@
 the compiled pipelines, the components' signatures, the CLI and the docs all agree with it."""
 
 import ast
+import inspect
 import re
+import textwrap
 
 import pytest
 from kfp.dsl import base_component
@@ -68,6 +70,47 @@ def test_each_components_signature_is_the_tables(step):
     declared = {p.argument: _KFP_TYPES[p.type] for p in PARAMETERS if step in p.steps}
     own = dict.fromkeys(_NOT_PARAMETERS.get(step, ()), "String")
     assert _plain_inputs(COMPONENTS[step]) == declared | own
+
+
+# The configuration each step builds from its component's arguments, or the sweep's plan step's
+# dict of the training parameters (each trial's defaults).
+_BUILT = {
+    "data": (data_op, "DataConfig"),
+    "train": (train_op, "TrainConfig"),
+    "evaluate": (evaluate_op, "GateConfig"),
+    "verify": (verify_op, "VerifyConfig"),
+}
+
+
+def _passed_on(component: base_component.BaseComponent, built: str) -> set[str]:
+    """The names the component's source passes on by name: `built(name=name, ...)`, or the keys
+    of a dict literal `{"name": name, ...}` when `built` is "dict"."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(component.python_func)))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if built == "dict" and isinstance(node, ast.Dict):
+            names |= {
+                k.value
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Name) and v.id == k.value
+            }
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == built:
+            names |= {
+                k.arg
+                for k in node.keywords
+                if isinstance(k.value, ast.Name) and k.value.id == k.arg
+            }
+    return names
+
+
+@pytest.mark.parametrize("step", sorted(_BUILT))
+def test_each_knob_goes_from_its_component_to_its_step_by_name(step):
+    # no dict(locals()): a knob can be followed from the component's signature to the step's code
+    component, built = _BUILT[step]
+    declared = {p.argument for p in PARAMETERS if step in p.steps}
+    assert _passed_on(component, built) == declared
+    if step == "train":  # the sweep's plan step completes each trial with the same knobs
+        assert _passed_on(plan_op, "dict") == declared
 
 
 @pytest.mark.parametrize(

@@ -173,13 +173,11 @@ def test_a_finished_run_extends_with_a_larger_epoch_budget_and_never_shrinks(
     )
     two = json.loads((tmp_path / "two" / "history.json").read_text())
     assert json.loads((tmp_path / "again" / "history.json").read_text()) == two
-    assert again["epochs_run"] == 2 and again["best_val_accuracy"] == max(
-        e["val_accuracy"] for e in two
-    )
+    assert again.epochs_run == 2 and again.best_val_accuracy == max(e["val_accuracy"] for e in two)
     assert _same_model(tmp_path / "two", tmp_path / "again")  # the checkpoint's, not a new one
     three = json.loads((tmp_path / "three" / "history.json").read_text())
     assert three[:2] == two and [e["epoch"] for e in three] == [1, 2, 3]
-    assert record["checkpoint"]["resumed_after_epoch"] == 2 and record["epochs_run"] == 3
+    assert record.checkpoint.resumed_after_epoch == 2 and record.epochs_run == 3
     with pytest.raises(
         InputError, match="has 3 epochs done, more than --epochs 2; pass --epochs 3"
     ):

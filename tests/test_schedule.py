@@ -7,6 +7,7 @@ import json
 import pytest
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.records import LearningRateDecay
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.schedule import final_epochs
@@ -27,8 +28,8 @@ def test_a_run_that_never_stalls_ends_at_a_decayed_rate(tiny_dataset, tmp_path):
     config.precision = "float32"
     record = train(tiny_dataset, tmp_path / "model", config)
     assert _rates(tmp_path / "model") == pytest.approx([1e-3, 1e-3, 1e-3, 2e-4])
-    assert record["learning_rate_decays"] == [
-        {"after_epoch": 3, "rule": "final", "lr": pytest.approx(2e-4)}
+    assert record.learning_rate_decays == [
+        LearningRateDecay(after_epoch=3, rule="final", lr=pytest.approx(2e-4))
     ]
     off = TrainConfig(**{**config.__dict__, "final_decay_fraction": 0.0})
     train(tiny_dataset, tmp_path / "off", off)
@@ -52,7 +53,7 @@ def test_a_plateau_that_fired_in_time_is_left_alone(tiny_dataset, tmp_path):
         runs[fraction] = train(tiny_dataset, out, config)
     assert _rates(tmp_path / "fraction-0.25") == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
     assert _same_model(tmp_path / "fraction-0.25", tmp_path / "fraction-0.0")
-    assert [d["rule"] for d in runs[0.25]["learning_rate_decays"]] == ["plateau", "plateau"]
+    assert [d.rule for d in runs[0.25].learning_rate_decays] == ["plateau", "plateau"]
 
 
 @pytest.mark.unit

@@ -57,9 +57,7 @@ def test_a_dataset_changed_after_the_data_step_is_refused(tiny_dataset, two_data
     changed = tmp_path / "changed"
     shutil.copytree(tiny_dataset, changed)
     shutil.copyfile(two_datasets[0] / "train.npz", changed / "train.npz")
-    line = _last_line(
-        run_cli("train", "--data", changed, "--out", tmp_path / "m", *TRAIN)
-    )
+    line = _last_line(run_cli("train", "--data", changed, "--out", tmp_path / "m", *TRAIN))
     assert "train.npz is not the file its dataset.json records" in line, line
 
 

@@ -15,12 +15,12 @@ def _cmd_data(args: argparse.Namespace) -> int:
     dataset.json."""
     from alexnet_kfp.data.prepare import prepare_dataset, unverified
 
-    dataset_info = prepare_dataset(args.out, config_from(DataConfig, args))
-    notice = unverified(dataset_info)
+    record = prepare_dataset(args.out, config_from(DataConfig, args))
+    notice = unverified(record)
     if notice:
         print(f"alexnet-kfp data: warning: {notice}", file=sys.stderr)
-    counts = ", ".join(f"{name} {split['count']}" for name, split in dataset_info["splits"].items())
-    print(f"wrote {args.out}: {counts} images, {len(dataset_info['class_names'])} classes")
+    counts = ", ".join(f"{name} {split.count}" for name, split in record.splits.items())
+    print(f"wrote {args.out}: {counts} images, {len(record.class_names)} classes")
     return 0
 
 

@@ -26,13 +26,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from alexnet_kfp.evaluate.evaluate import evaluate
 
     metrics = evaluate(args.data, args.model, args.out, gate_config)
-    gate = metrics["gate"]
+    gate = metrics.gate
     print(
-        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}; gate "
-        f"{'passed' if gate['passed'] else 'FAILED'}: {gate['reason']}; report: "
+        f"test accuracy {metrics.accuracy:.4f}, macro F1 {metrics.macro_f1:.4f}; gate "
+        f"{'passed' if gate.passed else 'FAILED'}: {gate.reason}; report: "
         f"{args.out}/report.html"
     )
-    return 0 if gate["passed"] else EXIT_GATE_FAILED
+    return 0 if gate.passed else EXIT_GATE_FAILED
 
 
 def add(sub) -> None:

@@ -35,16 +35,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     recipe = Int8Recipe(calibration_images=config.calibration_images)
     inputs = {"metrics_path": args.metrics, "dataset_dir": args.data}
-    export_info = export(args.model, args.out, opset=config.opset, int8=recipe, **inputs)
+    record = export(args.model, args.out, opset=config.opset, int8=recipe, **inputs).record
     print(
-        f"wrote {args.out}/model.onnx: {export_info['bytes'] / 1e6:.1f} MB, opset "
-        f"{export_info['opset']}, {export_info['conversion_seconds']:.0f} s, peak RSS "
-        f"{export_info['process_peak_rss_mib']} MiB"
+        f"wrote {args.out}/model.onnx: {record.bytes / 1e6:.1f} MB, opset {record.opset}, "
+        f"{record.conversion_seconds:.0f} s, peak RSS {record.process_peak_rss_mib} MiB"
     )
-    int8 = export_info["int8"]
+    int8 = record.int8
     print(
-        f"wrote {args.out}/{INT8_FILE}: {int8['bytes'] / 1e6:.1f} MB, calibrated on "
-        f"{int8['calibration']['images']} training images in {int8['quantization_seconds']:.0f} s"
+        f"wrote {args.out}/{INT8_FILE}: {int8.bytes / 1e6:.1f} MB, calibrated on "
+        f"{int8.calibration.images} training images in {int8.quantization_seconds:.0f} s"
         if int8
         else f"no {INT8_FILE}: pass --data DIR (the Dataset) to calibrate one"
     )
@@ -72,14 +71,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(f"alexnet-kfp verify: FAILED: {e}", file=sys.stderr)
         return EXIT_PARITY_FAILED
     print(
-        f"parity passed on {result['images']} test images: max |delta p| "
-        f"{result['max_abs_diff']:.2g}, mean {result['mean_abs_diff']:.2g}, top-1 agreement "
-        f"{result['argmax_agreement']:.2%}"
+        f"parity passed on {result.images} test images: max |delta p| "
+        f"{result.max_abs_diff:.2g}, mean {result.mean_abs_diff:.2g}, top-1 agreement "
+        f"{result.argmax_agreement:.2%}"
     )
-    if result["int8"]:
+    if result.int8:
         print(
-            f"int8 passed: {result['int8']['reason']}; top-1 agreement with float32 "
-            f"{result['int8']['top1_agreement']:.2%}"
+            f"int8 passed: {result.int8.reason}; top-1 agreement with float32 "
+            f"{result.int8.top1_agreement:.2%}"
         )
     else:
         print(f"no {INT8_FILE} to check (export without --data)")

@@ -17,10 +17,10 @@ def _cmd_register(args: argparse.Namespace) -> int:
 
     with contextlib.redirect_stdout(sys.stderr):  # MLflow prints a link to each run it ends
         registered = register_run(Path(args.run_dir), args.name, args.alias)
-    alias = f"alias {registered['alias']}" if registered["alias"] else "a trial model: no alias"
-    print(f"registered {registered['uri']} ({alias})")
-    if registered["alias"]:
-        print(f"next: alexnet-kfp promote {args.name} --from {registered['alias']}")
+    alias = f"alias {registered.alias}" if registered.alias else "a trial model: no alias"
+    print(f"registered {registered.uri} ({alias})")
+    if registered.alias:
+        print(f"next: alexnet-kfp promote {args.name} --from {registered.alias}")
     return 0
 
 

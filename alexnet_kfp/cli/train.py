@@ -23,11 +23,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import_tensorflow()
     from alexnet_kfp.train.fit import train
 
-    info = train(args.data, args.out, config, checkpoint_dir=args.checkpoint_dir)
+    record = train(args.data, args.out, config, checkpoint_dir=args.checkpoint_dir)
     print(
-        f"wrote {args.out}: best val_accuracy {info['best_val_accuracy']:.4f} at epoch "
-        f"{info['best_epoch']} of {info['epochs_run']} ({info['precision']}, "
-        f"{info['images_per_second']:.0f} img/s, {info['device']})"
+        f"wrote {args.out}: best val_accuracy {record.best_val_accuracy:.4f} at epoch "
+        f"{record.best_epoch} of {record.epochs_run} ({record.precision}, "
+        f"{record.images_per_second:.0f} img/s, {record.device})"
     )
     return 0
 

@@ -83,12 +83,12 @@ def split_dataset(
     }
 
 
-def unverified(record: dict) -> str | None:
+def unverified(record: DatasetRecord) -> str | None:
     """What to say of a Dataset whose source no checksum verified (none was given), else None:
     the archive's sha256, to give from now on."""
-    if record["expected_checksum"]:
+    if record.expected_checksum:
         return None
-    source, sha256 = record["source"], record["source_sha256"]
+    source, sha256 = record.source, record.source_sha256
     if sha256 is None:
         return f"unverified archive: {source} is a directory, which no checksum covers"
     return (
@@ -97,10 +97,12 @@ def unverified(record: dict) -> str | None:
     )
 
 
-def prepare_dataset(out_dir: str | Path, config: DataConfig | None = None, **values) -> dict:
+def prepare_dataset(
+    out_dir: str | Path, config: DataConfig | None = None, **values
+) -> DatasetRecord:
     """Fetch, verify, parse and split CIFAR-10 into `out_dir` as `config` (or a DataConfig of
-    `values`: prepare_dataset(out, source=..., sha256=...)) says; return what dataset.json
-    records."""
+    `values`: prepare_dataset(out, source=..., sha256=...)) says; return dataset.json's
+    record."""
     out_dir = Path(out_dir)
     config = (config or DataConfig(**values)).check()
     checksum = config.checksum()
@@ -153,4 +155,4 @@ def prepare_dataset(out_dir: str | Path, config: DataConfig | None = None, **val
 
     counts = ", ".join(f"{name} {record.splits[name].count}" for name in SPLITS)
     log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)
-    return record.to_dict()
+    return record

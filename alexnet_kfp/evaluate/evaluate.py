@@ -149,9 +149,9 @@ def evaluate(
     out_dir: str | Path,
     gate_config: GateConfig | None = None,
     **values,
-) -> dict:
+) -> MetricsRecord:
     """Evaluate the model on the test split, draw, report and decide by `gate_config` (or a
-    GateConfig of `values`: evaluate(..., min_accuracy=0.7)); return metrics.json's content."""
+    GateConfig of `values`: evaluate(..., min_accuracy=0.7)); return metrics.json's record."""
     gate_config = (gate_config or GateConfig(**values)).check()
     min_accuracy, max_regression = gate_config.min_accuracy, gate_config.max_regression
     baseline = gate_config.baseline or None
@@ -192,6 +192,5 @@ def evaluate(
         pictures = _pictures(staging, model_dir, record, x, y, probabilities)
         record.write(staging)
         write_report(record, pictures, staging / REPORT)
-    result = record.to_dict()
-    log_evaluation(result, Path(out_dir))
-    return result
+    log_evaluation(record, Path(out_dir))
+    return record

@@ -16,10 +16,10 @@ def _int8_row(parity: ParityRecord, float_bytes: int, int8_bytes: int | None) ->
         return '<tr><td>int8</td><td colspan="4">not exported (export without a Dataset)</td></tr>'
     int8, size = parity.int8, int8_bytes
     ratio = f" ({size / float_bytes:.2f}x)"
-    verdict = f"{'passed' if int8['passed'] else 'failed'}: {html.escape(int8['reason'])}"
+    verdict = f"{'passed' if int8.passed else 'failed'}: {html.escape(int8.reason)}"
     return (
-        f"<tr><td>int8</td><td>{_mib(size)}{ratio}</td><td>{int8['int8_accuracy']:.4f}</td>"
-        f"<td>{int8['top1_agreement']:.2%}</td><td>{verdict}</td></tr>"
+        f"<tr><td>int8</td><td>{_mib(size)}{ratio}</td><td>{int8.int8_accuracy:.4f}</td>"
+        f"<td>{int8.top1_agreement:.2%}</td><td>{verdict}</td></tr>"
     )
 
 
@@ -27,7 +27,7 @@ def onnx_section(parity: ParityRecord, float_bytes: int, int8_bytes: int | None)
     """The HTML of the section: the verdict, parity's figures, and a table of both models (their
     file sizes given)."""
     style, verdict = ("pass", "verified") if parity.verified else ("fail", "not verified")
-    float32_accuracy = parity.int8["float32_accuracy"] if parity.int8 else None
+    float32_accuracy = parity.int8.float32_accuracy if parity.int8 else None
     accuracy = "-" if float32_accuracy is None else f"{float32_accuracy:.4f}"
     return f"""<h2>The exported ONNX models</h2>
 <div class="gate {style}"><b>ONNX models {verdict}:</b>

@@ -4,29 +4,28 @@ decision and its reason also as tags), and the report, pictures and metrics.json
 
 from pathlib import Path
 
+from alexnet_kfp.records import MetricsRecord
 from alexnet_kfp.tracking import tracked
 
 
-def log_evaluation(metrics: dict, out_dir: Path) -> None:
-    gate = metrics["gate"]
+def log_evaluation(metrics: MetricsRecord, out_dir: Path) -> None:
+    gate = metrics.gate
     with tracked("evaluate") as tracker:
         tracker.params(
             {
-                "min_accuracy": gate["min_accuracy"],
-                "baseline": metrics["baseline"] or "",
-                "max_regression": gate["max_regression"],
+                "min_accuracy": gate.min_accuracy,
+                "baseline": metrics.baseline or "",
+                "max_regression": gate.max_regression,
             }
         )
-        per_class = {f"f1_{name}": c["f1"] for name, c in metrics["per_class"].items()}
+        per_class = {f"f1_{name}": c.f1 for name, c in metrics.per_class.items()}
         tracker.metrics(
             {
-                "test_accuracy": metrics["accuracy"],
-                "macro_f1": metrics["macro_f1"],
-                "gate_passed": float(gate["passed"]),
+                "test_accuracy": metrics.accuracy,
+                "macro_f1": metrics.macro_f1,
+                "gate_passed": float(gate.passed),
                 **per_class,
             }
         )
-        tracker.tags(
-            {"gate": "passed" if gate["passed"] else "failed", "gate_reason": gate["reason"]}
-        )
+        tracker.tags({"gate": "passed" if gate.passed else "failed", "gate_reason": gate.reason})
         tracker.artifacts(out_dir, "evaluation")

@@ -12,7 +12,9 @@ import hashlib
 import json
 import resource
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import onnx
@@ -40,7 +42,7 @@ from alexnet_kfp.files import (
 )
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, TRIAL_KEY, trial_note
 from alexnet_kfp.inference.probabilities import load_keras_model
-from alexnet_kfp.records import ExportRecord, TrainRecord, provenance
+from alexnet_kfp.records import Calibration, ExportRecord, Int8Export, TrainRecord, provenance
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 DEFAULT_INT8_RECIPE = Int8Recipe()  # frozen: safe to share as a default
@@ -74,19 +76,34 @@ def _optimize(raw_path: Path, out_path: Path) -> None:
     onnxruntime.InferenceSession(str(raw_path), options, providers=["CPUExecutionProvider"])
 
 
-def _finish(proto: onnx.ModelProto, properties: dict, path: Path) -> dict:
+class Exported(NamedTuple):
+    """What export made: export.json's record, and where MLflow logged the float32 model (its
+    `runs:/` URI, for the register step; empty when not logged: not in export.json)."""
+
+    record: ExportRecord
+    mlflow_model: str
+
+
+@dataclass
+class _SavedFile:
+    file: str
+    bytes: int
+    sha256: str
+
+
+def _finish(proto: onnx.ModelProto, properties: dict, path: Path) -> _SavedFile:
     """Stamp the metadata, check the model, save it; return its file record for export.json."""
     onnx.helper.set_model_props(proto, properties)
     proto.doc_string = "AlexNet trained on CIFAR-10 by alexnet-kfp"
     proto.producer_name, proto.producer_version = "alexnet-kfp", __version__
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, path)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_digest(path)}
+    return _SavedFile(path.name, path.stat().st_size, file_digest(path))
 
 
 def _int8(
     float_path: Path, dataset_dir: Path, recipe: Int8Recipe, properties: dict, out_path: Path
-) -> dict:
+) -> Int8Export:
     """model.int8.onnx: calibrated on the training split, with the float model's metadata plus
     how."""
     x_train, y_train = load_split(dataset_dir, "train")
@@ -94,12 +111,13 @@ def _int8(
         x_train, y_train, recipe.calibration_images, seed=CALIBRATION_SEED
     )
     info = quantize(float_path, out_path, images, recipe)
-    info["calibration"] = {
-        "split": "train",
-        "images": int(len(images)),
-        "seed": CALIBRATION_SEED,
-        "indices_sha256": hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest(),
-    }
+    calibration = Calibration(
+        split="train",
+        images=int(len(images)),
+        seed=CALIBRATION_SEED,
+        indices_sha256=hashlib.sha256(indices.astype("<i8").tobytes()).hexdigest(),
+    )
+    info["calibration"] = asdict(calibration)
     info["float_model_sha256"] = file_digest(float_path)
     # the evaluated accuracy is the float model's; the int8 model's own is measured by verify
     # (parity.json)
@@ -109,7 +127,17 @@ def _int8(
         "precision": "int8",
         "quantization": json.dumps(info, sort_keys=True),
     }
-    return {**_finish(onnx.load(out_path), int8_properties, out_path), **info}
+    saved = _finish(onnx.load(out_path), int8_properties, out_path)
+    return Int8Export(
+        file=saved.file,
+        bytes=saved.bytes,
+        sha256=saved.sha256,
+        recipe=info["recipe"],
+        quantized_op_types=info["quantized_op_types"],
+        quantization_seconds=info["quantization_seconds"],
+        calibration=calibration,
+        float_model_sha256=info["float_model_sha256"],
+    )
 
 
 def _trial(trained: TrainRecord | None, metrics: dict) -> dict[str, str]:
@@ -129,11 +157,11 @@ def export(
     metrics_path: str | Path | None = None,
     dataset_dir: str | Path | None = None,
     int8: Int8Recipe | None = DEFAULT_INT8_RECIPE,
-) -> dict:
+) -> "Exported":
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json
     and, given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same
-    contract. With a tracking URI, both models are logged to MLflow; the returned record's
-    `mlflow_model` is the float32 model's `runs:/` URI (empty when not logged)."""
+    contract. With a tracking URI, both models are logged to MLflow; `mlflow_model` is the
+    float32 model's `runs:/` URI (empty when not logged)."""
     check_opset(opset)
     if int8 is not None:
         int8.check()
@@ -175,7 +203,9 @@ def export(
             int8_record = _int8(onnx_path, Path(dataset_dir), int8, properties, staging / INT8_FILE)
         record = ExportRecord(
             opset=opset,
-            **float_record,
+            file=float_record.file,
+            bytes=float_record.bytes,
+            sha256=float_record.sha256,
             dense_batchnorms_folded=folded,
             int8=int8_record,
             conversion_seconds=conversion_seconds,
@@ -184,6 +214,4 @@ def export(
             versions=versions,
         )
         record.write(staging)
-    result = record.to_dict()
-    # not in export.json: where the models were logged, for the register step
-    return {**result, "mlflow_model": log_export(result, Path(out_dir)) or ""}
+    return Exported(record, log_export(record, Path(out_dir)) or "")

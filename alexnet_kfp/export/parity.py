@@ -22,7 +22,14 @@ from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.inference.probabilities import predict_keras, predict_onnx
-from alexnet_kfp.records import ExportRecord, MetricsRecord, ParityRecord, provenance
+from alexnet_kfp.records import (
+    Disagreement,
+    ExportRecord,
+    Int8Comparison,
+    MetricsRecord,
+    ParityRecord,
+    provenance,
+)
 
 
 class ParityError(RuntimeError):
@@ -34,23 +41,23 @@ def compare(keras_p: np.ndarray, onnx_p: np.ndarray, atol: float) -> dict:
     margin = top2_margins(keras_p)
     differ = np.flatnonzero(keras_p.argmax(1) != onnx_p.argmax(1))
     disagreements = [
-        {
-            "index": int(i),
-            "keras_class": int(keras_p[i].argmax()),
-            "onnx_class": int(onnx_p[i].argmax()),
-            "keras_top2_margin": float(margin[i]),
-            "tie": bool(margin[i] <= atol),
-        }
+        Disagreement(
+            index=int(i),
+            keras_class=int(keras_p[i].argmax()),
+            onnx_class=int(onnx_p[i].argmax()),
+            keras_top2_margin=float(margin[i]),
+            tie=bool(margin[i] <= atol),
+        )
         for i in differ
     ]
-    real = [d for d in disagreements if not d["tie"]]
+    real = [d for d in disagreements if not d.tie]
     problems = []
     if delta.max() > atol:
         problems.append(f"max |delta p| {delta.max():.3g} > atol {atol:g}")
     if real:
         problems.append(
             f"{len(real)} image(s) get another top-1 class although Keras's margin exceeded atol "
-            f"(first: test image {real[0]['index']})"
+            f"(first: test image {real[0].index})"
         )
     return {
         "images": int(len(keras_p)),
@@ -86,7 +93,7 @@ def verify(
     out_dir: str | Path | None = None,
     evaluation_dir: str | Path | None = None,
     **values,
-) -> dict:
+) -> ParityRecord:
     """Compare on the whole test split by `config` (or a VerifyConfig of `values`: verify(...,
     atol=1e-5)); write parity.json into `out_dir` (default: the ONNX dir) and, given the evaluate
     step's directory, the run's report.html beside it (also when the models fail)."""
@@ -117,16 +124,16 @@ def verify(
     result = compare(predict_keras(keras_path, x), float_p, atol)
     int8 = None
     if int8_path is not None:  # "passed" and "reason" are Keras vs onnxruntime; int8 has its own
-        int8 = {
+        int8 = Int8Comparison(
             **compare_int8(float_p, predict_onnx(int8_path, x), labels, int8_max_loss),
-            "sha256": file_digest(int8_path),
-        }
+            sha256=file_digest(int8_path),
+        )
     record = ParityRecord(
         **result,
         keras_sha256=file_digest(keras_path),
         onnx_sha256=file_digest(onnx_path),
         int8=int8,
-        verified=result["passed"] and (int8 is None or int8["passed"]),
+        verified=result["passed"] and (int8 is None or int8.passed),
         versions=provenance(),
     )
     models = (onnx_path, int8_path)
@@ -142,9 +149,9 @@ def verify(
         with atomic_output_dir(out_dir) as staging:
             write(staging)
         written = Path(out_dir) / ParityRecord.FILE
-    log_parity(record.to_dict(), written)
+    log_parity(record, written)
     if not record.passed:
         raise ParityError(f"ONNX model {onnx_path} disagrees with {keras_path}: {record.reason}")
-    if int8 is not None and not int8["passed"]:
-        raise ParityError(f"int8 model {int8_path} loses too much accuracy: {int8['reason']}")
-    return record.to_dict()
+    if int8 is not None and not int8.passed:
+        raise ParityError(f"int8 model {int8_path} loses too much accuracy: {int8.reason}")
+    return record

@@ -8,7 +8,7 @@ from pathlib import Path
 from alexnet_kfp import __version__
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
-from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord
+from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord, RegisteredVersion
 from alexnet_kfp.tracking.environment import TRACKING_URI, check_tracking_uri, tracking_uri
 from alexnet_kfp.tracking.onnx_models import log_onnx_models
 from alexnet_kfp.tracking.session import tracked
@@ -64,7 +64,7 @@ def registration_tags(
     if not parity.verified:
         raise InputError(f"not registered: the ONNX model was not verified ({parity.reason})")
     dataset = DatasetRecord.read_if_present(dataset_dir)
-    int8 = parity.int8 or {}
+    int8 = parity.int8
     tags = {
         ACCURACY_TAG: f"{metrics.accuracy:.6f}",
         "macro_f1": f"{metrics.macro_f1:.6f}",
@@ -85,8 +85,8 @@ def registration_tags(
         "epochs": "" if metrics.run.epochs is None else str(metrics.run.epochs),
     }
     if int8:
-        tags["int8_accuracy"] = f"{int8['int8_accuracy']:.6f}"
-        tags["int8_top1_agreement"] = f"{int8['top1_agreement']:.6f}"
+        tags["int8_accuracy"] = f"{int8.int8_accuracy:.6f}"
+        tags["int8_top1_agreement"] = f"{int8.top1_agreement:.6f}"
     return tags
 
 
@@ -96,11 +96,11 @@ def register(
     alias: str,
     tags: dict[str, str],
     logged_model: str = "",
-) -> dict | None:
+) -> RegisteredVersion | None:
     """Register the export directory's float32 model as a new version of `name` with `tags` and
     point `alias` at it (empty: DEFAULT_ALIAS, and no alias for a trial model); `logged_model`:
-    its `runs:/` URI when the export step logged it, else it is logged here first. Returns
-    {name, version, alias, uri}, or None when the tracker was not reachable (one warning line;
+    its `runs:/` URI when the export step logged it, else it is logged here first. Returns the
+    version, or None when the tracker was not reachable (one warning line;
     the step goes on)."""
     check_model_name(name)
     if alias:
@@ -124,7 +124,7 @@ def register(
             return None
         client = tracker.client()
 
-        def new_version() -> dict:
+        def new_version() -> RegisteredVersion:
             import mlflow
 
             version = mlflow.register_model(
@@ -132,21 +132,15 @@ def register(
             ).version
             if alias:
                 client.set_registered_model_alias(name, alias, version)
-            return {
-                "name": name,
-                "version": int(version),
-                "alias": alias,
-                "uri": f"models:/{name}/{version}",
-                "source": source,
-            }
+            return RegisteredVersion(name, int(version), alias, f"models:/{name}/{version}", source)
 
         registered = tracker.call("the registration", new_version)
         if registered:
-            tracker.tags({"registered_version": registered["uri"]})
+            tracker.tags({"registered_version": registered.uri})
         return registered
 
 
-def register_run(run_dir: Path, name: str, alias: str | None) -> dict:
+def register_run(run_dir: Path, name: str, alias: str | None) -> RegisteredVersion:
     """Register a finished local run's verified float32 model (`alexnet-kfp run` made RUN_DIR
     without a tracker) as a new version of `name`, with `alias` (None: DEFAULT_ALIAS, and none
     for a trial). Its gate and verify records are checked again,

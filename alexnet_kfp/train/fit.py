@@ -28,7 +28,13 @@ from alexnet_kfp.artifacts import class_names_of
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
-from alexnet_kfp.records import DatasetRecord, TrainedOn, TrainRecord, provenance
+from alexnet_kfp.records import (
+    CheckpointUse,
+    DatasetRecord,
+    TrainedOn,
+    TrainRecord,
+    provenance,
+)
 from alexnet_kfp.tracking import Tracker, tracked
 from alexnet_kfp.train import devices
 from alexnet_kfp.train.alexnet import build_alexnet
@@ -55,8 +61,9 @@ def train(
     checkpoint_dir: str | Path | None = None,
     distribution: tf.distribute.Strategy | None = None,
     run_name: str = "train",
-) -> dict:
-    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return train.json.
+) -> TrainRecord:
+    """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return its
+    train.json record.
     With `checkpoint_dir`, save the training state after every epoch and continue from it
     (checkpoint.py). `distribution`: the devices' strategy (default: what devices.strategy picks
     for the visible GPUs). With a tracking URI, logged to MLflow as the run `run_name`."""
@@ -81,7 +88,7 @@ def _train(
     checkpoint_dir: Path | None,
     distribution: tf.distribute.Strategy | None,
     tracker: Tracker,
-) -> dict:
+) -> TrainRecord:
     if config.require_gpu:
         devices.require_gpu()
     dataset = DatasetRecord.read_if_present(dataset_dir)
@@ -177,7 +184,7 @@ def _train(
             # this process's share when resumed
             wall_seconds=round(time.perf_counter() - started, 1),
             checkpoint=(
-                {"path": str(checkpoint_dir), "resumed_after_epoch": resumed_from}
+                CheckpointUse(str(checkpoint_dir), resumed_from)
                 if checkpoint_dir is not None
                 else None
             ),
@@ -209,7 +216,7 @@ def _train(
         best.best_epoch,
         model_dir,
     )
-    return record.to_dict()
+    return record
 
 
 def _kept_elsewhere(

@@ -12,6 +12,7 @@ import math
 
 import keras
 
+from alexnet_kfp.records import LearningRateDecay
 from alexnet_kfp.train.callbacks import EpochLog
 from alexnet_kfp.train.config import TrainConfig
 
@@ -88,16 +89,18 @@ def final_decay_of(schedule: list[keras.callbacks.Callback]) -> FinalDecay:
     return next(c for c in schedule if isinstance(c, FinalDecay))
 
 
-def decays(history: list[dict], schedule: list[keras.callbacks.Callback]) -> list[dict]:
+def decays(
+    history: list[dict], schedule: list[keras.callbacks.Callback]
+) -> list[LearningRateDecay]:
     """Each decay the run's epochs trained after: the epoch after which it fired, the rule, the new
     rate (read from the rate each epoch started with)."""
     final_decay = final_decay_of(schedule)
     return [
-        {
-            "after_epoch": previous["epoch"],
-            "rule": "final" if previous["epoch"] == final_decay.fired_after else "plateau",
-            "lr": entry["lr"],
-        }
+        LearningRateDecay(
+            after_epoch=previous["epoch"],
+            rule="final" if previous["epoch"] == final_decay.fired_after else "plateau",
+            lr=entry["lr"],
+        )
         for previous, entry in zip(history, history[1:], strict=False)
         if entry["lr"] < previous["lr"]
     ]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import keras
 
+from alexnet_kfp.records import TrainRecord
 from alexnet_kfp.tracking import Tracker
 
 # An epoch's history entry -> the metric's name in MLflow.
@@ -17,7 +18,6 @@ EPOCH_METRICS = {
     "lr": "learning_rate",
     "images_per_second": "images_per_second",
 }
-RESULTS = ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second", "wall_seconds")
 
 
 class TrackedEpochs(keras.callbacks.Callback):
@@ -33,18 +33,17 @@ class TrackedEpochs(keras.callbacks.Callback):
         self.tracker.metrics(values, step=entry["epoch"], what="the per-epoch metrics")
 
 
-def log_training(tracker: Tracker, record: dict, model_dir: Path) -> None:
+def log_training(tracker: Tracker, record: TrainRecord, model_dir: Path) -> None:
     """The finished training: results as metrics, decays and device as tags, its files."""
-    tracker.metrics({key: record[key] for key in RESULTS}, what="the training's results")
+    tracker.metrics(record.results(), what="the training's results")
     decays = "; ".join(
-        f"after epoch {d['after_epoch']}: {d['rule']}, lr {d['lr']:.3g}"
-        for d in record["learning_rate_decays"]
+        f"after epoch {d.after_epoch}: {d.rule}, lr {d.lr:.3g}" for d in record.learning_rate_decays
     )
     tracker.tags(
         {
             "learning_rate_decays": decays or "none",
-            "device": record["device"],
-            "precision": record["precision"],
+            "device": record.device,
+            "precision": record.precision,
         }
     )
     for name in ("train.json", "history.json"):

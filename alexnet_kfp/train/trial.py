@@ -52,7 +52,7 @@ def run_trial(
         )
     else:
         try:
-            info = train(
+            trained = train(
                 dataset_dir,
                 model_dir,
                 TrainConfig.of(settings),
@@ -65,13 +65,13 @@ def run_trial(
             log.exception("trial %d failed", index)
             record.status, record.reason = FAILED, f"{type(e).__name__}: {e}"
         else:
-            record.best_val_accuracy = info["best_val_accuracy"]
-            record.best_epoch = info["best_epoch"]
-            record.epochs_run = info["epochs_run"]
-            record.decayed_after = [decay["after_epoch"] for decay in info["learning_rate_decays"]]
-            record.wall_seconds = info["wall_seconds"]
-            record.images_per_second = info["images_per_second"]
-            record.device = info["device"]
+            record.best_val_accuracy = trained.best_val_accuracy
+            record.best_epoch = trained.best_epoch
+            record.epochs_run = trained.epochs_run
+            record.decayed_after = [decay.after_epoch for decay in trained.learning_rate_decays]
+            record.wall_seconds = trained.wall_seconds
+            record.images_per_second = trained.images_per_second
+            record.device = trained.device
     if folder is not None:  # done with: the workspace holds only the trials that run
         shutil.rmtree(folder / "checkpoint", ignore_errors=True)
     if record.status != TRAINED:

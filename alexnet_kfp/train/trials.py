@@ -7,9 +7,10 @@ TensorFlow and kfp.
 """
 
 import json
-from typing import Any
+from typing import TypedDict
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.records import Scalar, TrainingValues
 from alexnet_kfp.train.config import TrainConfig
 
 # A list longer than this is a mistake (a product of too many axes), not a sweep: each trial is a
@@ -18,7 +19,15 @@ MAX_TRIALS = 1000
 EXAMPLE = '[{"learning_rate": 0.001}, {"learning_rate": 0.0003}]'
 
 
-def plan_trials(trials: object, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+class PlannedTrial(TypedDict):
+    """One trial as the sweep's loop hands it to its trial task (a STRUCT: a JSON object)."""
+
+    index: int
+    given: TrainingValues
+    settings: TrainingValues
+
+
+def plan_trials(trials: object, defaults: TrainingValues) -> list[PlannedTrial]:
     """[{"index": i, "given": what trial i sets, "settings": `defaults` with it over them}] for a
     list of trial objects, or one line naming the trial (by its index, from 0) and the key: not a
     list, empty, too long, a trial that is not an object, an unknown key (the keys are those of
@@ -28,7 +37,7 @@ def plan_trials(trials: object, defaults: dict[str, Any]) -> list[dict[str, Any]
         raise InputError(f"trials: expected a non-empty JSON list of objects, e.g. {EXAMPLE}")
     if len(trials) > MAX_TRIALS:
         raise InputError(f"trials: {len(trials)} trials; at most {MAX_TRIALS} in one sweep")
-    planned: list[dict[str, Any]] = []
+    planned: list[PlannedTrial] = []
     first_of: dict[str, int] = {}
     for index, trial in enumerate(trials):
         where = f"trials: trial {index}"
@@ -46,11 +55,11 @@ def plan_trials(trials: object, defaults: dict[str, Any]) -> list[dict[str, Any]
                 f"{where} repeats trial {first_of[key]} ({json.dumps(given, sort_keys=True)})"
             )
         first_of[key] = index
-        planned.append({"index": index, "given": given, "settings": settings})
+        planned.append(PlannedTrial(index=index, given=given, settings=settings))
     return planned
 
 
-def _typed(key: object, value: object, defaults: dict[str, Any], where: str) -> object:
+def _typed(key: object, value: object, defaults: TrainingValues, where: str) -> Scalar:
     """`value` as the type of the parameter `key` (a whole number for a float is made one), or one
     line."""
     if key not in defaults:
