@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.progress import started
 
 # What TensorFlow 2.21 prints to the native stderr on import, whatever TF_CPP_MIN_LOG_LEVEL says.
 _TENSORFLOW_IMPORT_NOISE = (
@@ -119,14 +120,17 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def setup(level: int = logging.INFO, tensorflow: bool = False) -> None:
-    """Logging to stderr, SIGTERM as a clean stop; with `tensorflow`, a quiet TensorFlow import."""
+def setup(step: str = "", tensorflow: bool = False, level: int = logging.INFO) -> None:
+    """Logging to stderr, SIGTERM as a clean stop; with `tensorflow`, a quiet TensorFlow import.
+    A component names its `step`: its progress becomes events for a local run (progress.py)."""
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     try:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:
         # not the main thread (a library caller's worker): leave signals to the caller
         pass
+    if step:
+        started(step)
     if tensorflow:
         import_tensorflow()
 

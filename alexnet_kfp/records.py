@@ -50,13 +50,15 @@ class Record:
     FILE: ClassVar[str]
     KIND: ClassVar[str | None] = None
     OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+    FIRST: ClassVar[tuple[str, ...]] = ()  # fields written first, as earlier versions did
 
     def to_dict(self) -> dict[str, Any]:
         content = dataclasses.asdict(self)  # type: ignore[call-overload]
         for name in self.OMITTED_WHEN_NONE:
             if content[name] is None:
                 del content[name]
-        return content
+        first = {name: content.pop(name) for name in self.FIRST if name in content}
+        return first | content
 
     def write(self, directory: str | Path) -> Path:
         return self.write_file(Path(directory) / self.FILE)
@@ -206,16 +208,7 @@ class DatasetRecord(Record):
     versions: dict[str, str]
     kind: str = KIND
     image_shape: list[int] = field(default_factory=lambda: [32, 32, 3])
-
-    def to_dict(self) -> dict[str, Any]:
-        content = super().to_dict()  # kind and image_shape first, as written before
-        return {
-            "kind": content.pop("kind"),
-            "layout": content.pop("layout"),
-            "class_names": content.pop("class_names"),
-            "image_shape": content.pop("image_shape"),
-            **content,
-        }
+    FIRST = ("kind", "layout", "class_names", "image_shape")
 
 
 # --- train.json ----------------------------------------------------------------------------------
@@ -253,6 +246,7 @@ class TrainRecord(Record):
 
     FILE = "train.json"
     KIND = "alexnet-kfp/model"
+    FIRST = ("kind",)
     OMITTED_WHEN_NONE = ("checkpoint",)
 
     parameters: TrainingValues  # TrainConfig's fields
@@ -272,10 +266,6 @@ class TrainRecord(Record):
     dataset: TrainedOn
     versions: dict[str, str]
     kind: str = KIND
-
-    def to_dict(self) -> dict[str, Any]:
-        content = super().to_dict()
-        return {"kind": content.pop("kind"), **content}
 
     @property
     def variant(self) -> str:
@@ -480,6 +470,7 @@ class ExportRecord(Record):
 
     FILE = "export.json"
     KIND = "alexnet-kfp/onnx"
+    FIRST = ("kind",)
 
     opset: int
     file: str
@@ -492,10 +483,6 @@ class ExportRecord(Record):
     metadata: dict[str, str]
     versions: dict[str, str]
     kind: str = KIND
-
-    def to_dict(self) -> dict[str, Any]:
-        content = super().to_dict()
-        return {"kind": content.pop("kind"), **content}
 
 
 # --- parity.json ---------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ def data_op(
     from alexnet_kfp.data.config import DataConfig
     from alexnet_kfp.data.prepare import prepare_dataset, unverified
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
 
-    setup()
+    setup("data")
     with one_line_errors("data"):
         config = DataConfig(
             source=source,
@@ -34,5 +35,6 @@ def data_op(
         record = prepare_dataset(dataset.path, config)
     notice = unverified(record)
     if notice:
-        print(notice, flush=True)  # in the step's log, and on a local run's terminal
+        tell("data", notice)  # in the step's log, and on a local run's terminal
     dataset.metadata.update({name: split.count for name, split in record.splits.items()})
+    finished("data", dataset=dataset.path)

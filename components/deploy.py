@@ -14,8 +14,9 @@ def deploy_op(
     the model repository with KServe's Triton runtime. Needs RBAC on inferenceservices
     (docs/serving.md)."""
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished
 
-    setup()
+    setup("deploy")
     import yaml
 
     from alexnet_kfp.deploy.apply import DeployError, deploy, manifest_for
@@ -35,3 +36,4 @@ def deploy_op(
             "outcome": outcome,
         }
     )
+    finished("deploy", inference_service=inference_service.path)

@@ -30,9 +30,10 @@ def evaluate_op(
 
     from alexnet_kfp.evaluate.gate import GateConfig
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
-    setup(tensorflow=True)
+    setup("evaluate", tensorflow=True)
     kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
 
@@ -50,7 +51,8 @@ def evaluate_op(
     confusion.log_confusion_matrix(result.class_names, result.confusion_matrix)
     shutil.copyfile(f"{evaluation.path}/report.html", report.path)
     gate = result.gate
-    print(f"gate {'passed' if gate.passed else 'failed'}: {gate.reason}")
+    tell("evaluate", f"gate {'passed' if gate.passed else 'failed'}: {gate.reason}")
+    finished("evaluate", evaluation=evaluation.path, report=report.path)
     GateOutputs = namedtuple("GateOutputs", ["accuracy", "passed", "reason"])
     return GateOutputs(result.accuracy, gate.passed, gate.reason)
 

@@ -19,8 +19,9 @@ def export_op(
     Triton. Returns the float32 model's MLflow `runs:/` URI when a tracking URI is set (empty
     otherwise), for the register step."""
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished
 
-    setup(tensorflow=True)
+    setup("export", tensorflow=True)
     from alexnet_kfp.export.model_repository import write_model_repository
     from alexnet_kfp.export.onnx_export import export  # after the quiet TensorFlow import
 
@@ -41,4 +42,5 @@ def export_op(
         }
     )
     model_repository.metadata.update({"framework": "triton", "models": sorted(models)})
+    finished("export", onnx_model=onnx_model.path, model_repository=model_repository.path)
     return exported.mlflow_model

@@ -27,10 +27,11 @@ def register_op(
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.records import RegistrationRecord
     from alexnet_kfp.tracking.registry import register, registration_tags
 
-    setup()
+    setup("register")
     with one_line_errors("register"):
         tags = registration_tags(
             Path(evaluation.path), Path(parity_report.path), Path(dataset.path), kfp_run_id
@@ -41,9 +42,10 @@ def register_op(
     )
     record.write_file(registration.path)
     registration.metadata.update({k: v for k, v in record.to_dict().items() if k != "tags"})
-    print(
+    tell(
+        "register",
         f"register: {registered.uri} ({registered.alias or 'a trial model: no alias'})"
         if registered
         else f"register: {name} not registered (see the warning above)",
-        flush=True,
     )
+    finished("register", registration=registration.path)

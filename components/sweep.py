@@ -28,6 +28,7 @@ def plan_op(
     training parameter, the run's own where it sets none}. Every argument but `trials` is a
     TrainConfig field of the same name."""
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.records import TrainingValues
     from alexnet_kfp.train.trials import plan_trials
 
@@ -44,10 +45,11 @@ def plan_op(
         "final_decay_fraction": final_decay_fraction,
         "require_gpu": require_gpu,
     }
-    setup()
+    setup("plan")
     with one_line_errors("plan"):
         planned = plan_trials(trials, defaults)
-    print(f"plan: {len(planned)} trials", flush=True)
+    tell("plan", f"plan: {len(planned)} trials")
+    finished("plan")
     return [dict(trial) for trial in planned]
 
 
@@ -64,20 +66,22 @@ def trial_op(
     sake: a diverged loss or a fault is its result (trial.json), and past `training_attempts` pods
     counted in `workspace` (empty: none) it reports itself lost."""
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
 
-    setup(tensorflow=True)
+    setup(f"trial {trial['index']}", tensorflow=True)
     from alexnet_kfp.train.trial import run_trial  # after the quiet TensorFlow import
 
     with one_line_errors("trial"):
         record = run_trial(dataset.path, model.path, trial, workspace or None, training_attempts)
     outcome = record.reason or f"best val_accuracy {record.best_val_accuracy:.4f}"
-    print(f"trial {record.index} {record.status}: {outcome}", flush=True)
+    tell(f"trial {record.index}", f"trial {record.index} {record.status}: {outcome}")
     metrics.log_metric("trained", float(record.status == "trained"))
     for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
         value = getattr(record, name)
         if value is not None:
             metrics.log_metric(name, float(value))
     model.metadata.update({"trial": record.index, "status": record.status})
+    finished(f"trial {record.index}", model=model.path)
 
 
 @component
@@ -93,17 +97,22 @@ def select_op(
     from collections import namedtuple
 
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.train.selection import comparison_markdown, select
 
-    setup()
+    setup("select")
     with one_line_errors("select"):
         sweep = select([m.path for m in models], model.path)
     with open(comparison.path, "w") as f:
         f.write(comparison_markdown(sweep))
     winner = next(t for t in sweep.trials if t.index == sweep.winner)
-    print(f"select: trial {winner.index} of {len(sweep.trials)} ({winner.best_val_accuracy:.4f})")
+    tell(
+        "select",
+        f"select: trial {winner.index} of {len(sweep.trials)} ({winner.best_val_accuracy:.4f})",
+    )
     model.metadata.update(
         {"framework": "keras", "trial": winner.index, "best_val_accuracy": winner.best_val_accuracy}
     )
+    finished("select", model=model.path, comparison=comparison.path)
     Selection = namedtuple("Selection", ["winner", "settings"])
     return Selection(winner.index, winner.settings)

@@ -34,10 +34,11 @@ def train_op(
     from pathlib import Path
 
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.tracking.environment import kfp_logs_inputs
     from alexnet_kfp.train.config import TrainConfig
 
-    setup(tensorflow=True)
+    setup("train", tensorflow=True)
     kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     # after the quiet TensorFlow import
     from alexnet_kfp.train.checkpoint import unwritable
@@ -59,7 +60,7 @@ def train_op(
     checkpoint = Path(checkpoint_dir) if checkpoint_dir else None
     if checkpoint is not None and (problem := unwritable(checkpoint)):
         # a volume the pod's user may not write (no fsGroup): train, as without a workspace
-        print(f"train: no checkpoint: {problem}; a retried task starts from epoch 1", flush=True)
+        tell("train", f"train: no checkpoint: {problem}; a retried task starts from epoch 1")
         checkpoint = None
     with one_line_errors("train"):
         record = train(dataset.path, model.path, config, checkpoint_dir=checkpoint)
@@ -73,3 +74,4 @@ def train_op(
     )
     for key, value in record.results().items():
         metrics.log_metric(key, value)
+    finished("train", model=model.path)

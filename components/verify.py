@@ -28,9 +28,10 @@ def verify_op(
 
     from alexnet_kfp.export import VerifyConfig
     from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished
     from alexnet_kfp.tracking.environment import kfp_logs_inputs
 
-    setup(tensorflow=True)
+    setup("verify", tensorflow=True)
     kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.export.parity import ParityError, verify  # after the quiet TensorFlow import
 
@@ -51,3 +52,4 @@ def verify_op(
             shutil.copyfile(written, report.path)
     for name, value in result.results().items():
         parity.log_metric(name, value)
+    finished("verify", parity_report=parity_report.path, report=report.path)

@@ -1,7 +1,9 @@
 """`alexnet-kfp run`: the whole pipeline on this machine with kfp.local's SubprocessRunner (no
-cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. Each failing step records why in
-the run's failures/ folder (process.record_failure): the run ends with that one line, not with
-whatever kfp.local printed last."""
+cluster, no Docker). Artifacts land under runs/<UTC timestamp>/. The run reads its steps, not
+kfp.local's console: their progress and outputs come as events (run_events.py), and each failing
+step records why in the run's failures/ folder (process.record_failure), so that the run ends with
+that one line, not with whatever kfp.local printed last. kfp.local's own output goes to run.log
+(and to the terminal with --verbose)."""
 
 import contextlib
 import importlib.util
@@ -16,8 +18,17 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.extras import install_hint
-from alexnet_kfp.files import file_name_from, make_directory
+from alexnet_kfp.files import make_directory
 from alexnet_kfp.pipeline.profiles import LOCAL, QUICK
+from alexnet_kfp.pipeline.run_events import StepEvents
+from alexnet_kfp.pipeline.run_links import link_outputs
+from alexnet_kfp.pipeline.run_summary import (
+    gate_of,
+    parity_of,
+    run_report,
+    sweep_of,
+    tracking_of,
+)
 from alexnet_kfp.process import (
     FAILURE_RECORDS,
     REFUSED,
@@ -25,64 +36,30 @@ from alexnet_kfp.process import (
     signal_of,
     stop_children,
 )
-from alexnet_kfp.records import (
-    TRAINED,
-    MetricsRecord,
-    ParityRecord,
-    ParitySummary,
-    RegistrationRecord,
-    RunSummary,
-    SweepChoice,
-    SweepRecord,
-    TrackingSummary,
-)
+from alexnet_kfp.progress import EVENTS
+from alexnet_kfp.records import RunSummary
 from alexnet_kfp.tracking import Tracker, tracking_uri
 from alexnet_kfp.tracking.environment import PARENT_RUN_ID, TRACKING_URI, check_tracking_uri
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# What a quiet run shows of kfp.local's output: each task's start and end, and the steps' own
-# progress (epochs, the gate, a sweep's trials); the rest (executor inputs, artifact dumps, library
-# warnings) goes to run.log only.
-_TASK = re.compile(r"(Executing task|Task) '([\w-]+)'( finished with status (\w+))?")
-_PROGRESS = re.compile(
-    r"^\s+(epoch \d+/\d+:|gate (passed|failed):|training \w+ |plan: |trial \d+ \w+:|select: |"
-    r"mlflow: |register: |unverified archive: )"
-)
+# kfp.local colours its error messages; the run's one line is plain text
+_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
+EVENTS_FILE = "events.jsonl"
 
 
-def _shown(line: str) -> str | None:
-    """The line a quiet run prints for one line of kfp.local's output, or None."""
-    plain = _ANSI.sub("", line)
-    task = _TASK.search(plain)
-    if task and (task.group(1) == "Executing task" or task.group(3)):
-        return f"{task.group(2)}: {task.group(4) or 'running'}"
-    if _PROGRESS.match(plain):
-        return f"  {plain.strip()}"
-    return None
+class _Both(io.TextIOBase):
+    """--verbose: kfp.local's output to the terminal and to run.log."""
 
-
-class _Tee(io.TextIOBase):
-    """Everything to `log` and `copy`; to `stream`, every line (verbose) or the shown ones."""
-
-    def __init__(self, stream, log: io.TextIOBase, verbose: bool):
-        self.stream, self.log, self.verbose = stream, log, verbose
-        self.copy, self.partial = io.StringIO(), ""
+    def __init__(self, *streams):
+        self.streams = streams
 
     def write(self, text: str) -> int:
-        self.copy.write(text)
-        self.log.write(text)
-        if self.verbose:
-            return self.stream.write(text)
-        *lines, self.partial = (self.partial + text).split("\n")
-        for line in lines:
-            shown = _shown(line)
-            if shown:
-                self.stream.write(shown + "\n")
+        for stream in self.streams:
+            stream.write(text)
         return len(text)
 
     def flush(self) -> None:
-        self.log.flush()
-        self.stream.flush()
+        for stream in self.streams:
+            stream.flush()
 
 
 class PipelineFailed(RuntimeError):
@@ -127,22 +104,10 @@ def failure_record(folder: Path) -> dict | None:
     return max(records, key=lambda item: item[0])[1] if records else None
 
 
-def _tail(log: str, lines: int = 15) -> str:
-    return "\n".join(_ANSI.sub("", line) for line in log.splitlines()[-lines:])
-
-
-def _find(run_dir: Path, name: str) -> Path | None:
-    found = sorted(p for p in run_dir.rglob(name) if not p.is_symlink())
-    return found[-1] if found else None
-
-
-def _run_report(run_dir: Path) -> Path | None:
-    """The verify step's report (the evaluation with the ONNX results) when the run got that far,
-    else the evaluate step's."""
-    parity = _find(run_dir, "parity.json")
-    if parity and (parity.parent / REPORT).is_file():
-        return parity.parent / REPORT
-    return _find(run_dir, REPORT)
+def _tail(log: Path, lines: int = 15) -> str:
+    """The end of run.log: what the failing step printed last, when it recorded nothing."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    return "\n".join(_COLOURS.sub("", line) for line in text.splitlines()[-lines:])
 
 
 @contextlib.contextmanager
@@ -216,80 +181,6 @@ def run(
         raise
 
 
-def summary_lines(summary: RunSummary, runs_root: Path) -> list[str]:
-    """What `alexnet-kfp run` prints at its end: the results and the next commands."""
-    from alexnet_kfp.pipeline.parameters import step_arguments
-
-    gate, parity = summary.gate, summary.parity
-    latest = runs_root / "latest"
-    return [
-        f"\nrun finished in {summary.seconds:.0f} s: {summary.run_dir}",
-        f"  test accuracy  {summary.accuracy:.4f}",
-        f"  gate           {'passed' if gate and gate.passed else 'failed'}: "
-        f"{gate.reason if gate else None}",
-        *_parity_lines(parity),
-        *_sweep_lines(summary.sweep, latest),
-        *_tracking_lines(summary.mlflow, step_arguments("register", summary.parameters)),
-        f"  report         {latest / 'report.html'}",
-        f"  ONNX models    {latest / 'onnx_model'} (model.onnx, model.int8.onnx)",
-        f"  repository     {latest / MODEL_REPOSITORY} (both models, as Triton and KServe read)",
-        "next:",
-        f"  alexnet-kfp predict {latest / 'samples'} --model {latest / 'onnx_model'}",
-        f"  alexnet-kfp serve --model {latest / 'onnx_model'}   # needs the serve extra",
-    ]
-
-
-def _parity_lines(parity: ParitySummary | None) -> list[str]:
-    """What verify found: Keras vs onnxruntime, and the int8 model against float32."""
-    if parity is None:
-        return ["  parity         not checked (the run ended before verify)"]
-    lines = [
-        f"  parity         max |delta p| {parity.max_abs_diff:.2g}, top-1 agreement "
-        f"{parity.argmax_agreement:.2%} on {parity.images} images"
-    ]
-    int8 = parity.int8
-    if int8 is not None:
-        lines.append(
-            f"  int8           accuracy {int8.int8_accuracy:.4f} vs float32 "
-            f"{int8.float32_accuracy:.4f}, top-1 agreement {int8.top1_agreement:.2%}"
-        )
-    return lines
-
-
-def _tracking_lines(tracking: TrackingSummary | None, registering: dict) -> list[str]:
-    """Where the run was logged, and what was registered (`registering`: the register step's
-    arguments, its model's name empty when none was asked for), or why nothing was."""
-    if not tracking:
-        return []
-    registration = tracking.registered
-    lines = [f"  MLflow         run {tracking.run_id} at {tracking.uri}"]
-    if registration is not None and registration.registered:
-        alias = f"alias {registration.alias}" if registration.alias else "a trial model: no alias"
-        lines.append(f"  registered     {registration.uri} ({alias})")
-    elif registering.get("name"):
-        why = (
-            "the tracker did not take it (see run.log)"
-            if registration is not None
-            else "the register step did not run"
-        )
-        lines.append(f"  registered     nothing as {registering['name']}: {why}")
-    if tracking.not_logged:
-        lines.append(f"  not logged     {', '.join(tracking.not_logged)} (see run.log)")
-    return lines
-
-
-def _sweep_lines(sweep: SweepChoice | None, latest: Path) -> list[str]:
-    if not sweep:
-        return []
-    given = json.dumps(sweep.given, sort_keys=True)
-    accuracy = sweep.best_val_accuracy
-    return [
-        f"  sweep          trial {sweep.winner} chosen of {sweep.count} "
-        f"({sweep.trained} trained), val accuracy {accuracy or float('nan'):.4f}: {given}",
-        f"  trials         {latest / SWEEP_TABLE}",
-    ]
-
-
 def run_locally(
     parameters: dict,
     runs_root: Path = Path("runs"),
@@ -315,19 +206,22 @@ def run_locally(
         raise_on_error=True,
     )
     log = (run_dir / "run.log").open("w")
-    tee = _Tee(sys.stdout, log, verbose)
-    # kfp.local's and the libraries' warnings: on the terminal when verbose, else in run.log
-    warnings_to = sys.stderr if verbose else log
+    steps = StepEvents(run_dir / EVENTS_FILE, sys.stdout, quiet=verbose)
+    # kfp.local's output and the libraries' warnings: in run.log, and on the terminal when verbose
+    console = _Both(sys.stdout, log) if verbose else log
+    warnings_to = _Both(sys.stderr, log) if verbose else log
     failures = run_dir / "failures"  # each failing step writes why here (process.record_failure)
     started = time.perf_counter()
     tracker = Tracker("pipeline", tracking)
     try:
         with (
             log,
-            contextlib.redirect_stdout(tee),
+            steps,
+            contextlib.redirect_stdout(console),
             contextlib.redirect_stderr(warnings_to),
             _root_logging_to(warnings_to),
             _environment(FAILURE_RECORDS, str(failures)),
+            _environment(EVENTS, str(steps.path)),
             _tracked_run(tracker, run_dir, _run_values(parameters, sweep)),
             children_stopped_with_us(),
         ):
@@ -338,30 +232,30 @@ def run_locally(
         raise RunInterrupted(e, run_dir, runs_root) from None
     except Exception as e:
         record = failure_record(failures)
-        said = record["said"] if record else _tail(tee.copy.getvalue())
+        said = record["said"] if record else _tail(run_dir / "run.log")
         raise PipelineFailed(
-            f"the pipeline failed ({_ANSI.sub('', str(e))}); the failing step said:\n{said}\n"
+            f"the pipeline failed ({_COLOURS.sub('', str(e))}); the failing step said:\n{said}\n"
             f"full log: {run_dir / 'run.log'}",
             said,
             run_dir / "run.log",
             record,
         ) from None
-    metrics, parity = _find(run_dir, "metrics.json"), _find(run_dir, "parity.json")
+    onnx_dir = steps.output("export", "onnx_model")
     summary = RunSummary(
         run_dir=str(run_dir),
         accuracy=task.output,
-        gate=MetricsRecord.read(metrics).gate if metrics else None,
-        parity=_parity_summary(ParityRecord.read(parity)) if parity else None,
-        report=str(_run_report(run_dir)),
-        onnx_model=str(_find(run_dir, "model.onnx")),
-        int8_model=str(_find(run_dir, "model.int8.onnx")),
+        gate=gate_of(steps),
+        parity=parity_of(steps),
+        report=str(run_report(steps) or ""),
+        onnx_model=str(onnx_dir / "model.onnx") if onnx_dir else "",
+        int8_model=str(onnx_dir / "model.int8.onnx") if onnx_dir else "",
         seconds=round(time.perf_counter() - started, 1),
         parameters=parameters,
-        sweep=_sweep_summary(run_dir) if sweep else None,
-        mlflow=_tracking_summary(tracker, run_dir),
+        sweep=sweep_of(steps) if sweep else None,
+        mlflow=tracking_of(tracker, steps),
     )
     summary.write(run_dir)
-    _link_outputs(run_dir, runs_root)
+    link_outputs(run_dir, runs_root, steps)
     return summary
 
 
@@ -396,47 +290,6 @@ def _tracked_run(tracker: Tracker, run_dir: Path, parameters: dict):
         tracker.finish()
 
 
-def _tracking_summary(tracker: Tracker, run_dir: Path) -> TrackingSummary | None:
-    """Where the run was logged and what it registered (the register step's record)."""
-    if tracker.uri is None:
-        return None
-    found = _find(run_dir, RegistrationRecord.FILE)
-    return TrackingSummary(
-        uri=tracker.uri,
-        run_id=tracker.run_id,
-        not_logged=sorted(set(tracker.missed)),
-        registered=RegistrationRecord.read(found) if found and found.is_file() else None,
-    )
-
-
-def _parity_summary(parity: ParityRecord) -> ParitySummary:
-    """The figures of parity.json a run's summary repeats."""
-    return ParitySummary(
-        images=parity.images,
-        max_abs_diff=parity.max_abs_diff,
-        argmax_agreement=parity.argmax_agreement,
-        passed=parity.passed,
-        int8=parity.int8,
-    )
-
-
-def _sweep_summary(run_dir: Path) -> SweepChoice | None:
-    """The sweep's choice, from the sweep.json beside the model it passed on."""
-    found = _find(run_dir, SweepRecord.FILE)
-    if not found:
-        return None
-    sweep = SweepRecord.read(found)
-    winner = next(t for t in sweep.trials if t.index == sweep.winner)
-    return SweepChoice(
-        count=len(sweep.trials),
-        trained=sum(t.status == TRAINED for t in sweep.trials),
-        winner=winner.index,
-        best_val_accuracy=winner.best_val_accuracy,
-        given=winner.given,
-        settings=winner.settings,
-    )
-
-
 def _new_run_dir(runs_root: Path) -> Path:
     """RUNS/<UTC timestamp>, made here and now; a second run started in the same second gets
     RUNS/<timestamp>-2 (mkdir is the lock: two runs never share a directory)."""
@@ -453,59 +306,6 @@ def _new_run_dir(runs_root: Path) -> Path:
             reason = e.strerror or e
             raise InputError(f"--runs {runs_root}: cannot write there ({reason})") from None
     raise InputError(f"--runs {runs_root}: 999 runs started in one second")
-
-
-# The run's main artifacts, linked at the top of its run directory under these names.
-OUTPUTS = {"onnx_model": "model.onnx", "model": "model.keras", "dataset": "dataset.json"}
-REPORT = "report.html"
-SWEEP_TABLE = "sweep.md"  # a sweep's table of every trial (the select step's comparison)
-SAMPLES = "samples"  # a few test images as PNG files, for the printed `predict` command
-MODEL_REPOSITORY = "model_repository"  # the Triton model repository `serve` and KServe read
-
-
-def _write_samples(dataset_dir: Path, folder: Path, count: int = 4) -> None:
-    """The first test image of each of `count` classes, named by its class: something to predict."""
-    import numpy as np
-    from PIL import Image
-
-    from alexnet_kfp.artifacts import class_names_of
-    from alexnet_kfp.data.npz import load_split
-    from alexnet_kfp.records import DatasetRecord
-
-    x, y = load_split(dataset_dir, "test")
-    names = class_names_of(DatasetRecord.read_if_present(dataset_dir))
-    folder.mkdir()
-    for label in sorted(set(y.tolist()))[:count]:
-        image = x[int(np.flatnonzero(y == label)[0])]
-        # the class names come from the archive: never a path of their own
-        name = file_name_from(names[label], f"class-{label}")
-        Image.fromarray(image).save(folder / f"{name}.png")
-
-
-def _link_outputs(run_dir: Path, runs_root: Path) -> None:
-    """RUN_DIR/onnx_model, model, dataset, model_repository and report.html point into kfp.local's
-    task folders, and RUNS/latest to the newest run, so that the next commands need no
-    timestamps."""
-    for name, marker in OUTPUTS.items():
-        found = _find(run_dir, marker)
-        if found:
-            (run_dir / name).symlink_to(found.parent.relative_to(run_dir), target_is_directory=True)
-    repository = _find(run_dir, "config.pbtxt")  # MODEL_REPOSITORY/NAME/config.pbtxt
-    if repository:
-        target = repository.parent.parent.relative_to(run_dir)
-        (run_dir / MODEL_REPOSITORY).symlink_to(target, target_is_directory=True)
-    report = _run_report(run_dir)
-    if report:
-        (run_dir / REPORT).symlink_to(report.relative_to(run_dir))
-    comparison = _find(run_dir, "comparison")
-    if comparison and comparison.is_file():
-        (run_dir / SWEEP_TABLE).symlink_to(comparison.relative_to(run_dir))
-    if (run_dir / "dataset").is_dir():
-        _write_samples(run_dir / "dataset", run_dir / SAMPLES)
-    latest = runs_root / "latest"
-    staging = runs_root / f".latest-{run_dir.name}"
-    staging.symlink_to(run_dir.name, target_is_directory=True)
-    staging.replace(latest)  # atomic: `latest` always names a finished run
 
 
 def check_runnable() -> None:

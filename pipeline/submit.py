@@ -10,7 +10,7 @@ import os
 import tempfile
 import threading
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
@@ -20,7 +20,19 @@ from alexnet_kfp.pipeline.compile import compile_pipeline
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
 
 
-def submit(config: SubmitConfig, parameter_pairs: list[str]) -> dict:
+@dataclass(frozen=True)
+class Submitted:
+    """The run a submission created: its id, its page in the KFP UI (None behind the service
+    proxy), where and with what."""
+
+    run_id: str
+    url: str | None
+    namespace: str | None
+    endpoint: str
+    arguments: dict[str, object]
+
+
+def submit(config: SubmitConfig, parameter_pairs: list[str]) -> Submitted:
     """Create a run of `config.pipeline` (default: the installed pipeline, compiled afresh) with the
     `KEY=VALUE` parameters, after checking them as the steps will."""
     config.check()
@@ -40,9 +52,7 @@ def submit(config: SubmitConfig, parameter_pairs: list[str]) -> dict:
     timeout_s = config.timeout_s
 
     import kfp
-    import urllib3
     from kfp.client.set_volume_credentials import ServiceAccountTokenVolumeCredentials
-    from kfp_server_api.exceptions import ApiException
 
     credentials = None
     if token is None and target.sa_token_path is not None:  # as kfp.Client() does inside a pod
@@ -69,36 +79,8 @@ def submit(config: SubmitConfig, parameter_pairs: list[str]) -> dict:
 
     try:
         run = _within(timeout_s, send)
-    except _NoAnswer:
-        raise InputError(
-            f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host "
-            "and that the KFP API (not a proxy that holds the connection) is there"
-        ) from None
-    except urllib3.exceptions.MaxRetryError as e:
-        raise InputError(
-            f"cannot reach Kubeflow Pipelines at {host}: {e.reason}; check --host and your network"
-        ) from None
-    except TimeoutError as e:
-        # kfp.Client's health check (made for the namespace "kubeflow") gave up
-        raise InputError(
-            f"Kubeflow Pipelines at {host} failed its health check ({e}); check --host, the token "
-            "and that this is the KFP API endpoint"
-        ) from None
-    except ApiException as e:
-        if e.status in (401, 403):
-            raise InputError(
-                f"Kubeflow Pipelines at {host} refused the request (HTTP {e.status} {e.reason}); "
-                "check the token (--token-env) and your access to namespace " + repr(namespace)
-            ) from None
-        raise InputError(
-            f"Kubeflow Pipelines at {host} answered HTTP {e.status} {e.reason}: "
-            f"{' '.join((e.body or '').split())[:200]}"
-        ) from None
-    except Exception as e:  # the client could not make sense of the answer (HTML, bad JSON, ...)
-        raise InputError(
-            f"{host} gave an answer that is not the Kubeflow Pipelines API's "
-            f"({type(e).__name__}); check --host (a login page in front of Kubeflow?)"
-        ) from None
+    except Exception as e:
+        raise _no_run(e, host, namespace, timeout_s) from None
     run_id = getattr(run, "run_id", None)
     if not isinstance(run_id, str) or not run_id:
         raise InputError(
@@ -110,17 +92,50 @@ def submit(config: SubmitConfig, parameter_pairs: list[str]) -> dict:
         if target.host.endswith(endpoint.SERVICE_PROXY)
         else f"{target.host.rstrip('/')}/#/runs/details/{run_id}"
     )
-    return {
-        "run_id": run_id,
-        "url": url,
-        "namespace": namespace,
-        "endpoint": host,
-        "arguments": arguments,
-    }
+    return Submitted(run_id, url, namespace, host, arguments)
 
 
 class _NoAnswer(Exception):
     pass
+
+
+def _no_run(error: Exception, host: str, namespace: str | None, timeout_s: float) -> InputError:
+    """The one line for a submission that created no run: what went wrong, and what to check."""
+    import urllib3
+    from kfp_server_api.exceptions import ApiException
+
+    if isinstance(error, _NoAnswer):
+        return InputError(
+            f"Kubeflow Pipelines at {host} did not answer within {timeout_s:g} s; check --host "
+            "and that the KFP API (not a proxy that holds the connection) is there"
+        )
+    if isinstance(error, urllib3.exceptions.MaxRetryError):
+        return InputError(
+            f"cannot reach Kubeflow Pipelines at {host}: {error.reason}; check --host and your "
+            "network"
+        )
+    if isinstance(error, TimeoutError):
+        # kfp.Client's health check (made for the namespace "kubeflow") gave up
+        return InputError(
+            f"Kubeflow Pipelines at {host} failed its health check ({error}); check --host, the "
+            "token and that this is the KFP API endpoint"
+        )
+    if isinstance(error, ApiException) and error.status in (401, 403):
+        return InputError(
+            f"Kubeflow Pipelines at {host} refused the request (HTTP {error.status} "
+            f"{error.reason}); check the token (--token-env) and your access to namespace "
+            + repr(namespace)
+        )
+    if isinstance(error, ApiException):
+        return InputError(
+            f"Kubeflow Pipelines at {host} answered HTTP {error.status} {error.reason}: "
+            f"{' '.join((error.body or '').split())[:200]}"
+        )
+    # the client could not make sense of the answer (HTML, bad JSON, ...)
+    return InputError(
+        f"{host} gave an answer that is not the Kubeflow Pipelines API's "
+        f"({type(error).__name__}); check --host (a login page in front of Kubeflow?)"
+    )
 
 
 def _within(seconds: float, call):

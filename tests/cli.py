@@ -29,3 +29,13 @@ def run_cli_without_tensorflow(*args: object, **settings) -> subprocess.Complete
     )
     command = [sys.executable, "-c", script]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, **settings)
+
+
+def run_train(
+    dataset: object, out: object, *flags: object, **settings
+) -> subprocess.CompletedProcess:
+    """`alexnet-kfp train` of the article network (fast on a CPU; the default is a GPU node's
+    cifar network) on `dataset` into `out`, with `flags`."""
+    return run_cli(
+        "train", "--variant", "article", "--data", dataset, "--out", out, *flags, **settings
+    )

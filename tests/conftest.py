@@ -21,14 +21,13 @@ def small_archive(tmp_path_factory) -> Path:
     """A private copy of the small real archive (5 x 1,000 train, 1,000 test images) when it is
     given (real_data.py), else a generated archive of the same layout and size."""
 
-    def make(folder: Path) -> None:
-        copy = folder / ARCHIVE_NAME
+    def make(copy: Path) -> None:
         if REAL_SMALL:
             shutil.copyfile(REAL_SMALL, copy)
         else:
             write_synthetic_archive(copy)
 
-    return made_once(tmp_path_factory, "small", make) / ARCHIVE_NAME
+    return made_once(tmp_path_factory, "small", ARCHIVE_NAME, make)
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +41,10 @@ def tiny_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     (read only by the tests)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
-    return (
-        made_once(
-            tmp_path_factory,
-            "tiny",
-            lambda out: prepare_dataset(
-                out / "dataset", source=str(small_archive), sha256=small_sha256, limit_per_class=20
-            ),
-        )
-        / "dataset"
-    )
+    def make(out: Path) -> None:
+        prepare_dataset(out, source=str(small_archive), sha256=small_sha256, limit_per_class=20)
+
+    return made_once(tmp_path_factory, "tiny", "dataset", make)
 
 
 @pytest.fixture(scope="session")
@@ -67,16 +60,10 @@ def small_dataset(small_archive, small_sha256, tmp_path_factory) -> Path:
     """The data step's output for the small archive (3,500 / 1,500 / 1,000 images)."""
     from alexnet_kfp.data.prepare import prepare_dataset
 
-    return (
-        made_once(
-            tmp_path_factory,
-            "small-dataset",
-            lambda out: prepare_dataset(
-                out / "dataset", source=str(small_archive), sha256=small_sha256
-            ),
-        )
-        / "dataset"
-    )
+    def make(out: Path) -> None:
+        prepare_dataset(out, source=str(small_archive), sha256=small_sha256)
+
+    return made_once(tmp_path_factory, "small-dataset", "dataset", make)
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +74,11 @@ def trained(small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     from alexnet_kfp.train.config import TrainConfig
     from alexnet_kfp.train.fit import train
 
-    folder = made_once(
-        tmp_path_factory,
-        "trained",
-        lambda out: train(small_dataset, out / "model", TrainConfig(variant="article", epochs=6)),
-    )
-    return folder / "model", json.loads((folder / "model" / "train.json").read_text())
+    def make(out: Path) -> None:
+        train(small_dataset, out, TrainConfig(variant="article", epochs=6))
+
+    model = made_once(tmp_path_factory, "trained", "model", make)
+    return model, json.loads((model / "train.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -100,14 +86,10 @@ def exported(trained, small_dataset, tmp_path_factory) -> Path:
     """The ONNX directory (model.onnx, model.int8.onnx) exported from the shared trained model."""
     from alexnet_kfp.export.onnx_export import export
 
-    return (
-        made_once(
-            tmp_path_factory,
-            "exported",
-            lambda out: export(trained[0], out / "onnx", dataset_dir=small_dataset),
-        )
-        / "onnx"
-    )
+    def make(out: Path) -> None:
+        export(trained[0], out, dataset_dir=small_dataset)
+
+    return made_once(tmp_path_factory, "exported", "onnx", make)
 
 
 @pytest.fixture(scope="session")
@@ -115,12 +97,11 @@ def evaluation(trained, small_dataset, tmp_path_factory) -> tuple[Path, dict]:
     """(Evaluation directory, metrics.json) of the shared trained model, its gate at 0."""
     from alexnet_kfp.evaluate.evaluate import evaluate
 
-    folder = made_once(
-        tmp_path_factory,
-        "evaluation",
-        lambda out: evaluate(small_dataset, trained[0], out / "evaluation", min_accuracy=0.0),
-    )
-    return folder / "evaluation", json.loads((folder / "evaluation" / "metrics.json").read_text())
+    def make(out: Path) -> None:
+        evaluate(small_dataset, trained[0], out, min_accuracy=0.0)
+
+    folder = made_once(tmp_path_factory, "evaluation", "evaluation", make)
+    return folder, json.loads((folder / "metrics.json").read_text())
 
 
 @pytest.fixture(scope="session")

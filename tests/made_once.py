@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 
-def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
-    """The folder `name`, made by `make(folder)` in the first worker that asks (the others wait
-    on the lock and find it done). Without xdist, the session's own temporary folder."""
+def made_once(
+    factory: pytest.TempPathFactory, name: str, leaf: str, make: Callable[[Path], object]
+) -> Path:
+    """The path `name`/`leaf`, made by `make(path)` in the first worker that asks (the others wait
+    on the lock and find it done). Without xdist, in the session's own temporary folder."""
     root = factory.getbasetemp()
     if root.name.startswith("popen-gw"):  # an xdist worker: its parent is the run's, shared
         root = root.parent
@@ -21,6 +23,6 @@ def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path],
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             folder.mkdir()
-            make(folder)
+            make(folder / leaf)
             done.touch()
-    return folder
+    return folder / leaf

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import h5py
 import keras
@@ -135,12 +136,7 @@ def test_a_checkpoint_being_written_is_refused_in_one_line(tiny_dataset, tmp_pat
         with pytest.raises(
             InputError, match=f"checkpoint {checkpoint} is being written by another"
         ):
-            train(
-                tiny_dataset,
-                tmp_path / "model",
-                TrainConfig(variant="article", epochs=1),
-                checkpoint_dir=checkpoint,
-            )
+            _one_epoch(tiny_dataset, tmp_path / "model", checkpoint)
     assert not (tmp_path / "model").exists()
 
 
@@ -163,10 +159,9 @@ def test_a_path_that_cannot_be_a_checkpoint_is_refused_before_training(
     blocker.write_text("x")
     checkpoint = blocker if kind == "a file" else blocker / "ckpt"
     with pytest.raises(InputError, match="cannot write there"):
-        train(
-            tiny_dataset,
-            tmp_path / "model",
-            TrainConfig(variant="article", epochs=1),
-            checkpoint_dir=checkpoint,
-        )
+        _one_epoch(tiny_dataset, tmp_path / "model", checkpoint)
     assert not (tmp_path / "model").exists()
+
+
+def _one_epoch(dataset: Path, out: Path, checkpoint: Path) -> None:
+    train(dataset, out, TrainConfig(variant="article", epochs=1), checkpoint_dir=checkpoint)

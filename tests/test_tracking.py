@@ -18,7 +18,7 @@ from alexnet_kfp.tracking.registered_model import local_model
 from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.tracking.session import BOUNDED_HTTP, Tracker, bound_requests
 
-from .cli import cli_args, run_cli, run_cli_without_tensorflow
+from .cli import cli_args, run_cli_without_tensorflow, run_train
 from .mlflow_server import MlflowServer, free_port
 
 
@@ -56,18 +56,7 @@ def test_without_a_uri_the_steps_log_nothing_and_never_import_mlflow(tiny_datase
 @pytest.mark.integration
 def test_a_closed_port_costs_one_warning_and_the_step_completes(tiny_dataset, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
-    result = run_cli(
-        "train",
-        "--variant",
-        "article",
-        "--data",
-        tiny_dataset,
-        "--out",
-        tmp_path / "model",
-        "--epochs",
-        2,
-        env=env,
-    )
+    result = run_train(tiny_dataset, tmp_path / "model", "--epochs", 2, env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "model" / "model.keras").is_file()
     failed, missed = _mlflow_lines(result.stderr)

@@ -14,7 +14,7 @@ from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
 from alexnet_kfp.train.input import evaluation_dataset
 
-from .cli import run_cli
+from .cli import run_cli, run_train
 
 EPOCH_KEYS = {
     "epoch",
@@ -150,17 +150,7 @@ def test_cli_train_bad_input_exits_2(tmp_path):
 
 @pytest.mark.integration
 def test_require_gpu_refuses_to_train_on_the_cpu(tiny_dataset, tmp_path):
-    result = run_cli(
-        "train",
-        "--variant",
-        "article",
-        "--data",
-        tiny_dataset,
-        "--out",
-        tmp_path / "model",
-        "--require-gpu",
-        timeout=300,
-    )
+    result = run_train(tiny_dataset, tmp_path / "model", "--require-gpu", timeout=300)
     assert result.returncode == 2, result.stderr
     assert (
         result.stderr.strip()

@@ -113,7 +113,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Run data -> train -> evaluate -> gate -> export -> verify on this machine with
     kfp.local's SubprocessRunner; artifacts under RUNS/<UTC timestamp>/. It trains on the CPU, so
     it overrides some of the pipeline's defaults by a profile: {local}; with --quick, {quick}."""
-    from alexnet_kfp.pipeline.local_run import PipelineFailed, run, summary_lines
+    from alexnet_kfp.pipeline.local_run import PipelineFailed, run
+    from alexnet_kfp.pipeline.run_summary import summary_lines
 
     chosen = {p.name: getattr(args, p.name) for p in PARAMETERS}
     given = {name: value for name, value in chosen.items() if value is not None}
@@ -171,13 +172,21 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
     result = submit(config_from(SubmitConfig, args), args.param or [])
     print(
-        f"submitted run {result['run_id']} to {result['endpoint']}, namespace {result['namespace']}"
-        + (f": {result['url']}" if result["url"] else "")
+        f"submitted run {result.run_id} to {result.endpoint}, namespace {result.namespace}"
+        + (f": {result.url}" if result.url else "")
     )
     return 0
 
 
 def add(sub) -> None:
+    _add_compile(sub)
+    _add_run(sub)
+    _add_sweep(sub)
+    _add_submit(sub)
+
+
+def _add_compile(sub) -> None:
+    """`compile`: the pipeline or the sweep as YAML, with the GPU node's placement."""
     from alexnet_kfp.pipeline.placement import DEFAULT_GPU_TYPE, DEFAULT_NODE_SELECTOR
 
     p = command(sub, _cmd_compile, "compile the Kubeflow pipeline (or the sweep) to YAML")
@@ -224,6 +233,9 @@ def add(sub) -> None:
     runtime += "defaults; needs a KFP backend >= 2.5.0 (Kubeflow >= 1.10.1)"
     gpu.add_argument("--runtime-placement", action="store_true", help=runtime)
 
+
+def _add_run(sub) -> None:
+    """`run`: the pipeline on this machine, one flag per pipeline parameter."""
     help_text = "run the whole pipeline locally (kfp.local, no cluster, no Docker)"
     p = command(sub, _cmd_run, help_text, local=LOCAL.described(), quick=QUICK.described())
     quick = ", ".join(f"{key} {value}" for key, value in QUICK.changes(LOCAL).items())
@@ -251,6 +263,9 @@ def add(sub) -> None:
         "one); the parameters below are each trial's defaults",
     )
 
+
+def _add_sweep(sub) -> None:
+    """`sweep`: a grid of trials as JSON."""
     p = command(sub, _cmd_sweep, "write a sweep's trials as a grid of training settings")
     grid = "a training parameter and its values, e.g. learning_rate=1e-3,3e-4 (repeatable: the "
     grid += "trials are the product)"
@@ -261,6 +276,9 @@ def add(sub) -> None:
     listed = "write the list to FILE (default, or -: standard output)"
     p.add_argument("--output", metavar="FILE", help=listed)
 
+
+def _add_submit(sub) -> None:
+    """`submit`: a compiled pipeline to a Kubeflow Pipelines endpoint."""
     p = command(
         sub,
         _cmd_submit,

@@ -8,6 +8,8 @@ import time
 import keras
 import numpy as np
 
+from alexnet_kfp.progress import SHOWN
+
 log = logging.getLogger(__name__)
 
 
@@ -91,6 +93,7 @@ class EpochLog(keras.callbacks.Callback):
             seconds,
             entry["images_per_second"],
             self._time_left(),
+            extra=SHOWN,
         )
 
     def _time_left(self) -> str:

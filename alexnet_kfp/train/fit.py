@@ -28,6 +28,7 @@ from alexnet_kfp.artifacts import class_names_of
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir, check_output_dir, file_digest
+from alexnet_kfp.progress import SHOWN
 from alexnet_kfp.records import (
     CheckpointUse,
     DatasetRecord,
@@ -95,42 +96,15 @@ def _train(
     class_names = class_names_of(dataset)
     x_train, y_train = load_split(dataset_dir, "train", len(class_names))
     x_val, y_val = load_split(dataset_dir, "val", len(class_names))
-
-    keras.utils.set_random_seed(config.seed)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    precision = devices.choose_precision(config.precision)
-    keras.mixed_precision.set_global_policy(precision)
     # one object: a second MirroredStrategy would not own the model
     distribution = distribution or devices.strategy()
-    with distribution.scope():
-        model = build_alexnet(
-            config.variant,
-            num_classes=len(class_names),
-            synchronized_batch_norm=distribution.num_replicas_in_sync > 1,
-        )
-        if config.augment:
-            model = AugmentingModel(model, config.seed, config.crop_padding)
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=config.jit_compile,
-        )
+    model, precision = _compiled_model(config, len(class_names), distribution)
     divergence = Divergence()
     best = BestWeights("val_accuracy")
     epoch_log = EpochLog(config.epochs, len(x_train))
     schedule = schedule_callbacks(config, epoch_log)
     callbacks = [divergence, *schedule, best, epoch_log, TrackedEpochs(tracker, epoch_log)]
-    # what a checkpoint is tied to: the training images themselves, with or without dataset.json
-    train_sha256 = file_digest(dataset_dir / "train.npz")
-    recorded = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
-    if recorded not in (None, train_sha256):
-        raise InputError(
-            f"{dataset_dir / 'train.npz'} is not the file its dataset.json records (sha256 "
-            f"{train_sha256[:12]}..., recorded {recorded[:12]}...): the Dataset was changed after "
-            "the data step; make it again"
-        )
+    train_sha256 = _train_split_sha256(dataset_dir, dataset)
     resumed_from = 0
     # the checkpoint comes last: it restores the counters the others reset in on_train_begin
     if checkpoint_dir is not None:
@@ -141,31 +115,10 @@ def _train(
             resumed_from = checkpoint.resume(model, config.epochs)
         callbacks.append(checkpoint)
         if resumed_from:
-            log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from)
-    log.info(
-        "training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
-        model.name,
-        model.count_params(),
-        devices.describe(),
-        precision,
-        len(x_train),
-        len(x_val),
-        config.epochs,
-    )
+            log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from, extra=SHOWN)
     started = time.perf_counter()
     with atomic_output_dir(model_dir) as staging:
-        model.fit(
-            training_dataset(
-                x_train, y_train, config.batch_size, config.seed, resumed_from, config.epochs
-            ),
-            steps_per_epoch=steps_per_epoch(len(x_train), config.batch_size),
-            validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
-            epochs=config.epochs,
-            initial_epoch=resumed_from,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset orders each epoch (seeded)
-            verbose=1 if sys.stdout.isatty() else 0,
-        )
+        _fit(model, config, (x_train, y_train), (x_val, y_val), resumed_from, callbacks)
         if divergence.diverged:
             raise TrainingDiverged(
                 f"training diverged: the loss was not a number at {divergence.diverged} "
@@ -181,20 +134,10 @@ def _train(
             replicas=distribution.num_replicas_in_sync,  # BatchNorm synchronized when > 1
             **_outcome(epoch_log.history, best),
             learning_rate_decays=decays(epoch_log.history, schedule),
-            # this process's share when resumed
-            wall_seconds=round(time.perf_counter() - started, 1),
-            checkpoint=(
-                CheckpointUse(str(checkpoint_dir), resumed_from)
-                if checkpoint_dir is not None
-                else None
-            ),
+            wall_seconds=round(time.perf_counter() - started, 1),  # this process's share
+            checkpoint=CheckpointUse(str(checkpoint_dir), resumed_from) if checkpoint_dir else None,
             class_names=class_names,
-            dataset=TrainedOn(
-                str(dataset_dir),
-                train_sha256,
-                dataset.source_sha256 if dataset else None,
-                dataset.parameters.limit_per_class if dataset else None,
-            ),
+            dataset=_trained_on(dataset_dir, train_sha256, dataset),
             versions=provenance(tf, keras),
         )
 
@@ -217,6 +160,91 @@ def _train(
         model_dir,
     )
     return record
+
+
+def _fit(
+    model: keras.Model,
+    config: TrainConfig,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    resumed_from: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> None:
+    """The epochs after `resumed_from`, on the seeded order of the training images."""
+    (x_train, y_train), (x_val, y_val) = train, val
+    log.info(
+        "training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
+        *(
+            model.name,
+            model.count_params(),
+            devices.describe(),
+            keras.mixed_precision.global_policy().name,
+        ),
+        *(len(x_train), len(x_val), config.epochs),
+        extra=SHOWN,
+    )
+    model.fit(
+        training_dataset(
+            x_train, y_train, config.batch_size, config.seed, resumed_from, config.epochs
+        ),
+        steps_per_epoch=steps_per_epoch(len(x_train), config.batch_size),
+        validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
+        epochs=config.epochs,
+        initial_epoch=resumed_from,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset orders each epoch (seeded)
+        verbose=1 if sys.stdout.isatty() else 0,
+    )
+
+
+def _compiled_model(
+    config: TrainConfig, class_count: int, distribution: tf.distribute.Strategy
+) -> tuple[keras.Model, str]:
+    """The seeded, compiled network (with its augmentation) in `distribution`'s scope, and the
+    precision it trains in."""
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    precision = devices.choose_precision(config.precision)
+    keras.mixed_precision.set_global_policy(precision)
+    with distribution.scope():
+        model = build_alexnet(
+            config.variant,
+            num_classes=class_count,
+            synchronized_batch_norm=distribution.num_replicas_in_sync > 1,
+        )
+        if config.augment:
+            model = AugmentingModel(model, config.seed, config.crop_padding)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=config.jit_compile,
+        )
+    return model, precision
+
+
+def _train_split_sha256(dataset_dir: Path, dataset: DatasetRecord | None) -> str:
+    """train.npz's sha256 (what a checkpoint is tied to: the training images themselves, with or
+    without dataset.json), refused when dataset.json records another."""
+    train_sha256 = file_digest(dataset_dir / "train.npz")
+    recorded = dataset.splits["train"].sha256 if dataset and "train" in dataset.splits else None
+    if recorded not in (None, train_sha256):
+        raise InputError(
+            f"{dataset_dir / 'train.npz'} is not the file its dataset.json records (sha256 "
+            f"{train_sha256[:12]}..., recorded {recorded[:12]}...): the Dataset was changed after "
+            "the data step; make it again"
+        )
+    return train_sha256
+
+
+def _trained_on(dataset_dir: Path, train_sha256: str, dataset: DatasetRecord | None) -> TrainedOn:
+    return TrainedOn(
+        str(dataset_dir),
+        train_sha256,
+        dataset.source_sha256 if dataset else None,
+        dataset.parameters.limit_per_class if dataset else None,
+    )
 
 
 def _kept_elsewhere(
