@@ -4,17 +4,7 @@ export)."""
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.records import DatasetRecord, TrainRecord, load_json_object
-
-
-def read_json_if_present(path: Path, must_exist: bool = False) -> dict:
-    """The JSON a step wrote (dataset.json, train.json, metrics.json), or {} when there is none;
-    one line naming the file when it is not a JSON object."""
-    if not path.is_file():
-        if must_exist:
-            raise InputError(f"{path}: no such file")
-        return {}
-    return load_json_object(path)
+from alexnet_kfp.records import DatasetRecord, TrainRecord
 
 
 def class_names_of(record: DatasetRecord | TrainRecord | None) -> list[str]:

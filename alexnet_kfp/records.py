@@ -110,11 +110,14 @@ def _typed(kind: Any, value: Any, path: Path, where: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
             return _typed(inner[0], value, path, where)
-        # a union of scalars (Scalar): the first of its types that the value is
-        exact = [kind for kind in inner if type(value) is kind]
-        if exact:
-            return value
-        names = " or ".join(kind.__name__ for kind in inner)
+        # a union of several types (a recipe's values): the one the value is
+        for member in inner:
+            if type(value) is member:
+                return value
+            container = typing.get_origin(member)
+            if container is not None and isinstance(value, container):
+                return _typed(member, value, path, where)
+        names = " or ".join(getattr(kind, "__name__", str(kind)) for kind in inner)
         _expect(False, names, value, path, where)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         _expect(isinstance(value, dict), "an object", value, path, where)
@@ -457,7 +460,7 @@ class Int8Export:
     file: str
     bytes: int
     sha256: str
-    recipe: dict[str, Scalar]
+    recipe: dict[str, Scalar | list[str]]  # Int8Recipe's fields
     quantized_op_types: dict[str, int]
     quantization_seconds: float
     calibration: Calibration

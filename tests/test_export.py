@@ -12,6 +12,7 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.onnx_export import export
 from alexnet_kfp.export.parity import ParityError, compare, verify
 from alexnet_kfp.files import file_digest
+from alexnet_kfp.records import ParityRecord
 
 from .cli import run_cli
 
@@ -45,8 +46,9 @@ def test_export_json_records_the_conversion(exported):
 
 
 @pytest.mark.integration
-def test_test_accuracy_is_recorded_when_known(trained, tmp_path):
-    (tmp_path / "metrics.json").write_text(json.dumps({"accuracy": 0.4321}))
+def test_test_accuracy_is_recorded_when_known(trained, evaluation, tmp_path):
+    metrics = {**evaluation[1], "accuracy": 0.4321}  # a metrics.json the evaluate step wrote
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     export(trained[0], tmp_path / "onnx", metrics_path=tmp_path / "metrics.json")
     props = {p.key: p.value for p in onnx.load(tmp_path / "onnx" / "model.onnx").metadata_props}
     assert json.loads(props["test_accuracy"]) == 0.4321
@@ -57,7 +59,7 @@ def test_parity_passes_on_the_whole_test_split(exported, trained, small_dataset,
     result = verify(small_dataset, trained[0], exported, out_dir=tmp_path / "parity")
     assert result.passed and result.images == 1000
     assert result.max_abs_diff <= 1e-4 and result.argmax_agreement == 1.0
-    assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
+    assert ParityRecord.read(tmp_path / "parity") == result
     assert sorted(p.name for p in (tmp_path / "parity").iterdir()) == ["parity.json"]
 
 

@@ -18,6 +18,7 @@ from alexnet_kfp.export.parity import ParityError, verify
 from alexnet_kfp.export.quantize import Int8Recipe, calibration_sample, quantize
 from alexnet_kfp.files import file_digest
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
+from alexnet_kfp.records import ParityRecord
 
 from .cli import run_cli
 
@@ -125,11 +126,10 @@ def test_verify_records_int8_accuracy_and_agreement(exported, trained, small_dat
             == labels
         ).mean()
     )
-    assert int8["int8_accuracy"] == expected and int8["accuracy_loss"] <= 0.01
-    assert 0.9 < int8["top1_agreement"] <= 1.0 and int8["sha256"] == file_digest(
-        exported / "model.int8.onnx"
-    )
-    assert json.loads((tmp_path / "parity" / "parity.json").read_text()) == result
+    assert int8.int8_accuracy == expected and int8.accuracy_loss <= 0.01
+    assert 0.9 < int8.top1_agreement <= 1.0
+    assert int8.sha256 == file_digest(exported / "model.int8.onnx")
+    assert ParityRecord.read(tmp_path / "parity") == result
 
 
 def _sabotaged_int8(exported, small_dataset, tmp_path):
@@ -163,7 +163,7 @@ def test_an_int8_model_that_loses_too_much_fails_verify(exported, trained, small
     # the parameter decides: allowing the whole loss lets the same files through
     assert verify(
         small_dataset, trained[0], altered, out_dir=tmp_path / "lenient", int8_max_loss=1.0
-    )["verified"]
+    ).verified
 
 
 @pytest.mark.integration

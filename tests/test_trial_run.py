@@ -36,7 +36,7 @@ def test_a_trial_trains_on_train_and_validation_alone(tiny_dataset, tmp_path):
     trained = TrainRecord.read(tmp_path / "model")
     assert record.best_val_accuracy == trained.best_val_accuracy
     assert (record.best_epoch, record.epochs_run) == (trained.best_epoch, 2)
-    assert record.decayed_after == [d["after_epoch"] for d in trained.learning_rate_decays]
+    assert record.decayed_after == [d.after_epoch for d in trained.learning_rate_decays]
     assert trained.parameters["epochs"] == 2 and isinstance(trained.parameters["epochs"], int)
     assert TrialRecord.read(tmp_path / "model") == record
     # its checkpoint is gone once it is done; its attempt count stays

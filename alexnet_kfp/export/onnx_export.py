@@ -27,7 +27,6 @@ from alexnet_kfp.artifacts import (
     class_names_of,
     dataset_classes_for,
     keras_model_path,
-    read_json_if_present,
 )
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.export import DEFAULT_OPSET, check_opset
@@ -42,7 +41,14 @@ from alexnet_kfp.files import (
 )
 from alexnet_kfp.inference import FLOAT_FILE, INT8_FILE, TRIAL_KEY, trial_note
 from alexnet_kfp.inference.probabilities import load_keras_model
-from alexnet_kfp.records import Calibration, ExportRecord, Int8Export, TrainRecord, provenance
+from alexnet_kfp.records import (
+    Calibration,
+    ExportRecord,
+    Int8Export,
+    MetricsRecord,
+    TrainRecord,
+    provenance,
+)
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 DEFAULT_INT8_RECIPE = Int8Recipe()  # frozen: safe to share as a default
@@ -140,13 +146,12 @@ def _int8(
     )
 
 
-def _trial(trained: TrainRecord | None, metrics: dict) -> dict[str, str]:
+def _trial(trained: TrainRecord | None, metrics: MetricsRecord | None) -> dict[str, str]:
     """{TRIAL_KEY: what to say} for a model trained on a sample of the data (its train.json,
     else the evaluation's record, says how large), else nothing."""
     limit = trained.dataset.limit_per_class if trained else None
-    run = metrics.get("run")
-    if limit is None and isinstance(run, dict) and isinstance(run.get("limit_per_class"), int):
-        limit = run["limit_per_class"]
+    if limit is None and metrics is not None:
+        limit = metrics.run.limit_per_class
     return {TRIAL_KEY: trial_note(limit)} if limit else {}
 
 
@@ -169,7 +174,7 @@ def export(
     check_output_dir(out_dir)
     model_path = keras_model_path(model_dir)
     trained = TrainRecord.read_if_present(model_dir)
-    metrics = read_json_if_present(Path(metrics_path), must_exist=True) if metrics_path else {}
+    metrics = MetricsRecord.read(metrics_path) if metrics_path else None
     if dataset_dir is not None and int8 is not None:
         # a bad Dataset, or one of other classes, fails here, before the minutes of conversion
         classes = dataset_classes_for(model_dir, Path(dataset_dir))
@@ -192,7 +197,7 @@ def export(
             "output": "probabilities: float32 [batch, num_classes], softmax",
             "source_model_sha256": file_digest(model_path),
             "variant": trained.variant if trained else "unknown",
-            "test_accuracy": json.dumps(metrics.get("accuracy")),
+            "test_accuracy": json.dumps(metrics.accuracy if metrics else None),
             "versions": json.dumps(versions),
             **_trial(trained, metrics),
         }
