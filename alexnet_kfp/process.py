@@ -2,7 +2,6 @@
 plain log lines on stderr, SIGTERM handled like Ctrl-C, and TensorFlow imported without its C++
 start-up notices (which would otherwise stand before every one-line error and in every pod log)."""
 
-import json
 import logging
 import os
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.progress import started
+from alexnet_kfp.records import FailureRecord
 
 # What TensorFlow 2.21 prints to the native stderr on import, whatever TF_CPP_MIN_LOG_LEVEL says.
 _TENSORFLOW_IMPORT_NOISE = (
@@ -150,12 +150,9 @@ def record_failure(step: str, kind: str, said: str, reason: str) -> None:
     folder = os.environ.get(FAILURE_RECORDS)
     if not folder:
         return
-    record = {"step": step, "kind": kind, "said": said, "reason": reason}
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        staging = Path(folder) / f".{step}.{os.getpid()}.json"
-        staging.write_text(json.dumps(record) + "\n")
-        staging.replace(Path(folder) / f"{step}.json")
+        FailureRecord(step, kind, said, reason).write_file(Path(folder) / f"{step}.json")
     except OSError:
         pass
 

@@ -559,6 +559,23 @@ class ParityRecord(Record):
         return shown
 
 
+# --- a failing step's record (process.record_failure) ---------------------------------------------
+
+
+@dataclass
+class FailureRecord(Record):
+    """Why a step failed, for `alexnet-kfp run` (written as <step>.json in the run's failures/):
+    `kind` is process.py's REFUSED, INTERRUPTED, FAILED or REJECTED, `said` the line the step
+    printed, `reason` that line's own reason."""
+
+    FILE = "failure.json"
+
+    step: str
+    kind: str
+    said: str
+    reason: str
+
+
 # --- summary.json --------------------------------------------------------------------------------
 
 

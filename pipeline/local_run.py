@@ -37,7 +37,7 @@ from alexnet_kfp.process import (
     stop_children,
 )
 from alexnet_kfp.progress import EVENTS
-from alexnet_kfp.records import RunSummary
+from alexnet_kfp.records import FailureRecord, RunSummary
 from alexnet_kfp.tracking import Tracker, tracking_uri
 from alexnet_kfp.tracking.environment import PARENT_RUN_ID, TRACKING_URI, check_tracking_uri
 
@@ -66,15 +66,15 @@ class PipelineFailed(RuntimeError):
     """A step failed; `said` is what it said (its record's one line, else the log's tail), `log`
     the whole log, `record` the step's failure record when it wrote one."""
 
-    def __init__(self, message: str, said: str, log: Path, record: dict | None = None):
+    def __init__(self, message: str, said: str, log: Path, record: FailureRecord | None = None):
         super().__init__(message)
         self.said, self.log, self.record = said, log, record
 
     def bad_input(self) -> str | None:
         """The step's one-line error when it refused its input (so the run fails as bad input)."""
-        if not self.record or self.record.get("kind") != REFUSED:
+        if not self.record or self.record.kind != REFUSED:
             return None
-        return f"the {self.record['step']} step refused its input: {self.record['reason']}"
+        return f"the {self.record.step} step refused its input: {self.record.reason}"
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -89,18 +89,15 @@ class RunInterrupted(KeyboardInterrupt):
         )
 
 
-def failure_record(folder: Path) -> dict | None:
-    """The last failure a step recorded in `folder` (process.record_failure), or None."""
+def failure_record(folder: Path) -> FailureRecord | None:
+    """The last failure a step recorded in `folder` (process.record_failure), or None; a file
+    that is not such a record is passed over."""
     records = []
     for path in folder.glob("*.json"):
         try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
+            records.append((path.stat().st_mtime_ns, FailureRecord.read(path)))
+        except (OSError, InputError):
             continue
-        if isinstance(record, dict) and all(
-            isinstance(record.get(key), str) for key in ("step", "kind", "said", "reason")
-        ):
-            records.append((path.stat().st_mtime_ns, record))
     return max(records, key=lambda item: item[0])[1] if records else None
 
 
@@ -232,7 +229,7 @@ def run_locally(
         raise RunInterrupted(e, run_dir, runs_root) from None
     except Exception as e:
         record = failure_record(failures)
-        said = record["said"] if record else _tail(run_dir / "run.log")
+        said = record.said if record else _tail(run_dir / "run.log")
         raise PipelineFailed(
             f"the pipeline failed ({_COLOURS.sub('', str(e))}); the failing step said:\n{said}\n"
             f"full log: {run_dir / 'run.log'}",

@@ -11,6 +11,7 @@ import pytest
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.local_run import PipelineFailed, failure_record
 from alexnet_kfp.process import FAILURE_RECORDS, one_line_errors
+from alexnet_kfp.records import FailureRecord
 
 pytestmark = pytest.mark.unit
 
@@ -30,14 +31,18 @@ def test_a_refusal_records_the_steps_one_line(tmp_path, monkeypatch):
         "said": "alexnet-kfp data: error: sha256 mismatch",
         "reason": "sha256 mismatch",
     }
-    failed = PipelineFailed("the pipeline failed", record["said"], tmp_path / "run.log", record)
+    failed = PipelineFailed(
+        "the pipeline failed", record["said"], tmp_path / "run.log", FailureRecord(**record)
+    )
     assert failed.bad_input() == "the data step refused its input: sha256 mismatch"
 
 
 def test_a_fault_is_recorded_as_a_failure_not_bad_input(tmp_path, monkeypatch):
     record = _fail_in_step("export", MemoryError("out of memory"), tmp_path, monkeypatch)
     assert (record["kind"], record["reason"]) == ("failed", "MemoryError: out of memory")
-    failed = PipelineFailed("the pipeline failed", record["said"], tmp_path / "run.log", record)
+    failed = PipelineFailed(
+        "the pipeline failed", record["said"], tmp_path / "run.log", FailureRecord(**record)
+    )
     assert failed.bad_input() is None
 
 
@@ -67,7 +72,7 @@ def test_the_last_record_wins_and_damaged_ones_are_passed_over(tmp_path, monkeyp
     (tmp_path / "garbage.json").write_text("{not json")
     (tmp_path / "other.json").write_text(json.dumps({"said": 3}))
     record = failure_record(tmp_path)
-    assert record is not None and (record["step"], record["reason"]) == ("verify", "second")
+    assert record is not None and (record.step, record.reason) == ("verify", "second")
     assert failure_record(tmp_path / "none") is None
 
 
@@ -82,7 +87,8 @@ def test_a_component_process_writes_its_record(tmp_path):
     env = {FAILURE_RECORDS: str(tmp_path), "PATH": ""}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert done.returncode == 1 and "alexnet-kfp evaluate: error: no model.keras" in done.stderr
-    assert failure_record(tmp_path)["said"] == "alexnet-kfp evaluate: error: no model.keras"
+    record = failure_record(tmp_path)
+    assert record is not None and record.said == "alexnet-kfp evaluate: error: no model.keras"
 
 
 def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
