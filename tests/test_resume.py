@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -92,16 +93,30 @@ def _measured(history: list[dict]) -> list[dict]:
     ]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_dataset, tmp_path_factory):
+    """The uninterrupted run of a schedule's flags, trained once for the schedules that share them
+    (the final decay, killed before or after it)."""
+    made: dict[tuple[str, ...], Path] = {}
+
+    def run(flags: list[str]):
+        if tuple(flags) not in made:
+            folder = tmp_path_factory.mktemp("uninterrupted")
+            command = _train_command(tiny_dataset, folder / "model", folder / "ckpt", flags)
+            subprocess.run(command, check=True, timeout=600)
+            made[tuple(flags)] = folder / "model"
+        return made[tuple(flags)]
+
+    return run
+
+
 @pytest.mark.parametrize("schedule", SCHEDULES)
-def test_a_killed_run_continues_as_if_never_stopped(tiny_dataset, tmp_path, schedule):
+def test_a_killed_run_continues_as_if_never_stopped(
+    tiny_dataset, tmp_path, schedule, uninterrupted
+):
     flags, rates, rules, kill_after = SCHEDULES[schedule]
     checkpoint, out = tmp_path / "checkpoint", tmp_path / "model"
-    whole = tmp_path / "uninterrupted"
-    subprocess.run(
-        _train_command(tiny_dataset, whole, tmp_path / "whole.ckpt", flags),
-        check=True,
-        timeout=600,
-    )
+    whole = uninterrupted(flags)
     first = subprocess.Popen(
         _train_command(tiny_dataset, out, checkpoint, flags),
         stdout=subprocess.DEVNULL,
