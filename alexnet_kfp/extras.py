@@ -26,6 +26,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "serve": ("serve",),
     "model-repository": ("export", "predict"),
     "manifest": ("serve",),
+    "deploy": ("serve",),
     "compile": ("pipeline",),
     "register": ("tracking",),
     "promote": ("tracking",),

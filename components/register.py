@@ -9,6 +9,7 @@ from alexnet_kfp.components import component
 @component
 def register_op(
     onnx_model: Input[Model],
+    model_repository: Input[Model],
     evaluation: Input[Artifact],
     parity_report: Input[Artifact],
     dataset: Input[Dataset],
@@ -19,7 +20,9 @@ def register_op(
     registration: Output[Artifact],
 ):
     """Register the float32 ONNX model (`mlflow_model`: its `runs:/` URI when the export step
-    logged it, else it is logged here) as a new version of `name`, tagged with the test
+    logged it, else it is logged here) as a new version of `name`, its Triton
+    `model_repository` logged beside it (what `alexnet-kfp manifest --model` deploys), tagged
+    with the test
     accuracy, parity, the Dataset's checksum, `kfp_run_id` and the project's version, and point
     `alias` at it. A model the gate did not pass or verify did not verify is refused. A tracker
     that is down or missing leaves one warning line and nothing registered, not a failed run."""
@@ -36,7 +39,14 @@ def register_op(
         tags = registration_tags(
             Path(evaluation.path), Path(parity_report.path), Path(dataset.path), kfp_run_id
         )
-        registered = register(Path(onnx_model.path), name, alias, tags, mlflow_model)
+        registered = register(
+            Path(onnx_model.path),
+            name,
+            alias,
+            tags,
+            mlflow_model,
+            Path(model_repository.path),
+        )
     record = RegistrationRecord(
         registered=registered is not None, **(asdict(registered) if registered else {}), tags=tags
     )

@@ -217,6 +217,7 @@ def judge_and_ship(values: dict, data: dsl.PipelineTask, model: object):
         with dsl.If(values["register_as"] != "", name="register-requested"):
             registered = register_op(
                 onnx_model=onnx.outputs["onnx_model"],
+                model_repository=onnx.outputs["model_repository"],
                 evaluation=evaluation.outputs["evaluation"],
                 parity_report=verify.outputs["parity_report"],
                 dataset=data.outputs["dataset"],

@@ -7,9 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+from .started import answers, wait_until_ready
 
 DOCS_PORT = 5000  # the port docs/tracking.md's examples name
 
@@ -27,10 +27,19 @@ def free_port() -> int:
 
 class MlflowServer:
     """`mlflow server` on 127.0.0.1:`port` keeping its runs in `folder` (start it again on the
-    same folder and it serves the same runs)."""
+    same folder and it serves the same runs). Its artifacts are proxied to a folder of its own;
+    with `artifact_root` (e.g. s3://bucket/path) the clients write them there themselves, as a
+    registry KServe can fetch from is set up, with `environment` (the store's endpoint)."""
 
-    def __init__(self, folder: Path, port: int | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        artifact_root: str | None = None,
+        environment: dict[str, str] | None = None,
+    ):
         self.folder, self.port = folder, port or free_port()
+        self.artifact_root, self.environment = artifact_root, environment or {}
         self.uri = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -40,31 +49,34 @@ class MlflowServer:
         command = [
             str(mlflow), "server",
             "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination", str(self.folder / "artifacts"),
+            *(
+                ["--no-serve-artifacts", "--default-artifact-root", self.artifact_root]
+                if self.artifact_root
+                else ["--artifacts-destination", str(self.folder / "artifacts")]
+            ),
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]  # fmt: skip
         log = (self.folder / "server.log").open("ab")
         # its own process group: the server's uvicorn worker goes with it. Without the job
         # runner (three huey consumers polling, about a third of a core, for jobs no test starts)
-        environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        environment = {
+            **os.environ,
+            **self.environment,
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        }
         self.process = subprocess.Popen(
             command, cwd=self.folder, env=environment, stdout=log, stderr=log,
             start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"mlflow server did not start: {self.log_tail()}")
-            time.sleep(0.3)
+        try:
+            wait_until_ready(self.healthy, self.process, timeout, self.log_tail, "mlflow server")
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as answer:
-                return answer.status == 200
-        except OSError:
-            return False
+        return answers(f"{self.uri}/health")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server's process group (SIGKILL: as a crashed server, at once)."""

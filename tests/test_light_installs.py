@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not UV, reason="needs uv (make
 RUNS_IN = {
     "": {"data", "sweep"},
     "predict": {"data", "sweep", "predict"},
-    "serve": {"data", "sweep", "predict", "serve", "manifest"},
+    "serve": {"data", "sweep", "predict", "serve", "manifest", "deploy"},
 }
 
 

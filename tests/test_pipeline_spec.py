@@ -181,7 +181,10 @@ def test_gate_branches_on_the_evaluate_decision(documents):
         "runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}
     }
     artifacts = register["inputs"]["artifacts"]
-    assert set(artifacts) == {"onnx_model", "evaluation", "parity_report", "dataset"}
+    # and the model repository, which the registered version carries for `manifest --model`
+    assert set(artifacts) == {
+        "onnx_model", "model_repository", "evaluation", "parity_report", "dataset"
+    }  # fmt: skip
     assert register["inputs"]["parameters"]["mlflow_model"] == {
         "componentInputParameter": "pipelinechannel--export-op-Output"
     }

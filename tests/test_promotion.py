@@ -50,7 +50,7 @@ def _version(server, exported, monkeypatch, name: str, alias: str, **tags: str) 
     all_tags = {**DECIDED, "onnx_sha256": "0" * 64, **tags}
     registered = register(exported, name, alias, all_tags)
     assert registered
-    return registered["version"]
+    return registered.version
 
 
 def test_register_takes_a_finished_run_made_without_a_tracker(server, run_dir):

@@ -55,7 +55,7 @@ def servers(exported, tmp_path_factory):
             digest = file_digest(onnx_dir / "model.onnx")
             patch.setenv("MLFLOW_TRACKING_URI", server.uri)
             registered = register(onnx_dir, NAME, "candidate", {"onnx_sha256": digest})
-            assert registered and registered["version"] == 1
+            assert registered and registered.version == 1
             digests.append(digest)
     assert digests[0] != digests[1]
     yield list(zip(started, digests, strict=True))

@@ -315,7 +315,7 @@ def test_in_kfps_run_of_the_task_the_step_leaves_the_inputs_to_kfp(
         Param("baseline", '""'),
         Param("max_regression", "0.01"),
     ]
-    metrics = [Metric("accuracy", evaluated["metrics"]["accuracy"], 0, 0)]
+    metrics = [Metric("accuracy", evaluated["metrics"].accuracy, 0, 0)]
     if not left_to_kfp:
         with pytest.raises(MlflowException, match="[Cc]hanging param values is not allowed"):
             client.log_batch(task_run, metrics=metrics, params=params)

@@ -9,7 +9,7 @@ import os
 import sys
 
 from alexnet_kfp import __version__
-from alexnet_kfp.cli import data, evaluate, onnx, pipeline, registry, serve, train
+from alexnet_kfp.cli import data, deploy, evaluate, onnx, pipeline, registry, serve, train
 from alexnet_kfp.cli.exits import EXIT_BAD_INPUT, EXIT_CLOSED_PIPE
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.extras import check_extras, missing_module
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser
     )
-    for group in (data, train, evaluate, onnx, serve, pipeline, registry):
+    for group in (data, train, evaluate, onnx, serve, deploy, pipeline, registry):
         group.add(sub)
     return parser
 

@@ -1,9 +1,8 @@
-"""`alexnet-kfp serve`, `model-repository` and `manifest`: the exported model served the KServe
-way."""
+"""`alexnet-kfp serve` and `model-repository`: the exported model served the KServe way, here
+(`manifest` and `deploy`, for a cluster, are in deploy.py)."""
 
 import argparse
 import dataclasses
-import sys
 
 from alexnet_kfp.cli.options import (
     command,
@@ -12,9 +11,7 @@ from alexnet_kfp.cli.options import (
     directories,
     model_path,
     new_dir,
-    option,
 )
-from alexnet_kfp.deploy.manifests import DEFAULT_NAME
 from alexnet_kfp.serve.config import ServeConfig
 
 
@@ -42,22 +39,6 @@ def _cmd_model_repository(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_manifest(args: argparse.Namespace) -> int:
-    """Print an InferenceService (YAML) serving the model repository at --storage-uri: by
-    default with KServe's Triton runtime (modelFormat onnx, protocol v2); with --custom, the
-    project image running `alexnet-kfp serve`. Apply it with kubectl."""
-    import yaml
-
-    from alexnet_kfp.deploy.manifests import custom_service, triton_service
-
-    if args.custom:
-        manifest = custom_service(args.storage_uri, args.image, args.name, args.namespace)
-    else:
-        manifest = triton_service(args.storage_uri, args.name, args.namespace)
-    sys.stdout.write(yaml.safe_dump(manifest, sort_keys=False))
-    return 0
-
-
 def add(sub) -> None:
     help_text = "serve the model over the Open Inference Protocol (REST + gRPC) with KServe"
     p = command(sub, _cmd_serve, help_text)
@@ -67,12 +48,3 @@ def add(sub) -> None:
     p = command(sub, _cmd_model_repository, help_text)
     directories(p, onnx="the export directory (model.onnx, model.int8.onnx)")
     directories(p, out=new_dir("repository"))
-
-    p = command(sub, _cmd_manifest, "print a KServe InferenceService for the model repository")
-    where = "where the model repository is: s3://, gs://, pvc://, https://, ... (minio:// is s3://)"
-    p.add_argument("--storage-uri", required=True, metavar="URI", help=where)
-    option(p, "--name", DEFAULT_NAME, "InferenceService name")
-    p.add_argument("--namespace", help="namespace (default: kubectl's)")
-    custom = "a custom predictor with the project image instead of Triton"
-    p.add_argument("--custom", action="store_true", help=custom)
-    p.add_argument("--image", metavar="IMAGE", help="the project image, for --custom")

@@ -94,8 +94,21 @@ def _location_problem(uri: str) -> str | None:
     return None
 
 
-def _service(name: str, namespace: str | None, **predictor) -> dict:
+def check_canary(percent: int | None) -> None:
+    """A canary's share of the traffic: 1-99 percent (None: no canary, the whole of it)."""
+    if percent is not None and not 1 <= percent <= 99:
+        raise InputError(
+            f"--canary-traffic-percent must be between 1 and 99, got {percent} (leave it out to "
+            "send all the traffic to the new model)"
+        )
+
+
+def _service(name: str, namespace: str | None, canary: int | None, **predictor) -> dict:
+    """The InferenceService around `predictor`; with `canary`, KServe's canaryTrafficPercent:
+    applied over a running service, the new model gets that share of the traffic and the last
+    ready one the rest, until the service is applied again without it."""
     check_name(name)
+    check_canary(canary)
     if namespace:
         check_namespace(namespace)
     metadata = {
@@ -111,17 +124,27 @@ def _service(name: str, namespace: str | None, **predictor) -> dict:
         "apiVersion": API_VERSION,
         "kind": KIND,
         "metadata": metadata,
-        "spec": {"predictor": {"minReplicas": 1, **predictor}},
+        "spec": {
+            "predictor": {
+                "minReplicas": 1,
+                **({"canaryTrafficPercent": canary} if canary is not None else {}),
+                **predictor,
+            }
+        },
     }
 
 
 def triton_service(
-    storage_uri: str, name: str = DEFAULT_NAME, namespace: str | None = None
+    storage_uri: str,
+    name: str = DEFAULT_NAME,
+    namespace: str | None = None,
+    canary: int | None = None,
 ) -> dict:
     """Triton (KServe's ONNX runtime) serving every model of the repository at `storage_uri`."""
     return _service(
         name,
         namespace,
+        canary,
         model={
             "modelFormat": {"name": "onnx", "version": "1"},
             "runtime": TRITON_RUNTIME,
@@ -134,7 +157,11 @@ def triton_service(
 
 
 def custom_service(
-    storage_uri: str, image: str, name: str = DEFAULT_NAME, namespace: str | None = None
+    storage_uri: str,
+    image: str,
+    name: str = DEFAULT_NAME,
+    namespace: str | None = None,
+    canary: int | None = None,
 ) -> dict:
     """The project image as a custom predictor: `alexnet-kfp serve` on the REST port KServe routes
     to."""
@@ -147,6 +174,7 @@ def custom_service(
     return _service(
         name,
         namespace,
+        canary,
         containers=[
             {
                 "name": "kserve-container",

@@ -30,6 +30,7 @@ from alexnet_kfp.tracking.environment import (
     check_tracking_uri,
     tracking_uri,
 )
+from alexnet_kfp.tracking.registry import MODEL_REPOSITORY_TAG
 from alexnet_kfp.tracking.session import bound_requests, first_line
 from alexnet_kfp.untrusted import whole_number
 
@@ -70,13 +71,7 @@ def local_model(uri: str) -> Path:
     """The export directory `uri` names, from the registry of MLFLOW_TRACKING_URI, downloaded
     once per server and version and checked against the version's sha256 each time; one line
     when the URI, the registry, the extra or the files are wrong."""
-    found = _MODEL_URI.fullmatch(uri)
-    if not found:
-        raise InputError(
-            f"--model {uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a registered "
-            "model of MLflow's registry)"
-        )
-    name, alias, given = found.groups()
+    name, alias, given = _parsed(uri)
     subject = f"--model {uri}"
     client = registry_client(subject)
     server = server_key(client.tracking_uri)
@@ -84,7 +79,8 @@ def local_model(uri: str) -> Path:
 
     try:
         look_up = lambda: _lookup(client, name, alias, given)  # noqa: E731
-        version, expected = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
+        version, tags = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
+        expected = _checksum(name, version, tags)
         folder = cache_folder(server, name, version)
         if _holds(folder, expected):
             return folder
@@ -101,6 +97,42 @@ def local_model(uri: str) -> Path:
             f"registered with (its {FLOAT_FILE} does not have the recorded sha256 {expected})"
         )
     return folder
+
+
+def model_repository_of(uri: str) -> tuple[int, str]:
+    """(The version `uri` names, where its Triton model repository lies in the artifact store, as
+    the version's MODEL_REPOSITORY_TAG records it), or one line: a URI, registry or version that
+    is wrong, or a version registered without its model repository."""
+    name, alias, given = _parsed(uri)
+    subject = f"--model {uri}"
+    client = registry_client(subject)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        look_up = lambda: _lookup(client, name, alias, given)  # noqa: E731
+        version, tags = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
+    except MlflowException as e:
+        raise registry_failure(subject, e) from None
+    _checksum(name, version, tags)  # a version alexnet-kfp registered
+    location = tags.get(MODEL_REPOSITORY_TAG, "").strip()
+    if not location:
+        raise InputError(
+            f"{subject}: version {version} was registered without its model repository (no "
+            f"{MODEL_REPOSITORY_TAG} tag): register the run again with this alexnet-kfp"
+        )
+    return version, location
+
+
+def _parsed(uri: str) -> tuple[str, str | None, str | None]:
+    """(name, alias, version) of models:/NAME@ALIAS or models:/NAME/VERSION, or one line."""
+    found = _MODEL_URI.fullmatch(uri)
+    if not found:
+        raise InputError(
+            f"--model {uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a registered "
+            "model of MLflow's registry)"
+        )
+    name, alias, given = found.groups()
+    return name, alias, given
 
 
 def registry_client(subject: str):
@@ -128,21 +160,26 @@ def registry_failure(subject: str, error) -> InputError:
     return InputError(f"{subject}: {said}")
 
 
-def _lookup(client, name: str, alias: str | None, given: str | None) -> tuple[int, str]:
-    """(the version, its recorded sha256), each checked before it is used."""
+def _lookup(client, name: str, alias: str | None, given: str | None) -> tuple[int, dict[str, str]]:
+    """(the version, its tags), the version checked before it is used."""
     answer = client.get_model_version_by_alias(name, alias) if alias else None
     text = str(answer.version) if answer is not None else str(given)
     version = whole_number(text, f"the registry's version for {name}@{alias}")
     if version < 1:
         raise InputError(f"the registry's version for {name}@{alias} is 0")
     details = answer or client.get_model_version(name, str(version))
-    expected = (details.tags or {}).get(CHECKSUM_TAG, "")
+    return version, {str(k): str(v) for k, v in (details.tags or {}).items()}
+
+
+def _checksum(name: str, version: int, tags: dict[str, str]) -> str:
+    """The float32 model's sha256 the version records, or one line: not alexnet-kfp's."""
+    expected = tags.get(CHECKSUM_TAG, "")
     if not re.fullmatch(r"[0-9a-f]{64}", expected):
         raise InputError(
             f"models:/{name}/{version} has no {CHECKSUM_TAG} tag: not a version alexnet-kfp "
             "registered, so its files cannot be checked"
         )
-    return version, expected
+    return expected
 
 
 def _holds(folder: Path, expected: str) -> bool:

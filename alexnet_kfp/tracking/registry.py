@@ -23,6 +23,9 @@ GATE_TAG, VERIFIED_TAG, TRIAL_TAG, ACCURACY_TAG = (
     "test_accuracy",
 )
 DEFAULT_ALIAS = "candidate"  # what a new version is, until promoted (promotion.py)
+# Where a version's Triton model repository lies in the artifact store (its URI, as the store
+# names it: s3://, gs://, ...), which KServe's storageUri takes; the folder it is logged under.
+MODEL_REPOSITORY_TAG = MODEL_REPOSITORY = "model_repository"
 # the records a finished run holds (evaluate's and verify's)
 METRICS, PARITY = MetricsRecord.FILE, ParityRecord.FILE
 
@@ -96,10 +99,13 @@ def register(
     alias: str,
     tags: dict[str, str],
     logged_model: str = "",
+    repository_dir: Path | None = None,
 ) -> RegisteredVersion | None:
     """Register the export directory's float32 model as a new version of `name` with `tags` and
     point `alias` at it (empty: DEFAULT_ALIAS, and no alias for a trial model); `logged_model`:
-    its `runs:/` URI when the export step logged it, else it is logged here first. Returns the
+    its `runs:/` URI when the export step logged it, else it is logged here first.
+    `repository_dir`: the Triton model repository of the same models, logged beside them and
+    named by the version's MODEL_REPOSITORY_TAG, which `manifest --model` deploys. Returns the
     version, or None when the tracker was not reachable (one warning line;
     the step goes on)."""
     check_model_name(name)
@@ -123,12 +129,21 @@ def register(
             tracker.call("the registration", lambda: None)
             return None
         client = tracker.client()
+        repository = None
+        if repository_dir is not None:
+
+            def log_repository() -> str:
+                client.log_artifacts(tracker.run_id, str(repository_dir), MODEL_REPOSITORY)
+                return f"{client.get_run(tracker.run_id).info.artifact_uri}/{MODEL_REPOSITORY}"
+
+            repository = tracker.call("the model repository", log_repository)
+        version_tags = {**tags, **({MODEL_REPOSITORY_TAG: repository} if repository else {})}
 
         def new_version() -> RegisteredVersion:
             import mlflow
 
             version = mlflow.register_model(
-                source, name, tags=tags, await_registration_for=30
+                source, name, tags=version_tags, await_registration_for=30
             ).version
             if alias:
                 client.set_registered_model_alias(name, alias, version)
@@ -156,7 +171,10 @@ def register_run(run_dir: Path, name: str, alias: str | None) -> RegisteredVersi
     if uri is None:
         raise InputError(f"set {TRACKING_URI} to the MLflow server to register {name} in")
     check_tracking_uri(uri, TRACKING_URI)
-    registered = register(onnx_dir, name, alias or "", tags)
+    repository = run_dir / MODEL_REPOSITORY  # the run's link to it (older runs have none)
+    registered = register(
+        onnx_dir, name, alias or "", tags, "", repository if repository.is_dir() else None
+    )
     if registered is None:
         raise InputError(f"{name} was not registered: {uri} did not take it (the warning above)")
     return registered
