@@ -102,5 +102,5 @@ def _flags(p: argparse.ArgumentParser) -> None:
 def add(sub) -> None:
     help_text = "print a KServe InferenceService for a model repository or a registered version"
     _flags(command(sub, _cmd_manifest, help_text))
-    help_text = "create or update that InferenceService in the cluster (KServe's client)"
+    help_text = "create or update such an InferenceService in a cluster, with KServe's client"
     _flags(command(sub, _cmd_deploy, help_text))
