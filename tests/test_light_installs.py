@@ -35,6 +35,9 @@ def _commands() -> dict[str, list[str]]:
                 argv += [action.option_strings[0], "x"]
             elif not action.option_strings and action.dest != "help":
                 argv.append("x")
+        for group in command._mutually_exclusive_groups:  # one of them required: the first
+            if group.required:
+                argv += [group._group_actions[0].option_strings[0], "x"]
         commands[name] = argv
     return commands
 
