@@ -117,7 +117,7 @@ def _typed(kind: Any, value: Any, path: Path, where: str) -> Any:
             container = typing.get_origin(member)
             if container is not None and isinstance(value, container):
                 return _typed(member, value, path, where)
-        names = " or ".join(getattr(kind, "__name__", str(kind)) for kind in inner)
+        names = " or ".join(getattr(member, "__name__", str(member)) for member in inner)
         _expect(False, names, value, path, where)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         _expect(isinstance(value, dict), "an object", value, path, where)

@@ -8,7 +8,6 @@ import sys
 from alexnet_kfp.cli.options import command, integer_argument, option
 from alexnet_kfp.deploy.manifests import DEFAULT_NAME
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.tracking.environment import is_model_uri
 
 # How to give KServe a registry it can read from: the tracking server's artifacts in an object
 # store the cluster reaches, written there by the clients themselves.
@@ -22,11 +21,6 @@ def _storage_uri(args: argparse.Namespace) -> str:
     """The storageUri: --storage-uri as given, or where --model's model repository lies."""
     if args.model is None:
         return args.storage_uri
-    if not is_model_uri(args.model):
-        raise InputError(
-            f"--model {args.model}: expected models:/NAME@ALIAS or models:/NAME/VERSION (for a "
-            "model repository's own location, use --storage-uri)"
-        )
     from alexnet_kfp.deploy.manifests import storage_uri_for
     from alexnet_kfp.tracking.registered_model import model_repository_of
 

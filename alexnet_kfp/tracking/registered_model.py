@@ -18,7 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from alexnet_kfp.data.fetch import default_cache_dir
@@ -71,17 +71,13 @@ def local_model(uri: str) -> Path:
     """The export directory `uri` names, from the registry of MLFLOW_TRACKING_URI, downloaded
     once per server and version and checked against the version's sha256 each time; one line
     when the URI, the registry, the extra or the files are wrong."""
-    name, alias, given = _parsed(uri)
     subject = f"--model {uri}"
-    client = registry_client(subject)
-    server = server_key(client.tracking_uri)
+    client, name, version, tags = _registered(uri)
+    expected = _checksum(name, version, tags)
+    folder = cache_folder(server_key(client.tracking_uri), name, version)
     from mlflow.exceptions import MlflowException
 
     try:
-        look_up = lambda: _lookup(client, name, alias, given)  # noqa: E731
-        version, tags = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
-        expected = _checksum(name, version, tags)
-        folder = cache_folder(server, name, version)
         if _holds(folder, expected):
             return folder
         fetch = lambda: _download(name, version, folder)  # noqa: E731
@@ -103,6 +99,20 @@ def model_repository_of(uri: str) -> tuple[int, str]:
     """(The version `uri` names, where its Triton model repository lies in the artifact store, as
     the version's MODEL_REPOSITORY_TAG records it), or one line: a URI, registry or version that
     is wrong, or a version registered without its model repository."""
+    _, name, version, tags = _registered(uri)
+    _checksum(name, version, tags)  # a version alexnet-kfp registered
+    location = tags.get(MODEL_REPOSITORY_TAG, "").strip()
+    if not location:
+        raise InputError(
+            f"--model {uri}: version {version} was registered without its model repository (no "
+            f"{MODEL_REPOSITORY_TAG} tag): register the run again with this alexnet-kfp"
+        )
+    return version, location
+
+
+def _registered(uri: str) -> tuple[Any, str, int, dict[str, str]]:
+    """(the registry's client, the name, the version `uri` names, its tags), looked up within
+    LOOKUP_DEADLINE_S; one line when the URI, the registry or its answer is wrong."""
     name, alias, given = _parsed(uri)
     subject = f"--model {uri}"
     client = registry_client(subject)
@@ -113,14 +123,9 @@ def model_repository_of(uri: str) -> tuple[int, str]:
         version, tags = within(LOOKUP_DEADLINE_S, subject, "the registry's answer", look_up)
     except MlflowException as e:
         raise registry_failure(subject, e) from None
-    _checksum(name, version, tags)  # a version alexnet-kfp registered
-    location = tags.get(MODEL_REPOSITORY_TAG, "").strip()
-    if not location:
-        raise InputError(
-            f"{subject}: version {version} was registered without its model repository (no "
-            f"{MODEL_REPOSITORY_TAG} tag): register the run again with this alexnet-kfp"
-        )
-    return version, location
+    except OSError as e:
+        raise InputError(f"--model {uri}: {e.strerror or e}") from None
+    return client, name, version, tags
 
 
 def _parsed(uri: str) -> tuple[str, str | None, str | None]:
