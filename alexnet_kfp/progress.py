@@ -4,8 +4,8 @@ finished, where its outputs are. Each event is one JSON line appended to the fil
 $ALEXNET_KFP_EVENTS names; unset (as in a cluster), nothing is written and the step's log alone
 says it. The local run reads these events, never kfp.local's or a library's console wording.
 
-An event: {"step", "kind": STARTED, PROGRESS or FINISHED, "text" (PROGRESS), "outputs" (FINISHED:
-{output name: path})}.
+An event: {"step", "kind": STARTED, PROGRESS, NOT_LOGGED or FINISHED, "text" (PROGRESS), "what"
+(NOT_LOGGED: what MLflow did not get), "outputs" (FINISHED: {output name: path})}.
 """
 
 import json
@@ -14,6 +14,7 @@ import os
 
 EVENTS = "ALEXNET_KFP_EVENTS"
 STARTED, PROGRESS, FINISHED = "started", "progress", "finished"
+NOT_LOGGED = "not_logged"  # what a step's tracker could not log: {"what": [...]}
 
 # Passed as a log call's `extra`: the line is progress a local run shows (an epoch, the training's
 # start), beside every warning, which it always shows.
@@ -43,6 +44,11 @@ def tell(step: str, text: str) -> None:
     """One line of progress: in the step's log, and as an event."""
     print(text, flush=True)
     _append({"step": step, "kind": PROGRESS, "text": text})
+
+
+def not_logged(step: str, what: list[str]) -> None:
+    """What the step's tracker could not log (its warning says why), for the run's summary."""
+    _append({"step": step, "kind": NOT_LOGGED, "what": what})
 
 
 def finished(step: str, **outputs: str) -> None:

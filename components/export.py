@@ -16,8 +16,8 @@ def export_op(
 ) -> str:
     """Keras -> ONNX, float32 and int8 (calibrated on the Dataset's training split); the artifact is
     the directory (model.onnx, model.int8.onnx, export.json); model_repository lays them out for
-    Triton. Returns the float32 model's MLflow `runs:/` URI when a tracking URI is set (empty
-    otherwise), for the register step."""
+    Triton. Returns the float32 model's MLflow 3 logged model (`models:/` URI) when a tracking
+    URI is set (empty otherwise), for the register step."""
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished
 

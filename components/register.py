@@ -19,13 +19,13 @@ def register_op(
     kfp_run_id: str,
     registration: Output[Artifact],
 ):
-    """Register the float32 ONNX model (`mlflow_model`: its `runs:/` URI when the export step
-    logged it, else it is logged here) as a new version of `name`, its Triton
+    """Register the float32 ONNX model (`mlflow_model`: the `models:/` URI of the logged model
+    the export step made, else it is logged here) as a new version of `name`, its Triton
     `model_repository` logged beside it (what `alexnet-kfp manifest --model` deploys), tagged
-    with the test
-    accuracy, parity, the Dataset's checksum, `kfp_run_id` and the project's version, and point
-    `alias` at it. A model the gate did not pass or verify did not verify is refused. A tracker
-    that is down or missing leaves one warning line and nothing registered, not a failed run."""
+    with the test accuracy, parity, the Dataset's checksum, `kfp_run_id` and the project's
+    version, and point `alias` at it. A model the gate did not pass or verify did not verify is
+    refused. A tracker that is down or missing leaves one warning line and nothing registered,
+    not a failed run."""
     from dataclasses import asdict
     from pathlib import Path
 

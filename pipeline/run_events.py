@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from alexnet_kfp.progress import FINISHED, PROGRESS, STARTED
+from alexnet_kfp.progress import FINISHED, NOT_LOGGED, PROGRESS, STARTED
 
 _POLL_SECONDS = 0.2
 
@@ -20,6 +20,7 @@ class StepEvents:
     def __init__(self, path: Path, shown: TextIO, quiet: bool = False):
         self.path, self.shown, self.quiet = path, shown, quiet
         self.outputs: dict[str, dict[str, str]] = {}  # step -> {output name: path}
+        self.not_logged: list[str] = []  # "step: what", what a step's tracker could not log
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="step-events", daemon=True)
         self._offset, self._partial = 0, b""
@@ -60,6 +61,8 @@ class StepEvents:
             return  # not an event a step wrote: nothing to show
         if kind == FINISHED and isinstance(event.get("outputs"), dict):
             self.outputs[step] = {str(k): str(v) for k, v in event["outputs"].items()}
+        if kind == NOT_LOGGED and isinstance(event.get("what"), list):
+            self.not_logged += [f"{step}: {what}" for what in event["what"]]
         if self.quiet:
             return
         if kind == STARTED:

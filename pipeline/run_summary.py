@@ -77,14 +77,15 @@ def sweep_of(steps: StepEvents) -> SweepChoice | None:
 
 
 def tracking_of(tracker: Tracker, steps: StepEvents) -> TrackingSummary | None:
-    """Where the run was logged and what it registered (the register step's record)."""
+    """Where the run was logged, what the run and its steps could not log, and what it registered
+    (the register step's record)."""
     if tracker.uri is None:
         return None
     registration = steps.output("register", "registration")
     return TrackingSummary(
         uri=tracker.uri,
         run_id=tracker.run_id,
-        not_logged=sorted(set(tracker.missed)),
+        not_logged=sorted(set(tracker.missed)) + steps.not_logged,
         registered=RegistrationRecord.read(registration) if registration else None,
     )
 

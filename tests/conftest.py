@@ -114,16 +114,31 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    """One real MLflow tracking server (SQLite store, local artifacts) for the session's tracking
-    runs, stopped by its PID at the end: on port 5000, the one docs/tracking.md names, when it is
+    """One real MLflow tracking server (SQLite store) for the session's tracking runs, its
+    artifacts in a real S3-compatible store (moto's server), as a registry KServe can deploy
+    from is set up; the store's endpoint and credentials in this process's environment (and so
+    in the commands the tests start). On port 5000, the one docs/tracking.md names, when it is
     free (test_tracking.py has one of its own elsewhere: `make test`'s two workers may run both
-    files at once)."""
+    files at once). Both are stopped by their PIDs at the end."""
     from .mlflow_server import DOCS_PORT, MlflowServer, port_free
+    from .s3_server import S3Server
 
+    store = S3Server(tmp_path_factory.mktemp("s3"), "mlflow").start()
     port = DOCS_PORT if port_free(DOCS_PORT) else None
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow"), port).start()
-    yield server
-    server.stop()
+    server = MlflowServer(
+        tmp_path_factory.mktemp("mlflow"),
+        port,
+        artifact_root="s3://mlflow/artifacts",
+        environment=store.environment,
+    )
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in store.environment.items():
+                patch.setenv(key, value)
+            yield server.start()
+    finally:
+        server.stop()
+        store.stop()
 
 
 # Every test names its tier with a marker of its own (pyproject.toml lists them): `make test-fast`

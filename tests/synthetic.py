@@ -54,14 +54,15 @@ def _batch(name: str, labels: np.ndarray, rng: np.random.Generator) -> bytes:
     )
 
 
-def write_synthetic_archive(path: Path, seed: int = 0) -> Path:
-    """cifar-10-python.tar.gz's layout with generated images; the same bytes for the same seed."""
+def write_synthetic_archive(path: Path, seed: int = 0, per_batch: int = PER_BATCH) -> Path:
+    """cifar-10-python.tar.gz's layout with generated images, `per_batch` in each of its six
+    batches; the same bytes for the same seed."""
     rng = np.random.default_rng(seed)
     members = {
         "batches.meta": pickle.dumps(
             {
                 b"label_names": [n.encode() for n in CLASS_NAMES],
-                b"num_cases_per_batch": PER_BATCH,
+                b"num_cases_per_batch": per_batch,
                 b"num_vis": 3072,
             },
             protocol=2,
@@ -69,9 +70,9 @@ def write_synthetic_archive(path: Path, seed: int = 0) -> Path:
     }
     for i in range(1, TRAIN_BATCHES + 1):
         members[f"data_batch_{i}"] = _batch(
-            f"data_batch_{i}", rng.permutation(np.arange(PER_BATCH) % 10), rng
+            f"data_batch_{i}", rng.permutation(np.arange(per_batch) % 10), rng
         )
-    members["test_batch"] = _batch("test_batch", rng.permutation(np.arange(PER_BATCH) % 10), rng)
+    members["test_batch"] = _batch("test_batch", rng.permutation(np.arange(per_batch) % 10), rng)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, data in members.items():

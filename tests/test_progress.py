@@ -13,8 +13,8 @@ from alexnet_kfp.progress import EVENTS
 
 pytestmark = pytest.mark.unit
 
-# A step as a component runs it: setup names it, it tells, warns, logs a SHOWN line and a plain
-# one, and finishes with its outputs.
+# A step as a component runs it: setup names it, it tells, logs a SHOWN line and a plain one, its
+# tracker warns and says what it did not log, and it finishes with its outputs.
 STEP = """
 import logging
 from alexnet_kfp.process import setup
@@ -24,7 +24,8 @@ log = logging.getLogger("alexnet_kfp.train.fit")
 tell("train", "train: no checkpoint: a read-only volume")
 log.info("epoch 1/2: loss 2.3", extra=SHOWN)
 log.info("a detail only the log holds")
-log.warning("mlflow: train: not logged: the history")
+from alexnet_kfp.tracking import Tracker
+Tracker("train", "file:/nowhere").start().finish()  # a tracker that logs nothing, and says so
 finished("train", model="/runs/x/train-op/model")
 """
 
@@ -39,9 +40,13 @@ def test_a_steps_events_are_shown_and_its_outputs_kept(tmp_path):
         "train: running",
         "  train: no checkpoint: a read-only volume",
         "  epoch 1/2: loss 2.3",
-        "  mlflow: train: not logged: the history",
+        "  mlflow: train: MLFLOW_TRACKING_URI 'file:/nowhere': MLflow 3 keeps no runs in a folder "
+        "(its file store is retired); give a tracking server's URL (e.g. http://127.0.0.1:5000) "
+        "or a database, e.g. sqlite:///mlflow.db; nothing is logged",
+        "  mlflow: train: not logged: everything",
         "train: done",
     ]
+    assert steps.not_logged == ["train: everything"]  # for the run's summary
     assert steps.output("train", "model") is not None
     assert str(steps.output("train", "model")) == "/runs/x/train-op/model"
     assert steps.output("export", "onnx_model") is None

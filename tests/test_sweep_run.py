@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_sweep_passes_the_best_trial_alone_on_and_survives_a_diverged_one(
-    small_archive, small_sha256, tmp_path
+    small_archive, small_sha256, tmp_path, mlflow_server
 ):
     trials = tmp_path / "trials.json"
     # 1e-3 learns; 1e-9 cannot; 1e30 makes the loss NaN in the first batches
@@ -29,7 +29,7 @@ def test_a_sweep_passes_the_best_trial_alone_on_and_survives_a_diverged_one(
     result = run_cli(
         "run", "--quick", "--trials", trials, "--source", small_archive, "--sha256", small_sha256,
         "--limit-per-class", 20, "--epochs", 2, "--min-accuracy", 0, "--runs", runs,
-        timeout=1800,
+        "--mlflow", mlflow_server.uri, timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     latest = runs / "latest"
@@ -68,3 +68,24 @@ def test_a_sweep_passes_the_best_trial_alone_on_and_survives_a_diverged_one(
     assert summary["sweep"]["settings"] == winner.settings
     assert summary["parameters"]["trials"] == json.loads(trials.read_text())
     assert Path(summary["onnx_model"]).is_file()
+
+    # in MLflow: each trial a run of its own under the pipeline's, with its curve; the pipeline's
+    # run names the winner and carries its figures
+    client = mlflow_server.client()
+    pipeline_run = client.get_run(summary["mlflow"]["run_id"])
+    nested = client.search_runs(
+        [pipeline_run.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{pipeline_run.info.run_id}'",
+    )
+    by_name = {run.info.run_name: run for run in nested}
+    assert {"trial-0", "trial-1", "trial-2", "select", "evaluate"} <= set(by_name)
+    for index in (0, 1):
+        curve = client.get_metric_history(by_name[f"trial-{index}"].info.run_id, "val_accuracy")
+        assert [m.step for m in sorted(curve, key=lambda m: m.step)] == [1, 2]
+    assert by_name["trial-2"].info.status == "FAILED"  # diverged: its run says so
+    headline = pipeline_run.data
+    assert headline.tags["sweep_winner"] == f"trial-{winner.index}"
+    assert headline.tags["sweep_winner.learning_rate"] == str(winner.given["learning_rate"])
+    assert headline.metrics["best_val_accuracy"] == pytest.approx(winner.best_val_accuracy)
+    assert headline.metrics["test_accuracy"] == pytest.approx(summary["accuracy"])
+    assert by_name["select"].data.metrics["trials_trained"] == 2

@@ -326,3 +326,40 @@ def test_in_kfps_run_of_the_task_the_step_leaves_the_inputs_to_kfp(
     assert run.data.params["baseline"] == '""' and run.data.params["min_accuracy"] == "0.1"
     assert run.data.metrics["test_accuracy"] == run.data.metrics["accuracy"]
     assert run.data.tags["gate"] in ("passed", "failed") and run.info.status == "FINISHED"
+
+
+@pytest.mark.integration
+def test_the_headline_reaches_the_pipeline_run_through_kfps_nesting(
+    mlflow_server, evaluated, monkeypatch
+):
+    """KFP's plugin makes each task's run nested with the tag `mlflow.parentRunId` (backend
+    2.17.0: plugins/mlflow/handler.go 68-69, the key in backend/src/common/plugins/mlflow/
+    client.go 67), under the run of the DAG that holds it (driver/dag.go 112-121): the pipeline's
+    run is the top of that chain, which the step climbs to put its headline figures there. The
+    runs between keep none; a run with no parent is its own top and gets none twice."""
+    from alexnet_kfp.evaluate.tracking import log_evaluation
+
+    client = mlflow_server.client()
+    experiment = client.create_experiment("kfp-nesting")
+    pipeline = client.create_run(experiment, run_name="pipeline").info.run_id
+    condition = client.create_run(
+        experiment, run_name="condition-1", tags={"mlflow.parentRunId": pipeline}
+    ).info.run_id
+    task = client.create_run(
+        experiment, run_name="evaluate-op", tags={"mlflow.parentRunId": condition}
+    ).info.run_id
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    monkeypatch.setenv("MLFLOW_RUN_ID", task)
+    record = evaluated["metrics"]
+    log_evaluation(record, evaluated["dir"])
+    top = client.get_run(pipeline).data
+    assert top.metrics["test_accuracy"] == pytest.approx(record.accuracy)
+    assert top.metrics["macro_f1"] == pytest.approx(record.macro_f1)
+    assert top.tags["headline"] == "true" and top.tags["gate"] in ("passed", "failed")
+    assert client.get_run(condition).data.metrics == {}
+    # a step's command run alone: its own run is the top, each figure logged once
+    alone = client.create_run(experiment, run_name="evaluate").info.run_id
+    monkeypatch.setenv("MLFLOW_RUN_ID", alone)
+    log_evaluation(record, evaluated["dir"])
+    assert len(client.get_metric_history(alone, "test_accuracy")) == 1
+    assert "headline" not in client.get_run(alone).data.tags

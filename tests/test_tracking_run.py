@@ -11,13 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from alexnet_kfp.data.npz import load_split
+from alexnet_kfp.files import file_digest
 from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 from alexnet_kfp.tracking.registered_model import cache_folder, server_key
 
 from .cli import run_cli
+from .kserve_crd import validate
 from .mlflow_server import DOCS_PORT
+from .synthetic import write_synthetic_archive
 from .test_docs import BLOCKS, MLFLOW_MARKER, run_block
 from .test_serve import Server
 
@@ -33,26 +37,33 @@ def tracked_env(mlflow_server, tmp_path) -> dict:
     the test's folder)."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+        **mlflow_server.environment,  # its artifact store's endpoint and credentials
         "MLFLOW_TRACKING_URI": mlflow_server.uri,
         "ALEXNET_KFP_CACHE": str(tmp_path / "cache"),
     }
 
 
-def _run(small_archive, small_sha256, runs: Path, env: dict, *flags: object):
+@pytest.fixture(scope="module")
+def whole_archive(tmp_path_factory) -> Path:
+    """A generated archive small enough to train on whole (500 training images): its models are
+    not trials, as a team's weekly run is not, so the rules of promotion apply to them."""
+    return write_synthetic_archive(tmp_path_factory.mktemp("archive") / "cifar.tar.gz", 3, 100)
+
+
+def _run(archive: Path, runs: Path, env: dict, *flags: object):
     return run_cli(
-        "run", "--runs", runs, "--source", small_archive, "--sha256", small_sha256,
-        "--param", "limit_per_class=20", "--epochs", EPOCHS, "--seed", 3,
-        "--mlflow", env["MLFLOW_TRACKING_URI"], *flags,
+        "run", "--runs", runs, "--source", archive, "--sha256", file_digest(archive),
+        "--epochs", EPOCHS, "--seed", 3, "--mlflow", env["MLFLOW_TRACKING_URI"], *flags,
         timeout=900, env=env,
     )  # fmt: skip
 
 
 def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
-    mlflow_server, small_archive, small_sha256, tracked_env, tmp_path, monkeypatch
+    mlflow_server, whole_archive, tracked_env, tmp_path, monkeypatch
 ):
     runs = tmp_path / "runs"
     done = _run(
-        small_archive, small_sha256, runs, tracked_env,
+        whole_archive, runs, tracked_env,
         "--min-accuracy", 0, "--register-as", NAME, "--register-alias", "candidate",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout
@@ -110,23 +121,64 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
     onnx_dir = runs / "latest" / "onnx_model"
     assert export.data.metrics["float32_bytes"] == (onnx_dir / "model.onnx").stat().st_size
     assert export.data.metrics["int8_bytes"] == (onnx_dir / "model.int8.onnx").stat().st_size
-    assert {a.path for a in client.list_artifacts(export.info.run_id)} == {
-        "onnx_model",
-        "onnx_model_int8",
-    }
     parity = summary["parity"]
     assert verify.data.metrics["max_abs_diff"] == pytest.approx(parity["max_abs_diff"])
     assert verify.data.metrics["int8_accuracy"] == pytest.approx(parity["int8"]["int8_accuracy"])
     assert verify.data.tags["verified"] == "true"
 
+    # both models are MLflow 3 logged models of the export's run, each linked to its figures
+    import mlflow
+
+    mlflow.set_tracking_uri(mlflow_server.uri)
+    models = {
+        m.name: m
+        for m in mlflow.search_logged_models(
+            experiment_ids=[pipeline_run.info.experiment_id], output_format="list"
+        )
+    }
+    assert set(models) == {"onnx_model", "onnx_model_int8"}
+    float32, int8 = models["onnx_model"], models["onnx_model_int8"]
+    assert float32.source_run_id == int8.source_run_id == export.info.run_id
+    assert float32.tags["onnx_sha256"] == file_digest(onnx_dir / "model.onnx")
+    assert int8.tags["onnx_sha256"] == file_digest(onnx_dir / "model.int8.onnx")
+    linked = {m.key: m.value for m in float32.metrics}
+    assert linked["test_accuracy"] == pytest.approx(summary["accuracy"])
+    assert linked["max_abs_diff"] == pytest.approx(parity["max_abs_diff"])
+    assert linked["float32_bytes"] == (onnx_dir / "model.onnx").stat().st_size
+    linked_int8 = {m.key: m.value for m in int8.metrics}
+    assert linked_int8["int8_accuracy"] == pytest.approx(parity["int8"]["int8_accuracy"])
+
+    # the pipeline's run carries the headline figures and tags, so the run table ranks runs
+    headline = client.get_run(tracking["run_id"]).data
+    expected = {
+        "test_accuracy": summary["accuracy"],
+        "best_val_accuracy": record["best_val_accuracy"],
+        "parity_max_abs_diff": parity["max_abs_diff"],
+        "parity_top1_agreement": parity["argmax_agreement"],
+        "int8_accuracy": parity["int8"]["int8_accuracy"],
+        "int8_top1_agreement": parity["int8"]["top1_agreement"],
+        "float32_bytes": (onnx_dir / "model.onnx").stat().st_size,
+        "int8_bytes": (onnx_dir / "model.int8.onnx").stat().st_size,
+        "gate_passed": 1.0,
+    }
+    assert {k: headline.metrics.get(k) for k in expected} == pytest.approx(expected)
+    assert "macro_f1" in headline.metrics
+    assert {k: headline.tags.get(k) for k in ("network", "epochs", "trial", "gate")} == {
+        "network": "cifar", "epochs": str(EPOCHS), "trial": "false", "gate": "passed",
+    }  # fmt: skip
+    assert headline.tags["dataset_sha256"] == file_digest(whole_archive)
+    assert headline.tags["verified"] == "true" and headline.tags["headline"] == "true"
+
     # the registry: a version with its provenance, the alias on it
     version = client.get_model_version_by_alias(NAME, "candidate")
     assert f"models:/{NAME}/{version.version}" == tracking["registered"]["uri"]
     assert version.tags["test_accuracy"] == f"{summary['accuracy']:.6f}"
-    assert version.tags["dataset_sha256"] == small_sha256
+    assert version.tags["dataset_sha256"] == file_digest(whole_archive)
     assert version.tags["parity_images"] == str(parity["images"])
     assert version.tags["alexnet_kfp_version"] and version.tags["kfp_run_id"]
     assert version.run_id == export.info.run_id  # the model export logged, not a second copy
+    assert version.source == f"models:/{float32.model_id}"
+    assert headline.tags["registered_version"] == tracking["registered"]["uri"]
 
     # the registered model through MLflow (onnx flavour, its signature) = onnxruntime's answer
     import mlflow.pyfunc
@@ -173,23 +225,37 @@ def test_a_tracked_run_logs_each_step_and_registers_the_verified_model(
     finally:
         assert server.stop() == 0
 
-    # docs/tracking.md's examples that need a registered model, as written, in order
+    # docs/tracking.md's examples that need a registered model, as written, in order: load,
+    # predict, then from run to production (compare, register, promote, a canary, roll back)
     if mlflow_server.port != DOCS_PORT:
         pytest.skip(f"port {DOCS_PORT}, which docs/tracking.md names, was taken: its examples")
     blocks = [b for b in BLOCKS if b[0].startswith("docs/tracking.md") and MLFLOW_MARKER in b[2]]
-    assert len(blocks) == 3
+    assert len(blocks) == 7
+    said = []
     for where, language, code in blocks:
         result = run_block(language, code, tmp_path, env=tracked_env)
         assert result.returncode == 0, f"{where}:\n{code}\n{result.stdout}\n{result.stderr}"
+        said.append(result.stdout)
+    compared, registered, promoted = said[2], said[3], said[4]
+    assert tracking["run_id"] in compared and float32.model_id in compared
+    assert registered.startswith(f"registered models:/{NAME}/2 (alias candidate)")
+    assert promoted.startswith(f"promoted models:/{NAME}/2 (candidate) to production")
+    canary = yaml.safe_load((tmp_path / "canary.yaml").read_text())
+    validate(canary)
+    assert canary["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    second = client.get_model_version(NAME, "2")
+    assert canary["spec"]["predictor"]["model"]["storageUri"] == second.tags["model_repository"]
+    assert second.tags["model_repository"].startswith("s3://")
+    # rolled back: production names the first version again
     assert client.get_model_version_by_alias(NAME, "production").version == version.version
 
 
 def test_a_model_the_gate_rejects_is_never_registered(
-    mlflow_server, small_archive, small_sha256, tracked_env, tmp_path
+    mlflow_server, whole_archive, tracked_env, tmp_path
 ):
     rejected = f"{NAME}-rejected"
     failed = _run(
-        small_archive, small_sha256, tmp_path / "runs", tracked_env,
+        whole_archive, tmp_path / "runs", tracked_env,
         "--min-accuracy", 1.0, "--register-as", rejected,
     )  # fmt: skip
     assert failed.returncode == 1 and "model rejected by the evaluation gate" in failed.stderr

@@ -1,6 +1,7 @@
 """What the evaluate step logs to MLflow when a tracking URI is set: the gate's thresholds as
 parameters, test accuracy, macro and per-class F1 and the gate's decision as metrics (the
-decision and its reason also as tags), and the report, pictures and metrics.json."""
+decision and its reason also as tags), and the report, pictures and metrics.json; the accuracy,
+macro F1 and decision on the pipeline's run too."""
 
 from pathlib import Path
 
@@ -27,5 +28,8 @@ def log_evaluation(metrics: MetricsRecord, out_dir: Path) -> None:
                 **per_class,
             }
         )
-        tracker.tags({"gate": "passed" if gate.passed else "failed", "gate_reason": gate.reason})
+        decision = {"gate": "passed" if gate.passed else "failed", "gate_reason": gate.reason}
+        tracker.tags(decision)
+        headline = {"test_accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
+        tracker.headline({**headline, "gate_passed": float(gate.passed)}, decision)
         tracker.artifacts(out_dir, "evaluation")

@@ -83,8 +83,8 @@ def _optimize(raw_path: Path, out_path: Path) -> None:
 
 
 class Exported(NamedTuple):
-    """What export made: export.json's record, and where MLflow logged the float32 model (its
-    `runs:/` URI, for the register step; empty when not logged: not in export.json)."""
+    """What export made: export.json's record, and the float32 model's MLflow 3 logged model
+    (its `models:/` URI, for the register step; empty when not logged: not in export.json)."""
 
     record: ExportRecord
     mlflow_model: str
@@ -165,8 +165,8 @@ def export(
 ) -> "Exported":
     """Write model.onnx (uint8 `image` [N,32,32,3] -> float32 `probabilities` [N,10]), export.json
     and, given the Dataset directory to calibrate on and a recipe, model.int8.onnx with the same
-    contract. With a tracking URI, both models are logged to MLflow; `mlflow_model` is the
-    float32 model's `runs:/` URI (empty when not logged)."""
+    contract. With a tracking URI, both models are MLflow 3 logged models; `mlflow_model` is
+    the float32 one's `models:/` URI (empty when not logged)."""
     check_opset(opset)
     if int8 is not None:
         int8.check()
@@ -219,4 +219,4 @@ def export(
             versions=versions,
         )
         record.write(staging)
-    return Exported(record, log_export(record, Path(out_dir)) or "")
+    return Exported(record, log_export(record, Path(out_dir), metrics) or "")

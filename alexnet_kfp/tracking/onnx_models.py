@@ -12,6 +12,7 @@ from alexnet_kfp.tracking.session import Tracker
 FLOAT32_MODEL, INT8_MODEL = "onnx_model", "onnx_model_int8"
 # What travels beside the float32 model.onnx in its MLflow model: the rest of the export directory.
 COMPANIONS = ("model.int8.onnx", "export.json")
+SHA256_TAG = "onnx_sha256"  # a logged model's tag: its model.onnx's sha256
 
 
 def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] = ()) -> None:
@@ -56,13 +57,14 @@ def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] =
         shutil.copyfile(companion, out / companion.name)
 
 
-def log_onnx_models(tracker: Tracker, onnx_dir: Path) -> str | None:
-    """Log the export directory's float32 model (with its companions) and its int8 model as
-    MLflow models; return the float32 model's `runs:/` URI, or None when it was not logged."""
+def log_onnx_models(tracker: Tracker, onnx_dir: Path) -> dict[str, str]:
+    """Log the export directory's float32 model (with its companions) and its int8 model as MLflow
+    3 logged models of the step's run, tagged with their sha256; return their model ids by name
+    (FLOAT32_MODEL, INT8_MODEL), none for a model that was not logged."""
     if not tracker.active:
         tracker.call("the ONNX models", lambda: None)
-        return None
-    logged = None
+        return {}
+    logged: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="alexnet-kfp-mlflow-") as scratch:
         int8 = onnx_dir / COMPANIONS[0]
         for name, onnx_file, companions in (
@@ -74,10 +76,60 @@ def log_onnx_models(tracker: Tracker, onnx_dir: Path) -> str | None:
             out = Path(scratch) / name
             present = tuple(onnx_dir / c for c in companions if (onnx_dir / c).is_file())
             saved = tracker.call(f"the model {name}", partial(_saved, onnx_file, out, present))
-            uri = tracker.model(out, name) if saved else None
-            logged = logged or uri
+            model_id = tracker.call(f"the model {name}", partial(_logged, tracker, out, name))
+            if saved and model_id:
+                logged[name] = model_id
             shutil.rmtree(out, ignore_errors=True)
     return logged
+
+
+def _logged(tracker: Tracker, directory: Path, name: str) -> str:
+    """The saved MLflow model `directory` as a logged model `name` of the tracker's run, tagged
+    with its model.onnx's sha256 (how the verify and register steps find it again): its id."""
+    from mlflow.entities import LoggedModelOutput
+
+    from alexnet_kfp.files import file_digest
+
+    client = tracker.client()
+    tags = {SHA256_TAG: file_digest(directory / "model.onnx")}
+    model = client.create_logged_model(
+        tracker.experiment_id(), name=name, source_run_id=tracker.run_id, tags=tags,
+        model_type="onnx",
+    )  # fmt: skip
+    try:
+        client.log_model_artifacts(model.model_id, str(directory))
+    except BaseException:
+        client.finalize_logged_model(model.model_id, "FAILED")
+        raise
+    client.finalize_logged_model(model.model_id, "READY")
+    client.log_outputs(tracker.run_id, [LoggedModelOutput(model.model_id, 0)])
+    return model.model_id
+
+
+def logged_models_of(tracker: Tracker, sha256s: dict[str, str]) -> dict[str, str]:
+    """The ids of the logged models (by name) whose model.onnx has the sha256 `sha256s` gives for
+    that name, in the tracker's experiment: the newest of each, or none when none was logged."""
+    found: dict[str, str] = {}
+    for name, sha256 in sha256s.items():
+        search = partial(_newest_model, tracker, name, sha256)
+        model_id = tracker.call(f"the search for {name}", search)
+        if model_id:
+            found[name] = model_id
+    return found
+
+
+def _newest_model(tracker: Tracker, name: str, sha256: str) -> str | None:
+    models = tracker.client().search_logged_models(
+        [tracker.experiment_id()],
+        filter_string=f"name = '{name}' AND tags.{SHA256_TAG} = '{sha256}'",
+        order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+        max_results=1,
+    )
+    return models[0].model_id if models else None
+
+
+def model_uri(model_id: str) -> str:
+    return f"models:/{model_id}"
 
 
 def _saved(onnx_file: Path, out: Path, companions: tuple[Path, ...]) -> bool:

@@ -10,8 +10,8 @@ from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import file_digest
 from alexnet_kfp.records import DatasetRecord, MetricsRecord, ParityRecord, RegisteredVersion
 from alexnet_kfp.tracking.environment import TRACKING_URI, check_tracking_uri, tracking_uri
-from alexnet_kfp.tracking.onnx_models import log_onnx_models
-from alexnet_kfp.tracking.session import tracked
+from alexnet_kfp.tracking.onnx_models import FLOAT32_MODEL, log_onnx_models, model_uri
+from alexnet_kfp.tracking.session import Tracker, tracked
 
 log = logging.getLogger("alexnet_kfp.tracking")
 
@@ -103,7 +103,7 @@ def register(
 ) -> RegisteredVersion | None:
     """Register the export directory's float32 model as a new version of `name` with `tags` and
     point `alias` at it (empty: DEFAULT_ALIAS, and no alias for a trial model); `logged_model`:
-    its `runs:/` URI when the export step logged it, else it is logged here first.
+    its `models:/` URI when the export step logged it, else it is logged here first.
     `repository_dir`: the Triton model repository of the same models, logged beside them and
     named by the version's MODEL_REPOSITORY_TAG, which `manifest --model` deploys. Returns the
     version, or None when the tracker was not reachable (one warning line;
@@ -124,7 +124,7 @@ def register(
         )
         return None
     with tracked("register", tags={"registered_model": name}) as tracker:
-        source = logged_model or log_onnx_models(tracker, onnx_dir)
+        source = logged_model or _logged_here(tracker, onnx_dir)
         if not source:
             tracker.call("the registration", lambda: None)
             return None
@@ -152,7 +152,14 @@ def register(
         registered = tracker.call("the registration", new_version)
         if registered:
             tracker.tags({"registered_version": registered.uri})
+            tracker.headline({}, {"registered_version": registered.uri})
         return registered
+
+
+def _logged_here(tracker: Tracker, onnx_dir: Path) -> str:
+    """The float32 logged model's URI, logged by this step (no export step logged it)."""
+    model_id = log_onnx_models(tracker, onnx_dir).get(FLOAT32_MODEL)
+    return model_uri(model_id) if model_id else ""
 
 
 def register_run(run_dir: Path, name: str, alias: str | None) -> RegisteredVersion:

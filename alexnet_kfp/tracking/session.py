@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from alexnet_kfp import __version__
+from alexnet_kfp.progress import not_logged
 from alexnet_kfp.tracking.environment import (
     DEFAULT_EXPERIMENT,
     EXPERIMENT_ID,
@@ -42,6 +43,12 @@ BOUNDED_HTTP = {
 # MLflow's REST API takes at most 100 parameters, 1,000 metrics per batch and 6,000 characters
 # per parameter value.
 _PARAMS_PER_BATCH, _METRICS_PER_BATCH, _PARAM_CHARACTERS = 100, 1000, 6000
+PARENT_TAG = "mlflow.parentRunId"
+# The tag of the run that carries a pipeline's headline figures: what the run table filters on.
+HEADLINE_TAG = "headline"
+# How far up a step's run looks for the pipeline's run: KFP's plugin nests register, the deepest
+# task, four runs down (pipeline, If/Else, condition, task).
+_NESTING = 8
 
 
 def first_line(text: str, otherwise: str) -> str:
@@ -124,7 +131,7 @@ class Tracker:
         parent = os.environ.get(PARENT_RUN_ID, "").strip()
         if parent:
             experiment = self._client.get_run(parent).info.experiment_id
-            tags = {"mlflow.parentRunId": parent}
+            tags = {PARENT_TAG: parent}
         else:
             experiment, tags = self._experiment_id(), {}
         run = self._client.create_run(experiment, run_name=run_name, tags=tags)
@@ -186,20 +193,65 @@ class Tracker:
 
         self.call("parameters", log_params)
 
-    def metrics(self, values: Mapping[str, float], step: int = 0, what: str = "metrics") -> None:
-        """Scalar metrics at `step` (the epoch, for the training curves)."""
-        items = list(values.items())
+    def metrics(
+        self,
+        values: Mapping[str, float],
+        step: int = 0,
+        what: str = "metrics",
+        model_id: str | None = None,
+    ) -> None:
+        """Scalar metrics at `step` (the epoch, for the training curves); with `model_id`, linked
+        to that MLflow logged model too (its page and `search_logged_models` show them)."""
+        self.call(what, lambda: self._log_metrics(self.run_id, values, step, model_id))
 
-        def log_metrics() -> None:
-            from mlflow.entities import Metric
+    def _log_metrics(
+        self, run_id: str | None, values: Mapping[str, float], step: int, model_id: str | None
+    ) -> None:
+        from mlflow.entities import Metric
 
-            now = int(time.time() * 1000)
-            for start in range(0, len(items), _METRICS_PER_BATCH):
-                batch = items[start : start + _METRICS_PER_BATCH]
-                metrics = [Metric(k, float(v), now, step) for k, v in batch]
-                self._client.log_batch(self.run_id, metrics=metrics)
+        items, now = list(values.items()), int(time.time() * 1000)
+        for start in range(0, len(items), _METRICS_PER_BATCH):
+            batch = items[start : start + _METRICS_PER_BATCH]
+            metrics = [Metric(k, float(v), now, step, model_id=model_id) for k, v in batch]
+            self._client.log_batch(run_id, metrics=metrics)
 
-        self.call(what, log_metrics)
+    def headline(
+        self,
+        metrics: Mapping[str, float],
+        tags: Mapping[str, object] | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        """The figures a run is compared by, also on the pipeline's run: the top of this run's
+        parents (KFP's plugin nests a task's run under its condition's and loop's runs, the
+        local run each step's under its own), tagged HEADLINE_TAG, which MLflow's run table
+        filters and ranks. A run that is its own top (a step's command run alone) holds them
+        already."""
+
+        def log_headline() -> None:
+            from mlflow.entities import RunTag
+
+            top = self._pipeline_run()
+            if top == self.run_id:
+                return
+            self._log_metrics(top, metrics, 0, model_id)
+            marked = {HEADLINE_TAG: "true", **(tags or {})}
+            self._client.log_batch(top, tags=[RunTag(k, str(v)) for k, v in marked.items()])
+
+        self.call("the pipeline run's headline", log_headline)
+
+    def _pipeline_run(self) -> str | None:
+        """The top of this run's parents (`mlflow.parentRunId`), at most _NESTING levels up."""
+        run_id = self.run_id
+        for _ in range(_NESTING):
+            parent = self._client.get_run(run_id).data.tags.get(PARENT_TAG)
+            if not parent:
+                break
+            run_id = parent
+        return run_id
+
+    def experiment_id(self) -> str:
+        """The experiment of this step's run (where its logged models go)."""
+        return self._client.get_run(self.run_id).info.experiment_id
 
     def tags(self, values: Mapping[str, object]) -> None:
         items = list(values.items())
@@ -222,15 +274,6 @@ class Tracker:
 
         self.call(f"{path.name}", upload)
 
-    def model(self, directory: Path, under: str) -> str | None:
-        """A saved MLflow model directory as the run's artifact `under`; its `runs:/` URI (for
-        the registry), or None when it was not logged."""
-        self.call(
-            f"the model {under}",
-            lambda: self._client.log_artifacts(self.run_id, str(directory), under),
-        )
-        return f"runs:/{self.run_id}/{under}" if self.active else None
-
     def client(self) -> Any:
         """The MlflowClient, for what the methods above do not cover (the registry)."""
         return self._client
@@ -242,9 +285,9 @@ class Tracker:
             status = "FAILED" if failed else "FINISHED"
             self.call("the run's end", lambda: self._client.set_terminated(self.run_id, status))
         if self.missed:
-            log.warning(
-                "mlflow: %s: not logged: %s", self.step, ", ".join(dict.fromkeys(self.missed))
-            )
+            missed = list(dict.fromkeys(self.missed))
+            log.warning("mlflow: %s: not logged: %s", self.step, ", ".join(missed))
+            not_logged(self.step, missed)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from alexnet_kfp.train.tracking import TrackedEpochs, log_training
 from alexnet_kfp.train.training_model import AugmentingModel
 
 log = logging.getLogger(__name__)
+STEP = "train"  # the step's name, and its MLflow run's unless a sweep's trial names its own
 
 
 class TrainingDiverged(InputError):
@@ -61,7 +62,7 @@ def train(
     config: TrainConfig | None = None,
     checkpoint_dir: str | Path | None = None,
     distribution: tf.distribute.Strategy | None = None,
-    run_name: str = "train",
+    run_name: str = STEP,
 ) -> TrainRecord:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return its
     train.json record.
@@ -72,13 +73,13 @@ def train(
     config.check()
     check_output_dir(model_dir)  # before the hours of training
     checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    with tracked("train", run_name) as tracker:
+    with tracked(STEP, run_name) as tracker:
         tracker.params(asdict(config))
         with held(checkpoint) if checkpoint is not None else nullcontext():
             record = _train(
                 Path(dataset_dir), Path(model_dir), config, checkpoint, distribution, tracker
             )
-        log_training(tracker, record, Path(model_dir))
+        log_training(tracker, record, Path(model_dir), sweep_trial=run_name != STEP)
     return record
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.records import TRAINED, SweepRecord, TrialRecord
+from alexnet_kfp.train.headline import log_selection
 
 RULE = (
     "the highest best validation accuracy among the trials that trained; a tie goes to the trial "
@@ -39,6 +40,7 @@ def select(model_dirs: Sequence[str | Path], out_dir: str | Path) -> SweepRecord
     with atomic_output_dir(out_dir) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
         record.write(staging)
+    log_selection(record, Path(out_dir))
     return record
 
 

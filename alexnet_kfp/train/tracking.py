@@ -8,6 +8,7 @@ import keras
 
 from alexnet_kfp.records import TrainRecord
 from alexnet_kfp.tracking import Tracker
+from alexnet_kfp.train.headline import log_headline
 
 # An epoch's history entry -> the metric's name in MLflow.
 EPOCH_METRICS = {
@@ -33,8 +34,10 @@ class TrackedEpochs(keras.callbacks.Callback):
         self.tracker.metrics(values, step=entry["epoch"], what="the per-epoch metrics")
 
 
-def log_training(tracker: Tracker, record: TrainRecord, model_dir: Path) -> None:
-    """The finished training: results as metrics, decays and device as tags, its files."""
+def log_training(tracker: Tracker, record: TrainRecord, model_dir: Path, sweep_trial: bool) -> None:
+    """The finished training: results as metrics, decays and device as tags, its files; unless
+    it is a `sweep_trial` (the select step names the winner), the best validation accuracy,
+    the network, epochs and data on the pipeline's run too."""
     tracker.metrics(record.results(), what="the training's results")
     decays = "; ".join(
         f"after epoch {d.after_epoch}: {d.rule}, lr {d.lr:.3g}" for d in record.learning_rate_decays
@@ -46,6 +49,8 @@ def log_training(tracker: Tracker, record: TrainRecord, model_dir: Path) -> None
             "precision": record.precision,
         }
     )
+    if not sweep_trial:
+        log_headline(tracker, record, {})
     for name in ("train.json", "history.json"):
         tracker.artifacts(model_dir / name)
     tracker.artifacts(model_dir / "tensorboard", "tensorboard")
