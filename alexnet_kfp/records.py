@@ -195,11 +195,24 @@ class SplitParameters:
 
 
 @dataclass
+class ClassImages:
+    """What one class folder held: images read, exact duplicates kept once, files skipped (not
+    images: `--skip-unreadable`) and why (the first few)."""
+
+    read: int
+    duplicates: int
+    skipped: int
+    reasons: list[str]
+
+
+@dataclass
 class DatasetRecord(Record):
-    """What the data step made: the class names, each split's size and checksum, the source."""
+    """What the data step made: the class names, each split's size and checksum, the source;
+    for a folder of class folders, what each class's folder held (`images`)."""
 
     FILE = "dataset.json"
     KIND = "alexnet-kfp/dataset"
+    OMITTED_WHEN_NONE = ("images",)
 
     layout: str
     class_names: list[str]
@@ -211,6 +224,7 @@ class DatasetRecord(Record):
     versions: dict[str, str]
     kind: str = KIND
     image_shape: list[int] = field(default_factory=lambda: [32, 32, 3])
+    images: dict[str, ClassImages] | None = None
     FIRST = ("kind", "layout", "class_names", "image_shape")
 
 

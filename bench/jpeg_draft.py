@@ -28,16 +28,16 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import print_machine  # noqa: E402
 
-from alexnet_kfp.inference import onnx_classifier  # noqa: E402
+from alexnet_kfp import image_file  # noqa: E402
 
 SIZES = {"12 MP (4000x3000)": (4000, 3000), "50 MP (8660x5773)": (8660, 5773)}
 NOISE = (4, 6, 12)  # the noise's standard deviation in levels: about 1.2, 1.7 and 2.9 bits a pixel
 
 _PEAK_CHILD = """
 import sys
-from alexnet_kfp.inference import onnx_classifier
-onnx_classifier.MAX_PIXELS = 10**9
-onnx_classifier.load_image(sys.argv[1], draft=sys.argv[2] == "draft")
+from alexnet_kfp import image_file
+image_file.MAX_PIXELS = 10**9
+image_file.load_image(sys.argv[1], draft=sys.argv[2] == "draft")
 print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024)
 """
 
@@ -63,11 +63,11 @@ def synthetic_photo(width: int, height: int, noise: float = 12) -> bytes:
 
 def decode_figures(path: Path, draft: bool) -> tuple[float, float]:
     """(median seconds of 5 decodes, peak RSS MiB of a process that decodes it once)."""
-    onnx_classifier.MAX_PIXELS = 10**9  # the old path had no limit in predict
+    image_file.MAX_PIXELS = 10**9  # the old path had no limit in predict
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        onnx_classifier.load_image(path, draft=draft)
+        image_file.load_image(path, draft=draft)
         times.append(time.perf_counter() - started)
     mode = "draft" if draft else "full"
     peak = subprocess.run(
@@ -81,8 +81,9 @@ def decode_figures(path: Path, draft: bool) -> tuple[float, float]:
 
 def agreement(export_dir: Path, dataset_dir: Path) -> None:
     from alexnet_kfp.data.npz import load_split
+    from alexnet_kfp.inference.onnx_classifier import OnnxClassifier
 
-    classifier = onnx_classifier.OnnxClassifier(export_dir)
+    classifier = OnnxClassifier(export_dir)
     x, y = load_split(dataset_dir, "test")
     full, drafted = [], []
     for image in x:
@@ -92,7 +93,7 @@ def agreement(export_dir: Path, dataset_dir: Path) -> None:
         )
         for draft, out in ((False, full), (True, drafted)):
             buffer.seek(0)
-            out.append(onnx_classifier.load_image(buffer, draft=draft))
+            out.append(image_file.load_image(buffer, draft=draft))
     p_full, p_draft = classifier.predict(np.stack(full)), classifier.predict(np.stack(drafted))
     changed = p_full.argmax(1) != p_draft.argmax(1)
     delta = np.abs(p_full - p_draft)

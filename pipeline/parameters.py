@@ -121,6 +121,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         help="random seed of the split, initial weights, shuffling and augmentation",
     ),
     _data("limit_per_class", quick=500),
+    _data("skip_unreadable"),
     _train("variant", quick="article"),
     _train("epochs", local=8, quick=6),
     _train("batch_size"),

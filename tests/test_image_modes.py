@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from alexnet_kfp.inference.onnx_classifier import FORMATS, load_image
+from alexnet_kfp.image_file import FORMATS, load_image
 
 pytestmark = pytest.mark.unit
 

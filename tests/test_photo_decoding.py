@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_kfp.inference import MAX_PIXELS
-from alexnet_kfp.inference.onnx_classifier import DRAFT_SIDE, _draft_for_crop, load_image
+from alexnet_kfp.image_file import DRAFT_SIDE, MAX_PIXELS, _draft_for_crop, load_image
 
 pytestmark = pytest.mark.unit
 

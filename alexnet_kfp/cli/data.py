@@ -12,7 +12,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
     """Fetch CIFAR-10 (URL, file:// URL, archive path or extracted directory; python or binary
     layout), verify its checksum, parse it without executing pickled code, and write a stratified
     train/val split plus the official test batch as train.npz, val.npz, test.npz and
-    dataset.json."""
+    dataset.json; or read a folder of class folders (or a tar/zip of one) the same way, a test
+    split held out of it."""
     from alexnet_kfp.data.prepare import prepare_dataset, unverified
 
     record = prepare_dataset(args.out, config_from(DataConfig, args))
@@ -25,6 +26,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def add(sub) -> None:
-    p = command(sub, _cmd_data, "fetch, verify, parse and split CIFAR-10 into a Dataset directory")
+    p = command(
+        sub,
+        _cmd_data,
+        "fetch, verify, parse and split CIFAR-10, or a folder of class folders, into a Dataset "
+        "directory",
+    )
     config_flags(p, DataConfig)
     directories(p, out=new_dir("Dataset"))

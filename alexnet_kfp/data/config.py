@@ -21,8 +21,10 @@ class DataConfig(StepConfig):
 
     source: str = option(
         OFFICIAL_URL,
-        "the CIFAR-10 archive: an http(s):// or file:// URL, a .tar.gz path or an extracted "
-        "cifar-10-batches-py/-bin directory (the official URL's md5 is always checked)",
+        "the data: CIFAR-10's archive (an http(s):// or file:// URL, a .tar.gz path or an "
+        "extracted cifar-10-batches-py/-bin directory; the official URL's md5 is always "
+        "checked), or your own images: a folder of class folders (CLASS/image.png), or a tar or "
+        "zip archive of one",
         metavar="SRC",
     )
     sha256: str = option(
@@ -37,6 +39,11 @@ class DataConfig(StepConfig):
     seed: int = option(42, "random seed of the split (the pipeline's also seeds training)")
     limit_per_class: int = option(
         0, "keep at most this many images per class (0: all)", metavar="N"
+    )
+    skip_unreadable: bool = option(
+        False,
+        "a folder of class folders: skip files that are not images (counted in dataset.json) "
+        "instead of refusing the folder",
     )
     cache_dir: str = option(
         "", "where downloads are kept (default: ~/.cache/alexnet-kfp)", metavar="DIR"

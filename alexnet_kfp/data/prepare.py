@@ -9,6 +9,7 @@ appears atomically (see files.py).
 
 import logging
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from alexnet_kfp.data import fetch
 from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
 from alexnet_kfp.data.config import DataConfig
+from alexnet_kfp.data.image_folder import LAYOUT, LabelledImages, read_image_folder
 from alexnet_kfp.data.npz import save_npz
 from alexnet_kfp.data.safe_archive import read_tar_members
 from alexnet_kfp.data.split import check_split_sizes, stratified_split
@@ -27,6 +29,9 @@ from alexnet_kfp.records import DatasetRecord, Split, SplitParameters, provenanc
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+# A folder of class folders has no official test split: this share of each class is held out, by
+# a seed of its own, so that the same folder gives the same test split whatever the split's seed.
+TEST_FRACTION, TEST_SEED, MIN_PER_CLASS = 0.2, 0, 3
 
 
 def read_source(path: Path) -> dict[str, bytes]:
@@ -34,6 +39,8 @@ def read_source(path: Path) -> dict[str, bytes]:
     directory."""
     if path.is_dir():
         for folder in (path, path / "cifar-10-batches-py", path / "cifar-10-batches-bin"):
+            if not folder.is_dir():
+                continue
             files = {
                 p.name: p.read_bytes()
                 for p in sorted(folder.iterdir())
@@ -48,6 +55,41 @@ def read_source(path: Path) -> dict[str, bytes]:
 def load_cifar10(path: Path) -> Cifar10:
     """Parse a local archive or directory of either official layout."""
     return parse_cifar10(read_source(path), str(path))
+
+
+def load_source(path: Path, skip_unreadable: bool) -> tuple[Cifar10, LabelledImages | None]:
+    """CIFAR-10 (either layout, archive or directory) when the source holds its batches, else a
+    folder of class folders (or a tar or zip of one) with its test split carved out; with what
+    each class's folder held."""
+    if path.is_dir():
+        if read_source(path):
+            return load_cifar10(path), None
+        images = read_image_folder(path, skip_unreadable)
+    elif zipfile.is_zipfile(path):
+        images = read_image_folder(path, skip_unreadable)
+    else:
+        members = read_tar_members(path, lambda name: True)
+        if any(is_cifar_file(name) for name in members):
+            cifar = {name: data for name, data in members.items() if is_cifar_file(name)}
+            return parse_cifar10(cifar, str(path)), None
+        images = read_image_folder(path, skip_unreadable, members)
+    return _with_test_split(images), images
+
+
+def _with_test_split(images: LabelledImages) -> Cifar10:
+    """A folder's images as CIFAR-10's shape of data: TEST_FRACTION of each class held out as the
+    test split (a seed of its own: the validation split is drawn as for CIFAR-10)."""
+    for label, name in enumerate(images.class_names):
+        count = int((images.y == label).sum())
+        if count < MIN_PER_CLASS:
+            raise InputError(
+                f"the class {name!r} has {count} image(s): at least {MIN_PER_CLASS} are needed "
+                "(one each for training, validation and test)"
+            )
+    rng = np.random.default_rng(TEST_SEED)
+    pool, test = stratified_split(images.y, TEST_FRACTION, rng)
+    x, y = images.x, images.y
+    return Cifar10(x[pool], y[pool], x[test], y[test], images.class_names, LAYOUT)
 
 
 def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
@@ -81,6 +123,19 @@ def split_dataset(
         "val": (x_pool[val], y_pool[val]),
         "test": (x_test, y_test),
     }
+
+
+def _say_what_was_skipped(folder: LabelledImages) -> None:
+    for name, counts in folder.per_class.items():
+        if counts.skipped or counts.duplicates:
+            log.warning(
+                "class %s: %d images read, %d exact duplicates kept once, %d files skipped%s",
+                name,
+                counts.read,
+                counts.duplicates,
+                counts.skipped,
+                f" (first: {counts.reasons[0]})" if counts.reasons else "",
+            )
 
 
 def unverified(record: DatasetRecord) -> str | None:
@@ -118,7 +173,7 @@ def prepare_dataset(
             config.stall_timeout_s,
         )
         try:
-            data = load_cifar10(path)
+            data, folder = load_source(path, config.skip_unreadable)
         except InputError:
             if fetch.is_url(
                 source
@@ -150,8 +205,11 @@ def prepare_dataset(
             else {checksum.algorithm: checksum.hexdigest},
             parameters=SplitParameters(config.val_fraction, config.seed, limit),
             versions=provenance(),
+            images=folder.per_class if folder else None,
         )
         record.write(staging)
+    if folder is not None:
+        _say_what_was_skipped(folder)
 
     counts = ", ".join(f"{name} {record.splits[name].count}" for name in SPLITS)
     log.info("dataset ready in %s: %s (%.1f s)", out_dir, counts, time.perf_counter() - started)

@@ -1,4 +1,4 @@
-"""Read the files of an untrusted tar(.gz) into memory without extracting anything to disk.
+"""Read the files of an untrusted tar(.gz) or zip into memory without extracting anything to disk.
 
 Every member is vetted before anything is read: absolute paths, `..` components, links, devices,
 oversized members and a file that appears twice are refused with an error that names the member.
@@ -10,7 +10,9 @@ import bz2
 import gzip
 import io
 import lzma
+import stat
 import tarfile
+import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -37,8 +39,8 @@ def _vet(member: tarfile.TarInfo, archive: Path) -> None:
         )
     if member.issym() or member.islnk():
         raise InputError(
-            f"{archive}: member {name!r} is a link to {member.linkname!r}; CIFAR archives hold "
-            "none, refusing it"
+            f"{archive}: member {name!r} is a link to {member.linkname!r}; a data archive holds "
+            "files, refusing it"
         )
     if not (member.isfile() or member.isdir()):
         raise InputError(
@@ -55,7 +57,7 @@ def _once(path: PurePosixPath, seen: set[PurePosixPath], name: str, archive: Pat
     """Refuse a file the archive already held under this path (`./a` and `a` alike)."""
     if path in seen:
         raise InputError(
-            f"{archive}: member {name!r} appears twice (a CIFAR archive holds each file once, and "
+            f"{archive}: member {name!r} appears twice (a data archive holds each file once, and "
             "the copies may differ); refusing it"
         )
     seen.add(path)
@@ -107,5 +109,48 @@ def read_tar_members(archive: Path, wanted: Callable[[str], bool]) -> dict[str, 
         raise InputError(
             f"{archive} is not a readable tar archive (truncated or corrupt?): {e}; download it "
             "again"
+        ) from e
+    return files
+
+
+def read_zip_members(archive: Path) -> dict[str, bytes]:
+    """{member name: bytes} of a zip's regular files, each vetted as a tar's are (paths, links,
+    sizes, a name twice); the sizes read, not the sizes the directory claims, are what count."""
+    files: dict[str, bytes] = {}
+    seen: set[PurePosixPath] = set()
+    total = 0
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for info in zipped.infolist():
+                name = info.filename
+                mode = info.external_attr >> 16
+                as_tar = tarfile.TarInfo(name)
+                as_tar.size = info.file_size
+                as_tar.type = (
+                    tarfile.SYMTYPE
+                    if stat.S_ISLNK(mode)
+                    else tarfile.DIRTYPE
+                    if info.is_dir()
+                    else tarfile.REGTYPE
+                )
+                _vet(as_tar, archive)
+                if info.is_dir():
+                    continue
+                if info.flag_bits & 0x1:
+                    raise InputError(f"{archive}: member {name!r} is encrypted; refusing it")
+                _once(PurePosixPath(name), seen, name, archive)
+                with zipped.open(info) as member:
+                    data = member.read(MAX_MEMBER_BYTES + 1)
+                total += len(data)
+                if len(data) > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+                    raise InputError(
+                        f"{archive}: member {name!r} decompresses to more than its share "
+                        f"({MAX_MEMBER_BYTES} bytes a member, {MAX_TOTAL_BYTES} in all); "
+                        "refusing it"
+                    )
+                files[name] = data
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+        raise InputError(
+            f"{archive} is not a readable zip archive (truncated or corrupt?): {e}"
         ) from e
     return files

@@ -12,15 +12,30 @@ import numpy as np
 DPI = 110
 
 
+# Up to this many classes a confusion matrix prints each cell's value; beyond, colour alone (a
+# cell is then too small for a number). Tick labels shrink with the classes, and past
+# LABELLED_CLASSES only every k-th class is named.
+ANNOTATED_CLASSES, LABELLED_CLASSES = 20, 120
+LABEL_CHARACTERS = 24  # a longer class name is cut, with an ellipsis, on an axis
+
+
 def confusion_matrix_png(
     matrix: np.ndarray, class_names: list[str], path: Path, normalized: bool
 ) -> None:
-    fig, ax = plt.subplots(figsize=(8.5, 7.5))
+    """The matrix as a heat map sized by its classes: 10 classes in 8.5 x 7.5 inches, 100 in
+    about 24 inches a side (each name still legible at 5 points), at most 30 inches."""
+    n = len(class_names)
+    side = min(30.0, max(7.5, 0.22 * n + 2))
+    fig, ax = plt.subplots(figsize=(side + 1, side))
     image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1 if normalized else None)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ticks = np.arange(len(class_names))
-    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
-    ax.set_yticks(ticks, class_names)
+    every = max(1, int(np.ceil(n / LABELLED_CLASSES)))
+    ticks = np.arange(0, n, every)
+    names = [_short(class_names[i]) for i in ticks]
+    size = 10 if n <= ANNOTATED_CLASSES else 6 if n <= 60 else 5
+    ax.set_xticks(ticks, names, rotation=45 if n <= ANNOTATED_CLASSES else 90, ha="right")
+    ax.set_yticks(ticks, names)
+    ax.tick_params(labelsize=size)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(
@@ -28,6 +43,18 @@ def confusion_matrix_png(
         if normalized
         else "Confusion matrix (test images)"
     )
+    if n <= ANNOTATED_CLASSES:
+        _annotate(ax, matrix, normalized)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= LABEL_CHARACTERS else name[: LABEL_CHARACTERS - 1] + "\u2026"
+
+
+def _annotate(ax, matrix: np.ndarray, normalized: bool) -> None:
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, col), value in np.ndenumerate(matrix):
         text = f"{value:.2f}" if normalized else f"{int(value)}"
@@ -40,9 +67,6 @@ def confusion_matrix_png(
             fontsize=8,
             color="white" if value > threshold else "black",
         )
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 def training_curves_png(history: list[dict], path: Path) -> None:

@@ -3,10 +3,19 @@ parameters, test accuracy, macro and per-class F1 and the gate's decision as met
 decision and its reason also as tags), and the report, pictures and metrics.json; the accuracy,
 macro F1 and decision on the pipeline's run too."""
 
+import re
 from pathlib import Path
 
 from alexnet_kfp.records import MetricsRecord
 from alexnet_kfp.tracking import tracked
+
+# What MLflow takes in a metric's name (validate_param_and_metric_name): a class name's other
+# characters become "_" there (the report and metrics.json keep the name as it is).
+_NOT_IN_A_KEY = re.compile(r"[^/\w.\- :]")
+
+
+def metric_key(class_name: str) -> str:
+    return _NOT_IN_A_KEY.sub("_", class_name)
 
 
 def log_evaluation(metrics: MetricsRecord, out_dir: Path) -> None:
@@ -19,7 +28,7 @@ def log_evaluation(metrics: MetricsRecord, out_dir: Path) -> None:
                 "max_regression": gate.max_regression,
             }
         )
-        per_class = {f"f1_{name}": c.f1 for name, c in metrics.per_class.items()}
+        per_class = {f"f1_{metric_key(name)}": c.f1 for name, c in metrics.per_class.items()}
         tracker.metrics(
             {
                 "test_accuracy": metrics.accuracy,

@@ -3,11 +3,6 @@ import. The ONNX side needs onnxruntime, numpy and Pillow only (no TensorFlow, n
 
 FLOAT_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"  # the export directory's two models
 
-# The most pixels one encoded image may decode to, in `predict` and `serve` alike; a JPEG counts at
-# the scale it is decoded at (onnx_classifier.load_image decodes it at 1/2, 1/4 or 1/8 when that
-# leaves its short side 256 pixels), so a 50-megapixel photo decodes to under a megapixel.
-MAX_PIXELS = 4096 * 4096
-
 # The model metadata key that marks a trial model (trained on a sample of the data), and what
 # `predict`, `serve` and the report say of one.
 TRIAL_KEY = "trial"
