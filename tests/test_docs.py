@@ -21,6 +21,7 @@ from alexnet_kfp.data.npz import load_npz
 from alexnet_kfp.pipeline.parameters import TRIAL_SETTINGS
 from alexnet_kfp.pipeline.profiles import PROFILES
 
+from .image_folders import class_files, write_folder
 from .real_data import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -110,7 +111,8 @@ def camera_photo(
 def folder(exported, small_dataset, tmp_path_factory) -> Path:
     """Where the examples run: where `make run` leaves the reader (the clone's examples/,
     runs/latest/onnx_model: the exported model), photos of the test split of at least 2 MB under
-    the names the examples use (cat.jpg a camera-size JPEG), and a file that is no image."""
+    the names the examples use (cat.jpg a camera-size JPEG), a file that is no image, and a
+    folder of class folders (photos/)."""
     here = tmp_path_factory.mktemp("docs")
     (here / "examples").symlink_to(EXAMPLES, target_is_directory=True)  # the clone's
     (here / "runs" / "latest").mkdir(parents=True)
@@ -121,6 +123,7 @@ def folder(exported, small_dataset, tmp_path_factory) -> Path:
     camera_photo(first[8], here / "ship.png", 1, (1600, 1200))  # lossless: 2 MB at 2 megapixels
     camera_photo(first[9], here / "truck.png", 2, (1200, 1600))
     (here / "notes.txt").write_text("not an image")
+    write_folder(here / "photos", class_files(["bolt", "nut", "washer"], 6))  # your own images
     return here
 
 

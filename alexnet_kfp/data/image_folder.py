@@ -10,6 +10,7 @@ starting with "."; macOS's `__MACOSX`) are passed over. Nothing in the tree is f
 
 import hashlib
 import io
+import logging
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ from PIL import Image
 from alexnet_kfp.data.safe_archive import read_zip_members
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.image_file import IMAGE_SUFFIXES, load_image
+from alexnet_kfp.progress import SHOWN
 from alexnet_kfp.records import ClassImages
+
+log = logging.getLogger(__name__)
 
 LAYOUT = "image-folder"
 MIN_CLASSES, MAX_CLASSES, MAX_NAME_CHARACTERS = 2, 1000, 100
@@ -179,6 +183,7 @@ def _decoded(
 ) -> LabelledImages:
     """Decode every file once, in sorted order: duplicates by content, unreadable files."""
     names = sorted(classes)
+    total, done, shown_at = sum(len(found) for found in classes.values()), 0, 0
     images: list[np.ndarray] = []
     labels: list[int] = []
     seen: dict[str, str] = {}  # sha256 -> CLASS/FILE it was first read as
@@ -186,6 +191,10 @@ def _decoded(
     for label, name in enumerate(names):
         counts = ClassImages(read=0, duplicates=0, skipped=0, reasons=[])
         for file_name, read in classes[name]:
+            done += 1
+            if done * 10 // total > shown_at:  # a line each tenth, for a folder of thousands
+                shown_at = done * 10 // total
+                log.info("read %d of %d files (%d classes)", done, total, len(names), extra=SHOWN)
             shown = f"{name}/{file_name}"
             try:
                 data = _image_bytes(file_name, read)
