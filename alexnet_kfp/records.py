@@ -435,9 +435,11 @@ class JudgedOn:
 
 @dataclass
 class MetricsRecord(Record):
-    """What the evaluate step measured and decided."""
+    """What the evaluate step measured and decided; for your own images, what each class folder
+    held (`images`, from dataset.json), which the report shows."""
 
     FILE = "metrics.json"
+    OMITTED_WHEN_NONE = ("images",)
 
     accuracy: float
     macro_f1: float
@@ -452,6 +454,7 @@ class MetricsRecord(Record):
     baseline: str | None
     dataset: JudgedOn
     versions: dict[str, str]
+    images: dict[str, ClassImages] | None = None
 
 
 # --- export.json ---------------------------------------------------------------------------------

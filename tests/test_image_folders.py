@@ -93,8 +93,9 @@ def _refused(tmp_path, tree: dict[str, bytes], says: str) -> None:
     folder = write_folder(tmp_path / "tree", tree)
     done = run_cli_without_tensorflow("data", "--source", folder, "--out", tmp_path / "ds")
     assert done.returncode == 2, done.stderr
-    (line,) = done.stderr.strip().splitlines()
-    assert says in line, line
+    *progress, line = done.stderr.strip().splitlines()
+    assert says in line and line.startswith("alexnet-kfp data: error: "), line
+    assert all(" files (" in shown for shown in progress), progress  # "read 9 of 30 files (3..."
     assert not (tmp_path / "ds").exists()
 
 

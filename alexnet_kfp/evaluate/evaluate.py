@@ -187,6 +187,7 @@ def evaluate(
         baseline=None if baseline is None or str(baseline) == "" else str(baseline),
         dataset=JudgedOn(str(dataset_dir), splits["test"].sha256 if "test" in splits else None),
         versions=provenance(keras, sklearn),
+        images=dataset.images if dataset else None,
     )
     with atomic_output_dir(out_dir) as staging:
         pictures = _pictures(staging, model_dir, record, x, y, probabilities)

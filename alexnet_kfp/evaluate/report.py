@@ -68,6 +68,21 @@ def _trial_note(metrics: MetricsRecord) -> str:
     )
 
 
+def _folders_read(metrics: MetricsRecord) -> str:
+    """What each class folder held, for your own images: read, duplicates, skipped and why."""
+    if metrics.images is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{c.read}</td><td>{c.duplicates}</td>"
+        f"<td>{c.skipped}</td><td>{html.escape('; '.join(c.reasons))}</td></tr>"
+        for name, c in metrics.images.items()
+    )
+    return (
+        "<h2>The class folders</h2><table><tr><th>class</th><th>images read</th>"
+        f"<th>duplicates kept once</th><th>files skipped</th><th>why</th></tr>{rows}</table>"
+    )
+
+
 def pictures_in(folder: Path) -> dict[str, Path]:
     """{caption: png path} of the PICTURES the evaluate step drew into `folder`."""
     return {
@@ -104,14 +119,17 @@ def write_report(
         f"<h2>{html.escape(caption)}</h2>{_embedded(png, caption)}"
         for caption, png in pictures.items()
     )
+    data = (
+        "CIFAR-10" if metrics.images is None else f"your images ({len(metrics.per_class)} classes)"
+    )
     baseline = "none" if gate.baseline_accuracy is None else f"{gate.baseline_accuracy:.4f}"
     style, verdict = ("pass", "passed") if gate.passed else ("fail", "failed")
     title = "evaluation and the ONNX models" if onnx else "evaluation"
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>AlexNet CIFAR-10 {title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>AlexNet on {data}: {title}</title>
 <style>{_CSS}</style></head>
 <body>
-<h1>AlexNet on CIFAR-10: {title}</h1>
+<h1>AlexNet on {data}: {title}</h1>
 <p class="sub">{_which_run(metrics)}</p>
 {_trial_note(metrics)}
 <div class="gate {style}"><b>Gate {verdict}:</b>
@@ -124,7 +142,7 @@ def write_report(
 </div>
 <h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>
-{onnx}{figures}
+{_folders_read(metrics)}{onnx}{figures}
 </body></html>
 """
     path.write_text(page, encoding="utf-8")
