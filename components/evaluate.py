@@ -36,6 +36,7 @@ def evaluate_op(
     setup("evaluate", tensorflow=True)
     kfp_logs_inputs(inputs)  # KFP's MLflow plugin logs them; the step logs the rest
     from alexnet_kfp.evaluate.evaluate import evaluate  # after the quiet TensorFlow import
+    from alexnet_kfp.evaluate.tracking import metric_key
 
     with one_line_errors("evaluate"):
         result = evaluate(
@@ -46,8 +47,8 @@ def evaluate_op(
         )
     metrics.log_metric("accuracy", result.accuracy)
     metrics.log_metric("macro_f1", result.macro_f1)
-    for name, per_class in result.per_class.items():
-        metrics.log_metric(f"f1_{name}", per_class.f1)
+    for name, per_class in result.per_class.items():  # as MLflow takes them: KFP's plugin copies
+        metrics.log_metric(f"f1_{metric_key(name)}", per_class.f1)
     confusion.log_confusion_matrix(result.class_names, result.confusion_matrix)
     shutil.copyfile(f"{evaluation.path}/report.html", report.path)
     gate = result.gate

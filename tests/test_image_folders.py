@@ -14,10 +14,12 @@ from PIL import Image
 from alexnet_kfp.data.npz import load_split
 from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.files import file_digest
 from alexnet_kfp.image_file import load_image
 from alexnet_kfp.records import DatasetRecord
 
 from .cli import run_cli_without_tensorflow
+from .http_server import Behaviour, LoopbackServer
 from .image_folders import class_files, write_folder, write_tar, write_zip
 
 pytestmark = pytest.mark.unit
@@ -64,6 +66,16 @@ def test_an_archive_of_one_gives_the_same_dataset(files, tmp_path, packed):
     folder = _prepare(write_folder(tmp_path / "photos", files), tmp_path / "from-folder")
     assert record.class_names == CLASSES and record.splits == folder.splits
     assert record.source_sha256 is not None  # an archive has a checksum to give next time
+
+
+def test_an_archive_by_url_is_checked_and_read(files, tmp_path):
+    archive = write_zip(tmp_path / "photos.zip", files)
+    with LoopbackServer(Behaviour({"/photos.zip": archive.read_bytes()})) as server:
+        url = server.url("/photos.zip")
+        record = _prepare(url, tmp_path / "ds", sha256=file_digest(archive), cache_dir=tmp_path)
+        assert record.class_names == CLASSES and record.source_sha256 == file_digest(archive)
+        with pytest.raises(InputError, match="sha256"):
+            _prepare(url, tmp_path / "no", sha256="0" * 64, cache_dir=tmp_path / "other")
 
 
 def test_duplicates_are_kept_once_and_a_label_conflict_is_refused(files, tmp_path):

@@ -363,3 +363,20 @@ def test_the_headline_reaches_the_pipeline_run_through_kfps_nesting(
     log_evaluation(record, evaluated["dir"])
     assert len(client.get_metric_history(alone, "test_accuracy")) == 1
     assert "headline" not in client.get_run(alone).data.tags
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "name, key",
+    [("cat", "cat"), ("café crème", "café crème"), ("a+b", "a_b"), ("5 €", "5 _"),
+     ("défaut #3", "défaut _3"), ("日本", "日本"), ("x@y", "x_y")],
+)  # fmt: skip
+def test_a_class_name_becomes_a_metric_name_mlflow_takes(name, key):
+    """A folder's name is any text (docs/data.md); MLflow refuses a metric named with some of it,
+    and with it the whole batch: KFP's plugin's, which copies the evaluate task's f1_<class>."""
+    from mlflow.utils.validation import _validate_metric_name
+
+    from alexnet_kfp.evaluate.tracking import metric_key
+
+    assert metric_key(name) == key
+    _validate_metric_name(f"f1_{key}")
