@@ -37,7 +37,8 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
         texts.append(raw.split(","))
     _check_count([len(t) for t in texts] + ([len(seeds)] if seeds else []))
     values: list[list[object]] = [
-        [_parsed(name, text) for text in given] for name, given in zip(names, texts, strict=True)
+        [parsed_value(name, text, f"--grid {name}") for text in given]
+        for name, given in zip(names, texts, strict=True)
     ]
     if seeds:
         if "seed" in names:
@@ -60,13 +61,14 @@ def _check_count(lengths: list[int]) -> None:
         raise InputError(f"--grid: {shown} = {count:,} trials; at most {MAX_TRIALS} in one sweep")
 
 
-def _parsed(name: str, text: str) -> object:
+def parsed_value(name: str, text: str, where: str) -> object:
+    """`text` as the training parameter `name`'s type, or one line starting with `where`."""
     kind = ALL_PARAMETERS[name].type
     parse = {bool: _BOOLEANS.__getitem__, int: _integer, float: _number}.get(kind, kind)
     try:
         return parse(text.lower() if kind is bool else text)
     except (KeyError, ValueError):
-        raise InputError(f"--grid {name}: {text!r} is not a {KIND_NAMES[kind]}") from None
+        raise InputError(f"{where}: {text!r} is not a {KIND_NAMES[kind]}") from None
 
 
 def _integer(text: str) -> int:

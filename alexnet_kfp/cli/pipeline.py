@@ -24,6 +24,7 @@ from alexnet_kfp.pipeline.parameters import (
     check_parallelism,
 )
 from alexnet_kfp.pipeline.profiles import LOCAL, PROFILES, QUICK
+from alexnet_kfp.pipeline.sampling import DISTRIBUTIONS
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
 from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_file
 
@@ -139,15 +140,26 @@ def _read_trials(path: Path) -> object:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    """Write a sweep's trials: the product of the --grid values (then of --seeds) as the JSON list
-    that `alexnet-kfp run --trials FILE` and `alexnet-kfp submit --pipeline sweep.yaml
-    trials=@FILE` take, each trial checked as the sweep's plan step will check it. Example:
-    alexnet-kfp sweep --grid learning_rate=1e-3,3e-4 --grid variant=article,cifar --seeds 0,1"""
+    """Write a sweep's trials: the product of the --grid values, or --count trials drawn from the
+    --sample distributions (then each with every one of --seeds), as the JSON list that
+    `alexnet-kfp run --trials FILE` and `alexnet-kfp submit --pipeline sweep.yaml trials=@FILE`
+    take, each trial checked as the sweep's plan step will check it. Examples:
+    alexnet-kfp sweep --grid learning_rate=1e-3,3e-4 --grid variant=article,cifar --seeds 0,1
+    alexnet-kfp sweep --sample learning_rate=loguniform:1e-4:1e-2 --sample
+    variant=choice:article,cifar --count 16 --seed 0"""
     from alexnet_kfp.files import STDOUT, output_file, write_atomically
     from alexnet_kfp.pipeline.grid import grid_trials
+    from alexnet_kfp.pipeline.sampling import sampled_trials
 
     output = output_file(args.output or STDOUT, "--output")
-    trials = grid_trials(args.grid or [], args.seeds)
+    if args.sample and args.grid:
+        raise InputError("give --grid or --sample, not both: a grid lists values, a sample draws")
+    if args.sample:
+        trials = sampled_trials(args.sample, args.count, args.seed, args.seeds)
+    else:
+        if args.count is not None:
+            raise InputError("--count draws --sample trials: a --grid's count is its product")
+        trials = grid_trials(args.grid or [], args.seeds)
     text = "[\n" + ",\n".join(f"  {json.dumps(trial)}" for trial in trials) + "\n]\n"
     if output:
         write_atomically(output, text)
@@ -155,6 +167,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _count(text: str) -> int:
+    try:
+        return integer(text, "value")
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _seeds(text: str) -> list[int]:
@@ -265,14 +284,24 @@ def _add_run(sub) -> None:
 
 
 def _add_sweep(sub) -> None:
-    """`sweep`: a grid of trials as JSON."""
-    p = command(sub, _cmd_sweep, "write a sweep's trials as a grid of training settings")
+    """`sweep`: a grid of trials, or trials drawn at random, as JSON."""
+    p = command(
+        sub,
+        _cmd_sweep,
+        "write a sweep's trials: a grid of training settings, or settings drawn at random",
+    )
     grid = "a training parameter and its values, e.g. learning_rate=1e-3,3e-4 (repeatable: the "
     grid += "trials are the product)"
     p.add_argument("--grid", action="append", metavar="KEY=V1,V2", help=grid)
     seeds = "also repeat every trial with each of these seeds, e.g. 0,1,2 (weights, shuffling, "
     seeds += "augmentation; the data split keeps the run's seed)"
     p.add_argument("--seeds", type=_seeds, metavar="S1,S2", help=seeds)
+    sample = "a training parameter and the distribution its values are drawn from (repeatable): "
+    sample += "; ".join(DISTRIBUTIONS.values())
+    p.add_argument("--sample", action="append", metavar="KEY=DIST:ARGS", help=sample)
+    p.add_argument("--count", type=_count, metavar="N", help="how many --sample trials to draw")
+    drawn = "the seed of the --sample draws: the same seed, the same trials (default: 0)"
+    p.add_argument("--seed", type=_count, default=0, metavar="S", help=drawn)
     listed = "write the list to FILE (default, or -: standard output)"
     p.add_argument("--output", metavar="FILE", help=listed)
 
