@@ -77,6 +77,7 @@ class Tracker:
         self._client: Any = None
         self._owned = False  # a run this step made (and ends), not one KFP's plugin gave it
         self._given = False  # the run MLFLOW_RUN_ID names (KFP's plugin's run of the task)
+        self._top: str | None = None  # the pipeline's run, once looked up
 
     @property
     def active(self) -> bool:
@@ -240,14 +241,16 @@ class Tracker:
         self.call("the pipeline run's headline", log_headline)
 
     def _pipeline_run(self) -> str | None:
-        """The top of this run's parents (`mlflow.parentRunId`), at most _NESTING levels up."""
-        run_id = self.run_id
-        for _ in range(_NESTING):
-            parent = self._client.get_run(run_id).data.tags.get(PARENT_TAG)
-            if not parent:
-                break
-            run_id = parent
-        return run_id
+        """The top of this run's parents (`mlflow.parentRunId`), at most _NESTING levels up;
+        looked up once."""
+        if self._top is None:
+            self._top = self.run_id
+            for _ in range(_NESTING):
+                parent = self._client.get_run(self._top).data.tags.get(PARENT_TAG)
+                if not parent:
+                    break
+                self._top = parent
+        return self._top
 
     def experiment_id(self) -> str:
         """The experiment of this step's run (where its logged models go)."""
