@@ -12,9 +12,6 @@ from typing import BinaryIO
 
 from PIL import Image
 
-# The most memory one image's decoding may take, in `predict` and `serve` alike (a 50-megapixel
-# progressive phone photo needs about 150 MB; 4096 x 4096 pixels of 16-bit RGBA, 128 MiB).
-MAX_DECODE_BYTES = 256 << 20
 _SCAN = b"\xff\xda"  # a JPEG's start-of-scan marker; entropy-coded data never holds it
 _CHUNK = 1 << 20
 

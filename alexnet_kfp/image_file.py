@@ -18,12 +18,9 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from alexnet_kfp.decode_memory import MAX_DECODE_BYTES, decode_bytes
+from alexnet_kfp.decode_memory import decode_bytes
+from alexnet_kfp.image_limits import MAX_DECODE_BYTES, MAX_PIXELS
 
-# The most pixels one encoded image may decode to, in `predict`, `serve` and the data step alike;
-# a JPEG counts at the scale it is decoded at (load_image decodes it at 1/2, 1/4 or 1/8 when that
-# leaves its short side 256 pixels), so a 50-megapixel photo decodes to under a megapixel.
-MAX_PIXELS = 4096 * 4096
 SIZE = 32
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 # The decoders Pillow may use: photographs' formats. Others (EPS, which runs Ghostscript, PSD, ICO,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_kfp.decode_memory import MAX_DECODE_BYTES
+from alexnet_kfp.image_limits import MAX_DECODE_BYTES
 from alexnet_kfp.inference.onnx_classifier import load_image
 
 from .cli import run_cli_without_tensorflow

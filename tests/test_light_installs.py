@@ -9,6 +9,7 @@ import pytest
 
 from alexnet_kfp.cli import build_parser
 
+from .image_folders import class_files, write_folder
 from .wheel import UV, light_install
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not UV, reason="needs uv (make installs it)")]
@@ -77,3 +78,19 @@ def test_every_command_names_its_missing_extras_in_one_line(install, tmp_path):
         # the extras it names, installed, are what the command needs
         known = {"all", "train", "pipeline", "export", "serve", "predict", "tracking"}
         assert set(wanted.split(",")) & known
+
+
+@pytest.mark.parametrize("install", [""], indirect=True, ids=["core"])
+def test_a_folder_of_images_without_pillow_is_one_line_naming_the_extra(install, tmp_path):
+    """CIFAR-10 needs no Pillow; your own images do (the predict extra brings it)."""
+    _, bin_dir = install
+    folder = write_folder(tmp_path / "photos", class_files(["a", "b"], 3))
+    said = subprocess.run(
+        [bin_dir / "alexnet-kfp", "data", "--source", folder, "--out", tmp_path / "ds"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert said.returncode == 2 and not (tmp_path / "ds").exists(), said
+    (line,) = said.stderr.splitlines()
+    assert "a folder of images needs Pillow, which the predict extra brings" in line, line

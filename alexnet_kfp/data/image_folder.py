@@ -19,7 +19,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from alexnet_kfp.data.cifar_format import Cifar10
 from alexnet_kfp.data.safe_archive import read_zip_members
+from alexnet_kfp.data.split import stratified_split
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.image_file import IMAGE_SUFFIXES, load_image
 from alexnet_kfp.progress import SHOWN
@@ -28,6 +30,9 @@ from alexnet_kfp.records import ClassImages
 log = logging.getLogger(__name__)
 
 LAYOUT = "image-folder"
+# A folder has no official test split: this share of each class is held out, by a seed of its own,
+# so that the same folder gives the same test split whatever the validation split's seed.
+TEST_FRACTION, TEST_SEED, MIN_PER_CLASS = 0.2, 0, 3
 MIN_CLASSES, MAX_CLASSES, MAX_NAME_CHARACTERS = 2, 1000, 100
 MAX_IMAGES = 2_000_000  # 6 GB of 32 x 32 pixels
 MAX_FILE_BYTES = 64 << 20  # one image file; load_image bounds what decoding it costs
@@ -238,3 +243,18 @@ def _image_bytes(file_name: str, read: Callable[[], bytes]) -> bytes:
     if suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"not an image file name (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
     return read()
+
+
+def with_test_split(images: LabelledImages) -> Cifar10:
+    """The images as CIFAR-10's shape of data: TEST_FRACTION of each class held out as the test
+    split, the rest the pool the validation split is drawn from as for CIFAR-10."""
+    for label, name in enumerate(images.class_names):
+        count = int((images.y == label).sum())
+        if count < MIN_PER_CLASS:
+            raise InputError(
+                f"the class {name!r} has {count} image(s): at least {MIN_PER_CLASS} are needed "
+                "(one each for training, validation and test)"
+            )
+    pool, test = stratified_split(images.y, TEST_FRACTION, np.random.default_rng(TEST_SEED))
+    x, y = images.x, images.y
+    return Cifar10(x[pool], y[pool], x[test], y[test], images.class_names, LAYOUT)

@@ -11,27 +11,29 @@ import logging
 import time
 import zipfile
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alexnet_kfp.data import fetch
 from alexnet_kfp.data.cifar_format import Cifar10, is_cifar_file, parse_cifar10
 from alexnet_kfp.data.config import DataConfig
-from alexnet_kfp.data.image_folder import LAYOUT, LabelledImages, read_image_folder
 from alexnet_kfp.data.npz import save_npz
 from alexnet_kfp.data.safe_archive import read_tar_members
 from alexnet_kfp.data.split import check_split_sizes, stratified_split
 from alexnet_kfp.data.split import limit_per_class as pick_per_class
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.extras import install_hint
 from alexnet_kfp.files import atomic_output_dir, file_digest
 from alexnet_kfp.records import DatasetRecord, Split, SplitParameters, provenance
+
+if TYPE_CHECKING:  # image_folder needs Pillow, which a CIFAR-10 install may lack
+    from alexnet_kfp.data.image_folder import LabelledImages
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-# A folder of class folders has no official test split: this share of each class is held out, by
-# a seed of its own, so that the same folder gives the same test split whatever the split's seed.
-TEST_FRACTION, TEST_SEED, MIN_PER_CLASS = 0.2, 0, 3
 
 
 def read_source(path: Path) -> dict[str, bytes]:
@@ -57,39 +59,36 @@ def load_cifar10(path: Path) -> Cifar10:
     return parse_cifar10(read_source(path), str(path))
 
 
-def load_source(path: Path, skip_unreadable: bool) -> tuple[Cifar10, LabelledImages | None]:
+def load_source(path: Path, skip_unreadable: bool) -> tuple[Cifar10, "LabelledImages | None"]:
     """CIFAR-10 (either layout, archive or directory) when the source holds its batches, else a
-    folder of class folders (or a tar or zip of one) with its test split carved out; with what
+    folder of class folders (or a tar or zip of one) with its test split held out; with what
     each class's folder held."""
-    if path.is_dir():
-        if read_source(path):
-            return load_cifar10(path), None
-        images = read_image_folder(path, skip_unreadable)
-    elif zipfile.is_zipfile(path):
-        images = read_image_folder(path, skip_unreadable)
-    else:
+    if path.is_dir() and read_source(path):
+        return load_cifar10(path), None
+    members = None
+    if not path.is_dir() and not zipfile.is_zipfile(path):
         members = read_tar_members(path, lambda name: True)
         if any(is_cifar_file(name) for name in members):
             cifar = {name: data for name, data in members.items() if is_cifar_file(name)}
             return parse_cifar10(cifar, str(path)), None
-        images = read_image_folder(path, skip_unreadable, members)
-    return _with_test_split(images), images
+    image_folder = _image_folder_reader()
+    images = image_folder.read_image_folder(path, skip_unreadable, members)
+    return image_folder.with_test_split(images), images
 
 
-def _with_test_split(images: LabelledImages) -> Cifar10:
-    """A folder's images as CIFAR-10's shape of data: TEST_FRACTION of each class held out as the
-    test split (a seed of its own: the validation split is drawn as for CIFAR-10)."""
-    for label, name in enumerate(images.class_names):
-        count = int((images.y == label).sum())
-        if count < MIN_PER_CLASS:
-            raise InputError(
-                f"the class {name!r} has {count} image(s): at least {MIN_PER_CLASS} are needed "
-                "(one each for training, validation and test)"
-            )
-    rng = np.random.default_rng(TEST_SEED)
-    pool, test = stratified_split(images.y, TEST_FRACTION, rng)
-    x, y = images.x, images.y
-    return Cifar10(x[pool], y[pool], x[test], y[test], images.class_names, LAYOUT)
+def _image_folder_reader() -> ModuleType:
+    """image_folder, which decodes images with Pillow: the `predict` extra's, which an install
+    for CIFAR-10 alone may lack."""
+    try:
+        from alexnet_kfp.data import image_folder
+    except ModuleNotFoundError as e:
+        if e.name != "PIL":
+            raise
+        raise InputError(
+            f"a folder of images needs Pillow, which the predict extra brings: "
+            f"{install_hint(['predict'])}"
+        ) from None
+    return image_folder
 
 
 def _source_sha256(path: Path, checksum: fetch.Checksum | None) -> str | None:
@@ -125,7 +124,7 @@ def split_dataset(
     }
 
 
-def _say_what_was_skipped(folder: LabelledImages) -> None:
+def _say_what_was_skipped(folder: "LabelledImages") -> None:
     for name, counts in folder.per_class.items():
         if counts.skipped or counts.duplicates:
             log.warning(

@@ -34,5 +34,6 @@ def log_selection(sweep: SweepRecord, model_dir: Path) -> None:
             **{f"sweep_winner.{key}": value for key, value in winner.given.items()},
         }
         tracker.tags(named)
-        log_headline(tracker, TrainRecord.read(model_dir), named)
+        if tracker.active:  # the winner's train.json, read only when there is somewhere to log
+            log_headline(tracker, TrainRecord.read(model_dir), named)
         tracker.artifacts(model_dir / SweepRecord.FILE)
