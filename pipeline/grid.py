@@ -10,6 +10,7 @@ from alexnet_kfp.train.trials import KIND_NAMES, MAX_TRIALS, plan_trials
 from alexnet_kfp.untrusted import integer, number
 
 _BOOLEANS = {"true": True, "false": False}
+_SEED = "seed"  # the training parameter --seeds sets
 
 
 def trial_defaults() -> dict:
@@ -40,17 +41,23 @@ def grid_trials(axes: list[str], seeds: list[int] | None = None) -> list[dict]:
         [parsed_value(name, text, f"--grid {name}") for text in given]
         for name, given in zip(names, texts, strict=True)
     ]
-    if seeds:
-        if "seed" in names:
-            raise InputError("--seeds and --grid seed=...: give the seeds once")
-        names.append("seed")
-        values.append(list(seeds))
-    if not names:
+    if not names and not seeds:
         raise InputError("nothing to sweep: give --grid KEY=V1,V2 (repeatable) or --seeds")
-    combinations = itertools.product(*values)
+    combinations = itertools.product(*values)  # no axes: one empty trial, for the seeds
     listed = [dict(zip(names, combination, strict=True)) for combination in combinations]
+    listed = with_seeds(listed, seeds, "--grid")
     plan_trials(listed, trial_defaults())  # each trial as the plan step will check it
     return listed
+
+
+def with_seeds(listed: list[dict], seeds: list[int] | None, flag: str) -> list[dict]:
+    """Each trial of `listed` once with every one of `seeds` (--seeds: the last axis), or as it
+    is."""
+    if not seeds:
+        return listed
+    if any(_SEED in trial for trial in listed):
+        raise InputError(f"--seeds and {flag} {_SEED}=...: give the seeds once")
+    return [{**trial, _SEED: each} for trial in listed for each in seeds]
 
 
 def _check_count(lengths: list[int]) -> None:

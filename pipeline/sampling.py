@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.pipeline.grid import parsed_value, trial_defaults
+from alexnet_kfp.pipeline.grid import parsed_value, trial_defaults, with_seeds
 from alexnet_kfp.pipeline.parameters import ALL_PARAMETERS
 from alexnet_kfp.train.trials import KIND_NAMES, MAX_TRIALS, plan_trials
 from alexnet_kfp.untrusted import integer, number
@@ -87,20 +87,18 @@ def _readable(value: float) -> float:
 
 
 def sampled_trials(
-    samples: list[str], count: int, seed: int, seeds: list[int] | None = None
+    samples: list[str], count: int, draw_seed: int, seeds: list[int] | None = None
 ) -> list[dict]:
     """`count` distinct trials, each a value drawn for every --sample (in the order given) by a
-    generator seeded with `seed`; then each repeated with every one of `seeds`."""
+    generator seeded with `draw_seed`; then each repeated with every one of `seeds`."""
     parsed = [parse_sample(text) for text in samples]
     names = [sample.name for sample in parsed]
     if len(set(names)) != len(names):
         raise InputError("--sample: a parameter given twice; one distribution each")
-    if seeds and "seed" in names:
-        raise InputError("--seeds and --sample seed=...: give the seeds once")
     total = count * len(seeds or [0])
     if not 1 <= count or total > MAX_TRIALS:
         raise InputError(f"--count {count}: {total:,} trials; 1 to {MAX_TRIALS} in one sweep")
-    rng, drawn = random.Random(seed), []
+    rng, drawn = random.Random(draw_seed), []
     for _ in range(count * _DRAWS_PER_TRIAL):
         trial = {sample.name: sample.draw(rng) for sample in parsed}
         if trial not in drawn:
@@ -112,6 +110,6 @@ def sampled_trials(
             f"--count {count}: the distributions give only {len(drawn)} distinct trials; "
             "lower --count or widen them"
         )
-    listed = [{**trial, "seed": s} for trial in drawn for s in seeds] if seeds else drawn
+    listed = with_seeds(drawn, seeds, "--sample")
     plan_trials(listed, trial_defaults())  # each trial as the plan step will check it
     return listed

@@ -37,7 +37,7 @@ def test_the_same_seed_writes_the_same_file_and_another_seed_another(tmp_path):
 
 
 def test_every_value_lies_in_its_distribution():
-    trials = sampled_trials(SAMPLES, 200, seed=3)
+    trials = sampled_trials(SAMPLES, 200, draw_seed=3)
     rates = [t["learning_rate"] for t in trials]
     assert all(1e-4 <= r <= 1e-2 for r in rates)
     # even on a log scale: about half the rates below the geometric middle, 1e-3
@@ -49,7 +49,7 @@ def test_every_value_lies_in_its_distribution():
 
 
 def test_seeds_repeat_each_drawn_trial():
-    trials = sampled_trials(["learning_rate=uniform:1e-3:2e-3"], 3, seed=0, seeds=[0, 1])
+    trials = sampled_trials(["learning_rate=uniform:1e-3:2e-3"], 3, draw_seed=0, seeds=[0, 1])
     assert [t["seed"] for t in trials] == [0, 1, 0, 1, 0, 1]
     assert trials[0]["learning_rate"] == trials[1]["learning_rate"]
 
@@ -76,7 +76,7 @@ def test_seeds_repeat_each_drawn_trial():
 )
 def test_a_bad_sample_is_one_line(samples, count, says):
     with pytest.raises(InputError, match=says):
-        sampled_trials(samples, count, seed=0)
+        sampled_trials(samples, count, draw_seed=0)
 
 
 def test_the_cli_refuses_mixing_a_grid_and_a_sample_in_one_line(tmp_path):
