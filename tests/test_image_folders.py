@@ -68,6 +68,12 @@ def test_an_archive_of_one_gives_the_same_dataset(files, tmp_path, packed):
     assert record.source_sha256 is not None  # an archive has a checksum to give next time
 
 
+def test_what_macos_and_hidden_files_leave_in_an_archive_is_passed_over(files, tmp_path):
+    leftovers = {".DS_Store": b"\0", "__MACOSX/cat/._0000.png": b"\0", "cat/.hidden.png": b"x"}
+    archive = write_zip(tmp_path / "mac.zip", {**files, **leftovers})
+    assert _prepare(archive, tmp_path / "ds").class_names == CLASSES
+
+
 def test_an_archive_by_url_is_checked_and_read(files, tmp_path):
     archive = write_zip(tmp_path / "photos.zip", files)
     with LoopbackServer(Behaviour({"/photos.zip": archive.read_bytes()})) as server:

@@ -124,10 +124,7 @@ def _archive_files(
 ) -> dict[PurePosixPath, Callable[[], bytes]]:
     """{CLASS/FILE: reader} of an archive's files: class folders at its top or inside one folder
     that holds them all."""
-    paths = {
-        PurePosixPath(name.lstrip("./") if name.startswith("./") else name): data
-        for name, data in members.items()
-    }
+    paths = {PurePosixPath(name.removeprefix("./")): data for name, data in members.items()}
     paths = {p: d for p, d in paths.items() if not any(_hidden(part) for part in p.parts)}
     if not paths:
         raise InputError(f"{archive}: holds no files")
