@@ -169,13 +169,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(text: str) -> int:
-    try:
-        return integer(text, "value")
-    except InputError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def _seeds(text: str) -> list[int]:
     try:
         return [integer(seed, "seed") for seed in text.split(",")]
@@ -299,9 +292,11 @@ def _add_sweep(sub) -> None:
     sample = "a training parameter and the distribution its values are drawn from (repeatable): "
     sample += "; ".join(DISTRIBUTIONS.values())
     p.add_argument("--sample", action="append", metavar="KEY=DIST:ARGS", help=sample)
-    p.add_argument("--count", type=_count, metavar="N", help="how many --sample trials to draw")
+    p.add_argument(
+        "--count", type=integer_argument, metavar="N", help="how many --sample trials to draw"
+    )
     drawn = "the seed of the --sample draws: the same seed, the same trials (default: 0)"
-    p.add_argument("--seed", type=_count, default=0, metavar="S", help=drawn)
+    p.add_argument("--seed", type=integer_argument, default=0, metavar="S", help=drawn)
     listed = "write the list to FILE (default, or -: standard output)"
     p.add_argument("--output", metavar="FILE", help=listed)
 

@@ -63,10 +63,12 @@ def load_source(path: Path, skip_unreadable: bool) -> tuple[Cifar10, "LabelledIm
     """CIFAR-10 (either layout, archive or directory) when the source holds its batches, else a
     folder of class folders (or a tar or zip of one) with its test split held out; with what
     each class's folder held."""
-    if path.is_dir() and read_source(path):
-        return load_cifar10(path), None
     members = None
-    if not path.is_dir() and not zipfile.is_zipfile(path):
+    if path.is_dir():
+        cifar = read_source(path)
+        if cifar:
+            return parse_cifar10(cifar, str(path)), None
+    elif not zipfile.is_zipfile(path):
         members = read_tar_members(path, lambda name: True)
         if any(is_cifar_file(name) for name in members):
             cifar = {name: data for name, data in members.items() if is_cifar_file(name)}

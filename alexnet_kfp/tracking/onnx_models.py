@@ -15,10 +15,11 @@ COMPANIONS = ("model.int8.onnx", "export.json")
 SHA256_TAG = "onnx_sha256"  # a logged model's tag: its model.onnx's sha256
 
 
-def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] = ()) -> None:
+def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] = ()) -> str:
     """`out`: an MLflow model of `onnx_file` with its signature (uint8 `image` [N, 32, 32, 3] ->
     float32 `probabilities` [N, classes]) and its class names, precision and checksum as
-    metadata; model.onnx is the exported file byte for byte; `companions` copied beside it."""
+    metadata; model.onnx is the exported file byte for byte; `companions` copied beside it.
+    Returns that checksum (the file's sha256)."""
     import mlflow.onnx
     import numpy as np
     import onnx
@@ -55,6 +56,7 @@ def save_mlflow_model(onnx_file: Path, out: Path, companions: tuple[Path, ...] =
     shutil.copyfile(onnx_file, out / "model.onnx")  # the exported bytes, as export.json records
     for companion in companions:
         shutil.copyfile(companion, out / companion.name)
+    return metadata["sha256"]
 
 
 def log_onnx_models(tracker: Tracker, onnx_dir: Path) -> dict[str, str]:
@@ -75,23 +77,27 @@ def log_onnx_models(tracker: Tracker, onnx_dir: Path) -> dict[str, str]:
                 continue
             out = Path(scratch) / name
             present = tuple(onnx_dir / c for c in companions if (onnx_dir / c).is_file())
-            saved = tracker.call(f"the model {name}", partial(_saved, onnx_file, out, present))
-            model_id = tracker.call(f"the model {name}", partial(_logged, tracker, out, name))
-            if saved and model_id:
+            sha256 = tracker.call(
+                f"the model {name}", partial(save_mlflow_model, onnx_file, out, present)
+            )
+            if sha256 is None:  # not saved: the tracker's warning said why, and it has stopped
+                continue
+            model_id = tracker.call(
+                f"the model {name}", partial(_logged, tracker, out, name, sha256)
+            )
+            if model_id:
                 logged[name] = model_id
             shutil.rmtree(out, ignore_errors=True)
     return logged
 
 
-def _logged(tracker: Tracker, directory: Path, name: str) -> str:
+def _logged(tracker: Tracker, directory: Path, name: str, sha256: str) -> str:
     """The saved MLflow model `directory` as a logged model `name` of the tracker's run, tagged
-    with its model.onnx's sha256 (how the verify and register steps find it again): its id."""
+    with its model.onnx's `sha256` (how the verify step finds it again): its id."""
     from mlflow.entities import LoggedModelOutput
 
-    from alexnet_kfp.files import file_digest
-
     client = tracker.client()
-    tags = {SHA256_TAG: file_digest(directory / "model.onnx")}
+    tags = {SHA256_TAG: sha256}
     model = client.create_logged_model(
         tracker.experiment_id(), name=name, source_run_id=tracker.run_id, tags=tags,
         model_type="onnx",
@@ -130,8 +136,3 @@ def _newest_model(tracker: Tracker, name: str, sha256: str) -> str | None:
 
 def model_uri(model_id: str) -> str:
     return f"models:/{model_id}"
-
-
-def _saved(onnx_file: Path, out: Path, companions: tuple[Path, ...]) -> bool:
-    save_mlflow_model(onnx_file, out, companions)
-    return True
