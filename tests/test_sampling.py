@@ -87,3 +87,6 @@ def test_the_cli_refuses_mixing_a_grid_and_a_sample_in_one_line(tmp_path):
     assert "--grid or --sample, not both" in done.stderr
     count = run_cli_without_tensorflow("sweep", "--grid", "learning_rate=1e-3", "--count", 2)
     assert count.returncode == 2 and "--count draws --sample trials" in count.stderr
+    uncounted = run_cli_without_tensorflow("sweep", "--sample", "seed=int:0:9")
+    assert uncounted.returncode == 2 and "give --count" in uncounted.stderr
+    assert len(uncounted.stderr.strip().splitlines()) == 1

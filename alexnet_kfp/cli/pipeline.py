@@ -155,6 +155,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.sample and args.grid:
         raise InputError("give --grid or --sample, not both: a grid lists values, a sample draws")
     if args.sample:
+        if args.count is None:
+            raise InputError("--sample draws --count N trials: give --count")
         trials = sampled_trials(args.sample, args.count, args.seed, args.seeds)
     else:
         if args.count is not None:
