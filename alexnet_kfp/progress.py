@@ -5,7 +5,8 @@ $ALEXNET_KFP_EVENTS names; unset (as in a cluster), nothing is written and the s
 says it. The local run reads these events, never kfp.local's or a library's console wording.
 
 An event: {"step", "kind": STARTED, PROGRESS, NOT_LOGGED or FINISHED, "text" (PROGRESS), "what"
-(NOT_LOGGED: what MLflow did not get), "outputs" (FINISHED: {output name: path})}.
+(NOT_LOGGED: what MLflow did not get), "outcome" and "outputs" (FINISHED: how it ended when not
+simply done, and {output name: path})}.
 """
 
 import json
@@ -51,9 +52,10 @@ def not_logged(step: str, what: list[str]) -> None:
     _append({"step": step, "kind": NOT_LOGGED, "what": what})
 
 
-def finished(step: str, **outputs: str) -> None:
-    """The step has finished; `outputs`: its output artifacts' paths by name."""
-    _append({"step": step, "kind": FINISHED, "outputs": outputs})
+def finished(step: str, outcome: str = "", **outputs: str) -> None:
+    """The step has finished; `outcome`: how, when not simply done (a sweep's failed trial);
+    `outputs`: its output artifacts' paths by name."""
+    _append({"step": step, "kind": FINISHED, "outcome": outcome, "outputs": outputs})
 
 
 class _Events(logging.Handler):

@@ -76,11 +76,17 @@ class Record:
             path = path / cls.FILE
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-        content = load_json_object(path)
-        if cls.KIND is not None and content.get("kind") != cls.KIND:
+        return cls.of(load_json_object(path), path)
+
+    @classmethod
+    def of(cls, content: object, where: str | Path) -> Self:
+        """The record in parsed JSON `content` (read from `where`), or one line naming it."""
+        path = Path(where)
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if cls.KIND is not None and kind != cls.KIND:
             raise InputError(
                 f"{path}: not a {cls.FILE} that alexnet-kfp {__version__} reads (kind "
-                f"{content.get('kind')!r}, expected {cls.KIND!r})"
+                f"{kind!r}, expected {cls.KIND!r})"
             )
         return _typed(cls, content, path, "")
 
@@ -345,6 +351,17 @@ def read_history(path: Path) -> list[dict[str, float]]:
 # A trial's status: it trained; its training failed (settings the step refused, a loss that
 # diverged, a fault); its pod ended without a result more often than its retries allow.
 TRAINED, FAILED, LOST = "trained", "failed", "lost"
+# A trial of a halving sweep that trained but was not among the best of its rung (halving.py).
+STOPPED = "stopped"
+
+
+@dataclass
+class HalvingRecord:
+    """A halving sweep's rule: each rung keeps the best 1/eta; `rungs`, the last at the full
+    budget."""
+
+    eta: int
+    rungs: int
 
 
 @dataclass
@@ -358,7 +375,7 @@ class TrialRecord(Record):
     index: int  # its place in the sweep's list, from 0
     given: TrainingValues  # what its entry in the list set
     settings: TrainingValues  # the training parameters it ran with, all of them
-    status: str  # TRAINED, FAILED or LOST
+    status: str  # TRAINED, FAILED, LOST or STOPPED
     reason: str  # why it failed; empty when it trained
     attempts: int  # the pods that ran it (more than 1: retried)
     best_val_accuracy: float | None = None
@@ -368,7 +385,9 @@ class TrialRecord(Record):
     wall_seconds: float | None = None
     images_per_second: float | None = None
     device: str | None = None
+    rung: int | None = None  # a halving sweep's: the last rung it trained in, from 1
     kind: str = KIND
+    OMITTED_WHEN_NONE = ("rung",)
 
 
 @dataclass
@@ -382,7 +401,9 @@ class SweepRecord(Record):
     rule: str
     winner: int
     trials: list[TrialRecord]
+    halving: HalvingRecord | None = None  # with successive halving, its rule
     kind: str = KIND
+    OMITTED_WHEN_NONE = ("halving",)
 
 
 # --- metrics.json --------------------------------------------------------------------------------

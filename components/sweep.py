@@ -1,10 +1,11 @@
 """The sweep's own components: plan (check and complete the trials), trial (train one, its
-failure reported as its result) and select (the best by validation, and the table of all). The
-rest of the sweep is the pipeline's own components."""
+failure reported as its result), keep (a halving sweep's best of a rung, which go on) and select
+(the best by validation, and the table of all). The rest of the sweep is the pipeline's own
+components. `halving_eta` 0 is a sweep without halving."""
 
 from typing import List, NamedTuple  # noqa: UP035 (KFP reads typing.List in an input's type)
 
-from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output, OutputPath
 
 from alexnet_kfp.components import component
 
@@ -23,13 +24,16 @@ def plan_op(
     plateau_factor: float,
     final_decay_fraction: float,
     require_gpu: bool,
+    halving_eta: int,
+    halving_rungs: int,
 ) -> List[dict]:  # noqa: UP006 (KFP reads typing.List; the item type makes each trial a STRUCT)
     """The trials, checked and completed: each {"index", "given": what it sets, "settings": every
-    training parameter, the run's own where it sets none}. Every argument but `trials` is a
-    TrainConfig field of the same name."""
+    training parameter, the run's own where it sets none}. Every argument but `trials` and the
+    halving's is a TrainConfig field of the same name."""
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.records import TrainingValues
+    from alexnet_kfp.train.halving import parse_halving
     from alexnet_kfp.train.trials import plan_trials
 
     defaults: TrainingValues = {
@@ -47,7 +51,7 @@ def plan_op(
     }
     setup("plan")
     with one_line_errors("plan"):
-        planned = plan_trials(trials, defaults)
+        planned = plan_trials(trials, defaults, parse_halving(halving_eta, halving_rungs))
     tell("plan", f"plan: {len(planned)} trials")
     finished("plan")
     return [dict(trial) for trial in planned]
@@ -59,50 +63,99 @@ def trial_op(
     trial: dict,
     workspace: str,
     training_attempts: int,
+    halving_eta: int,
+    halving_rungs: int,
+    rung: int,
     model: Output[Model],
     metrics: Output[Metrics],
 ):
-    """Train one planned trial on the train and validation splits. It never fails for its own
-    sake: a diverged loss or a fault is its result (trial.json), and past `training_attempts` pods
-    counted in `workspace` (empty: none) it reports itself lost."""
+    """Train one planned trial on the train and validation splits (in a halving sweep, to the end
+    of rung `rung`, from 0). It never fails for its own sake: a diverged loss or a fault is its
+    result (trial.json), and past `training_attempts` pods counted in `workspace` (empty: none)
+    it reports itself lost."""
     from alexnet_kfp.process import one_line_errors, setup
-    from alexnet_kfp.progress import finished, tell
+    from alexnet_kfp.progress import finished
+    from alexnet_kfp.train.halving import parse_halving, trial_step
 
-    setup(f"trial {trial['index']}", tensorflow=True)
+    halving = parse_halving(halving_eta, halving_rungs)
+    step = trial_step(int(trial["index"]), halving, rung)
+    setup(step, tensorflow=True)
     from alexnet_kfp.train.trial import run_trial  # after the quiet TensorFlow import
 
     with one_line_errors("trial"):
-        record = run_trial(dataset.path, model.path, trial, workspace or None, training_attempts)
+        record = run_trial(
+            dataset.path, model.path, trial, workspace or None, training_attempts, halving, rung
+        )
     outcome = record.reason or f"best val_accuracy {record.best_val_accuracy:.4f}"
-    tell(f"trial {record.index}", f"trial {record.index} {record.status}: {outcome}")
+    print(f"{step} {record.status}: {outcome}", flush=True)
     metrics.log_metric("trained", float(record.status == "trained"))
     for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
         value = getattr(record, name)
         if value is not None:
             metrics.log_metric(name, float(value))
     model.metadata.update({"trial": record.index, "status": record.status})
-    finished(f"trial {record.index}", model=model.path)
+    finished(step, f"{record.status}: {outcome}", model=model.path)
+
+
+@component
+def keep_op(
+    models: Input[List[Model]],  # noqa: UP006 (KFP reads typing.List)
+    stopped_before: str,
+    halving_eta: int,
+    halving_rungs: int,
+    rung: int,
+    workspace: str,
+    stopped: OutputPath(str),  # type: ignore[valid-type] # KFP's form of an output parameter
+) -> List[dict]:  # noqa: UP006 (KFP reads typing.List; the item type makes each trial a STRUCT)
+    """A halving sweep after rung `rung` (from 0): the best 1/`halving_eta` of its trials by
+    validation accuracy, which go on (returned as the plan step made them), and `stopped`, every
+    trial stopped so far (`stopped_before`'s and this rung's) as JSON text: a dict's whole numbers
+    would arrive as doubles. Their checkpoints leave `workspace`. Fails only when every trial
+    failed."""
+    from alexnet_kfp.process import one_line_errors, setup
+    from alexnet_kfp.progress import finished, tell
+    from alexnet_kfp.train.halving import Halving, keep_rung
+
+    step = f"keep after rung {rung + 1}"
+    setup(step)
+    with one_line_errors("keep"):
+        halving = Halving(halving_eta, halving_rungs).check()
+        dirs = [m.path for m in models]
+        going_on, stopped_text = keep_rung(dirs, stopped_before, halving, rung, workspace or None)
+    with open(stopped, "w") as f:
+        f.write(stopped_text)
+    names = ", ".join(str(trial["index"]) for trial in going_on)
+    tell(step, f"{step}: trials {names} go on, of {len(models)}")
+    finished(step)
+    return going_on
 
 
 @component
 def select_op(
     models: Input[List[Model]],  # noqa: UP006 (KFP reads typing.List)
+    stopped: str,
+    halving_eta: int,
+    halving_rungs: int,
     model: Output[Model],
     comparison: Output[Markdown],
 ) -> NamedTuple(  # type: ignore[valid-type] # KFP's form: the pod runs this function alone
     "Selection", [("winner", int), ("settings", dict)]
 ):
     """The trial with the best validation accuracy (its model, with sweep.json: every trial and
-    the rule), and the table of every trial. Fails only when every trial failed."""
+    the rule), and the table of every trial, those a halving sweep `stopped` (JSON text from its
+    last keep step; empty: none) included. Fails only when every trial failed."""
     from collections import namedtuple
 
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished, tell
+    from alexnet_kfp.train.halving import parse_halving, trials_of_text
     from alexnet_kfp.train.selection import comparison_markdown, select
 
     setup("select")
     with one_line_errors("select"):
-        sweep = select([m.path for m in models], model.path)
+        earlier = trials_of_text(stopped, "stopped trials") if stopped else []
+        halving = parse_halving(halving_eta, halving_rungs)
+        sweep = select([m.path for m in models], model.path, earlier, halving)
     with open(comparison.path, "w") as f:
         f.write(comparison_markdown(sweep))
     winner = next(t for t in sweep.trials if t.index == sweep.winner)

@@ -30,6 +30,7 @@ from alexnet_kfp.pipeline.placement import EFFECTS
 from alexnet_kfp.tracking.environment import TRACKING_URI
 from alexnet_kfp.tracking.registry import check_alias, check_model_name
 from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.halving import Halving, parse_halving
 from alexnet_kfp.train.trials import plan_trials
 from alexnet_kfp.untrusted import (
     MAX_VALUE_FILE_BYTES,
@@ -70,15 +71,35 @@ def pipeline_parameters(pipeline) -> dict[str, tuple[str, object]]:
 
 def declared_parameters(pipeline_yaml: Path) -> dict[str, tuple[str, object]]:
     """{name: (KFP parameter type, default)} of a compiled pipeline's inputs."""
+    inputs = _spec_field(pipeline_yaml, "root", "inputDefinitions", "parameters")
+    return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
+
+
+def compiled_halving(pipeline_yaml: Path) -> Halving | None:
+    """The successive halving a compiled sweep runs (its plan step's constants), if any."""
+    tasks = _spec_field(pipeline_yaml, "root", "dag", "tasks")
+    constants = tasks.get("plan-op", {}).get("inputs", {}).get("parameters", {})
+    eta, rungs = (
+        int(constants.get(name, {}).get("runtimeValue", {}).get("constant", 0))
+        for name in ("halving_eta", "halving_rungs")
+    )
+    return parse_halving(eta, rungs)
+
+
+def _spec_field(pipeline_yaml: Path, *keys: str) -> dict:
+    """The object at `keys` in a compiled pipeline's spec, or one line."""
     text = read_text(pipeline_yaml, str(pipeline_yaml), MAX_VALUE_FILE_BYTES)
-    documents = yaml_documents(text, str(pipeline_yaml))  # the second is the platform config
+    found = yaml_documents(text, str(pipeline_yaml))[0]  # the second is the platform config
     try:
-        inputs = documents[0]["root"]["inputDefinitions"]["parameters"]
+        for key in keys:
+            found = found[key]
     except (KeyError, TypeError, IndexError) as e:
         raise InputError(
             f"{pipeline_yaml}: not a compiled KFP pipeline ({type(e).__name__})"
         ) from None
-    return {name: (p["parameterType"], p.get("defaultValue")) for name, p in inputs.items()}
+    if not isinstance(found, dict):
+        raise InputError(f"{pipeline_yaml}: not a compiled KFP pipeline ({'.'.join(keys)})")
+    return found
 
 
 def parse_parameters(pairs: list[str], declared: dict[str, tuple[str, object]]) -> dict:
@@ -110,13 +131,16 @@ def _read_value(key: str, path: Path) -> str:
 
 
 def check_arguments(
-    arguments: dict, declared: dict[str, tuple[str, object]], tracked: bool = True
+    arguments: dict,
+    declared: dict[str, tuple[str, object]],
+    tracked: bool = True,
+    halving: Halving | None = None,
 ) -> None:
     """The steps' checks on the values a run will see (the given ones over the declared defaults):
     each step's configuration made of the parameters the table says it takes, and checked. A
     parameter the pipeline does not declare (compiled before it existed) is checked at the table's
     default, which its step uses. `tracked`: whether the steps will have an MLflow tracking URI
-    (a local run knows; in a cluster KFP's MLflow plugin may give one)."""
+    (a local run knows; in a cluster KFP's MLflow plugin may give one); `halving`: a sweep's."""
     values = (
         {name: p.default for name, p in ALL_PARAMETERS.items()}
         | {name: default for name, (_, default) in declared.items()}
@@ -129,7 +153,7 @@ def check_arguments(
         config.of(step_arguments(step, values)).check()
     if is_sweep(declared):  # each trial over the run's training parameters
         (listed,) = step_values("sweep", values).values()
-        plan_trials(listed, step_arguments("train", values))
+        plan_trials(listed, step_arguments("train", values), halving)
     _check_deploy(step_values("deploy", values))
     _check_register(step_values("register", values), tracked)
     _check_placement(step_values("placement", values))

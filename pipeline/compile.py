@@ -20,6 +20,7 @@ from alexnet_kfp.pipeline.pipeline import build_pipeline
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.sweep import build_sweep
 from alexnet_kfp.pipeline.workspace import Workspace
+from alexnet_kfp.train.halving import Halving
 from alexnet_kfp.train.trials import plan_trials
 
 _DEFAULT_COMMENT = re.compile(r"^(#\s+\w+: \w+ \[Default: )(.*)(\])$")
@@ -40,18 +41,20 @@ def compile_pipeline(
     sweep_parallelism: int | None = None,
     workspace: Workspace | None = None,
     listed: list | None = None,
+    halving: Halving | None = None,
 ) -> None:
     """Write the pipeline, or with `sweep_parallelism` the sweep running that many trials at
-    once (with `listed`, those trials as its default, checked first), to `output`."""
+    once (with `listed`, those trials as its default, checked first; with `halving`, successive
+    halving), to `output`."""
     check_image(IMAGE, "ALEXNET_KFP_IMAGE")  # what every component's pod will pull
     defaults = None
     if sweep_parallelism is None:
         pipeline = build_pipeline(placement, checkpoint, workspace=workspace)
     else:
-        pipeline = build_sweep(placement, sweep_parallelism, checkpoint, workspace=workspace)
+        pipeline = build_sweep(placement, sweep_parallelism, checkpoint, True, workspace, halving)
         if listed is not None:
             own = parameters_for((placement or Placement()).check(), sweep=True)
-            plan_trials(listed, step_arguments("train", {p.name: p.default for p in own}))
+            plan_trials(listed, step_arguments("train", {p.name: p.default for p in own}), halving)
             defaults = {p.name: listed for p in SWEEP_PARAMETERS}
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "pipeline.yaml"

@@ -40,6 +40,7 @@ from alexnet_kfp.progress import EVENTS
 from alexnet_kfp.records import FailureRecord, RunSummary
 from alexnet_kfp.tracking import Tracker, tracking_uri
 from alexnet_kfp.tracking.environment import PARENT_RUN_ID, TRACKING_URI, check_tracking_uri
+from alexnet_kfp.train.halving import Halving
 
 # kfp.local colours its error messages; the run's one line is plain text
 _COLOURS = re.compile(r"\x1b\[[0-9;]*m")
@@ -140,12 +141,13 @@ def run(
     quick: bool,
     verbose: bool,
     mlflow: str | None = None,
+    halving: Halving | None = None,
 ) -> RunSummary:
     """`alexnet-kfp run`: the profile (local, or quick), then the `given` values, then the
     `KEY=VALUE` pairs, checked as the steps will check them before any step starts; then the
-    pipeline, logged to the MLflow tracking server `mlflow` (default: $MLFLOW_TRACKING_URI) when
-    there is one. A step that refused its input is raised as InputError (bad input, exit 2); any
-    other failure as PipelineFailed."""
+    pipeline (a sweep with `halving` when given), logged to the MLflow tracking server `mlflow`
+    (default: $MLFLOW_TRACKING_URI) when there is one. A step that refused its input is raised as
+    InputError (bad input, exit 2); any other failure as PipelineFailed."""
     check_runnable()
     tracking = check_tracking_uri(mlflow) if mlflow is not None else tracking_uri()
     from alexnet_kfp.data.fetch import is_url, local_path
@@ -162,7 +164,11 @@ def run(
     parameters = {**(QUICK.values if quick else {}), **given}
     declared = pipeline_parameters(local_sweep() if sweep else alexnet_pipeline)
     parameters.update(parse_parameters(pairs, declared))
-    check_arguments({**LOCAL.values, **parameters}, declared, tracked=tracking is not None)
+    if halving is not None and not sweep:
+        raise InputError("--halving is the sweep's: add --trials FILE")
+    check_arguments(
+        {**LOCAL.values, **parameters}, declared, tracked=tracking is not None, halving=halving
+    )
     archive = parameters.get("source")
     if archive and not is_url(archive):
         try:  # the data step's own check, before any step starts; the value came from --source
@@ -170,7 +176,7 @@ def run(
         except InputError as e:
             raise InputError(f"--{e}") from None
     try:
-        return run_locally(parameters, runs_root, verbose=verbose, sweep=sweep, tracking=tracking)
+        return run_locally(parameters, runs_root, verbose, sweep, tracking, halving)
     except PipelineFailed as e:
         refusal = e.bad_input()
         if refusal:
@@ -184,8 +190,10 @@ def run_locally(
     verbose: bool = False,
     sweep: bool = False,
     tracking: str | None = None,
+    halving: Halving | None = None,
 ) -> RunSummary:
-    """Run the pipeline (with `sweep`, the sweep over `parameters["trials"]`); return a summary
+    """Run the pipeline (with `sweep`, the sweep over `parameters["trials"]`, with `halving` its
+    successive halving); return a summary
     (accuracy, gate, parity, paths, the sweep's choice). With `tracking` (an MLflow tracking URI)
     the run is one MLflow run with its parameters, each step's run nested under it, as KFP's
     MLflow plugin records a pipeline run. Raises RuntimeError on failure."""
@@ -222,7 +230,7 @@ def run_locally(
             _tracked_run(tracker, run_dir, _run_values(parameters, sweep)),
             children_stopped_with_us(),
         ):
-            pipeline = local_sweep() if sweep else build_pipeline(retries=False)
+            pipeline = local_sweep(halving) if sweep else build_pipeline(retries=False)
             task = pipeline(**parameters)
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (process.Terminated)
         stop_children()  # what the forwarded signal has not ended yet

@@ -68,7 +68,7 @@ class StepEvents:
         if kind == STARTED:
             self._say(f"{step}: running")
         elif kind == FINISHED:
-            self._say(f"{step}: done")
+            self._say(f"{step}: {event.get('outcome') or 'done'}")
         elif kind == PROGRESS:
             self._say(f"  {event.get('text', '')}")
 

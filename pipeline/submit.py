@@ -15,7 +15,12 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline import endpoint
-from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters, parse_parameters
+from alexnet_kfp.pipeline.arguments import (
+    check_arguments,
+    compiled_halving,
+    declared_parameters,
+    parse_parameters,
+)
 from alexnet_kfp.pipeline.compile import compile_pipeline
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
 
@@ -45,7 +50,7 @@ def submit(config: SubmitConfig, parameter_pairs: list[str]) -> Submitted:
     pipeline_yaml = Path(config.pipeline)
     declared = declared_parameters(pipeline_yaml)
     arguments = parse_parameters(parameter_pairs, declared)
-    check_arguments(arguments, declared)
+    check_arguments(arguments, declared, halving=compiled_halving(pipeline_yaml))
     namespace = target.namespace
     token = os.environ.get(config.token_env) if config.token_env else None
     experiment, run_name, upload = config.experiment, config.run_name or None, config.upload

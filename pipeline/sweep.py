@@ -5,6 +5,11 @@ pipeline's own evaluate and gate, export, verify [-> deploy], on the chosen tria
     trial: trains on the train and validation splits; a failure is its result (trial.py)
     select: the best validation accuracy (a tie: the trial listed first), and the table of all
 
+With successive halving (`halving`, train/halving.py) the loop is unrolled into one per rung:
+plan -> ParallelFor(trial, rung 1) -> keep -> ParallelFor(trial, rung 2 over keep's list) -> ...
+-> select; each keep passes the best 1/ETA on and the text of the trials it stopped, and each
+surviving trial goes on from its checkpoint in the workspace.
+
 The test split is read by the evaluate step alone, on the chosen model. `parallelism` caps the
 trials that run (and the GPUs they hold) at once; KFP writes it into the spec as the loop's
 `parallelismLimit`, a number fixed when the pipeline is compiled (kfp.dsl.ParallelFor takes an int).
@@ -15,7 +20,7 @@ too, with the main pipeline's retries and one more that reports the trial lost (
 from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
-from alexnet_kfp.components.sweep import plan_op, select_op, trial_op
+from alexnet_kfp.components.sweep import keep_op, plan_op, select_op, trial_op
 from alexnet_kfp.pipeline.parameters import (
     DEFAULT_PARALLELISM,
     check_parallelism,
@@ -34,6 +39,7 @@ from alexnet_kfp.pipeline.pipeline import (
 )
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.workspace import Workspace
+from alexnet_kfp.train.halving import Halving
 
 SWEEP_NAME = f"{PIPELINE_NAME}-sweep"
 DESCRIPTION = (
@@ -46,6 +52,10 @@ SUMMARY = (
 )
 # Each trial's folder in the run's workspace: its checkpoint and its attempts.
 TRIALS_DIR = f"{dsl.WORKSPACE_PATH_PLACEHOLDER}/sweep"
+# A halving sweep's trials wait between rungs with their checkpoints in the workspace (the article
+# network's state and best weights, ~410 MB): room for this many. Past it a trial's checkpoint is
+# not written, and the next rung trains it again from its last saved epoch: slower, the same model.
+HALVING_ROOM_TRIALS, PAUSED_TRIAL_MIB = 27, 512
 
 
 def build_sweep(
@@ -54,40 +64,59 @@ def build_sweep(
     checkpoint: bool = True,
     retries: bool = True,
     workspace: Workspace | None = None,
+    halving: Halving | None = None,
 ) -> GraphComponent:
     """The sweep pipeline for `placement` (default: one NVIDIA GPU per trial), running at most
     `parallelism` trials at once; with `checkpoint`, each trial keeps its checkpoint and counts its
     attempts in the run's workspace (`workspace`: its volume's settings); with `retries`, lost
-    trial pods are retried."""
+    trial pods are retried; with `halving`, successive halving over its rungs."""
     placement = (placement or Placement()).check()
     check_parallelism(parallelism)
     trials_dir = TRIALS_DIR if checkpoint else ""
     volume = (workspace or Workspace()).check()
+    rule = {"halving_eta": halving.eta, "halving_rungs": halving.rungs} if halving else {}
+    rule = rule or {"halving_eta": 0, "halving_rungs": 0}
+    rungs = halving.rungs if halving else 1
 
-    def dag(values: dict) -> object:
-        data = data_step(values, retries)
-        plan = plan_op(**step_inputs("sweep", values), **step_inputs("train", values))
-        plan.set_display_name("plan the trials").set_caching_options(False)
-        with dsl.ParallelFor(plan.output, parallelism=parallelism) as trial:
+    def rung_of_trials(values: dict, data: dsl.PipelineTask, listed: object, rung: int) -> object:
+        with dsl.ParallelFor(listed, parallelism=parallelism) as trial:
             trained = trial_op(
                 dataset=data.outputs["dataset"],
                 trial=trial,
                 workspace=trials_dir,
                 training_attempts=TRAIN_RETRIES + 1,
+                rung=rung,
+                **rule,
             )
-            trained.set_display_name("trial (GPU)" if placement.uses_gpu else "trial")
+            shown = "trial (GPU)" if placement.uses_gpu else "trial"
+            rung_name = f", rung {rung + 1} of {rungs}" if halving else ""
+            trained.set_display_name(shown + rung_name)
             # with the workspace, one attempt more: the one that reports the trial lost
             attempts = TRAIN_RETRIES + (2 if trials_dir else 1)
             prepare_training(trained, values, placer(placement), retries, attempts)
-        chosen = select_op(models=dsl.Collected(trained.outputs["model"]))
+        return dsl.Collected(trained.outputs["model"])
+
+    def dag(values: dict) -> object:
+        data = data_step(values, retries)
+        plan = plan_op(**step_inputs("sweep", values), **step_inputs("train", values), **rule)
+        plan.set_display_name("plan the trials").set_caching_options(False)
+        listed, stopped = plan.output, ""
+        for rung in range(rungs):
+            models = rung_of_trials(values, data, listed, rung)
+            if rung < rungs - 1:
+                kept = keep_op(
+                    models=models, stopped_before=stopped, rung=rung, workspace=trials_dir, **rule
+                )
+                kept.set_display_name(f"keep the best after rung {rung + 1}")
+                kept.set_caching_options(False)
+                listed, stopped = kept.outputs["Output"], kept.outputs["stopped"]
+        chosen = select_op(models=models, stopped=stopped, **rule)
         chosen.set_display_name("select the best trial").set_caching_options(False)
         return judge_and_ship(values, data, chosen.outputs["model"])
 
     name = "alexnet_sweep" + ("_runtime_placement" if placement.runtime else "")
     pipeline_func = pipeline_function(name, SUMMARY, parameters_for(placement, sweep=True), dag)
-    # a trial's checkpoint needs the main pipeline's workspace while it runs (trial.py removes it)
-    size = f"{parallelism * int(WORKSPACE_SIZE.removesuffix('Gi'))}Gi"
-    config = dsl.PipelineConfig(workspace=volume.config(size))
+    config = dsl.PipelineConfig(workspace=volume.config(workspace_size(parallelism, halving)))
     return dsl.pipeline(
         name=SWEEP_NAME,
         description=DESCRIPTION,
@@ -95,8 +124,18 @@ def build_sweep(
     )(pipeline_func)
 
 
-def local_sweep() -> GraphComponent:
+def workspace_size(parallelism: int, halving: Halving | None) -> str:
+    """The workspace a sweep needs: a train task's for each trial that runs at once (trial.py
+    removes a trial's checkpoint when it ends), and with halving, room for the trials that wait
+    between rungs."""
+    gib = parallelism * int(WORKSPACE_SIZE.removesuffix("Gi"))
+    if halving:
+        gib += -(-HALVING_ROOM_TRIALS * PAUSED_TRIAL_MIB // 1024)
+    return f"{gib}Gi"
+
+
+def local_sweep(halving: Halving | None = None) -> GraphComponent:
     """The sweep as `alexnet-kfp run --trials` runs it under kfp.local: one trial at a time (trials
     side by side on a CPU would only share its cores and memory) and no retries (a local run's
     failures are its input's)."""
-    return build_sweep(parallelism=1, retries=False)
+    return build_sweep(parallelism=1, retries=False, halving=halving)

@@ -10,6 +10,7 @@ import pytest
 
 from alexnet_kfp.pipeline.grid import trial_defaults
 from alexnet_kfp.records import FAILED, LOST, TRAINED, TrainRecord, TrialRecord
+from alexnet_kfp.train.halving import Halving
 from alexnet_kfp.train.trial import ATTEMPTS, run_trial
 from alexnet_kfp.train.trials import plan_trials
 
@@ -117,3 +118,32 @@ def test_a_model_that_learned_nan_is_never_judged_exported_or_verified(tiny_data
     with pytest.raises(InputError, match=r"m.onnx: the model's outputs are not numbers for 1 of 4"):
         finite(Path("m.onnx"), outputs)
     assert finite(Path("m.onnx"), outputs[:2]) is not None
+
+
+def test_a_halving_trial_goes_on_from_its_checkpoint_as_if_never_stopped(tiny_dataset, tmp_path):
+    # 4 epochs halved once by 2: rung 1 ends at epoch 2, rung 2 at 4. The final decay (the last
+    # quarter) fires after epoch 3 of the full budget, inside rung 2: had rung 1 trained a budget
+    # of its own 2 epochs, it would have decayed after epoch 1.
+    schedule = {"epochs": 4, "final_decay_fraction": 0.25, "plateau_patience": 100}
+    halving = Halving(2, 2).check()
+    workspace, planned = tmp_path / "workspace", _planned(**schedule)
+    first = run_trial(tiny_dataset, tmp_path / "rung-1", planned, workspace, 4, halving, 0)
+    folder = workspace / "trial-0"
+    assert (first.status, first.rung, first.epochs_run) == (TRAINED, 1, 2)
+    assert first.decayed_after == []
+    assert (folder / "checkpoint" / "state.json").is_file()  # kept for the next rung
+    second = run_trial(tiny_dataset, tmp_path / "rung-2", planned, workspace, 4, halving, 1)
+    whole = run_trial(tiny_dataset, tmp_path / "whole", planned, tmp_path / "other", 4)
+    assert (second.rung, second.epochs_run, second.decayed_after) == (2, 4, [3])
+    assert second.decayed_after == whole.decayed_after
+    rungs = json.loads((tmp_path / "rung-2" / "history.json").read_text())
+    uninterrupted = json.loads((tmp_path / "whole" / "history.json").read_text())
+    timing = ("seconds", "images_per_second")
+    assert [{k: v for k, v in e.items() if k not in timing} for e in rungs] == [
+        {k: v for k, v in e.items() if k not in timing} for e in uninterrupted
+    ]
+    assert TrainRecord.read(tmp_path / "rung-2").checkpoint.resumed_after_epoch == 2
+    assert second.best_val_accuracy == whole.best_val_accuracy
+    # the last rung is the trial's end: its checkpoint goes; each rung counted its own attempts
+    assert not (folder / "checkpoint").exists()
+    assert (folder / ATTEMPTS).read_text() == (folder / f"{ATTEMPTS}-rung-2").read_text() == "1\n"

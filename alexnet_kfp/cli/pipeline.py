@@ -26,6 +26,7 @@ from alexnet_kfp.pipeline.parameters import (
 from alexnet_kfp.pipeline.profiles import LOCAL, PROFILES, QUICK
 from alexnet_kfp.pipeline.sampling import DISTRIBUTIONS
 from alexnet_kfp.pipeline.submit_config import SubmitConfig
+from alexnet_kfp.train.halving import DEFAULT_RUNGS, ETAS, RUNGS, Halving
 from alexnet_kfp.untrusted import MAX_VALUE_FILE_BYTES, integer, json_value, read_file
 
 REPO_PIPELINE_YAML = Path("pipeline.yaml")
@@ -86,10 +87,14 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         raise InputError("--workspace-* set the checkpoint's volume: drop them or --no-checkpoint")
     if args.trials and not args.sweep:
         raise InputError("--trials is the sweep's: add --sweep")
+    halving = _halving_of(args, "--sweep" if args.sweep else "")
+    if halving and args.no_checkpoint:
+        raise InputError("--halving goes on from each trial's checkpoint: drop --no-checkpoint")
     listed = _read_trials(Path(args.trials)) if args.trials else None
     with tempfile.TemporaryDirectory() as scratch:
         written = output or Path(scratch) / "pipeline.yaml"  # `-`: compiled, then printed
-        compile_pipeline(written, placement, not args.no_checkpoint, parallelism, workspace, listed)
+        checkpoint = not args.no_checkpoint
+        compile_pipeline(written, placement, checkpoint, parallelism, workspace, listed, halving)
         if output is None:
             sys.stdout.write(written.read_text())
     where = (
@@ -100,6 +105,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         + (", as run-time parameters" if placement.runtime else "")
     )
     where += "; no checkpoint" if args.no_checkpoint else "; checkpoint in the run's workspace"
+    if halving:
+        where = f"{where}; successive halving by {halving.eta} over {halving.rungs} rungs"
     if parallelism:
         where = f"{where}; at most {parallelism} trials at once"
         if parallelism > 1 and not args.no_checkpoint:
@@ -121,15 +128,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     given = {name: value for name, value in chosen.items() if value is not None}
     if args.trials:
         given["trials"] = _read_trials(Path(args.trials))
+    halving = _halving_of(args, "--trials FILE" if args.trials else "")
     try:
         summary = run(
-            given, args.param or [], Path(args.runs), args.quick, args.verbose, args.mlflow
+            given, args.param or [], Path(args.runs), args.quick, args.verbose, args.mlflow, halving
         )
     except PipelineFailed as e:
         print(f"alexnet-kfp run: FAILED: {e}", file=sys.stderr)
         return 1
     print("\n".join(summary_lines(summary, Path(args.runs))))
     return 0
+
+
+def _halving_of(args: argparse.Namespace, sweep: str) -> Halving | None:
+    """The successive halving `--halving ETA [--rungs R]` ask for, or one line; `sweep`: the flag
+    that makes the command a sweep, empty when absent."""
+    if args.rungs is not None and args.halving is None:
+        raise InputError("--rungs is successive halving's: add --halving ETA")
+    if args.halving is None:
+        return None
+    if not sweep:
+        raise InputError("--halving is the sweep's: add --trials FILE (compile: --sweep)")
+    rungs = DEFAULT_RUNGS if args.rungs is None else args.rungs
+    return Halving(args.halving, rungs).check()
+
+
+def _add_halving(p: argparse.ArgumentParser) -> None:
+    """--halving and --rungs, for `run --trials` and `compile --sweep`."""
+    eta = f"successive halving: after each rung keep the best 1/ETA of the trials ({ETAS[0]}-"
+    eta += f"{ETAS[-1]}); the others stop, the kept go on from their checkpoints (docs/sweep.md)"
+    p.add_argument("--halving", type=integer_argument, metavar="ETA", help=eta)
+    rungs = f"the rungs of --halving ({RUNGS[0]}-{RUNGS[-1]}, default {DEFAULT_RUNGS}): the first "
+    rungs += "trains epochs/ETA^(R-1) epochs, the last the whole budget"
+    p.add_argument("--rungs", type=integer_argument, metavar="R", help=rungs)
 
 
 def _read_trials(path: Path) -> object:
@@ -216,6 +247,7 @@ def _add_compile(sub) -> None:
     listed = "the sweep's default trials, from FILE (a JSON list: `alexnet-kfp sweep` writes one; "
     listed += "default: two learning rates), checked before anything is written"
     p.add_argument("--trials", metavar="FILE", help=listed)
+    _add_halving(p)
     keep = "no checkpoint in the run's KFP workspace (which needs a KFP backend >= 2.15.0): a "
     keep += "retried train task starts again from its first epoch; every backend from 2.2 runs it"
     p.add_argument("--no-checkpoint", action="store_true", help=keep)
@@ -276,6 +308,7 @@ def _add_run(sub) -> None:
         help="run the sweep over the trials in FILE (a JSON list: `alexnet-kfp sweep` writes "
         "one); the parameters below are each trial's defaults",
     )
+    _add_halving(p)
 
 
 def _add_sweep(sub) -> None:

@@ -63,21 +63,32 @@ def train(
     checkpoint_dir: str | Path | None = None,
     distribution: tf.distribute.Strategy | None = None,
     run_name: str = STEP,
+    until_epoch: int | None = None,
 ) -> TrainRecord:
     """Train AlexNet on the Dataset at `dataset_dir`; write the Model directory; return its
     train.json record.
     With `checkpoint_dir`, save the training state after every epoch and continue from it
     (checkpoint.py). `distribution`: the devices' strategy (default: what devices.strategy picks
-    for the visible GPUs). With a tracking URI, logged to MLflow as the run `run_name`."""
+    for the visible GPUs). With a tracking URI, logged to MLflow as the run `run_name`.
+    `until_epoch`: stop after that epoch of the `config.epochs` budget, whose schedule it keeps
+    (a halving sweep's rung: the checkpoint then goes on as if never stopped)."""
     config = config or TrainConfig()
     config.check()
+    if until_epoch is not None and not 1 <= until_epoch <= config.epochs:
+        raise InputError(f"until_epoch must be 1 to epochs={config.epochs}, got {until_epoch}")
     check_output_dir(model_dir)  # before the hours of training
     checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
     with tracked(STEP, run_name) as tracker:
         tracker.params(asdict(config))
         with held(checkpoint) if checkpoint is not None else nullcontext():
             record = _train(
-                Path(dataset_dir), Path(model_dir), config, checkpoint, distribution, tracker
+                Path(dataset_dir),
+                Path(model_dir),
+                config,
+                checkpoint,
+                distribution,
+                tracker,
+                until_epoch or config.epochs,
             )
         log_training(tracker, record, Path(model_dir), sweep_trial=run_name != STEP)
     return record
@@ -90,6 +101,7 @@ def _train(
     checkpoint_dir: Path | None,
     distribution: tf.distribute.Strategy | None,
     tracker: Tracker,
+    until_epoch: int,
 ) -> TrainRecord:
     if config.require_gpu:
         devices.require_gpu()
@@ -119,7 +131,8 @@ def _train(
             log.info("resuming from %s after epoch %d", checkpoint_dir, resumed_from, extra=SHOWN)
     started = time.perf_counter()
     with atomic_output_dir(model_dir) as staging:
-        _fit(model, config, (x_train, y_train), (x_val, y_val), resumed_from, callbacks)
+        fitted = (x_train, y_train), (x_val, y_val)
+        _fit(model, config, *fitted, (resumed_from, until_epoch), callbacks)
         if divergence.diverged:
             raise TrainingDiverged(
                 f"training diverged: the loss was not a number at {divergence.diverged} "
@@ -168,11 +181,13 @@ def _fit(
     config: TrainConfig,
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
-    resumed_from: int,
+    epochs: tuple[int, int],
     callbacks: list[keras.callbacks.Callback],
 ) -> None:
-    """The epochs after `resumed_from`, on the seeded order of the training images."""
+    """The epochs after `epochs[0]` up to `epochs[1]`, on the seeded order of the training
+    images."""
     (x_train, y_train), (x_val, y_val) = train, val
+    resumed_from, until_epoch = epochs
     log.info(
         "training %s (%d parameters) on %s in %s: %d train / %d val images, %d epochs",
         *(
@@ -190,7 +205,7 @@ def _fit(
         ),
         steps_per_epoch=steps_per_epoch(len(x_train), config.batch_size),
         validation_data=evaluation_dataset(x_val, y_val, config.batch_size),
-        epochs=config.epochs,
+        epochs=until_epoch,
         initial_epoch=resumed_from,
         callbacks=callbacks,
         shuffle=False,  # the dataset orders each epoch (seeded)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir
-from alexnet_kfp.records import TRAINED, SweepRecord, TrialRecord
+from alexnet_kfp.records import STOPPED, TRAINED, HalvingRecord, SweepRecord, TrialRecord
 from alexnet_kfp.train.headline import log_selection
 
 RULE = (
@@ -29,14 +29,22 @@ def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord:
     return max(trained, key=lambda t: (t.best_val_accuracy, -t.index))
 
 
-def select(model_dirs: Sequence[str | Path], out_dir: str | Path) -> SweepRecord:
+def select(
+    model_dirs: Sequence[str | Path],
+    out_dir: str | Path,
+    stopped: Sequence[TrialRecord] = (),
+    halving: HalvingRecord | None = None,
+) -> SweepRecord:
     """Copy the winning trial's model directory to `out_dir` with sweep.json beside it (every
-    trial, the rule, the winner); return that record."""
+    trial, `stopped` in earlier rungs of a `halving` sweep included, the rule, the winner); return
+    that record."""
     found = [(Path(d), TrialRecord.read(d)) for d in model_dirs]
-    trials = sorted((trial for _, trial in found), key=lambda t: t.index)
-    winner = best_trial(trials)
+    trials = sorted([*stopped, *(trial for _, trial in found)], key=lambda t: t.index)
+    winner = best_trial([trial for _, trial in found])
     source = next(folder for folder, trial in found if trial is winner)
-    record = SweepRecord(rule=RULE, winner=winner.index, trials=trials)
+    rule = RULE if halving is None else f"{RULE}, among those that trained to the full budget"
+    plain = HalvingRecord(halving.eta, halving.rungs) if halving else None
+    record = SweepRecord(rule=rule, winner=winner.index, trials=trials, halving=plain)
     with atomic_output_dir(out_dir) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
         record.write(staging)
@@ -48,15 +56,18 @@ def comparison_markdown(sweep: SweepRecord) -> str:
     """The table of every trial (what it set, how it did, where, how long) and the winner, as
     Markdown: the Kubeflow UI shows a Markdown artifact as a page."""
     varied = list(dict.fromkeys(key for t in sweep.trials for key in t.given))
-    header = ["trial", *varied, "status", "best val accuracy", "at epoch", "epochs"]
+    rungs = ["rung"] if sweep.halving else []
+    header = ["trial", *varied, *rungs, "status", "best val accuracy", "at epoch", "epochs"]
     header += ["rate decayed after", "time", "device"]
     rows = [header, ["---"] * len(header)]
     for t in sweep.trials:
         mark = f"**{t.index}** (chosen)" if t.index == sweep.winner else str(t.index)
         settings = [_cell(t.settings.get(key)) for key in varied]
-        if t.status == TRAINED:
+        if sweep.halving:
+            settings.append(f"{t.rung} of {sweep.halving.rungs}" if t.rung else "")
+        if t.status in (TRAINED, STOPPED):
             outcome = [
-                t.status,
+                t.status if t.status == TRAINED else f"{t.status}: {_cell(t.reason)}",
                 f"{t.best_val_accuracy:.4f}",
                 str(t.best_epoch),
                 str(t.epochs_run),
@@ -74,11 +85,22 @@ def comparison_markdown(sweep: SweepRecord) -> str:
         f"Chosen by {sweep.rule}. The test split was read by no trial: only the chosen model is "
         "evaluated on it.",
         "",
+        *_halving_lines(sweep.halving),
         f"Trial {sweep.winner}'s settings: `{json.dumps(winner.settings, sort_keys=True)}`",
         "",
         *("| " + " | ".join(row) + " |" for row in rows),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _halving_lines(halving: HalvingRecord | None) -> list[str]:
+    if halving is None:
+        return []
+    return [
+        f"Successive halving: {halving.rungs} rungs, each keeping the best 1/{halving.eta} of "
+        "its trials by validation accuracy; a stopped trial's figures are those of its last rung.",
+        "",
+    ]
 
 
 def _cell(value: object) -> str:

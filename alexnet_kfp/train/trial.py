@@ -19,11 +19,12 @@ from alexnet_kfp.records import FAILED, LOST, TRAINED, TrialRecord
 from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.fit import train
+from alexnet_kfp.train.halving import Halving, trial_folder
 from alexnet_kfp.untrusted import read_text, whole_number
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = "attempts"  # the file in the trial's folder that counts its pods
+ATTEMPTS = "attempts"  # the file in the trial's folder that counts its pods (in a rung's)
 
 
 def run_trial(
@@ -32,18 +33,25 @@ def run_trial(
     trial: dict,
     workspace: str | Path | None,
     training_attempts: int,
+    halving: Halving | None = None,
+    rung: int = 0,
 ) -> TrialRecord:
     """Run one planned trial (trials.plan_trials) into `model_dir` (its model and trial.json, or
     trial.json alone when it failed); with `workspace`, checkpoint it in workspace/trial-<index>
-    and count its attempts there: past `training_attempts`, report it lost without training."""
-    index, given = int(trial["index"]), dict(trial["given"])
+    and count its attempts there: past `training_attempts`, report it lost without training.
+    With `halving`, train up to the end of rung `rung` (from 0) and keep the checkpoint for the
+    next rung unless it is the last."""
+    index, given = int(trial["index"]), _as_declared(dict(trial["given"]))
     settings = _as_declared(dict(trial["settings"]))
-    folder = Path(workspace) / f"trial-{index}" if workspace else None
+    folder = trial_folder(workspace, index)
     if folder is not None and (problem := unwritable(folder)):
         log.info("trial %d: no checkpoint and no attempt count: %s", index, problem)
         folder = None
-    attempt = _count_attempt(folder) if folder is not None else 1
+    attempt = _count_attempt(folder, rung) if folder is not None else 1
     record = TrialRecord(index, given, settings, TRAINED, "", attempt)
+    last_rung = halving is None or rung == halving.rungs - 1
+    if halving is not None:
+        record.rung = rung + 1
     if attempt > training_attempts:
         record.status = LOST
         record.reason = (
@@ -52,12 +60,15 @@ def run_trial(
         )
     else:
         try:
+            config = TrainConfig.of(settings)
+            until = halving.rung_epochs(config.epochs)[rung] if halving else None
             trained = train(
                 dataset_dir,
                 model_dir,
-                TrainConfig.of(settings),
+                config,
                 checkpoint_dir=folder / "checkpoint" if folder is not None else None,
                 run_name=f"trial-{index}",
+                until_epoch=until,
             )
         except InputError as e:  # refused settings, a diverged loss
             record.status, record.reason = FAILED, str(e)
@@ -72,7 +83,8 @@ def run_trial(
             record.wall_seconds = trained.wall_seconds
             record.images_per_second = trained.images_per_second
             record.device = trained.device
-    if folder is not None:  # done with: the workspace holds only the trials that run
+    if folder is not None and (last_rung or record.status != TRAINED):
+        # done with: the workspace holds only the trials that run or go on to a next rung
         shutil.rmtree(folder / "checkpoint", ignore_errors=True)
     if record.status != TRAINED:
         log.info("trial %d %s: %s", index, record.status, record.reason)
@@ -81,9 +93,10 @@ def run_trial(
     return record
 
 
-def _count_attempt(folder: Path) -> int:
-    """This attempt's number: one more than the folder's count, which it then holds."""
-    counter = folder / ATTEMPTS
+def _count_attempt(folder: Path, rung: int) -> int:
+    """This attempt's number in rung `rung`: one more than the folder's count, which it then
+    holds."""
+    counter = folder / (f"{ATTEMPTS}-rung-{rung + 1}" if rung else ATTEMPTS)
     try:
         done = whole_number(read_text(counter, str(counter), 64).strip(), f"{counter}: count")
     except InputError:  # none yet, or not a count this step wrote: counted afresh

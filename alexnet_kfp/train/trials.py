@@ -12,6 +12,7 @@ from typing import TypedDict
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.records import Scalar, TrainingValues
 from alexnet_kfp.train.config import TrainConfig
+from alexnet_kfp.train.halving import Halving
 
 # A list longer than this is a mistake (a product of too many axes), not a sweep: each trial is a
 # GPU training run.
@@ -27,12 +28,15 @@ class PlannedTrial(TypedDict):
     settings: TrainingValues
 
 
-def plan_trials(trials: object, defaults: TrainingValues) -> list[PlannedTrial]:
+def plan_trials(
+    trials: object, defaults: TrainingValues, halving: Halving | None = None
+) -> list[PlannedTrial]:
     """[{"index": i, "given": what trial i sets, "settings": `defaults` with it over them}] for a
     list of trial objects, or one line naming the trial (by its index, from 0) and the key: not a
     list, empty, too long, a trial that is not an object, an unknown key (the keys are those of
     `defaults`: the training parameters), a value of the wrong type or one the train step refuses,
-    or a trial that repeats an earlier one."""
+    or a trial that repeats an earlier one; with `halving`, fewer trials than a rung divides by,
+    or a trial whose epochs are too few to halve."""
     if not isinstance(trials, list) or not trials:
         raise InputError(f"trials: expected a non-empty JSON list of objects, e.g. {EXAMPLE}")
     if len(trials) > MAX_TRIALS:
@@ -46,7 +50,9 @@ def plan_trials(trials: object, defaults: TrainingValues) -> list[PlannedTrial]:
         given = {key: _typed(key, value, defaults, where) for key, value in trial.items()}
         settings = {**defaults, **given}
         try:
-            TrainConfig.of(settings).check()
+            config = TrainConfig.of(settings).check()
+            if halving is not None:
+                halving.rung_epochs(config.epochs)
         except InputError as e:
             raise InputError(f"{where}: {e}") from None
         key = json.dumps(settings, sort_keys=True)
@@ -56,6 +62,11 @@ def plan_trials(trials: object, defaults: TrainingValues) -> list[PlannedTrial]:
             )
         first_of[key] = index
         planned.append(PlannedTrial(index=index, given=given, settings=settings))
+    if halving is not None and len(planned) < halving.eta:
+        raise InputError(
+            f"trials: halving by {halving.eta} needs at least {halving.eta} trials, got "
+            f"{len(planned)}"
+        )
     return planned
 
 
