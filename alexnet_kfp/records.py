@@ -457,10 +457,11 @@ class JudgedOn:
 @dataclass
 class MetricsRecord(Record):
     """What the evaluate step measured and decided; for your own images, what each class folder
-    held (`images`, from dataset.json), which the report shows."""
+    held (`images`, from dataset.json); for a sweep's model, how the sweep chose it (`sweep`,
+    from sweep.json). The report shows both."""
 
     FILE = "metrics.json"
-    OMITTED_WHEN_NONE = ("images",)
+    OMITTED_WHEN_NONE = ("images", "sweep")
 
     accuracy: float
     macro_f1: float
@@ -476,6 +477,7 @@ class MetricsRecord(Record):
     dataset: JudgedOn
     versions: dict[str, str]
     images: dict[str, ClassImages] | None = None
+    sweep: SweepRecord | None = None
 
 
 # --- export.json ---------------------------------------------------------------------------------
@@ -638,6 +640,8 @@ class SweepChoice:
     best_val_accuracy: float | None
     given: TrainingValues
     settings: TrainingValues
+    stopped: int | None = None  # a halving sweep's: the trials it stopped at a rung
+    halving: HalvingRecord | None = None
 
 
 @dataclass

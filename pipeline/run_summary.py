@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alexnet_kfp.pipeline.run_events import StepEvents
 from alexnet_kfp.records import (
+    STOPPED,
     TRAINED,
     Gate,
     MetricsRecord,
@@ -73,6 +74,8 @@ def sweep_of(steps: StepEvents) -> SweepChoice | None:
         best_val_accuracy=winner.best_val_accuracy,
         given=winner.given,
         settings=winner.settings,
+        stopped=sum(t.status == STOPPED for t in sweep.trials) if sweep.halving else None,
+        halving=sweep.halving,
     )
 
 
@@ -157,8 +160,11 @@ def _sweep_lines(sweep: SweepChoice | None, latest: Path) -> list[str]:
         return []
     given = json.dumps(sweep.given, sort_keys=True)
     accuracy = sweep.best_val_accuracy
+    trained = f"{sweep.trained} trained"
+    if sweep.halving:
+        trained += f" to the full budget, {sweep.stopped} stopped at a rung"
     return [
         f"  sweep          trial {sweep.winner} chosen of {sweep.count} "
-        f"({sweep.trained} trained), val accuracy {accuracy or float('nan'):.4f}: {given}",
+        f"({trained}), val accuracy {accuracy or float('nan'):.4f}: {given}",
         f"  trials         {latest / SWEEP_TABLE}",
     ]

@@ -16,7 +16,9 @@ from alexnet_kfp.pipeline.parameters import step_arguments
 from alexnet_kfp.pipeline.pipeline import TRAIN_RETRIES
 from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.pipeline.workspace import Workspace
+from alexnet_kfp.records import TRAINED, TrialRecord
 from alexnet_kfp.train.checkpoint import unwritable
+from alexnet_kfp.train.halving import Halving, planned_of
 from alexnet_kfp.train.trials import plan_trials
 
 from .kfp_backend import (
@@ -25,13 +27,18 @@ from .kfp_backend import (
     WORKSPACE_PLACEHOLDER,
     at_least,
     attempts_when_lost,
+    collecting_tasks,
+    constant_in_pod,
     find_task,
+    loop_sources,
     problems,
     run_argument_problems,
     type_mismatches,
     unresolved,
     workspace_sharing,
+    workspace_size,
 )
+from .kfp_backend.spec import dags
 from .kfp_backend.types import kind
 from .real_data import REPO
 
@@ -70,6 +77,7 @@ VARIANTS = {
         "sweep_parallelism": 8,
         "workspace": Workspace("ReadWriteMany"),
     },
+    "sweep --halving 3 --rungs 3": {"sweep_parallelism": 4, "halving": Halving(3, 3)},
 }
 
 
@@ -96,8 +104,15 @@ def _default(documents: list[dict], name: str) -> object:
 
 
 def _attempt_s(documents: list[dict]) -> dict[str, float]:
-    """How long one attempt of the training takes on the slowest node, at the default epochs."""
-    return {_training_task(documents): _default(documents, "epochs") * SLOWEST_EPOCH_S}
+    """How long one attempt of each training task (a halving sweep's rungs: one each) takes on the
+    slowest node, at the default epochs (a rung's share at most)."""
+    first = _training_task(documents)
+    return {
+        name: _default(documents, "epochs") * SLOWEST_EPOCH_S
+        for component in dags(documents[0]).values()
+        for name in component["dag"]["tasks"]
+        if name == first or name.startswith(f"{first}-")
+    }
 
 
 def _item_kinds(documents: list[dict]) -> dict[str, str]:
@@ -109,14 +124,19 @@ def _item_kinds(documents: list[dict]) -> dict[str, str]:
         for n, p in documents[0]["root"]["inputDefinitions"]["parameters"].items()
     }
     planned = plan_trials(_default(documents, "trials"), step_arguments("train", defaults))
-    kinds = {kind(trial) for trial in planned}
-    (item,) = [
+    # a keep step passes on the plan's own trials (halving.planned_of of their records)
+    kept = [
+        planned_of(TrialRecord(**trial, status=TRAINED, reason="", attempts=1)) for trial in planned
+    ]
+    kinds = {kind(trial) for trial in [*planned, *kept]}
+    items = [
         body["parameterIterator"]["itemInput"]
         for body in documents[0]["root"]["dag"]["tasks"].values()
         if "parameterIterator" in body
     ]
     assert len(kinds) == 1, kinds
-    return {item: kinds.pop()}
+    (item_kind,) = kinds
+    return dict.fromkeys(items, item_kind)
 
 
 def _expected(variant: str, documents: list[dict], backend: str) -> set[str]:
@@ -204,6 +224,36 @@ def test_a_trial_reaches_its_task_as_the_struct_it_declares(compiled):
     # a plan that returned text while the loop declares a STRUCT fails in the iteration's driver
     assert type_mismatches(sweep, {item[0]: "string"}) == [
         f"comp-for-loop-1: input parameter '{item[0]}' type mismatch: expect STRUCT, got string"
+    ]
+
+
+def test_a_halving_sweep_chains_its_rungs_through_its_keep_steps(compiled):
+    # each rung's loop iterates the list of the step before it and waits for it (loops.py:
+    # driver/dag.go 2.17.0:173-196, argocompiler/dag.go 2.17.0:396); each keep step and the select
+    # step collect one loop (driver/resolve.go CollectInputs, 2.14.0+)
+    sweep = compiled["sweep --halving 3 --rungs 3"]
+    assert loop_sources(sweep) == {
+        "root/for-loop-1": "root/plan-op",
+        "root/for-loop-2": "root/keep-op",
+        "root/for-loop-3": "root/keep-op-2",
+    }
+    assert sorted(collecting_tasks(sweep)) == ["root/keep-op", "root/keep-op-2", "root/select-op"]
+    select = find_task(sweep[0], "select-op")[1]["inputs"]
+    assert select["parameters"]["stopped"]["taskOutputParameter"]["producerTask"] == "keep-op-2"
+    assert select["artifacts"]["models"]["taskOutputArtifact"]["producerTask"] == "for-loop-3"
+    # every rung's trial and every keep step name the same folder of the workspace, which the
+    # driver mounts in each of their pods (driver.go needsWorkspaceMount, 2.17.0:521): a trial
+    # finds its checkpoint from the rung before, a keep step removes a stopped trial's
+    folders = {
+        constant_in_pod(sweep, task, "workspace", "2.17.0")
+        for task in ("trial-op", "trial-op-2", "trial-op-3", "keep-op", "keep-op-2")
+    }
+    assert folders == {"/kfp-workspace/sweep"}
+    assert workspace_size(sweep, "2.17.0") == "22Gi"  # 4 trials running, 27 waiting
+    broken = copy.deepcopy(sweep)  # a loop that does not wait for the keep step
+    find_task(broken[0], "for-loop-2")[1]["dependentTasks"].remove("keep-op")
+    assert _check(broken, "2.17.0") == [
+        "root/for-loop-2: its items come from root/keep-op, which it does not wait for"
     ]
 
 

@@ -57,12 +57,14 @@ def _plain_inputs(component: base_component.BaseComponent) -> dict[str, str]:
 
 
 def test_the_sweeps_plan_step_takes_the_training_parameters_and_the_trials():
-    # it completes each trial over the run's own training parameters: the train step's, all
+    # it completes each trial over the run's own training parameters: the train step's, all; and
+    # checks them against the halving the sweep was compiled with (constants, not parameters)
     wanted = {"train", "sweep"}
     declared = {
         p.argument: _KFP_TYPES[p.type] for p in ALL_PARAMETERS.values() if wanted & set(p.steps)
     }
-    assert _plain_inputs(plan_op) == declared and "trials" in declared
+    halving = {"halving_eta": "Integer", "halving_rungs": "Integer"}
+    assert _plain_inputs(plan_op) == declared | halving and "trials" in declared
 
 
 @pytest.mark.parametrize("step", sorted(COMPONENTS))

@@ -42,6 +42,7 @@ from alexnet_kfp.records import (
     JudgedOn,
     MetricsRecord,
     RunInfo,
+    SweepRecord,
     TrainRecord,
     provenance,
     read_history,
@@ -188,6 +189,7 @@ def evaluate(
         dataset=JudgedOn(str(dataset_dir), splits["test"].sha256 if "test" in splits else None),
         versions=provenance(keras, sklearn),
         images=dataset.images if dataset else None,
+        sweep=SweepRecord.read_if_present(model_dir),
     )
     with atomic_output_dir(out_dir) as staging:
         pictures = _pictures(staging, model_dir, record, x, y, probabilities)

@@ -8,6 +8,7 @@ import html
 from pathlib import Path
 
 from alexnet_kfp.evaluate.report_onnx import onnx_section
+from alexnet_kfp.evaluate.report_sweep import sweep_section
 from alexnet_kfp.records import MetricsRecord, ParityRecord
 
 REPORT = "report.html"
@@ -142,7 +143,7 @@ def write_report(
 </div>
 <h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>
-{_folders_read(metrics)}{onnx}{figures}
+{_folders_read(metrics)}{sweep_section(metrics.sweep)}{onnx}{figures}
 </body></html>
 """
     path.write_text(page, encoding="utf-8")

@@ -15,9 +15,10 @@ from alexnet_kfp.records import STOPPED, TRAINED, HalvingRecord, SweepRecord, Tr
 from alexnet_kfp.train.headline import log_selection
 
 RULE = (
-    "the highest best validation accuracy among the trials that trained; a tie goes to the trial "
-    "listed first"
+    "the highest best validation accuracy among the trials that trained{}; a tie goes to the "
+    "trial listed first"
 )
+HALVING_RULE = " to the full budget (the last rung)"
 
 
 def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord:
@@ -42,7 +43,7 @@ def select(
     trials = sorted([*stopped, *(trial for _, trial in found)], key=lambda t: t.index)
     winner = best_trial([trial for _, trial in found])
     source = next(folder for folder, trial in found if trial is winner)
-    rule = RULE if halving is None else f"{RULE}, among those that trained to the full budget"
+    rule = RULE.format(HALVING_RULE if halving else "")
     plain = HalvingRecord(halving.eta, halving.rungs) if halving else None
     record = SweepRecord(rule=rule, winner=winner.index, trials=trials, halving=plain)
     with atomic_output_dir(out_dir) as staging:
@@ -98,7 +99,8 @@ def _halving_lines(halving: HalvingRecord | None) -> list[str]:
         return []
     return [
         f"Successive halving: {halving.rungs} rungs, each keeping the best 1/{halving.eta} of "
-        "its trials by validation accuracy; a stopped trial's figures are those of its last rung.",
+        "its trials by validation accuracy; a trial's figures are those of the last rung it "
+        "trained in (its time: that rung's).",
         "",
     ]
 

@@ -14,7 +14,13 @@ it. Each module holds one part, with the file, tag and lines each rule comes fro
 `problems()` runs every rule over one YAML for one backend, as a run of it would meet them.
 """
 
-from .loops import collecting_tasks, collects_loop_outputs, loop_parallelism
+from .loops import (
+    collecting_tasks,
+    collects_loop_outputs,
+    loop_parallelism,
+    loop_source_problems,
+    loop_sources,
+)
 from .placeholders import unresolved
 from .placement import pod_placement
 from .retries import ERROR, FAILED, Attempts, attempts_when_lost, retries
@@ -53,6 +59,7 @@ __all__ = [
     "dropped",
     "find_task",
     "loop_parallelism",
+    "loop_sources",
     "pod_placement",
     "problems",
     "retries",
@@ -85,6 +92,7 @@ def problems(
         return [str(e)]
     found = run_argument_problems(documents, arguments or {})
     found += type_mismatches(documents, item_kinds)
+    found += loop_source_problems(documents)
     for where, placeholder in unresolved(documents, backend).items():
         if handled.get(where.rsplit("/", 1)[1]) != placeholder:
             found.append(f"{where}: {placeholder} reaches the container as written")
