@@ -79,10 +79,13 @@ def compiled_halving(pipeline_yaml: Path) -> Halving | None:
     """The successive halving a compiled sweep runs (its plan step's constants), if any."""
     tasks = _spec_field(pipeline_yaml, "root", "dag", "tasks")
     constants = tasks.get("plan-op", {}).get("inputs", {}).get("parameters", {})
-    eta, rungs = (
-        int(constants.get(name, {}).get("runtimeValue", {}).get("constant", 0))
-        for name in ("halving_eta", "halving_rungs")
-    )
+    try:
+        eta, rungs = (
+            int(constants.get(name, {}).get("runtimeValue", {}).get("constant", 0))
+            for name in ("halving_eta", "halving_rungs")
+        )
+    except (AttributeError, TypeError, ValueError) as e:
+        raise InputError(f"{pipeline_yaml}: not a sweep this version compiled ({e})") from None
     return parse_halving(eta, rungs)
 
 

@@ -15,10 +15,11 @@ from kfp import compiler
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.pipeline.arguments import check_arguments, declared_parameters
+from alexnet_kfp.pipeline.arguments import check_arguments, compiled_halving, declared_parameters
 from alexnet_kfp.pipeline.parameters import PARAMETERS, SWEEP_PARAMETERS
 from alexnet_kfp.pipeline.pipeline import TRAIN_RETRIES
 from alexnet_kfp.pipeline.sweep import build_sweep
+from alexnet_kfp.train.halving import Halving
 
 from .cli import run_cli
 from .kfp_backend import (
@@ -187,6 +188,28 @@ def test_submit_reads_the_trials_from_a_file_and_checks_them_before_any_request(
         "alexnet-kfp submit: error: trials: trial 1: batch_size=true is not a whole number"
     )
     trials.write_text(json.dumps([{"learning_rate": 0.001}, {"batch_size": 64}]))
+    result = run_cli(*given, timeout=120)
+    assert result.returncode == 2 and "cannot reach Kubeflow Pipelines" in result.stderr
+
+
+def test_submit_checks_the_trials_against_the_halving_compiled_in(tmp_path):
+    sweep = tmp_path / "sweep-halving.yaml"
+    compiled = run_cli("compile", "--sweep", "--halving", 3, "--rungs", 3, "--output", sweep)
+    assert compiled.returncode == 0, compiled.stderr
+    assert "successive halving by 3 over 3 rungs" in compiled.stdout
+    assert (
+        compiled_halving(sweep) == Halving(3, 3) and compiled_halving(REPO / "sweep.yaml") is None
+    )
+    trials = tmp_path / "trials.json"
+    trials.write_text(json.dumps([{"epochs": 27}, {"epochs": 8}, {"epochs": 9}]))
+    given = ["submit", "--host", "http://127.0.0.1:9", "--pipeline", sweep, f"trials=@{trials}"]
+    result = run_cli(*given, timeout=120)  # port 9 refuses: a check that passed would say so
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "alexnet-kfp submit: error: trials: trial 1: epochs=8 is too small to halve 2 times by "
+        "3: the first rung would train 0.89 epochs; give at least 9"
+    )
+    trials.write_text(json.dumps([{"seed": 1}, {"seed": 2}, {"seed": 3}]))
     result = run_cli(*given, timeout=120)
     assert result.returncode == 2 and "cannot reach Kubeflow Pipelines" in result.stderr
 

@@ -67,7 +67,7 @@ def run_trial(
                 model_dir,
                 config,
                 checkpoint_dir=folder / "checkpoint" if folder is not None else None,
-                run_name=f"trial-{index}",
+                run_name=f"trial-{index}" + (f"-rung-{rung + 1}" if halving else ""),
                 until_epoch=until,
             )
         except InputError as e:  # refused settings, a diverged loss
