@@ -89,7 +89,7 @@ def trial_op(
     outcome = record.reason or f"best val_accuracy {record.best_val_accuracy:.4f}"
     print(f"{step} {record.status}: {outcome}", flush=True)
     metrics.log_metric("trained", float(record.status == "trained"))
-    for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second"):
+    for name in ("best_val_accuracy", "best_epoch", "epochs_run", "images_per_second", "rung"):
         value = getattr(record, name)
         if value is not None:
             metrics.log_metric(name, float(value))

@@ -30,6 +30,7 @@ from .kfp_backend import (
     collecting_tasks,
     constant_in_pod,
     find_task,
+    loop_parallelism,
     loop_sources,
     problems,
     run_argument_problems,
@@ -238,6 +239,9 @@ def test_a_halving_sweep_chains_its_rungs_through_its_keep_steps(compiled):
         "root/for-loop-3": "root/keep-op-2",
     }
     assert sorted(collecting_tasks(sweep)) == ["root/keep-op", "root/keep-op-2", "root/select-op"]
+    # every rung holds at most `parallelism` GPUs (argocompiler/dag.go iteratorTask, 2.4.1+)
+    for loop in ("for-loop-1", "for-loop-2", "for-loop-3"):
+        assert loop_parallelism(sweep, loop, "2.17.0") == 4
     select = find_task(sweep[0], "select-op")[1]["inputs"]
     assert select["parameters"]["stopped"]["taskOutputParameter"]["producerTask"] == "keep-op-2"
     assert select["artifacts"]["models"]["taskOutputArtifact"]["producerTask"] == "for-loop-3"

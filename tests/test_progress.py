@@ -54,6 +54,25 @@ def test_a_steps_events_are_shown_and_its_outputs_kept(tmp_path):
     assert "a detail only the log holds" in done.stderr and "train: no checkpoint" in done.stdout
 
 
+def test_a_step_that_ends_otherwise_than_done_says_how_on_its_last_line(tmp_path):
+    # a sweep's trial that failed finishes (its failure is its result) and says so, once
+    script = (
+        "from alexnet_kfp.progress import finished, started\n"
+        "started('trial 2')\n"
+        "finished('trial 2', 'failed: training diverged', model='/runs/x/trial-op/model')\n"
+    )
+    shown = io.StringIO()
+    with StepEvents(tmp_path / "events.jsonl", shown) as steps:
+        env = {EVENTS: str(steps.path)}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    assert shown.getvalue().splitlines() == [
+        "trial 2: running",
+        "trial 2: failed: training diverged",
+    ]
+    assert str(steps.output("trial 2", "model")) == "/runs/x/trial-op/model"
+
+
 def test_without_the_variable_a_step_writes_no_events(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", STEP], cwd=tmp_path, env={}, capture_output=True, text=True
