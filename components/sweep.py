@@ -5,7 +5,7 @@ components. `halving_eta` 0 is a sweep without halving."""
 
 from typing import List, NamedTuple  # noqa: UP035 (KFP reads typing.List in an input's type)
 
-from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output, OutputPath
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from alexnet_kfp.components import component
 
@@ -26,14 +26,16 @@ def plan_op(
     require_gpu: bool,
     halving_eta: int,
     halving_rungs: int,
+    stopped: Output[Artifact],
 ) -> List[dict]:  # noqa: UP006 (KFP reads typing.List; the item type makes each trial a STRUCT)
     """The trials, checked and completed: each {"index", "given": what it sets, "settings": every
-    training parameter, the run's own where it sets none}. Every argument but `trials` and the
+    training parameter, the run's own where it sets none}; and `stopped`, the trials stopped so
+    far (none: a halving sweep's keep steps add theirs). Every argument but `trials` and the
     halving's is a TrainConfig field of the same name."""
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.records import TrainingValues
-    from alexnet_kfp.train.halving import parse_halving
+    from alexnet_kfp.train.halving import parse_halving, write_trials
     from alexnet_kfp.train.trials import plan_trials
 
     defaults: TrainingValues = {
@@ -52,6 +54,7 @@ def plan_op(
     setup("plan")
     with one_line_errors("plan"):
         planned = plan_trials(trials, defaults, parse_halving(halving_eta, halving_rungs))
+        write_trials([], stopped.path)
     tell("plan", f"plan: {len(planned)} trials")
     finished("plan")
     return [dict(trial) for trial in planned]
@@ -100,18 +103,18 @@ def trial_op(
 @component
 def keep_op(
     models: Input[List[Model]],  # noqa: UP006 (KFP reads typing.List)
-    stopped_before: str,
+    stopped_before: Input[Artifact],
     halving_eta: int,
     halving_rungs: int,
     rung: int,
     workspace: str,
-    stopped: OutputPath(str),  # type: ignore[valid-type] # KFP's form of an output parameter
+    stopped: Output[Artifact],
 ) -> List[dict]:  # noqa: UP006 (KFP reads typing.List; the item type makes each trial a STRUCT)
     """A halving sweep after rung `rung` (from 0): the best 1/`halving_eta` of its trials by
     validation accuracy, which go on (returned as the plan step made them), and `stopped`, every
-    trial stopped so far (`stopped_before`'s and this rung's) as JSON text: a dict's whole numbers
-    would arrive as doubles. Their checkpoints leave `workspace`. Fails only when every trial
-    failed."""
+    trial stopped so far (`stopped_before`'s and this rung's: a file, as a parameter would grow
+    the next step's command line with every trial). Their checkpoints leave `workspace`. Fails
+    only when every trial failed."""
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished, tell
     from alexnet_kfp.train.halving import Halving, keep_rung
@@ -121,9 +124,9 @@ def keep_op(
     with one_line_errors("keep"):
         halving = Halving(halving_eta, halving_rungs).check()
         dirs = [m.path for m in models]
-        going_on, stopped_text = keep_rung(dirs, stopped_before, halving, rung, workspace or None)
-    with open(stopped, "w") as f:
-        f.write(stopped_text)
+        going_on = keep_rung(
+            dirs, (stopped_before.path, stopped.path), halving, rung, workspace or None
+        )
     names = ", ".join(str(trial["index"]) for trial in going_on)
     tell(step, f"{step}: trials {names} go on, of {len(models)}")
     finished(step)
@@ -133,7 +136,7 @@ def keep_op(
 @component
 def select_op(
     models: Input[List[Model]],  # noqa: UP006 (KFP reads typing.List)
-    stopped: str,
+    stopped: Input[Artifact],
     halving_eta: int,
     halving_rungs: int,
     model: Output[Model],
@@ -142,18 +145,18 @@ def select_op(
     "Selection", [("winner", int), ("settings", dict)]
 ):
     """The trial with the best validation accuracy (its model, with sweep.json: every trial and
-    the rule), and the table of every trial, those a halving sweep `stopped` (JSON text from its
-    last keep step; empty: none) included. Fails only when every trial failed."""
+    the rule), and the table of every trial, those a halving sweep `stopped` included (its last
+    keep step's; the plan step's, none, without halving). Fails only when every trial failed."""
     from collections import namedtuple
 
     from alexnet_kfp.process import one_line_errors, setup
     from alexnet_kfp.progress import finished, tell
-    from alexnet_kfp.train.halving import parse_halving, trials_of_text
+    from alexnet_kfp.train.halving import parse_halving, read_stopped
     from alexnet_kfp.train.selection import comparison_markdown, select
 
     setup("select")
     with one_line_errors("select"):
-        earlier = trials_of_text(stopped, "stopped trials") if stopped else []
+        earlier = read_stopped(stopped.path)
         halving = parse_halving(halving_eta, halving_rungs)
         sweep = select([m.path for m in models], model.path, earlier, halving)
     with open(comparison.path, "w") as f:

@@ -27,6 +27,7 @@ from alexnet_kfp.pipeline.placement import Placement
 from alexnet_kfp.tracking.registry import DEFAULT_ALIAS
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.trials import EXAMPLE as TRIALS_EXAMPLE
+from alexnet_kfp.train.trials import MAX_TRIALS
 
 # The steps a parameter goes to. "pipeline" is the DAG itself (the deploy switch); "placement" the
 # train task's GPU node, as run-time parameters (placement.py); "sweep" the sweep's plan step.
@@ -237,8 +238,9 @@ def is_sweep(names: Iterable[str]) -> bool:
 
 
 # The sweep's trials at once: its ParallelFor's parallelism, which KFP writes into the spec when
-# compiling (`alexnet-kfp compile --sweep --parallelism N`), not a run-time parameter.
-DEFAULT_PARALLELISM, MAX_PARALLELISM = 4, 1000
+# compiling (`alexnet-kfp compile --sweep --parallelism N`), not a run-time parameter; at most
+# every trial of the largest sweep.
+DEFAULT_PARALLELISM, MAX_PARALLELISM = 4, MAX_TRIALS
 
 
 def check_parallelism(parallelism: int) -> int:

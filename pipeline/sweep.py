@@ -7,8 +7,10 @@ pipeline's own evaluate and gate, export, verify [-> deploy], on the chosen tria
 
 With successive halving (`halving`, train/halving.py) the loop is unrolled into one per rung:
 plan -> ParallelFor(trial, rung 1) -> keep -> ParallelFor(trial, rung 2 over keep's list) -> ...
--> select; each keep passes the best 1/ETA on and the text of the trials it stopped, and each
-surviving trial goes on from its checkpoint in the workspace.
+-> select; each keep passes the best 1/ETA on and the trials it stopped, and each
+surviving trial goes on from its checkpoint in the workspace. The trials stopped so far pass
+from step to step as a file (an artifact), which no trial count can make too long for a command
+line; the plan step starts it empty.
 
 The test split is read by the evaluate step alone, on the chosen model. `parallelism` caps the
 trials that run (and the GPUs they hold) at once; KFP writes it into the spec as the loop's
@@ -100,7 +102,7 @@ def build_sweep(
         data = data_step(values, retries)
         plan = plan_op(**step_inputs("sweep", values), **step_inputs("train", values), **rule)
         plan.set_display_name("plan the trials").set_caching_options(False)
-        listed, stopped = plan.output, ""
+        listed, stopped = plan.outputs["Output"], plan.outputs["stopped"]
         for rung in range(rungs):
             models = rung_of_trials(values, data, listed, rung)
             if rung < rungs - 1:

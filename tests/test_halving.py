@@ -15,8 +15,8 @@ from alexnet_kfp.train.halving import (
     Halving,
     keep_best,
     planned_of,
-    trials_as_text,
-    trials_of_text,
+    read_stopped,
+    write_trials,
 )
 from alexnet_kfp.train.trials import plan_trials
 
@@ -92,15 +92,18 @@ def test_fewer_trained_trials_than_kept_all_go_on_and_none_trained_is_one_line()
         keep_best([trials[0], trials[2]], Halving(2, 2), 1)
 
 
-def test_stopped_trials_pass_between_steps_as_text_with_whole_numbers_kept():
+def test_stopped_trials_pass_between_steps_as_a_file_with_whole_numbers_kept(tmp_path):
     trials = [_trial(0, 0.4), _trial(1, None, FAILED)]
-    again = trials_of_text(trials_as_text(trials), "stopped")
+    path = tmp_path / "stopped"
+    write_trials(trials, path)
+    again = read_stopped(path)
     assert again == trials and isinstance(again[0].index, int)
     assert planned_of(trials[0]) == {"index": 0, "given": {"seed": 0}, "settings": {"seed": 0}}
-    for text, said in (("{", "not JSON"), ("{}", "expected a JSON list"),
+    for text, said in (("{", "not a JSON file"), ("{}", "expected a JSON list"),
                        ('[{"kind": "x"}]', "not a trial.json")):  # fmt: skip
+        path.write_text(text)
         with pytest.raises(InputError, match=said):
-            trials_of_text(text, "stopped")
+            read_stopped(path)
 
 
 def test_the_plan_refuses_a_budget_too_small_and_too_few_trials():

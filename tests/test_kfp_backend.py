@@ -19,16 +19,18 @@ from alexnet_kfp.pipeline.workspace import Workspace
 from alexnet_kfp.records import TRAINED, TrialRecord
 from alexnet_kfp.train.checkpoint import unwritable
 from alexnet_kfp.train.halving import Halving, planned_of
-from alexnet_kfp.train.trials import plan_trials
+from alexnet_kfp.train.trials import MAX_TRIALS, plan_trials
 
 from .kfp_backend import (
     BACKENDS,
     ERROR,
+    MAX_ARG_STRLEN,
     WORKSPACE_PLACEHOLDER,
     at_least,
     attempts_when_lost,
     collecting_tasks,
     constant_in_pod,
+    executor_input_bytes,
     find_task,
     loop_parallelism,
     loop_sources,
@@ -243,7 +245,8 @@ def test_a_halving_sweep_chains_its_rungs_through_its_keep_steps(compiled):
     for loop in ("for-loop-1", "for-loop-2", "for-loop-3"):
         assert loop_parallelism(sweep, loop, "2.17.0") == 4
     select = find_task(sweep[0], "select-op")[1]["inputs"]
-    assert select["parameters"]["stopped"]["taskOutputParameter"]["producerTask"] == "keep-op-2"
+    # the trials stopped so far: a file from step to step, never a growing parameter
+    assert select["artifacts"]["stopped"]["taskOutputArtifact"]["producerTask"] == "keep-op-2"
     assert select["artifacts"]["models"]["taskOutputArtifact"]["producerTask"] == "for-loop-3"
     # every rung's trial and every keep step name the same folder of the workspace, which the
     # driver mounts in each of their pods (driver.go needsWorkspaceMount, 2.17.0:521): a trial
@@ -259,6 +262,24 @@ def test_a_halving_sweep_chains_its_rungs_through_its_keep_steps(compiled):
     assert _check(broken, "2.17.0") == [
         "root/for-loop-2: its items come from root/keep-op, which it does not wait for"
     ]
+
+
+# A pipeline root longer than most: an S3 bucket of 40 characters and a prefix.
+LONG_ROOT = "s3://" + "b" * 40 + "/kubeflow-pipelines/v2/artifacts"
+
+
+@pytest.mark.parametrize("variant", ["sweep.yaml", "sweep --halving 3 --rungs 3"])
+def test_the_largest_sweep_fits_the_command_line_of_the_step_that_collects_it(compiled, variant):
+    # driver.go 2.17.0:307-326 passes a step's executor input as one argument (command_line.py)
+    sweep = compiled[variant]
+    trial = {"display_name": "model", "trial": MAX_TRIALS - 1, "status": "trained"}
+    collecting = [task.rsplit("/", 1)[1] for task in collecting_tasks(sweep)]
+    assert "select-op" in collecting
+    for task in collecting:
+        size = executor_input_bytes(sweep, task, MAX_TRIALS, LONG_ROOT, trial)
+        assert size < 0.8 * MAX_ARG_STRLEN, (task, size)
+    # the limit this sweep had, 1,000 trials, would fail the select step's pod before it ran
+    assert executor_input_bytes(sweep, "select-op", 1000, LONG_ROOT, trial) > MAX_ARG_STRLEN
 
 
 def test_the_gate_compares_a_boolean_with_a_boolean(compiled):

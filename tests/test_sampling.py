@@ -9,6 +9,7 @@ import pytest
 
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.pipeline.sampling import sampled_trials
+from alexnet_kfp.train.trials import MAX_TRIALS
 
 from .cli import run_cli_without_tensorflow
 
@@ -65,8 +66,8 @@ def test_seeds_repeat_each_drawn_trial():
         (["batch_size=uniform:32:64"], 4, "uniform draws numbers; batch_size takes a whole number"),
         (["learning_rate=int:1:3"], 4, "int draws whole numbers"),
         (["epochs=int:0:3"], 4, "epochs"),  # 0 epochs: the train step's own check
-        (["learning_rate=uniform:1e-3:1e-2"], 1001, "1 to 1000"),
-        (["learning_rate=uniform:1e-3:1e-2"], 0, "1 to 1000"),
+        (["learning_rate=uniform:1e-3:1e-2"], MAX_TRIALS + 1, f"1 to {MAX_TRIALS}"),
+        (["learning_rate=uniform:1e-3:1e-2"], 0, f"1 to {MAX_TRIALS}"),
         (["variant=choice:article,cifar"], 3, "only 2 distinct trials"),
         (["variant=choice:article,vgg"], 1, "vgg"),
         (["lr=uniform:0:1"], 1, "not a training parameter"),

@@ -150,9 +150,12 @@ def test_a_trial_is_retried_with_one_attempt_more_that_reports_it_lost(
 def test_only_the_evaluate_step_is_given_the_test_split_with_the_chosen_model(committed):
     spec = committed[0]
     select_inputs = spec["components"]["comp-select-op"]["inputDefinitions"]
-    # no Dataset: it cannot see the test split
-    assert list(select_inputs["artifacts"]) == ["models"]
+    # no Dataset: it cannot see the test split; the trials' models, and the list of the trials a
+    # halving sweep stopped (the plan step's, empty, here)
+    assert sorted(select_inputs["artifacts"]) == ["models", "stopped"]
     assert select_inputs["artifacts"]["models"]["isArtifactList"]
+    stopped = spec["root"]["dag"]["tasks"]["select-op"]["inputs"]["artifacts"]["stopped"]
+    assert stopped["taskOutputArtifact"]["producerTask"] == "plan-op"
     evaluate = spec["root"]["dag"]["tasks"]["evaluate-op"]["inputs"]["artifacts"]["model"]
     assert evaluate["taskOutputArtifact"]["producerTask"] == "select-op"
     # the trial trains on the Dataset (train and validation splits: trial.py) and is fanned in
@@ -258,8 +261,8 @@ def test_the_workspace_is_read_write_once_on_a_stock_install_unless_compiled_oth
 @pytest.mark.parametrize(
     ("flags", "said"),
     [
-        (["--sweep", "--parallelism", "0"], "--parallelism must be between 1 and 1000 trials"),
-        (["--sweep", "--parallelism", "1001"], "--parallelism must be between 1 and 1000 trials"),
+        (["--sweep", "--parallelism", "0"], "--parallelism must be between 1 and 250 trials"),
+        (["--sweep", "--parallelism", "251"], "--parallelism must be between 1 and 250 trials"),
         (["--parallelism", "2"], "--parallelism is the sweep's: add --sweep"),
         (["--workspace-access-mode", "RWX"], "--workspace-access-mode must be one of"),
         (["--workspace-storage-class", "NFS"], "--workspace-storage-class 'NFS' is not a"),

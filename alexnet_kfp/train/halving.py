@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alexnet_kfp.errors import InputError
-from alexnet_kfp.records import STOPPED, TRAINED, HalvingRecord, TrialRecord
-from alexnet_kfp.untrusted import json_value
+from alexnet_kfp.files import write_atomically
+from alexnet_kfp.records import RECORD_BYTES, STOPPED, TRAINED, HalvingRecord, TrialRecord
+from alexnet_kfp.untrusted import json_value, read_file
 
 ETAS = range(2, 5)  # keep 1/2, 1/3 or 1/4 of the trials at each rung
 RUNGS = range(2, 5)
@@ -91,21 +92,22 @@ def keep_best(
 
 def keep_rung(
     model_dirs: Sequence[str | Path],
-    stopped_before: str,
+    stopped_files: tuple[str | Path, str | Path],
     halving: Halving,
     rung: int,
     workspace: str | Path | None,
-) -> tuple[list[dict], str]:
-    """After rung `rung` (from 0): the trials that go on, as the next rung's loop hands them on,
-    and every trial stopped so far as text (`stopped_before`'s and this rung's). The stopped
-    trials' checkpoints leave the workspace."""
+) -> list[dict]:
+    """After rung `rung` (from 0): the trials that go on, as the next rung's loop hands them on.
+    `stopped_files`: (the trials stopped before, where to write them with this rung's). The
+    stopped trials' checkpoints leave the workspace."""
     going_on, stopped = keep_best(read_trials(model_dirs), halving, rung)
     for trial in stopped:
         folder = trial_folder(workspace, trial.index)
         if folder is not None:
             shutil.rmtree(folder / "checkpoint", ignore_errors=True)
-    earlier = trials_of_text(stopped_before, "stopped trials") if stopped_before else []
-    return [planned_of(t) for t in going_on], trials_as_text([*earlier, *stopped])
+    before, after = stopped_files
+    write_trials([*read_stopped(before), *stopped], after)
+    return [planned_of(t) for t in going_on]
 
 
 def trial_step(index: int, halving: Halving | None, rung: int) -> str:
@@ -129,15 +131,15 @@ def read_trials(model_dirs: Sequence[str | Path]) -> list[TrialRecord]:
     return sorted((TrialRecord.read(d) for d in model_dirs), key=lambda t: t.index)
 
 
-def trials_as_text(trials: Sequence[TrialRecord]) -> str:
-    """Trial records as the JSON text a keep step passes on (text: KFP would make a list's whole
-    numbers doubles)."""
-    return json.dumps([trial.to_dict() for trial in trials])
+def write_trials(trials: Sequence[TrialRecord], path: str | Path) -> None:
+    """Trial records as one JSON file (a list), for the next keep step or the select step."""
+    write_atomically(Path(path), json.dumps([trial.to_dict() for trial in trials]) + "\n")
 
 
-def trials_of_text(text: str, where: str) -> list[TrialRecord]:
-    """The trial records in `trials_as_text`'s text, or one line naming `where`."""
-    values = json_value(text.encode(), where, kind="JSON")
+def read_stopped(path: str | Path) -> list[TrialRecord]:
+    """The trial records `write_trials` wrote to `path`, or one line naming it."""
+    path = Path(path)
+    values = json_value(read_file(path, str(path), RECORD_BYTES), str(path), kind="a JSON file")
     if not isinstance(values, list):
-        raise InputError(f"{where}: expected a JSON list of trial records")
-    return [TrialRecord.of(value, f"{where}[{i}]") for i, value in enumerate(values)]
+        raise InputError(f"{path}: expected a JSON list of trial records")
+    return [TrialRecord.of(value, f"{path}[{i}]") for i, value in enumerate(values)]

@@ -14,9 +14,11 @@ from alexnet_kfp.records import Scalar, TrainingValues
 from alexnet_kfp.train.config import TrainConfig
 from alexnet_kfp.train.halving import Halving
 
-# A list longer than this is a mistake (a product of too many axes), not a sweep: each trial is a
-# GPU training run.
-MAX_TRIALS = 1000
+# The most trials in one sweep. Each trial is a GPU training run, and the step that collects the
+# trials' models gets them all on one command line, which Linux caps at 128 KiB (KFP passes a
+# step's inputs there, about 330 bytes a model: tests/kfp_backend/command_line.py); 250 trials
+# take three quarters of it under a long pipeline root.
+MAX_TRIALS = 250
 EXAMPLE = '[{"learning_rate": 0.001}, {"learning_rate": 0.0003}]'
 
 

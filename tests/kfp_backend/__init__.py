@@ -14,6 +14,7 @@ it. Each module holds one part, with the file, tag and lines each rule comes fro
 `problems()` runs every rule over one YAML for one backend, as a run of it would meet them.
 """
 
+from .command_line import MAX_ARG_STRLEN, executor_input_bytes
 from .loops import (
     collecting_tasks,
     collects_loop_outputs,
@@ -45,6 +46,7 @@ from .workspace import (
 
 __all__ = [
     "BACKENDS",
+    "MAX_ARG_STRLEN",
     "ERROR",
     "FAILED",
     "Attempts",
@@ -57,6 +59,7 @@ __all__ = [
     "collects_loop_outputs",
     "constant_in_pod",
     "dropped",
+    "executor_input_bytes",
     "find_task",
     "loop_parallelism",
     "loop_sources",
