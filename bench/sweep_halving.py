@@ -12,12 +12,13 @@ of that trial's full training: the bench checks it and says so.
 
 import argparse
 import json
-import platform
-import subprocess
 import time
 from pathlib import Path
 
+from measure import print_machine
+
 from alexnet_kfp.data.prepare import prepare_dataset
+from alexnet_kfp.machine import describe_cpu
 from alexnet_kfp.pipeline.grid import trial_defaults
 from alexnet_kfp.pipeline.sampling import sampled_trials
 from alexnet_kfp.records import TRAINED, TrialRecord
@@ -26,18 +27,6 @@ from alexnet_kfp.train.trial import run_trial
 from alexnet_kfp.train.trials import plan_trials
 
 SAMPLES = ["learning_rate=loguniform:3e-5:3e-3", "batch_size=choice:64,128,256"]
-
-
-def _cpu() -> str:
-    """The CPU's name and the vector features that decide TensorFlow's speed on it."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if "model name" in ln), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if "flags" in ln), [])
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return f"{name} ({', '.join(wanted) or 'no AVX2'}), {subprocess.getoutput('nproc')} cores"
 
 
 def _full(dataset: Path, work: Path, planned: list[dict]) -> tuple[list[TrialRecord], float]:
@@ -95,6 +84,7 @@ def main() -> None:
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--rungs", type=int, default=3)
     args = parser.parse_args()
+    print_machine()
     halving = Halving(args.eta, args.rungs).check()
     dataset = args.work / "dataset"
     prepare_dataset(
@@ -112,7 +102,7 @@ def main() -> None:
     halved_epochs = halving.epochs_spent(len(planned), args.epochs)
     picks = {"full": _winner(full), "halving": _winner(halved)}
     result = {
-        "cpu": _cpu(),
+        "cpu": describe_cpu(),
         "date": time.strftime("%Y-%m-%d"),
         "dataset": f"{args.limit_per_class} images per class of {Path(args.source).name}",
         "trials": [t["given"] for t in planned],
