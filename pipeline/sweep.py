@@ -76,9 +76,9 @@ def build_sweep(
     check_parallelism(parallelism)
     trials_dir = TRIALS_DIR if checkpoint else ""
     volume = (workspace or Workspace()).check()
-    rule = {"halving_eta": halving.eta, "halving_rungs": halving.rungs} if halving else {}
-    rule = rule or {"halving_eta": 0, "halving_rungs": 0}
-    rungs = halving.rungs if halving else 1
+    # the steps' constants: halving_eta 0 is a sweep without halving
+    eta, rungs = (halving.eta, halving.rungs) if halving else (0, 1)
+    rule = {"halving_eta": eta, "halving_rungs": rungs if halving else 0}
 
     def rung_of_trials(values: dict, data: dsl.PipelineTask, listed: object, rung: int) -> object:
         with dsl.ParallelFor(listed, parallelism=parallelism) as trial:

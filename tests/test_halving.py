@@ -7,8 +7,17 @@ import itertools
 import pytest
 
 from alexnet_kfp.errors import InputError
+from alexnet_kfp.evaluate.report_sweep import sweep_section
 from alexnet_kfp.pipeline.grid import trial_defaults
-from alexnet_kfp.records import FAILED, LOST, STOPPED, TRAINED, TrialRecord
+from alexnet_kfp.records import (
+    FAILED,
+    LOST,
+    STOPPED,
+    TRAINED,
+    HalvingRecord,
+    SweepRecord,
+    TrialRecord,
+)
 from alexnet_kfp.train.halving import (
     ETAS,
     RUNGS,
@@ -18,6 +27,7 @@ from alexnet_kfp.train.halving import (
     read_stopped,
     write_trials,
 )
+from alexnet_kfp.train.selection import RULE
 from alexnet_kfp.train.trials import plan_trials
 
 from .cli import run_cli_without_tensorflow
@@ -144,3 +154,23 @@ def test_bad_halving_flags_are_one_line_and_exit_2_before_anything_runs(tmp_path
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not out.exists() and not (tmp_path / "runs").exists()
+
+
+def test_the_reports_sweep_table_names_every_trial_its_rung_and_why_and_escapes_them():
+    hostile = _trial(2, None, FAILED)
+    hostile.reason = "<script>alert(1)</script>"
+    stopped = _trial(0, 0.3)
+    stopped.status, stopped.reason = STOPPED, "not among the best 1 of 3 after rung 1 of 2"
+    winner = _trial(1, 0.5)
+    winner.rung = 2
+    sweep = SweepRecord(RULE, 1, [stopped, winner, hostile], HalvingRecord(2, 2))
+    page = sweep_section(sweep)
+    assert page.startswith("<h2>The sweep: trial 1 chosen of 3</h2>")
+    assert (
+        "successive halving, 2 rungs each keeping the best 1/2; 1 trained to the full budget"
+        in page
+    )
+    assert "<td><b>1 (chosen)</b></td><td>1</td><td>2 of 2</td><td>0.5000</td>" in page
+    assert "stopped: not among the best 1 of 3 after rung 1 of 2" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert sweep_section(None) == ""

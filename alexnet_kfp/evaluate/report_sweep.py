@@ -7,9 +7,6 @@ import json
 
 from alexnet_kfp.records import TRAINED, SweepRecord
 
-# A trial's status, as the table says it.
-_SAID = {TRAINED: "trained to the full budget"}
-
 
 def sweep_section(sweep: SweepRecord | None) -> str:
     """The section's HTML (empty for a model that no sweep chose)."""
@@ -28,8 +25,8 @@ def sweep_section(sweep: SweepRecord | None) -> str:
         if halving:
             cells.append(f"{t.rung} of {halving.rungs}" if t.rung else "")
         accuracy = "" if t.best_val_accuracy is None else f"{t.best_val_accuracy:.4f}"
-        outcome = _SAID.get(t.status) if t.status == TRAINED else f"{t.status}: {t.reason}"
-        cells += [accuracy, str(t.epochs_run or ""), html.escape(outcome or t.status)]
+        outcome = "trained to the full budget" if t.status == TRAINED else f"{t.status}: {t.reason}"
+        cells += [accuracy, str(t.epochs_run or ""), html.escape(outcome)]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     how = (
         f"successive halving, {halving.rungs} rungs each keeping the best 1/{halving.eta}; "

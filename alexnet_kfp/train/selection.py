@@ -14,11 +14,11 @@ from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.records import STOPPED, TRAINED, HalvingRecord, SweepRecord, TrialRecord
 from alexnet_kfp.train.headline import log_selection
 
-RULE = (
+_RULE = (
     "the highest best validation accuracy among the trials that trained{}; a tie goes to the "
     "trial listed first"
 )
-HALVING_RULE = " to the full budget (the last rung)"
+RULE, HALVING_RULE = _RULE.format(""), _RULE.format(" to the full budget (the last rung)")
 
 
 def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord:
@@ -43,7 +43,7 @@ def select(
     trials = sorted([*stopped, *(trial for _, trial in found)], key=lambda t: t.index)
     winner = best_trial([trial for _, trial in found])
     source = next(folder for folder, trial in found if trial is winner)
-    rule = RULE.format(HALVING_RULE if halving else "")
+    rule = HALVING_RULE if halving else RULE
     plain = HalvingRecord(halving.eta, halving.rungs) if halving else None
     record = SweepRecord(rule=rule, winner=winner.index, trials=trials, halving=plain)
     with atomic_output_dir(out_dir) as staging:
