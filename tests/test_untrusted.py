@@ -14,6 +14,7 @@ import yaml
 from alexnet_kfp.errors import InputError
 from alexnet_kfp.export.model_repository import models_in
 from alexnet_kfp.train.trial import _count_attempt
+from alexnet_kfp.train.trials import MAX_TRIALS
 from alexnet_kfp.untrusted import (
     MAX_DEPTH,
     depth,
@@ -143,7 +144,7 @@ def test_a_grid_is_counted_before_it_is_made():
             ("epochs", "batch_size", "seed", "plateau_patience")]  # fmt: skip
     args = [arg for axis in axes for arg in ("--grid", axis)]
     result = run_cli_without_tensorflow("sweep", *args)
-    _one_line(result, "100 x 100 x 100 x 100 = 100,000,000 trials; at most 1000")
+    _one_line(result, f"100 x 100 x 100 x 100 = 100,000,000 trials; at most {MAX_TRIALS}")
 
 
 def _outputs(tmp_path: Path) -> dict[str, Path]:
@@ -192,5 +193,5 @@ def test_a_version_folder_of_other_digits_is_refused(name, tmp_path):
 
 def test_an_attempt_count_that_is_not_digits_is_counted_afresh(tmp_path):
     (tmp_path / "attempts").write_text("３\n")
-    assert _count_attempt(tmp_path) == 1
-    assert _count_attempt(tmp_path) == 2 and (tmp_path / "attempts").read_text() == "2\n"
+    assert _count_attempt(tmp_path, 0) == 1
+    assert _count_attempt(tmp_path, 0) == 2 and (tmp_path / "attempts").read_text() == "2\n"
