@@ -2,7 +2,7 @@
 the same Dataset and the same sampled trials: which configuration each picks, its validation
 accuracy, the epochs and the time each spends (the table in docs/sweep.md).
 
-    python bench/sweep_halving.py --source cifar-10-small-python.tar.gz --sha256 HEX --work DIR
+    python bench/sweep_halving.py --source ARCHIVE_OR_URL [--sha256 HEX] --work DIR
 
 Both go through the sweep's own trial and keep code (train/trial.py, train/halving.py), each trial
 checkpointing every epoch as in the pipeline's workspace. A trial that goes on to a next rung is
@@ -21,8 +21,9 @@ from alexnet_kfp.data.prepare import prepare_dataset
 from alexnet_kfp.machine import describe_cpu
 from alexnet_kfp.pipeline.grid import trial_defaults
 from alexnet_kfp.pipeline.sampling import sampled_trials
-from alexnet_kfp.records import TRAINED, TrialRecord
+from alexnet_kfp.records import TrialRecord
 from alexnet_kfp.train.halving import Halving, keep_best, planned_of
+from alexnet_kfp.train.selection import best_trial
 from alexnet_kfp.train.trial import run_trial
 from alexnet_kfp.train.trials import plan_trials
 
@@ -55,11 +56,6 @@ def _halving(
             going_on, _ = keep_best(records, halving, rung)
             entering = [planned_of(t) for t in going_on]
     return [last[i] for i in sorted(last)], time.perf_counter() - started
-
-
-def _winner(records: list[TrialRecord]) -> TrialRecord:
-    trained = [r for r in records if r.status == TRAINED and r.best_val_accuracy is not None]
-    return max(trained, key=lambda r: (r.best_val_accuracy, -r.index))
 
 
 def _prefix_matches(work: Path, halved: TrialRecord) -> bool:
@@ -100,7 +96,7 @@ def main() -> None:
     halved, halved_s = _halving(dataset, args.work, planned, halving)
     full_epochs = sum(r.epochs_run or 0 for r in full)
     halved_epochs = halving.epochs_spent(len(planned), args.epochs)
-    picks = {"full": _winner(full), "halving": _winner(halved)}
+    picks = {"full": best_trial(full), "halving": best_trial(halved)}
     result = {
         "cpu": describe_cpu(),
         "date": time.strftime("%Y-%m-%d"),

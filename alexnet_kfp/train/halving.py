@@ -66,17 +66,23 @@ def parse_halving(eta: int, rungs: int) -> Halving | None:
     return Halving(eta, rungs).check() if eta else None
 
 
+def ranked_by_validation(trials: Sequence[TrialRecord], none_trained: str) -> list[TrialRecord]:
+    """The trials that trained, best validation accuracy first (a tie: the trial listed first);
+    when none did, one line: `none_trained` and why each trial failed."""
+    trained = [t for t in trials if t.status == TRAINED and t.best_val_accuracy is not None]
+    if not trained:
+        reasons = "; ".join(f"trial {t.index} {t.status}: {t.reason}" for t in trials)
+        raise InputError(f"{none_trained}: {reasons}")
+    return sorted(trained, key=lambda t: (-(t.best_val_accuracy or 0.0), t.index))
+
+
 def keep_best(
     trials: Sequence[TrialRecord], halving: Halving, rung: int
 ) -> tuple[list[TrialRecord], list[TrialRecord]]:
     """(the trials that go on, the others) after `rung`: the best `halving.kept(len(trials))` by
     best validation accuracy (a tie: the trial listed first) among those that trained; each of
     the others that trained is made STOPPED with its reason. One line when none trained."""
-    trained = [t for t in trials if t.status == TRAINED and t.best_val_accuracy is not None]
-    if not trained:
-        reasons = "; ".join(f"trial {t.index} {t.status}: {t.reason}" for t in trials)
-        raise InputError(f"every trial failed in rung {rung + 1}, so none goes on: {reasons}")
-    ranked = sorted(trained, key=lambda t: (-(t.best_val_accuracy or 0.0), t.index))
+    ranked = ranked_by_validation(trials, f"every trial failed in rung {rung + 1}, so none goes on")
     count = halving.kept(len(trials))
     going_on, behind = ranked[:count], ranked[count:]
     last_kept = going_on[-1].best_val_accuracy or 0.0

@@ -9,9 +9,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from alexnet_kfp.errors import InputError
 from alexnet_kfp.files import atomic_output_dir
 from alexnet_kfp.records import STOPPED, TRAINED, HalvingRecord, SweepRecord, TrialRecord
+from alexnet_kfp.train.halving import ranked_by_validation
 from alexnet_kfp.train.headline import log_selection
 
 _RULE = (
@@ -23,11 +23,7 @@ RULE, HALVING_RULE = _RULE.format(""), _RULE.format(" to the full budget (the la
 
 def best_trial(trials: Sequence[TrialRecord]) -> TrialRecord:
     """The winner by RULE, or one line listing why each trial failed when none trained."""
-    trained = [t for t in trials if t.status == TRAINED and t.best_val_accuracy is not None]
-    if not trained:
-        reasons = "; ".join(f"trial {t.index} {t.status}: {t.reason}" for t in trials)
-        raise InputError(f"every trial failed, so there is no model to pass on: {reasons}")
-    return max(trained, key=lambda t: (t.best_val_accuracy, -t.index))
+    return ranked_by_validation(trials, "every trial failed, so there is no model to pass on")[0]
 
 
 def select(
